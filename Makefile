@@ -1,0 +1,76 @@
+# Atelier: one entry point for every task. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+SAM_VENV := .venv-sam
+PY := $(VENV)/bin/python
+PIP_INSTALL := $(PY) -m pip install --disable-pip-version-check -q
+export PYTHONPATH := $(CURDIR):$(CURDIR)/shared
+export SAM_CLI_TELEMETRY := 0
+export AWS_DEFAULT_REGION ?= us-east-1
+# Workers for the parallel test run; the machines this runs on have two cores.
+TEST_WORKERS ?= 2
+
+$(VENV)/.installed: requirements-dev.txt layers/dependencies/requirements.txt constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP_INSTALL) --upgrade pip
+	$(PIP_INSTALL) -r requirements-dev.txt -c constraints.txt
+	@touch $@
+
+$(SAM_VENV)/.installed: requirements-sam.txt
+	@test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --disable-pip-version-check -q -r requirements-sam.txt
+	@touch $@
+
+.PHONY: help
+help: ## List the tasks
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
+
+.PHONY: venv
+venv: $(VENV)/.installed ## Create the virtual environment (.venv) with every dependency
+
+.PHONY: dev
+dev: $(VENV)/.installed ## Run the whole platform locally on http://127.0.0.1:3000 (PORT overrides)
+	$(PY) -m local
+
+.PHONY: test
+test: $(VENV)/.installed ## Run every test suite (the bounded versions of the long ones)
+	$(PY) -m scripts.openapi --check
+	$(PY) -m pytest -n $(TEST_WORKERS) -m "not slow" tests
+
+.PHONY: verify
+verify: $(VENV)/.installed ## Run every suite including the long ones
+	$(PY) -m pytest -n $(TEST_WORKERS) tests
+
+.PHONY: lint
+lint: $(VENV)/.installed $(SAM_VENV)/.installed ## ruff, mypy, cfn-lint and sam validate --lint
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/cfn-lint template.yaml
+	$(SAM_VENV)/bin/sam validate --lint --region $(AWS_DEFAULT_REGION)
+	$(PY) -m scripts.openapi --check
+
+.PHONY: format
+format: $(VENV)/.installed ## Format and fix what ruff can
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+.PHONY: openapi
+openapi: $(VENV)/.installed ## Regenerate shared/atelier/api/openapi.json from the route code
+	$(PY) -m scripts.openapi
+
+.PHONY: bench
+bench: $(VENV)/.installed ## Run the benchmarks under bench/ and print their figures
+	$(PY) -m bench.cold_start
+
+.PHONY: build
+build: $(SAM_VENV)/.installed ## sam build for arm64
+	$(SAM_VENV)/bin/sam build
+
+.PHONY: clean
+clean: ## Remove build output and caches (keeps the virtual environments)
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	find . -name __pycache__ -not -path "./.venv*" -prune -exec rm -rf {} +

@@ -1,0 +1,108 @@
+"""The one place that maps domain errors to HTTP, in the API's single error shape.
+
+Every error, including validation failures and unknown routes, answers
+``{"error": {"code": "snake_case", "message": "human sentence", "details": ...}}``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from pydantic import BaseModel
+
+from atelier import errors
+
+_STATUS_BY_ERROR: dict[type[errors.AtelierError], int] = {
+    errors.MalformedRequestError: 400,
+    errors.NotSignedInError: 401,
+    errors.InsufficientCreditsError: 402,
+    errors.ForbiddenError: 403,
+    errors.NotFoundError: 404,
+    errors.ConflictError: 409,
+    errors.PayloadTooLargeError: 413,
+    errors.InvalidFieldError: 422,
+    errors.RateLimitedError: 429,
+    errors.SpendCapExceededError: 429,
+    errors.DependencyUnavailableError: 503,
+}
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: Any = None
+
+
+class ErrorResponse(BaseModel):
+    """The shape of every error answer."""
+
+    error: ErrorBody
+
+
+def status_for(error: errors.AtelierError) -> int:
+    for klass in type(error).__mro__:
+        if klass in _STATUS_BY_ERROR:
+            return _STATUS_BY_ERROR[klass]
+    return 500
+
+
+def error_response(
+    status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
+) -> Response:
+    body = ErrorResponse(error=ErrorBody(code=code, message=message, details=details))
+    return Response(
+        status_code=status,
+        content_type="application/json",
+        body=json.dumps(body.model_dump(mode="json")),
+        headers=headers,
+    )
+
+
+def response_for(error: errors.AtelierError) -> Response:
+    headers = {"Retry-After": str(error.retry_after_seconds)} if error.retry_after_seconds is not None else None
+    return error_response(status_for(error), error.code, error.message, error.details, headers)
+
+
+def validation_details(validation_errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Pydantic's error list, reduced to what a client can act on (never the rejected input)."""
+    details = []
+    for item in validation_errors:
+        location = [str(part) for part in item.get("loc", ())]
+        details.append(
+            {
+                "location": location[0] if location else "body",
+                "field": ".".join(location[1:]),
+                "message": item.get("msg", "invalid"),
+                "type": item.get("type", "invalid"),
+            }
+        )
+    return details
+
+
+ERROR_STATUSES_DOCUMENTED = (400, 401, 402, 403, 404, 409, 413, 422, 429, 503)
+
+_DESCRIPTIONS = {
+    400: "Malformed request",
+    401: "Not signed in",
+    402: "Not enough credits",
+    403: "Forbidden, consent required or account restricted",
+    404: "Not found",
+    409: "Conflict",
+    413: "Too large",
+    422: "Invalid field",
+    429: "Rate limit or spend cap",
+    503: "A dependency is unavailable",
+}
+
+
+def error_responses(*statuses: int) -> dict[int, dict[str, Any]]:
+    """OpenAPI `responses` entries for the error statuses a route can answer."""
+    return {
+        status: {
+            "description": _DESCRIPTIONS.get(status, "Error"),
+            "content": {"application/json": {"model": ErrorResponse}},
+        }
+        for status in statuses
+    }

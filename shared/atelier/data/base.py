@@ -1,0 +1,94 @@
+"""The data-access base: PynamoDB models bound to tables named by settings, and the translation of
+DynamoDB failures into domain errors.
+
+Table names are read lazily (when the first request needs a connection), never at import, so
+importing a handler connects to nothing and tests can point the same models at the emulator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import PynamoDBException
+from pynamodb.models import Model
+
+from atelier import errors
+from atelier.settings import get_settings
+
+_THROTTLING_CODES = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+}
+CONDITIONAL_CHECK_FAILED = "ConditionalCheckFailedException"
+TRANSACTION_CANCELED = "TransactionCanceledException"
+
+
+class _MainTableMeta(type):
+    @property
+    def table_name(cls) -> str:
+        return get_settings().main_table_name
+
+    @property
+    def region(cls) -> str:
+        return get_settings().aws_region
+
+
+class _LedgerTableMeta(type):
+    @property
+    def table_name(cls) -> str:
+        return get_settings().ledger_table_name
+
+    @property
+    def region(cls) -> str:
+        return get_settings().aws_region
+
+
+class MainTableModel(Model):
+    """Base of every item type in the single main table. Subclasses add their attributes."""
+
+    class Meta(metaclass=_MainTableMeta):
+        max_retry_attempts = 3
+
+    pk = UnicodeAttribute(hash_key=True, attr_name="PK")
+    sk = UnicodeAttribute(range_key=True, attr_name="SK")
+    entity = UnicodeAttribute()
+    # Epoch seconds; the TTL backstop. Reads filter on it; purges delete explicitly.
+    expires_at = NumberAttribute(null=True)
+
+
+class LedgerTableModel(Model):
+    class Meta(metaclass=_LedgerTableMeta):
+        max_retry_attempts = 3
+
+
+def error_code(exc: PynamoDBException) -> str | None:
+    code: str | None = getattr(exc, "cause_response_code", None)
+    return code
+
+
+def is_conditional_failure(exc: PynamoDBException) -> bool:
+    return error_code(exc) == CONDITIONAL_CHECK_FAILED
+
+
+def cancellation_codes(exc: PynamoDBException) -> list[str | None]:
+    """Per-operation reasons of a cancelled transaction, in request order (None where it passed)."""
+    reasons: list[Any] = getattr(exc, "cancellation_reasons", None) or []
+    return [getattr(reason, "code", None) if reason else None for reason in reasons]
+
+
+@contextmanager
+def translate_errors() -> Iterator[None]:
+    """Throttling and outages become DependencyUnavailableError; anything else propagates so the
+    caller can turn the condition it expected into its own domain error."""
+    try:
+        yield
+    except PynamoDBException as exc:
+        if error_code(exc) in _THROTTLING_CODES:
+            raise errors.DependencyUnavailableError() from exc
+        raise
