@@ -38,11 +38,11 @@ dev: $(VENV)/.installed ## Run the whole platform locally on http://127.0.0.1:30
 .PHONY: test
 test: $(VENV)/.installed ## Run every test suite (the bounded versions of the long ones)
 	$(PY) -m scripts.openapi --check
-	$(PY) -m pytest -n $(TEST_WORKERS) -m "not slow" tests
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope -m "not slow" tests
 
 .PHONY: verify
 verify: $(VENV)/.installed ## Run every suite including the long ones
-	$(PY) -m pytest -n $(TEST_WORKERS) tests
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope tests
 
 .PHONY: lint
 lint: $(VENV)/.installed $(SAM_VENV)/.installed ## ruff, mypy, cfn-lint and sam validate --lint

@@ -24,6 +24,11 @@ class MalformedRequestError(AtelierError):
     default_message = "The request could not be read."
 
 
+class SignInFailedError(MalformedRequestError):
+    code = "sign_in_failed"
+    default_message = "Sign-in could not be completed; start again."
+
+
 class NotSignedInError(AtelierError):
     code = "not_signed_in"
     default_message = "Sign in to continue."

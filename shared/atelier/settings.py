@@ -5,12 +5,13 @@ Nothing else in the code base reads ``os.environ``.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from atelier import __version__
 
@@ -21,7 +22,36 @@ def _comma_separated(value: Any) -> Any:
     return value
 
 
+def _json_object(value: Any) -> Any:
+    if isinstance(value, str):
+        return json.loads(value) if value.strip() else {}
+    return value
+
+
 CommaSeparated = Annotated[list[str], BeforeValidator(_comma_separated)]
+
+
+class OidcProviderSettings(BaseModel):
+    """One OpenID Connect identity provider, found by discovery from its issuer URL."""
+
+    model_config = ConfigDict(frozen=True)
+
+    issuer: str
+    client_id: str
+    # Local and test stacks may give the secret itself; deployed stacks name an SSM SecureString.
+    client_secret: str = ""
+    client_secret_parameter: str = ""
+    scopes: str = "openid email profile"
+
+
+def _default_providers() -> dict[str, OidcProviderSettings]:
+    return {
+        "google": OidcProviderSettings(
+            issuer="https://accounts.google.com",
+            client_id="",
+            client_secret_parameter="/atelier/oidc/google/client-secret",  # noqa: S106 - a parameter name
+        )
+    }
 
 
 class Settings(BaseModel):
@@ -49,8 +79,48 @@ class Settings(BaseModel):
     generation_queue_url: str = ""
     export_queue_url: str = ""
 
-    # Salt for one-way hashes of client addresses used as rate-limit keys (never logged raw).
+    # Salt for one-way hashes of client addresses and account ids used as rate-limit keys.
     address_hash_salt: str = "atelier-address-salt"
+
+    # Sign-in (OpenID Connect). OIDC_PROVIDERS is a JSON object: name -> OidcProviderSettings.
+    oidc_providers: Annotated[dict[str, OidcProviderSettings], BeforeValidator(_json_object)] = Field(
+        default_factory=_default_providers
+    )
+    oidc_default_provider: str = "google"
+    sign_in_state_seconds: int = 600
+    session_idle_seconds: int = 7 * 24 * 3600
+    session_absolute_seconds: int = 30 * 24 * 3600
+    # Minimum age users attest to at sign-up (P14): 16 or 18 depending on the markets served.
+    minimum_age: Annotated[int, BeforeValidator(int)] = 16
+    # Accounts whose (verified, provider-given) email is listed here hold the admin role.
+    admin_emails: CommaSeparated = Field(default_factory=list)
+
+    # Terms and privacy versions in force until the first version is published through the API.
+    initial_terms_version: str = "2026-01-01"
+    initial_privacy_version: str = "2026-01-01"
+
+    # Email (SES). The sender's identity is declared in template.yaml.
+    email_from: str = "Atelier <no-reply@atelier.example.com>"
+
+    # Rate limits (fixed windows, counted in DynamoDB).
+    sign_in_limit_per_address: int = 30
+    sign_in_window_seconds: int = 300
+    api_key_creation_limit: int = 10
+    api_key_creation_window_seconds: int = 3600
+    max_api_keys_per_account: int = 25
+    max_workspaces_per_account: int = 50
+
+    @field_validator("minimum_age")
+    @classmethod
+    def _supported_minimum_age(cls, value: int) -> int:
+        if value not in (16, 18):
+            raise ValueError("MINIMUM_AGE must be 16 or 18")
+        return value
+
+    @property
+    def allowed_origins(self) -> frozenset[str]:
+        """Web origins allowed to make cookie-authenticated unsafe requests (besides the API's own)."""
+        return frozenset(self.web_origins)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:

@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel
 
 from atelier import errors
@@ -97,12 +98,15 @@ _DESCRIPTIONS = {
 }
 
 
-def error_responses(*statuses: int) -> dict[int, dict[str, Any]]:
-    """OpenAPI `responses` entries for the error statuses a route can answer."""
-    return {
-        status: {
+def error_responses(*statuses: int, success: dict[int, str] | None = None) -> dict[int, OpenAPIResponse]:
+    """OpenAPI `responses` entries: the error statuses a route can answer, in the error shape, and
+    any success status other than the default 200 (a 201, a 204, a 302) with its description."""
+    documented: dict[int, OpenAPIResponse] = {
+        status: {"description": description} for status, description in (success or {}).items()
+    }
+    for status in statuses:
+        documented[status] = {
             "description": _DESCRIPTIONS.get(status, "Error"),
             "content": {"application/json": {"model": ErrorResponse}},
         }
-        for status in statuses
-    }
+    return documented

@@ -57,6 +57,8 @@ def merge_documents(documents: list[dict[str, Any]], *, version: str) -> dict[st
     """One document with every path and component schema; a path served twice is a wiring error."""
     paths: dict[str, Any] = {}
     schemas: dict[str, Any] = _error_schemas()
+    # The error shape's schemas are taken from the model once, whatever each function generated.
+    owned = set(schemas) | _FRAMEWORK_SCHEMAS
     openapi_version = "3.1.0"
     for document in documents:
         openapi_version = document.get("openapi", openapi_version)
@@ -67,7 +69,7 @@ def merge_documents(documents: list[dict[str, Any]], *, version: str) -> dict[st
                     raise ValueError(f"{method.upper()} {path} is served by two functions")
                 merged[method] = _normalise_errors(operation)
         for name, schema in document.get("components", {}).get("schemas", {}).items():
-            if name in _FRAMEWORK_SCHEMAS:
+            if name in owned:
                 continue
             if name in schemas and schemas[name] != schema:
                 raise ValueError(f"two different schemas are named {name}")

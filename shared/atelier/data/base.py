@@ -9,11 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.connection import Connection
 from pynamodb.exceptions import PynamoDBException
 from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
 
 from atelier import errors
 from atelier.settings import get_settings
@@ -92,3 +96,17 @@ def translate_errors() -> Iterator[None]:
         if error_code(exc) in _THROTTLING_CODES:
             raise errors.DependencyUnavailableError() from exc
         raise
+
+
+@lru_cache(maxsize=1)
+def _connection() -> Connection:
+    return Connection(region=get_settings().aws_region, max_retry_attempts=3)
+
+
+def transaction() -> TransactWrite:
+    """A write transaction across items and tables: all of it happens, or none of it."""
+    return TransactWrite(connection=_connection())
+
+
+def epoch_seconds(moment: datetime) -> int:
+    return int(moment.timestamp())

@@ -17,3 +17,59 @@ def rate_counter_pk(scope: str, subject: str) -> str:
 
 def rate_window_sk(window_start: int) -> str:
     return f"WINDOW#{window_start:012d}"
+
+
+ACCOUNT_SK = "ACCOUNT"
+SESSION_PREFIX = "SESSION#"
+API_KEY_PREFIX = "APIKEY#"
+WORKSPACE_PREFIX = "WORKSPACE#"
+EMAIL_PREFIX = "EMAIL#"
+POINTER_SK = "POINTER"
+ACCOUNT_SHARDS = 16
+
+
+def identity_pointer_pk(identity_hash: str) -> str:
+    return f"IDENTITY#{identity_hash}"
+
+
+def session_pointer_pk(token_hash: str) -> str:
+    return f"SESSIONTOKEN#{token_hash}"
+
+
+def api_key_pointer_pk(token_hash: str) -> str:
+    return f"APIKEYTOKEN#{token_hash}"
+
+
+def sign_in_state_pk(state_hash: str) -> str:
+    return f"SIGNIN#{state_hash}"
+
+
+def session_sk(session_id: str) -> str:
+    return f"{SESSION_PREFIX}{session_id}"
+
+
+def api_key_sk(api_key_id: str) -> str:
+    return f"{API_KEY_PREFIX}{api_key_id}"
+
+
+def workspace_sk(workspace_id: str) -> str:
+    return f"{WORKSPACE_PREFIX}{workspace_id}"
+
+
+def email_sk(email_id: str) -> str:
+    return f"{EMAIL_PREFIX}{email_id}"
+
+
+def account_shard_pk(account_id: str) -> str:
+    """GSI1 partition listing every account, spread over shards so a fan-out (policy notices)
+    reads them with parallel Queries instead of a Scan."""
+    shard = sum(account_id.encode()) % ACCOUNT_SHARDS
+    return f"ACCOUNTS#{shard:02d}"
+
+
+def policy_pk(kind: str) -> str:
+    return f"POLICY#{kind}"
+
+
+def policy_version_sk(effective_at_iso: str, version: str) -> str:
+    return f"VERSION#{effective_at_iso}#{version}"

@@ -1,0 +1,196 @@
+"""Account: the profile, consent, terms and age, policies, and workspaces."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from atelier.api.errors import error_responses
+from atelier.api.requests import signed_in_account_id
+from atelier.api.resolver import make_resolver, serve
+from atelier.api.schemas.accounts import (
+    AcceptTermsRequest,
+    CreateWorkspaceRequest,
+    MeResponse,
+    PolicyResponse,
+    PolicyVersionBody,
+    UpdateConsentRequest,
+    UpdateMeRequest,
+    UpdateWorkspaceRequest,
+    WorkspacePage,
+    WorkspaceResponse,
+)
+from atelier.clock import isoformat
+from atelier.models.accounts import PolicyKind
+from atelier.observability import logger, metrics, tracer
+from atelier.services import get_services
+from atelier.usecases.accept_terms import accept_terms
+from atelier.usecases.get_account import get_account
+from atelier.usecases.manage_workspaces import (
+    create_workspace,
+    delete_workspace,
+    get_workspace,
+    list_workspaces,
+    rename_workspace,
+)
+from atelier.usecases.read_policy import read_policy
+from atelier.usecases.update_consent import update_consent
+from atelier.usecases.update_profile import update_profile
+
+app = make_resolver()
+
+WorkspaceId = Annotated[str, Path(max_length=64)]
+
+
+@app.get("/v1/me", summary="The signed-in account", tags=["account"], responses=error_responses(401))
+def get_me() -> MeResponse:
+    services = get_services()
+    account_id = signed_in_account_id(app.current_event, services)
+    return MeResponse.of(get_account(account_id, accounts=services.accounts))
+
+
+@app.patch(
+    "/v1/me", summary="Correct name, email or preferences", tags=["account"], responses=error_responses(401, 403)
+)
+def patch_me(body: UpdateMeRequest) -> MeResponse:
+    services = get_services()
+    account_id = signed_in_account_id(app.current_event, services)
+    account = update_profile(
+        account_id,
+        name=body.name,
+        email=body.email,
+        preferences=body.preferences.to_domain() if body.preferences else None,
+        accounts=services.accounts,
+        mailer=services.mailer,
+        sent_emails=services.sent_emails,
+        clock=services.clock,
+    )
+    return MeResponse.of(account)
+
+
+@app.put(
+    "/v1/me/consent",
+    summary="Turn optional processing on or off",
+    tags=["account"],
+    responses=error_responses(401, 403),
+)
+def put_consent(body: UpdateConsentRequest) -> MeResponse:
+    services = get_services()
+    account_id = signed_in_account_id(app.current_event, services)
+    account = update_consent(
+        account_id,
+        analytics=body.analytics,
+        product_improvement=body.product_improvement,
+        marketing_emails=body.marketing_emails,
+        accounts=services.accounts,
+        clock=services.clock,
+    )
+    return MeResponse.of(account)
+
+
+@app.post(
+    "/v1/me/terms",
+    summary="Accept the terms in force and attest the minimum age",
+    tags=["account"],
+    responses=error_responses(401, 403, 409),
+)
+def post_terms(body: AcceptTermsRequest) -> MeResponse:
+    services = get_services()
+    account_id = signed_in_account_id(app.current_event, services)
+    account = accept_terms(
+        account_id,
+        body.version,
+        accounts=services.accounts,
+        policies=services.policies,
+        clock=services.clock,
+        settings=services.settings,
+    )
+    return MeResponse.of(account)
+
+
+@app.get(
+    "/v1/policies/<kind>",
+    summary="The terms or privacy policy in force",
+    tags=["account"],
+    responses=error_responses(404),
+)
+def get_policy(kind: Annotated[Literal["terms", "privacy"], Path()]) -> PolicyResponse:
+    services = get_services()
+    status = read_policy(PolicyKind(kind), policies=services.policies, clock=services.clock, settings=services.settings)
+    return PolicyResponse(
+        kind=kind,
+        version=status.in_force.version,
+        effective_at=isoformat(status.in_force.effective_at),
+        summary=status.in_force.summary,
+        minimum_age=services.settings.minimum_age,
+        upcoming=PolicyVersionBody.of(status.upcoming) if status.upcoming else None,
+    )
+
+
+@app.post(
+    "/v1/workspaces",
+    summary="Create a workspace",
+    tags=["workspaces"],
+    responses=error_responses(401, 403, 409, success={201: "Created"}),
+)
+def post_workspace(body: CreateWorkspaceRequest) -> Response[WorkspaceResponse]:
+    services = get_services()
+    account_id = signed_in_account_id(app.current_event, services)
+    workspace = create_workspace(
+        account_id, body.name, workspaces=services.workspaces, clock=services.clock, settings=services.settings
+    )
+    return Response(status_code=201, content_type="application/json", body=WorkspaceResponse.of(workspace))
+
+
+@app.get("/v1/workspaces", summary="List workspaces", tags=["workspaces"], responses=error_responses(401))
+def get_workspaces() -> WorkspacePage:
+    services = get_services()
+    account_id = signed_in_account_id(app.current_event, services)
+    return WorkspacePage(
+        items=[WorkspaceResponse.of(w) for w in list_workspaces(account_id, workspaces=services.workspaces)]
+    )
+
+
+@app.get(
+    "/v1/workspaces/<workspace_id>", summary="One workspace", tags=["workspaces"], responses=error_responses(401, 404)
+)
+def get_one_workspace(workspace_id: WorkspaceId) -> WorkspaceResponse:
+    services = get_services()
+    account_id = signed_in_account_id(app.current_event, services)
+    return WorkspaceResponse.of(get_workspace(account_id, workspace_id, workspaces=services.workspaces))
+
+
+@app.patch(
+    "/v1/workspaces/<workspace_id>",
+    summary="Rename a workspace",
+    tags=["workspaces"],
+    responses=error_responses(401, 403, 404),
+)
+def patch_workspace(workspace_id: WorkspaceId, body: UpdateWorkspaceRequest) -> WorkspaceResponse:
+    services = get_services()
+    account_id = signed_in_account_id(app.current_event, services)
+    return WorkspaceResponse.of(rename_workspace(account_id, workspace_id, body.name, workspaces=services.workspaces))
+
+
+@app.delete(
+    "/v1/workspaces/<workspace_id>",
+    summary="Delete an empty workspace (never the default)",
+    tags=["workspaces"],
+    responses=error_responses(401, 403, 404, 409, success={204: "Deleted"}),
+)
+def remove_workspace(workspace_id: WorkspaceId):
+    services = get_services()
+    account_id = signed_in_account_id(app.current_event, services)
+    delete_workspace(account_id, workspace_id, workspaces=services.workspaces)
+    return Response(status_code=204)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return serve(app, event, context)

@@ -1,0 +1,173 @@
+"""Auth: OpenID Connect sign-in and its callback, sign-out, and API keys."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from atelier.api import cookies
+from atelier.api.errors import error_responses
+from atelier.api.requests import callback_url, client_address, signed_in_account_id
+from atelier.api.requests import cookies as request_cookies
+from atelier.api.requests import principal as request_principal
+from atelier.api.resolver import make_resolver, serve
+from atelier.api.schemas.accounts import ApiKeyPage, ApiKeyResponse, CreateApiKeyRequest, CreatedApiKeyResponse
+from atelier.observability import logger, metrics, tracer
+from atelier.services import get_services
+from atelier.usecases.authenticate import require_account_id
+from atelier.usecases.begin_sign_in import begin_sign_in
+from atelier.usecases.complete_sign_in import complete_sign_in
+from atelier.usecases.create_api_key import create_api_key
+from atelier.usecases.manage_api_keys import list_api_keys, revoke_api_key
+from atelier.usecases.sign_out import sign_out, sign_out_everywhere
+
+app = make_resolver()
+
+ShortText = Annotated[str | None, Query(max_length=512)]
+
+
+@app.get(
+    "/v1/auth/login",
+    summary="Start signing in with an identity provider",
+    tags=["auth"],
+    responses=error_responses(422, 429, 503, success={302: "Redirect to the identity provider"}),
+)
+def login(redirect_to: ShortText = None, login_hint: ShortText = None, provider: ShortText = None):
+    services = get_services()
+    name = provider or services.settings.oidc_default_provider
+    start = begin_sign_in(
+        provider_name=name,
+        provider=services.oidc_provider(name),
+        callback_url=callback_url(app.current_event, services.settings),
+        redirect_to=redirect_to,
+        login_hint=login_hint,
+        client_address=client_address(app.current_event),
+        states=services.sign_in_states,
+        rate_limiter=services.rate_limiter,
+        clock=services.clock,
+        settings=services.settings,
+    )
+    return Response(
+        status_code=302,
+        headers={"Location": start.authorization_url},
+        cookies=[cookies.sign_in_cookie(start.browser_binding, services.settings.sign_in_state_seconds)],
+    )
+
+
+@app.get(
+    "/v1/auth/callback",
+    summary="Finish signing in (the identity provider redirects here)",
+    tags=["auth"],
+    responses=error_responses(400, 503, success={302: "Signed in; redirect to where sign-in started"}),
+)
+def callback(code: ShortText = None, state: ShortText = None, error: ShortText = None):
+    services = get_services()
+    result = complete_sign_in(
+        code=code,
+        state=state,
+        provider_error=error,
+        browser_binding=request_cookies(app.current_event).get(cookies.SIGN_IN_COOKIE),
+        callback_url=callback_url(app.current_event, services.settings),
+        provider_for=services.oidc_provider,
+        states=services.sign_in_states,
+        accounts=services.accounts,
+        sessions=services.sessions,
+        clock=services.clock,
+        settings=services.settings,
+    )
+    logger.info("signed in", extra={"account_id": result.account.id, "new_account": result.created})
+    return Response(
+        status_code=302,
+        headers={"Location": result.redirect_to},
+        cookies=[
+            cookies.session_cookie(result.session_token, services.settings.session_absolute_seconds),
+            cookies.cleared(cookies.SIGN_IN_COOKIE),
+        ],
+    )
+
+
+@app.post(
+    "/v1/auth/logout", summary="End this session", tags=["auth"], responses=error_responses(success={204: "Signed out"})
+)
+def logout():
+    services = get_services()
+    event = app.current_event
+    sign_out(
+        request_principal(event, services),
+        request_cookies(event).get(cookies.SESSION_COOKIE),
+        sessions=services.sessions,
+    )
+    return Response(status_code=204, cookies=[cookies.cleared(cookies.SESSION_COOKIE)])
+
+
+@app.post(
+    "/v1/auth/logout-all",
+    summary="End every session of the account",
+    tags=["auth"],
+    responses=error_responses(401, 403, success={204: "Every session ended"}),
+)
+def logout_all():
+    services = get_services()
+    account_id = require_account_id(request_principal(app.current_event, services))
+    sign_out_everywhere(account_id, sessions=services.sessions)
+    return Response(status_code=204, cookies=[cookies.cleared(cookies.SESSION_COOKIE)])
+
+
+@app.post(
+    "/v1/me/api-keys",
+    summary="Create an API key (shown once)",
+    tags=["auth"],
+    responses=error_responses(401, 403, 409, 429, success={201: "Created"}),
+)
+def create_key(body: CreateApiKeyRequest) -> Response[CreatedApiKeyResponse]:
+    services = get_services()
+    account_id = signed_in_account_id(app.current_event, services)
+    created = create_api_key(
+        account_id,
+        body.name,
+        api_keys=services.api_keys,
+        accounts=services.accounts,
+        rate_limiter=services.rate_limiter,
+        mailer=services.mailer,
+        sent_emails=services.sent_emails,
+        clock=services.clock,
+        settings=services.settings,
+    )
+    payload = CreatedApiKeyResponse(**ApiKeyResponse.of(created.api_key).model_dump(), key=created.key)
+    return Response(status_code=201, content_type="application/json", body=payload)
+
+
+@app.get(
+    "/v1/me/api-keys",
+    summary="List API keys (never the keys themselves)",
+    tags=["auth"],
+    responses=error_responses(401),
+)
+def list_keys() -> ApiKeyPage:
+    services = get_services()
+    account_id = signed_in_account_id(app.current_event, services)
+    return ApiKeyPage(items=[ApiKeyResponse.of(key) for key in list_api_keys(account_id, api_keys=services.api_keys)])
+
+
+@app.delete(
+    "/v1/me/api-keys/<api_key_id>",
+    summary="Revoke an API key",
+    tags=["auth"],
+    responses=error_responses(401, 403, 404, success={204: "Revoked"}),
+)
+def revoke_key(api_key_id: Annotated[str, Path(max_length=64)]):
+    services = get_services()
+    account_id = signed_in_account_id(app.current_event, services)
+    revoke_api_key(account_id, api_key_id, api_keys=services.api_keys)
+    return Response(status_code=204)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return serve(app, event, context)

@@ -1,0 +1,84 @@
+"""``python -m local`` (``make dev``): the whole stack on this machine, no Docker, no AWS account.
+
+Environment knobs:
+    PORT           the API's port (default 3000; 0 picks a free one)
+    HOST           the address to listen on (default 127.0.0.1)
+    EMULATOR_PORT  the AWS emulator's port (default: a free one)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+from types import FrameType
+
+from local.runtime import SCHEDULES_PREFIX, LocalRuntime
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)-7s %(name)s  %(message)s")
+    stop_requested = threading.Event()
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        stop_requested.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+
+    runtime = LocalRuntime(
+        port=int(os.environ.get("PORT", "3000")),
+        host=os.environ.get("HOST", "127.0.0.1"),
+        emulator_port=int(os.environ.get("EMULATOR_PORT", "0")),
+    )
+    try:
+        runtime.start()
+    except OSError as exc:
+        print(f"cannot start the local runtime: {exc} (is PORT {runtime.port} in use?)", file=sys.stderr)
+        return 1
+    try:
+        print(banner(runtime), flush=True)
+        while not stop_requested.wait(0.5):
+            pass
+        print("\nstopping...", flush=True)
+    finally:
+        runtime.stop()
+    print("stopped", flush=True)
+    return 0
+
+
+def banner(runtime: LocalRuntime) -> str:
+    api = runtime.api_url
+    lines = ["", "Atelier local runtime", ""]
+    lines.append(f"  API          {api}")
+    docs = [path for method, path, _ in runtime.routes if method == "GET" and path.endswith("/docs")]
+    lines.extend(f"  Docs         {api}{path}" for path in docs)
+    lines.append(f"  Emulator     {runtime.emulator_url}   (AWS_ENDPOINT_URL; any access key)")
+    lines.append(f"  Tables       {', '.join(runtime.provisioned.tables) or '-'}")
+    lines.append(f"  Queues       {', '.join(runtime.provisioned.queues) or '-'}")
+    lines.append(f"  Buckets      {', '.join(runtime.provisioned.buckets) or '-'}")
+    lines.append(f"  Senders      {', '.join(runtime.provisioned.email_identities) or '-'}")
+    lines.append("  Routes")
+    routes = sorted(runtime.routes, key=lambda route: (route[1], route[0]))
+    lines.extend(_rows([f"{method:<7} {path:<40} {function}" for method, path, function in routes]))
+    lines.append("  Queue consumers")
+    lines.extend(_rows([f"{poller.queue_name:<48} {poller.source.function}" for poller in runtime.pollers]))
+    lines.append(f"  Schedules    {api}{SCHEDULES_PREFIX}  (POST .../<name>/run runs one now)")
+    schedules = runtime.scheduler.describe() if runtime.scheduler is not None else []
+    lines.extend(_rows([f"{item['name']:<32} {item['expression']:<28} {item['function']}" for item in schedules]))
+    lines.append("  Stand-ins")
+    lines.extend(_rows([f"{api + stand_in.prefix:<48} {stand_in.description}" for stand_in in runtime.stand_ins]))
+    for function, error in runtime.load_errors.items():
+        lines.append(f"  ! {function} failed to load (see the log above): {error.splitlines()[0]}")
+    lines.extend(["", "Ctrl-C stops.", ""])
+    return "\n".join(lines)
+
+
+def _rows(rows: list[str]) -> list[str]:
+    return [f"    {row}" for row in rows] or ["    -"]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""The local outbox, mounted at ``/_local/outbox``: every email Atelier sent through the emulator's
+SES, newest last, with the kind it carried in its ``X-Atelier-Kind`` header. Never deployed."""
+
+from __future__ import annotations
+
+from email import message_from_string, policy
+from email.message import EmailMessage
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from local.standins import LocalRequest, LocalResponse, LocalRoutes, StandIn
+from local.template import REGION
+
+PREFIX = "/_local/outbox"
+KIND_HEADER = "X-Atelier-Kind"
+EMULATED_ACCOUNT = "123456789012"
+
+
+def sent_emails() -> list[dict[str, Any]]:
+    """What the emulator's SES has accepted so far (moto keeps raw messages in its backend)."""
+    from moto.ses.models import ses_backends
+
+    backend = ses_backends[EMULATED_ACCOUNT][REGION]
+    emails = []
+    for message in list(backend.sent_messages):
+        raw = getattr(message, "raw_data", None)
+        if raw is None:
+            continue
+        parsed = message_from_string(raw, policy=policy.default)
+        assert isinstance(parsed, EmailMessage)
+        body = parsed.get_body(preferencelist=("plain",))
+        date = parsed.get("Date")
+        emails.append(
+            {
+                "to": ", ".join(message.destinations),
+                "subject": str(parsed.get("Subject", "")),
+                "kind": str(parsed.get(KIND_HEADER, "")),
+                "text": body.get_content().strip() if body is not None else "",
+                "sent_at": parsedate_to_datetime(date).isoformat().replace("+00:00", "Z") if date else None,
+            }
+        )
+    return emails
+
+
+def outbox_routes() -> LocalRoutes:
+    routes = LocalRoutes()
+
+    @routes.get("/")
+    def list_sent(request: LocalRequest) -> LocalResponse:
+        recipient = request.query_value("to")
+        emails = sent_emails()
+        if recipient:
+            emails = [email for email in emails if recipient.lower() in email["to"].lower()]
+        return LocalResponse.json(emails)
+
+    return routes
+
+
+def outbox_stand_in() -> StandIn:
+    return StandIn(PREFIX, outbox_routes(), "emails sent so far: [{to, subject, kind, text, sent_at}]")

@@ -1,0 +1,87 @@
+"""What handlers read from a request: cookies, the bearer token, the client address, and the
+principal behind it all."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+
+from atelier.api.cookies import SESSION_COOKIE, WORKSPACE_COOKIE, parse_cookie_header
+from atelier.models.accounts import Principal
+from atelier.services import Services
+from atelier.settings import Settings
+from atelier.usecases.authenticate import authenticate, require_account_id
+
+
+def header(event: APIGatewayProxyEvent, name: str) -> str | None:
+    # Powertools' event headers are case-insensitive.
+    value: str | None = event.headers.get(name)
+    return value or None
+
+
+def cookies(event: APIGatewayProxyEvent) -> dict[str, str]:
+    values = [
+        value
+        for name, header_values in (event.multi_value_headers or {}).items()
+        if name.lower() == "cookie"
+        for value in header_values
+    ]
+    if not values and (single := header(event, "cookie")):
+        values = [single]
+    return parse_cookie_header(values)
+
+
+def bearer_token(event: APIGatewayProxyEvent) -> str | None:
+    """The bearer credential, "" when the header is there but empty or of another scheme."""
+    authorization = header(event, "authorization")
+    if authorization is None:
+        return None
+    scheme, _, credential = authorization.partition(" ")
+    return credential.strip() if scheme.lower() == "bearer" else ""
+
+
+def client_address(event: APIGatewayProxyEvent) -> str:
+    return event.request_context.identity.source_ip or "unknown"
+
+
+def public_base_url(event: APIGatewayProxyEvent, settings: Settings) -> str:
+    """Where clients reach the API: the configured base URL (a custom domain), else the host and
+    stage API Gateway itself reports (never a client-supplied Host header)."""
+    if settings.api_base_url:
+        return settings.api_base_url.rstrip("/")
+    context = event.request_context
+    stage_prefix = context.path[: -len(event.path)] if context.path and context.path.endswith(event.path) else ""
+    return f"https://{context.domain_name}{stage_prefix}"
+
+
+def callback_url(event: APIGatewayProxyEvent, settings: Settings) -> str:
+    """The exact redirect URI registered with every identity provider."""
+    return f"{public_base_url(event, settings)}/v1/auth/callback"
+
+
+def allowed_origins(event: APIGatewayProxyEvent, settings: Settings) -> frozenset[str]:
+    base = public_base_url(event, settings)
+    scheme, _, rest = base.partition("://")
+    return settings.allowed_origins | {f"{scheme}://{rest.split('/', 1)[0]}"}
+
+
+def principal(event: APIGatewayProxyEvent, services: Services) -> Principal:
+    return authenticate(
+        method=event.http_method,
+        session_token=cookies(event).get(SESSION_COOKIE),
+        bearer_token=bearer_token(event),
+        origin=header(event, "origin"),
+        allowed_origins=allowed_origins(event, services.settings),
+        sessions=services.sessions,
+        api_keys=services.api_keys,
+        clock=services.clock,
+        settings=services.settings,
+    )
+
+
+def signed_in_account_id(event: APIGatewayProxyEvent, services: Services) -> str:
+    return require_account_id(principal(event, services))
+
+
+def workspace_choice(event: APIGatewayProxyEvent) -> tuple[str | None, str | None]:
+    """The active workspace as the request names it: (X-Workspace-Id header, __Host-workspace cookie)."""
+    return header(event, "x-workspace-id"), cookies(event).get(WORKSPACE_COOKIE)

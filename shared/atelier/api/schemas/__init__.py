@@ -1,0 +1,1 @@
+"""HTTP request and response models, mapped explicitly from and to domain models."""

@@ -1,0 +1,153 @@
+"""HTTP shapes of sign-in, the account, consent, policies, API keys and workspaces."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from atelier.api.schemas.common import DisplayText, EmailAddress, StrictRequest
+from atelier.clock import isoformat
+from atelier.models.accounts import Account, ApiKey, Consent, PolicyVersion, Preferences, Workspace
+
+
+class ConsentBody(BaseModel):
+    analytics: bool
+    product_improvement: bool
+    marketing_emails: bool
+
+    @classmethod
+    def of(cls, consent: Consent) -> ConsentBody:
+        return cls(**consent.model_dump())
+
+
+class PreferencesBody(BaseModel):
+    theme: Literal["system", "light", "dark"] = "system"
+
+    def to_domain(self) -> Preferences:
+        return Preferences(theme=self.theme)
+
+
+class MeResponse(BaseModel):
+    id: str
+    email: str
+    name: str
+    picture_url: str | None
+    created_at: str
+    status: Literal["active", "restricted", "deletion_scheduled"]
+    age_confirmed: bool
+    terms_version: str | None
+    consent: ConsentBody
+    preferences: PreferencesBody
+    default_workspace_id: str
+
+    @classmethod
+    def of(cls, account: Account) -> MeResponse:
+        return cls(
+            id=account.id,
+            email=account.email,
+            name=account.name,
+            picture_url=account.picture_url,
+            created_at=isoformat(account.created_at),
+            status=account.status.value,
+            age_confirmed=account.age_confirmed,
+            terms_version=account.terms_version,
+            consent=ConsentBody.of(account.consent),
+            preferences=PreferencesBody(theme=account.preferences.theme),
+            default_workspace_id=account.default_workspace_id,
+        )
+
+
+class UpdateMeRequest(StrictRequest):
+    name: DisplayText | None = None
+    email: EmailAddress | None = None
+    preferences: PreferencesBody | None = None
+
+
+class UpdateConsentRequest(StrictRequest):
+    analytics: bool | None = None
+    product_improvement: bool | None = None
+    marketing_emails: bool | None = None
+
+
+class AcceptTermsRequest(StrictRequest):
+    version: str = Field(min_length=1, max_length=64)
+    age_confirmed: Literal[True] = Field(description="Attests the minimum age; must be true.")
+
+
+class PolicyVersionBody(BaseModel):
+    version: str
+    effective_at: str
+    summary: str
+    material: bool
+
+    @classmethod
+    def of(cls, policy: PolicyVersion) -> PolicyVersionBody:
+        return cls(
+            version=policy.version,
+            effective_at=isoformat(policy.effective_at),
+            summary=policy.summary,
+            material=policy.material,
+        )
+
+
+class PolicyResponse(BaseModel):
+    kind: Literal["terms", "privacy"]
+    version: str
+    effective_at: str
+    summary: str
+    minimum_age: int
+    upcoming: PolicyVersionBody | None
+
+
+class CreateApiKeyRequest(StrictRequest):
+    name: DisplayText
+
+
+class ApiKeyResponse(BaseModel):
+    id: str
+    name: str
+    prefix: str
+    created_at: str
+
+    @classmethod
+    def of(cls, api_key: ApiKey) -> ApiKeyResponse:
+        return cls(id=api_key.id, name=api_key.name, prefix=api_key.prefix, created_at=isoformat(api_key.created_at))
+
+
+class CreatedApiKeyResponse(ApiKeyResponse):
+    key: str = Field(description="The key itself. It is shown this once and cannot be retrieved again.")
+
+
+class ApiKeyPage(BaseModel):
+    items: list[ApiKeyResponse]
+    next_cursor: str | None = None
+
+
+class CreateWorkspaceRequest(StrictRequest):
+    name: DisplayText
+
+
+class UpdateWorkspaceRequest(StrictRequest):
+    name: DisplayText
+
+
+class WorkspaceResponse(BaseModel):
+    id: str
+    name: str
+    created_at: str
+    is_default: bool
+
+    @classmethod
+    def of(cls, workspace: Workspace) -> WorkspaceResponse:
+        return cls(
+            id=workspace.id,
+            name=workspace.name,
+            created_at=isoformat(workspace.created_at),
+            is_default=workspace.is_default,
+        )
+
+
+class WorkspacePage(BaseModel):
+    items: list[WorkspaceResponse]
+    next_cursor: str | None = None

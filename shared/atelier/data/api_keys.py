@@ -1,0 +1,70 @@
+"""API keys: a token pointer looked up by the key's hash, and the owner's listing with metadata."""
+
+from __future__ import annotations
+
+from atelier import errors
+from atelier.data import keys
+from atelier.data.base import transaction, translate_errors
+from atelier.data.items import ApiKeyItem, PointerItem
+from atelier.models.accounts import ApiKey
+
+
+def _to_api_key(account_id: str, item: ApiKeyItem) -> ApiKey:
+    return ApiKey(
+        id=item.api_key_id, account_id=account_id, name=item.name, prefix=item.prefix, created_at=item.created_at
+    )
+
+
+class ApiKeyRepository:
+    def create(self, api_key: ApiKey, token_hash: str) -> None:
+        pointer = PointerItem(
+            keys.api_key_pointer_pk(token_hash),
+            keys.POINTER_SK,
+            entity="api_key_token",
+            account_id=api_key.account_id,
+            ref_id=api_key.id,
+            created_at=api_key.created_at,
+        )
+        listing = ApiKeyItem(
+            keys.account_pk(api_key.account_id),
+            keys.api_key_sk(api_key.id),
+            entity="api_key",
+            api_key_id=api_key.id,
+            name=api_key.name,
+            prefix=api_key.prefix,
+            token_hash=token_hash,
+            created_at=api_key.created_at,
+        )
+        with translate_errors(), transaction() as tx:
+            tx.save(pointer, condition=PointerItem.pk.does_not_exist())
+            tx.save(listing, condition=ApiKeyItem.pk.does_not_exist())
+
+    def find_by_token_hash(self, token_hash: str) -> tuple[str, str] | None:
+        """The (account id, key id) a live key belongs to."""
+        with translate_errors():
+            try:
+                pointer = PointerItem.get(keys.api_key_pointer_pk(token_hash), keys.POINTER_SK, consistent_read=True)
+            except PointerItem.DoesNotExist:
+                return None
+        if pointer.entity != "api_key_token" or pointer.ref_id is None:
+            return None
+        return pointer.account_id, pointer.ref_id
+
+    def list(self, account_id: str) -> list[ApiKey]:
+        with translate_errors():
+            items = ApiKeyItem.query(keys.account_pk(account_id), ApiKeyItem.sk.startswith(keys.API_KEY_PREFIX))
+            return [_to_api_key(account_id, item) for item in items]
+
+    def count(self, account_id: str) -> int:
+        with translate_errors():
+            return ApiKeyItem.count(keys.account_pk(account_id), ApiKeyItem.sk.startswith(keys.API_KEY_PREFIX))
+
+    def revoke(self, account_id: str, api_key_id: str) -> None:
+        with translate_errors():
+            try:
+                listing = ApiKeyItem.get(keys.account_pk(account_id), keys.api_key_sk(api_key_id), consistent_read=True)
+            except ApiKeyItem.DoesNotExist as exc:
+                raise errors.NotFoundError() from exc
+            with transaction() as tx:
+                tx.delete(PointerItem(keys.api_key_pointer_pk(listing.token_hash), keys.POINTER_SK))
+                tx.delete(listing)

@@ -1,0 +1,119 @@
+"""PynamoDB item classes for the main table. They never leave the data-access layer: repositories
+map them to domain models. Every class here has a row in the item-type table in template.yaml."""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+
+from atelier.data.base import MainTableModel
+
+
+class AccountItem(MainTableModel):
+    """PK=ACCOUNT#<id> SK=ACCOUNT; GSI1 lists every account by shard."""
+
+    account_id = UnicodeAttribute()
+    email = UnicodeAttribute()
+    name = UnicodeAttribute()
+    identity_issuer = UnicodeAttribute()
+    identity_subject = UnicodeAttribute()
+    picture_url = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    status = UnicodeAttribute(default="active")
+    age_confirmed = BooleanAttribute(default=False)
+    terms_version = UnicodeAttribute(null=True)
+    terms_accepted_at = UTCDateTimeAttribute(null=True)
+    consent = MapAttribute[str, bool](default=dict)
+    consent_updated_at = UTCDateTimeAttribute(null=True)
+    preferences = MapAttribute[str, str](default=dict)
+    default_workspace_id = UnicodeAttribute()
+    ledger_id = UnicodeAttribute()
+    gsi1pk = UnicodeAttribute(attr_name="GSI1PK", null=True)
+    gsi1sk = UnicodeAttribute(attr_name="GSI1SK", null=True)
+
+
+class PointerItem(MainTableModel):
+    """A look-up by another key: PK=<KIND>#<hash> SK=POINTER -> the owning account.
+
+    Identity links, session tokens and API-key tokens are pointers. Each is also listed in the
+    owner's partition (the account row names its identity; SESSION#/APIKEY# rows carry the token
+    hash), so a purge finds and deletes them with a Query of that partition.
+    """
+
+    account_id = UnicodeAttribute()
+    # For sessions and API keys: the id of the listing row in the owner's partition.
+    ref_id = UnicodeAttribute(null=True)
+    idle_expires_at = UTCDateTimeAttribute(null=True)
+    absolute_expires_at = UTCDateTimeAttribute(null=True)
+    last_seen_at = UTCDateTimeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+
+
+class SessionItem(MainTableModel):
+    """PK=ACCOUNT#<id> SK=SESSION#<session id>: the owner's listing of a session pointer."""
+
+    session_id = UnicodeAttribute()
+    token_hash = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+
+
+class ApiKeyItem(MainTableModel):
+    """PK=ACCOUNT#<id> SK=APIKEY#<key id>: an API key's metadata and its token hash."""
+
+    api_key_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    prefix = UnicodeAttribute()
+    token_hash = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+
+
+class WorkspaceItem(MainTableModel):
+    """PK=ACCOUNT#<id> SK=WORKSPACE#<workspace id>."""
+
+    workspace_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    is_default = BooleanAttribute(default=False)
+    content_count = NumberAttribute(default=0)
+
+
+class SignInStateItem(MainTableModel):
+    """PK=SIGNIN#<state hash> SK=POINTER: a sign-in in progress, consumed once by its callback."""
+
+    browser_binding_hash = UnicodeAttribute()
+    nonce = UnicodeAttribute()
+    code_verifier = UnicodeAttribute()
+    provider = UnicodeAttribute()
+    redirect_to = UnicodeAttribute()
+    state_expires_at = UTCDateTimeAttribute()
+
+
+class SentEmailItem(MainTableModel):
+    """PK=ACCOUNT#<id> SK=EMAIL#<email id>: kind, subject and time of an email sent (30-day TTL)."""
+
+    email_id = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    subject = UnicodeAttribute()
+    sent_at = UTCDateTimeAttribute()
+
+
+class RateCounterItem(MainTableModel):
+    """PK=RATE#<scope>#<hashed subject> SK=WINDOW#<start>: hits in one fixed window."""
+
+    hits = NumberAttribute(default=0)
+
+
+class PolicyVersionItem(MainTableModel):
+    """PK=POLICY#<kind> SK=VERSION#<effective at>#<version>."""
+
+    kind = UnicodeAttribute()
+    version = UnicodeAttribute()
+    summary = UnicodeAttribute()
+    effective_at = UTCDateTimeAttribute()
+    published_at = UTCDateTimeAttribute()
+    material = BooleanAttribute(default=False)

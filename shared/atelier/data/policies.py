@@ -1,0 +1,57 @@
+"""Terms and privacy policy versions, ordered by when they take effect."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from atelier.clock import isoformat
+from atelier.data import keys
+from atelier.data.base import translate_errors
+from atelier.data.items import PolicyVersionItem
+from atelier.models.accounts import PolicyKind, PolicyVersion
+
+
+def _to_policy(item: PolicyVersionItem) -> PolicyVersion:
+    return PolicyVersion(
+        kind=PolicyKind(item.kind),
+        version=item.version,
+        summary=item.summary,
+        effective_at=item.effective_at,
+        published_at=item.published_at,
+        material=item.material,
+    )
+
+
+class PolicyRepository:
+    def publish(self, policy: PolicyVersion) -> None:
+        item = PolicyVersionItem(
+            keys.policy_pk(policy.kind.value),
+            keys.policy_version_sk(isoformat(policy.effective_at), policy.version),
+            entity="policy_version",
+            kind=policy.kind.value,
+            version=policy.version,
+            summary=policy.summary,
+            effective_at=policy.effective_at,
+            published_at=policy.published_at,
+            material=policy.material,
+        )
+        with translate_errors():
+            item.save(condition=PolicyVersionItem.pk.does_not_exist())
+
+    def in_force(self, kind: PolicyKind, now: datetime) -> PolicyVersion | None:
+        upper = keys.policy_version_sk(isoformat(now), "\uffff")
+        with translate_errors():
+            items = PolicyVersionItem.query(
+                keys.policy_pk(kind.value), PolicyVersionItem.sk <= upper, scan_index_forward=False, limit=1
+            )
+            found = next(iter(items), None)
+        return _to_policy(found) if found else None
+
+    def upcoming(self, kind: PolicyKind, now: datetime) -> PolicyVersion | None:
+        lower = keys.policy_version_sk(isoformat(now), "\uffff")
+        with translate_errors():
+            items = PolicyVersionItem.query(
+                keys.policy_pk(kind.value), PolicyVersionItem.sk > lower, scan_index_forward=True, limit=1
+            )
+            found = next(iter(items), None)
+        return _to_policy(found) if found else None

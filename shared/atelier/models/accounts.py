@@ -1,0 +1,162 @@
+"""Accounts and what hangs off them: identity, consent, preferences, sessions, API keys, workspaces."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class AccountStatus(StrEnum):
+    ACTIVE = "active"
+    RESTRICTED = "restricted"
+    DELETION_SCHEDULED = "deletion_scheduled"
+
+
+class Consent(BaseModel):
+    """Optional processing, all off until the account holder turns it on (P12, P13, P16)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    analytics: bool = False
+    product_improvement: bool = False
+    marketing_emails: bool = False
+
+
+class Preferences(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    theme: Literal["system", "light", "dark"] = "system"
+
+
+class Account(BaseModel):
+    """The account. Its personal fields are exactly those of P1: name, email, identity-provider id
+    (issuer and subject), picture URL and created time."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    email: str
+    name: str
+    identity_issuer: str
+    identity_subject: str
+    picture_url: str | None = None
+    created_at: datetime
+    status: AccountStatus = AccountStatus.ACTIVE
+    age_confirmed: bool = False
+    terms_version: str | None = None
+    terms_accepted_at: datetime | None = None
+    consent: Consent = Field(default_factory=Consent)
+    consent_updated_at: datetime | None = None
+    preferences: Preferences = Field(default_factory=Preferences)
+    default_workspace_id: str
+    # Pseudonymous id the ledger is keyed by (P10): links money entries to no person once purged.
+    ledger_id: str
+
+
+class Identity(BaseModel):
+    """What a verified ID token says about the person signing in."""
+
+    model_config = ConfigDict(frozen=True)
+
+    issuer: str
+    subject: str
+    email: str
+    email_verified: bool = False
+    name: str = ""
+    picture_url: str | None = None
+
+
+class Session(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    account_id: str
+    created_at: datetime
+    last_seen_at: datetime
+    idle_expires_at: datetime
+    absolute_expires_at: datetime
+
+    def is_live(self, now: datetime) -> bool:
+        return now < self.idle_expires_at and now < self.absolute_expires_at
+
+
+class ApiKey(BaseModel):
+    """An API key's metadata; the key itself is shown once at creation and only its hash is kept."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    account_id: str
+    name: str
+    prefix: str
+    created_at: datetime
+
+
+class Workspace(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    account_id: str
+    name: str
+    created_at: datetime
+    is_default: bool = False
+    # How many jobs, assets and workflows live in it; a workspace is deleted only when empty.
+    content_count: int = 0
+
+
+class PrincipalKind(StrEnum):
+    ANONYMOUS = "anonymous"
+    ACCOUNT = "account"
+
+
+class Principal(BaseModel):
+    """Who is making a request, resolved once per request."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: PrincipalKind
+    account_id: str | None = None
+    via: Literal["session", "api_key"] | None = None
+    session_id: str | None = None
+    api_key_id: str | None = None
+
+    @classmethod
+    def anonymous(cls) -> Principal:
+        return cls(kind=PrincipalKind.ANONYMOUS)
+
+    @property
+    def is_signed_in(self) -> bool:
+        return self.kind is PrincipalKind.ACCOUNT
+
+
+class SignInState(BaseModel):
+    """What a sign-in started with, kept server-side until its callback consumes it once."""
+
+    model_config = ConfigDict(frozen=True)
+
+    state_hash: str
+    browser_binding_hash: str
+    nonce: str
+    code_verifier: str
+    provider: str
+    redirect_to: str
+    expires_at: datetime
+
+
+class PolicyKind(StrEnum):
+    TERMS = "terms"
+    PRIVACY = "privacy"
+
+
+class PolicyVersion(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    kind: PolicyKind
+    version: str
+    summary: str
+    effective_at: datetime
+    published_at: datetime
+    material: bool = False

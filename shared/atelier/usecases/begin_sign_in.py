@@ -1,0 +1,85 @@
+"""Starts an OpenID Connect sign-in: state, nonce and PKCE, bound to the browser by a cookie."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+from atelier import errors, tokens
+from atelier.clock import Clock
+from atelier.data.rate_limits import RateLimiter
+from atelier.data.sign_in_states import SignInStateRepository
+from atelier.integrations.oidc import OidcProvider
+from atelier.models.accounts import SignInState
+from atelier.settings import Settings
+
+_SAFE_PATH = re.compile(r"^/(?![/\\])[A-Za-z0-9\-._~!$&'()*+,;=:@/%?]*$")
+
+
+@dataclass(frozen=True)
+class SignInStart:
+    authorization_url: str
+    browser_binding: str
+
+
+def safe_redirect_path(redirect_to: str | None) -> str:
+    """Only a path on this site: no scheme, no host, no `//` or `/\\` that browsers read as a host."""
+    if not redirect_to:
+        return "/"
+    if len(redirect_to) > 512 or not _SAFE_PATH.match(redirect_to) or "/\\" in redirect_to:
+        raise errors.InvalidFieldError(
+            "redirect_to must be a path on this site.", details=[{"field": "redirect_to", "location": "query"}]
+        )
+    return redirect_to
+
+
+def code_challenge(verifier: str) -> str:
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def begin_sign_in(
+    *,
+    provider_name: str,
+    provider: OidcProvider,
+    callback_url: str,
+    redirect_to: str | None,
+    login_hint: str | None,
+    client_address: str,
+    states: SignInStateRepository,
+    rate_limiter: RateLimiter,
+    clock: Clock,
+    settings: Settings,
+) -> SignInStart:
+    destination = safe_redirect_path(redirect_to)
+    now = clock.now()
+    rate_limiter.hit(
+        "sign-in",
+        client_address,
+        limit=settings.sign_in_limit_per_address,
+        window_seconds=settings.sign_in_window_seconds,
+        now=now,
+    )
+    state, nonce, verifier, binding = (tokens.new_token() for _ in range(4))
+    states.save(
+        SignInState(
+            state_hash=tokens.hash_token(state),
+            browser_binding_hash=tokens.hash_token(binding),
+            nonce=nonce,
+            code_verifier=verifier,
+            provider=provider_name,
+            redirect_to=destination,
+            expires_at=now + timedelta(seconds=settings.sign_in_state_seconds),
+        )
+    )
+    url = provider.authorization_url(
+        redirect_uri=callback_url,
+        state=state,
+        nonce=nonce,
+        code_challenge=code_challenge(verifier),
+        login_hint=login_hint,
+    )
+    return SignInStart(authorization_url=url, browser_binding=binding)

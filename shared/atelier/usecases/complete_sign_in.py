@@ -1,0 +1,102 @@
+"""Completes an OpenID Connect sign-in: consumes the state once, checks the browser binding,
+exchanges the code with PKCE, verifies the ID token, finds or creates the account, and opens a
+new session."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from atelier import errors, tokens
+from atelier.clock import Clock
+from atelier.data.accounts import AccountAlreadyExistsError, AccountRepository
+from atelier.data.sessions import SessionRepository
+from atelier.data.sign_in_states import SignInStateRepository
+from atelier.ids import IdPrefix, new_id
+from atelier.integrations.oidc import OidcProvider
+from atelier.models.accounts import Account, Identity, Session, Workspace
+from atelier.settings import Settings
+from atelier.usecases.open_session import open_session
+
+DEFAULT_WORKSPACE_NAME = "Personal"
+
+
+@dataclass(frozen=True)
+class SignInResult:
+    account: Account
+    session_token: str
+    session: Session
+    redirect_to: str
+    created: bool
+
+
+def complete_sign_in(
+    *,
+    code: str | None,
+    state: str | None,
+    provider_error: str | None,
+    browser_binding: str | None,
+    callback_url: str,
+    provider_for: Callable[[str], OidcProvider],
+    states: SignInStateRepository,
+    accounts: AccountRepository,
+    sessions: SessionRepository,
+    clock: Clock,
+    settings: Settings,
+) -> SignInResult:
+    if not state or not browser_binding:
+        raise errors.SignInFailedError()
+    # Consumed before anything else, so a callback URL works once only, whatever happens next.
+    pending = states.consume(tokens.hash_token(state))
+    now = clock.now()
+    if pending is None or now >= pending.expires_at:
+        raise errors.SignInFailedError()
+    if not tokens.same(pending.browser_binding_hash, tokens.hash_token(browser_binding)):
+        raise errors.SignInFailedError()
+    if provider_error or not code:
+        raise errors.SignInFailedError("The identity provider did not approve the sign-in.")
+    provider = provider_for(pending.provider)
+    id_token = provider.exchange_code(code=code, code_verifier=pending.code_verifier, redirect_uri=callback_url)
+    identity = provider.verify_id_token(id_token, nonce=pending.nonce)
+
+    account, created = _find_or_create_account(identity, accounts=accounts, clock=clock)
+    token, session = open_session(account.id, sessions=sessions, clock=clock, settings=settings)
+    return SignInResult(
+        account=account, session_token=token, session=session, redirect_to=pending.redirect_to, created=created
+    )
+
+
+def _find_or_create_account(identity: Identity, *, accounts: AccountRepository, clock: Clock) -> tuple[Account, bool]:
+    """Found again by (issuer, subject), never by email alone: an email can change hands."""
+    existing = accounts.find_by_identity(identity.issuer, identity.subject)
+    if existing is not None:
+        return existing, False
+    now = clock.now()
+    account_id = new_id(IdPrefix.ACCOUNT)
+    workspace = Workspace(
+        id=new_id(IdPrefix.WORKSPACE),
+        account_id=account_id,
+        name=DEFAULT_WORKSPACE_NAME,
+        created_at=now,
+        is_default=True,
+    )
+    account = Account(
+        id=account_id,
+        email=identity.email,
+        name=identity.name or identity.email.split("@", 1)[0],
+        identity_issuer=identity.issuer,
+        identity_subject=identity.subject,
+        picture_url=identity.picture_url,
+        created_at=now,
+        default_workspace_id=workspace.id,
+        ledger_id=new_id(IdPrefix.LEDGER),
+    )
+    try:
+        accounts.create(account, workspace)
+    except AccountAlreadyExistsError:
+        # Two first sign-ins raced; the other one created the account.
+        raced = accounts.find_by_identity(identity.issuer, identity.subject)
+        if raced is None:
+            raise
+        return raced, False
+    return account, True

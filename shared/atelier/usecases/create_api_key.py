@@ -1,0 +1,68 @@
+"""Creates an API key: the key is returned this once, only its hash is kept, and the account
+holder gets a security email."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from atelier import errors, tokens
+from atelier.clock import Clock
+from atelier.data.accounts import AccountRepository
+from atelier.data.api_keys import ApiKeyRepository
+from atelier.data.emails import SentEmailRepository
+from atelier.data.rate_limits import RateLimiter
+from atelier.ids import IdPrefix, new_id
+from atelier.integrations.email import Mailer
+from atelier.models.accounts import ApiKey
+from atelier.models.email import EmailKind
+from atelier.settings import Settings
+from atelier.usecases.send_email import send_email
+
+
+class TooManyApiKeysError(errors.ConflictError):
+    code = "too_many_api_keys"
+    default_message = "Revoke a key before creating another."
+
+
+@dataclass(frozen=True)
+class CreatedApiKey:
+    api_key: ApiKey
+    key: str
+
+
+def create_api_key(
+    account_id: str,
+    name: str,
+    *,
+    api_keys: ApiKeyRepository,
+    accounts: AccountRepository,
+    rate_limiter: RateLimiter,
+    mailer: Mailer,
+    sent_emails: SentEmailRepository,
+    clock: Clock,
+    settings: Settings,
+) -> CreatedApiKey:
+    now = clock.now()
+    rate_limiter.hit(
+        "api-key-create",
+        account_id,
+        limit=settings.api_key_creation_limit,
+        window_seconds=settings.api_key_creation_window_seconds,
+        now=now,
+    )
+    if api_keys.count(account_id) >= settings.max_api_keys_per_account:
+        raise TooManyApiKeysError()
+    key = tokens.new_token(tokens.API_KEY_PREFIX)
+    api_key = ApiKey(id=new_id(IdPrefix.API_KEY), account_id=account_id, name=name, prefix=key[:8], created_at=now)
+    api_keys.create(api_key, tokens.hash_token(key))
+    send_email(
+        accounts.require(account_id),
+        EmailKind.SECURITY,
+        "A new API key was created on your Atelier account",
+        f"An API key named “{name}” (starting {api_key.prefix}) was created. If this was not you, "
+        "revoke it in your account settings and end all sessions.",
+        mailer=mailer,
+        sent_emails=sent_emails,
+        clock=clock,
+    )
+    return CreatedApiKey(api_key=api_key, key=key)

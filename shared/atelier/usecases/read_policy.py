@@ -1,0 +1,39 @@
+"""The terms or privacy version in force now, and the upcoming one if published."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from atelier.clock import Clock
+from atelier.data.policies import PolicyRepository
+from atelier.models.accounts import PolicyKind, PolicyVersion
+from atelier.settings import Settings
+
+_INITIAL_SUMMARIES = {
+    PolicyKind.TERMS: "The terms of use of Atelier.",
+    PolicyKind.PRIVACY: "How Atelier collects, uses, keeps and deletes personal data.",
+}
+
+
+@dataclass(frozen=True)
+class PolicyStatus:
+    in_force: PolicyVersion
+    upcoming: PolicyVersion | None
+
+
+def initial_policy(kind: PolicyKind, settings: Settings) -> PolicyVersion:
+    """The version in force before any is published through the API."""
+    version = settings.initial_terms_version if kind is PolicyKind.TERMS else settings.initial_privacy_version
+    effective = (
+        datetime.fromisoformat(version).replace(tzinfo=UTC) if len(version) == 10 else datetime(2026, 1, 1, tzinfo=UTC)
+    )
+    return PolicyVersion(
+        kind=kind, version=version, summary=_INITIAL_SUMMARIES[kind], effective_at=effective, published_at=effective
+    )
+
+
+def read_policy(kind: PolicyKind, *, policies: PolicyRepository, clock: Clock, settings: Settings) -> PolicyStatus:
+    now = clock.now()
+    in_force = policies.in_force(kind, now) or initial_policy(kind, settings)
+    return PolicyStatus(in_force=in_force, upcoming=policies.upcoming(kind, now))
