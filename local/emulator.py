@@ -29,6 +29,7 @@ import boto3
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import ThreadedWSGIServer
 
+from local import moto_patches
 from local.template import REGION
 
 logger = logging.getLogger(__name__)
@@ -201,6 +202,8 @@ class SerialMotoServer:
     def start(self) -> SerialMotoServer:
         app: WsgiApp = DomainDispatcherApplication(create_backend_app)
         if self._serialise:
+            # The faster transactions rely on requests running one at a time.
+            moto_patches.apply()
             app = SerialisedApp(app)
         # Binding happens here, on the caller's thread, so the port is known when start() returns.
         self._server = ThreadedWSGIServer(self._host, self._port, app, handler=_QuietRequestHandler)

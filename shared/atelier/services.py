@@ -13,13 +13,16 @@ from atelier.clock import Clock, SystemClock
 from atelier.data.accounts import AccountRepository
 from atelier.data.api_keys import ApiKeyRepository
 from atelier.data.emails import SentEmailRepository
+from atelier.data.payments import PaymentRecordsRepository
 from atelier.data.policies import PolicyRepository
 from atelier.data.rate_limits import RateLimiter
 from atelier.data.sessions import SessionRepository
 from atelier.data.sign_in_states import SignInStateRepository
+from atelier.data.wallets import WalletRepository
 from atelier.data.workspaces import WorkspaceRepository
 from atelier.integrations.email import Mailer, SesMailer
 from atelier.integrations.oidc import OidcClient, OidcProvider
+from atelier.integrations.payments.base import PaymentProvider
 from atelier.settings import Settings, get_settings
 
 
@@ -29,6 +32,7 @@ class Services:
         self.clock: Clock = clock or SystemClock()
         self._mailer = mailer
         self._providers: dict[str, OidcProvider] = {}
+        self._payment_providers: dict[str, PaymentProvider] = {}
         self._providers_lock = threading.Lock()
 
     @cached_property
@@ -62,6 +66,32 @@ class Services:
     @cached_property
     def policies(self) -> PolicyRepository:
         return PolicyRepository()
+
+    @cached_property
+    def wallets(self) -> WalletRepository:
+        return WalletRepository()
+
+    @cached_property
+    def payments(self) -> PaymentRecordsRepository:
+        return PaymentRecordsRepository()
+
+    def payment_provider(self, name: str) -> PaymentProvider:
+        with self._providers_lock:
+            if name in self._payment_providers:
+                return self._payment_providers[name]
+        if name not in self.settings.payment_providers:
+            raise errors.InvalidFieldError(
+                "That payment provider is not available.", details=[{"field": "provider", "location": "body"}]
+            )
+        from atelier.integrations.payments.registry import provider_for
+
+        provider = provider_for(name, self.settings)
+        with self._providers_lock:
+            return self._payment_providers.setdefault(name, provider)
+
+    def use_payment_provider(self, name: str, provider: PaymentProvider) -> None:
+        with self._providers_lock:
+            self._payment_providers[name] = provider
 
     @property
     def mailer(self) -> Mailer:

@@ -44,6 +44,25 @@ class OidcProviderSettings(BaseModel):
     scopes: str = "openid email profile"
 
 
+def _default_catalog() -> dict[str, Any]:
+    usd = "usd"
+    return {
+        "packs": [
+            {"id": "pack_starter", "name": "Starter", "credits": 100, "price": {"value_minor": 999, "currency": usd}},
+            {"id": "pack_studio", "name": "Studio", "credits": 550, "price": {"value_minor": 4499, "currency": usd}},
+        ],
+        "plans": [
+            {
+                "id": "plan_monthly",
+                "name": "Monthly",
+                "credits": 400,
+                "price": {"value_minor": 2499, "currency": usd},
+                "interval": "month",
+            }
+        ],
+    }
+
+
 def _default_providers() -> dict[str, OidcProviderSettings]:
     return {
         "google": OidcProviderSettings(
@@ -109,6 +128,31 @@ class Settings(BaseModel):
     api_key_creation_window_seconds: int = 3600
     max_api_keys_per_account: int = 25
     max_workspaces_per_account: int = 50
+
+    # Billing. CATALOG is a JSON object {"packs": [...], "plans": [...]} of CatalogItem fields.
+    catalog: Annotated[dict[str, Any], BeforeValidator(_json_object)] = Field(default_factory=_default_catalog)
+    payment_providers: CommaSeparated = Field(default_factory=lambda: ["stripe", "paypal", "creem"])
+    stripe_secret_key: str = ""
+    stripe_secret_key_parameter: str = ""
+    stripe_webhook_secret: str = ""
+    stripe_webhook_secret_parameter: str = ""
+    # Empty in production (the library's default); the local runtime points it at its stand-in.
+    stripe_api_base: str = ""
+    paypal_client_id: str = ""
+    paypal_client_secret: str = ""
+    paypal_client_secret_parameter: str = ""
+    paypal_webhook_id: str = ""
+    paypal_api_base: str = "https://api-m.paypal.com"
+    creem_api_key: str = ""
+    creem_api_key_parameter: str = ""
+    creem_webhook_secret: str = ""
+    creem_webhook_secret_parameter: str = ""
+    creem_api_base: str = "https://api.creem.io"
+    # Where the buyer lands after paying or cancelling (the web studio).
+    checkout_success_url: str = ""
+    checkout_cancel_url: str = ""
+    # A Stripe webhook older than this is refused as a replay.
+    webhook_tolerance_seconds: int = 300
 
     @field_validator("minimum_age")
     @classmethod

@@ -3,6 +3,8 @@ principal behind it all."""
 
 from __future__ import annotations
 
+import base64
+
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from atelier.api.cookies import SESSION_COOKIE, WORKSPACE_COOKIE, parse_cookie_header
@@ -37,6 +39,19 @@ def bearer_token(event: APIGatewayProxyEvent) -> str | None:
         return None
     scheme, _, credential = authorization.partition(" ")
     return credential.strip() if scheme.lower() == "bearer" else ""
+
+
+def raw_body(event: APIGatewayProxyEvent) -> bytes:
+    """The body exactly as sent, for signature checks: never re-serialised."""
+    if event.body is None:
+        return b""
+    if event.is_base64_encoded:
+        return base64.b64decode(event.body)
+    return event.body.encode("utf-8")
+
+
+def lower_case_headers(event: APIGatewayProxyEvent) -> dict[str, str]:
+    return {name.lower(): value for name, value in (event.raw_event.get("headers") or {}).items()}
 
 
 def client_address(event: APIGatewayProxyEvent) -> str:

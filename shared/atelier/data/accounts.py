@@ -11,7 +11,8 @@ from pynamodb.exceptions import GetError, TransactWriteError, UpdateError
 from atelier import errors
 from atelier.data import keys
 from atelier.data.base import cancellation_codes, is_conditional_failure, transaction, translate_errors
-from atelier.data.items import AccountItem, PointerItem, WorkspaceItem
+from atelier.data.items import AccountItem, PointerItem, WalletItem, WorkspaceItem
+from atelier.data.wallets import new_wallet_item
 from atelier.models.accounts import Account, AccountStatus, Consent, Preferences, Workspace
 
 
@@ -106,6 +107,10 @@ class AccountRepository:
                     tx.save(account_item, condition=AccountItem.pk.does_not_exist())
                     tx.save(identity_pointer, condition=PointerItem.pk.does_not_exist())
                     tx.save(new_workspace, condition=WorkspaceItem.pk.does_not_exist())
+                    tx.save(
+                        new_wallet_item(account.id, account.ledger_id, account.created_at),
+                        condition=WalletItem.pk.does_not_exist(),
+                    )
             except TransactWriteError as exc:
                 if "ConditionalCheckFailed" in cancellation_codes(exc):
                     raise AccountAlreadyExistsError() from exc

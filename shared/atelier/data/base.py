@@ -103,9 +103,58 @@ def _connection() -> Connection:
     return Connection(region=get_settings().aws_region, max_retry_attempts=3)
 
 
-def transaction() -> TransactWrite:
-    """A write transaction across items and tables: all of it happens, or none of it."""
-    return TransactWrite(connection=_connection())
+class Transaction:
+    """A write transaction across items and tables: all of it happens, or none of it.
+
+    Each operation may carry a label; `failures` names the operations whose condition failed.
+    (PynamoDB sends condition checks, deletes, puts and updates in that order, whatever order they
+    were added in, and DynamoDB reports reasons in the order sent.)
+    """
+
+    def __init__(self) -> None:
+        self._transaction = TransactWrite(connection=_connection())
+        self._labels: dict[str, list[str]] = {"check": [], "delete": [], "put": [], "update": []}
+
+    def __enter__(self) -> Transaction:
+        self._transaction.__enter__()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self._transaction.__exit__(*exc_info)
+
+    def save(self, model: Model, condition: Any = None, *, label: str = "", return_values: str | None = None) -> None:
+        self._transaction.save(model, condition=condition, return_values=return_values)
+        self._labels["put"].append(label)
+
+    def update(
+        self,
+        model: Model,
+        actions: list[Any],
+        condition: Any = None,
+        *,
+        label: str = "",
+        return_values: str | None = None,
+    ) -> None:
+        self._transaction.update(model, actions=actions, condition=condition, return_values=return_values)
+        self._labels["update"].append(label)
+
+    def delete(self, model: Model, condition: Any = None, *, label: str = "") -> None:
+        self._transaction.delete(model, condition=condition)
+        self._labels["delete"].append(label)
+
+    def failures(self, exc: PynamoDBException) -> dict[str, Any]:
+        """Label -> cancellation reason, for every operation whose condition failed."""
+        order = self._labels["check"] + self._labels["delete"] + self._labels["put"] + self._labels["update"]
+        reasons: list[Any] = getattr(exc, "cancellation_reasons", None) or []
+        return {
+            label: reason
+            for label, reason in zip(order, reasons, strict=False)
+            if reason is not None and getattr(reason, "code", None) == "ConditionalCheckFailed"
+        }
+
+
+def transaction() -> Transaction:
+    return Transaction()
 
 
 def epoch_seconds(moment: datetime) -> int:

@@ -117,3 +117,63 @@ class PolicyVersionItem(MainTableModel):
     effective_at = UTCDateTimeAttribute()
     published_at = UTCDateTimeAttribute()
     material = BooleanAttribute(default=False)
+
+
+class WalletItem(MainTableModel):
+    """PK=ACCOUNT#<id> SK=WALLET: credits available, held, and the monthly spend cap.
+
+    `cap_headroom` is what the cap still allows this month (a very large number when there is no
+    cap), so one conditional update can check balance and cap together: DynamoDB conditions compare
+    values but cannot add.
+    """
+
+    ledger_id = UnicodeAttribute()
+    balance = NumberAttribute(default=0)
+    held = NumberAttribute(default=0)
+    spend_cap = NumberAttribute(null=True)
+    cap_headroom = NumberAttribute()
+    spend_month = UnicodeAttribute()
+    spent_month = NumberAttribute(default=0)
+    restricted = BooleanAttribute(default=False)
+
+
+class HoldItem(MainTableModel):
+    """PK=ACCOUNT#<id> SK=HOLD#<reference>: credits reserved for one job, settled or released once."""
+
+    reference = UnicodeAttribute()
+    credits = NumberAttribute()
+    status = UnicodeAttribute()  # held | settled | released
+    spend_month = UnicodeAttribute()
+    generation_kind = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+
+
+class CheckoutItem(MainTableModel):
+    """PK=ACCOUNT#<id> SK=CHECKOUT#<checkout id>: a checkout started at a provider."""
+
+    checkout_id = UnicodeAttribute()
+    provider = UnicodeAttribute()
+    provider_checkout_id = UnicodeAttribute()
+    item_id = UnicodeAttribute()
+    status = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+
+
+class SubscriptionItem(MainTableModel):
+    """PK=ACCOUNT#<id> SK=SUBSCRIPTION#<provider>#<subscription id>."""
+
+    provider = UnicodeAttribute()
+    subscription_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute(null=True)
+    plan_id = UnicodeAttribute()
+    status = UnicodeAttribute()
+    current_period_end = UTCDateTimeAttribute(null=True)
+    updated_at = UTCDateTimeAttribute()
+
+
+class InboxItem(MainTableModel):
+    """PK=INBOX#<provider>#<event id> SK=POINTER: one payment-provider event, written only if absent."""
+
+    event_type = UnicodeAttribute()
+    status = UnicodeAttribute()  # received | processed
+    received_at = UTCDateTimeAttribute()

@@ -73,3 +73,45 @@ def policy_pk(kind: str) -> str:
 
 def policy_version_sk(effective_at_iso: str, version: str) -> str:
     return f"VERSION#{effective_at_iso}#{version}"
+
+
+WALLET_SK = "WALLET"
+HOLD_PREFIX = "HOLD#"
+CHECKOUT_PREFIX = "CHECKOUT#"
+SUBSCRIPTION_PREFIX = "SUBSCRIPTION#"
+LEDGER_ENTRY_PREFIX = "ENTRY#"
+PAYMENT_PREFIX = "PAYMENT#"
+REVERSAL_PREFIX = "REVERSAL#"
+
+
+def hold_sk(reference: str) -> str:
+    return f"{HOLD_PREFIX}{reference}"
+
+
+def checkout_sk(checkout_id: str) -> str:
+    return f"{CHECKOUT_PREFIX}{checkout_id}"
+
+
+def subscription_sk(provider: str, subscription_id: str) -> str:
+    return f"{SUBSCRIPTION_PREFIX}{provider}#{subscription_id}"
+
+
+def inbox_pk(provider: str, event_id: str) -> str:
+    return f"INBOX#{provider}#{event_id}"
+
+
+# Ledger table keys (partition = the pseudonymous ledger id, or a payment reference pointer).
+def ledger_entry_sk(entry_id: str) -> str:
+    return f"{LEDGER_ENTRY_PREFIX}{entry_id}"
+
+
+def payment_sk(provider: str, payment_key: str) -> str:
+    return f"{PAYMENT_PREFIX}{provider}#{payment_key}"
+
+
+def reversal_sk(provider: str, reversal_key: str) -> str:
+    return f"{REVERSAL_PREFIX}{provider}#{reversal_key}"
+
+
+def payment_ref_pk(provider: str, reference: str) -> str:
+    return f"PAYREF#{provider}#{reference}"

@@ -1,0 +1,121 @@
+"""Billing: the catalog, checkout, balance, spend cap, ledger and subscription."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from atelier.api.errors import error_responses
+from atelier.api.requests import public_base_url, signed_in_account_id
+from atelier.api.resolver import make_resolver, serve
+from atelier.api.schemas.billing import (
+    BalanceResponse,
+    CatalogResponse,
+    CheckoutRequestBody,
+    CheckoutResponse,
+    LedgerEntryBody,
+    LedgerPageResponse,
+    SpendCapRequest,
+    SubscriptionResponse,
+)
+from atelier.observability import logger, metrics, tracer
+from atelier.services import get_services
+from atelier.usecases.manage_credits import current_subscription, list_ledger, read_balance, set_spend_cap
+from atelier.usecases.read_catalog import catalog_items
+from atelier.usecases.start_checkout import start_checkout
+
+app = make_resolver()
+
+
+@app.get("/v1/billing/catalog", summary="Credit packs and plans", tags=["billing"])
+def get_catalog() -> CatalogResponse:
+    return CatalogResponse.of(catalog_items(get_services().settings))
+
+
+@app.post(
+    "/v1/billing/checkout",
+    summary="Start a purchase at a payment provider",
+    tags=["billing"],
+    responses=error_responses(401, 403, 422, 503, success={201: "Checkout started"}),
+)
+def post_checkout(body: CheckoutRequestBody) -> Response[CheckoutResponse]:
+    services = get_services()
+    account_id = signed_in_account_id(app.current_event, services)
+    base = public_base_url(app.current_event, services.settings)
+    started = start_checkout(
+        account_id,
+        body.item_id,
+        body.provider,
+        provider=services.payment_provider(body.provider),
+        accounts=services.accounts,
+        policies=services.policies,
+        payments=services.payments,
+        clock=services.clock,
+        settings=services.settings,
+        # Back through our own return route first: PayPal captures there; it then sends the buyer on.
+        success_url=f"{base}/v1/billing/return/{body.provider}",
+        cancel_url=services.settings.checkout_cancel_url or base,
+    )
+    payload = CheckoutResponse(checkout_id=started.checkout_id, url=started.url)
+    return Response(status_code=201, content_type="application/json", body=payload)
+
+
+@app.get(
+    "/v1/billing/balance",
+    summary="Credits, held credits and the spend cap",
+    tags=["billing"],
+    responses=error_responses(401),
+)
+def get_balance() -> BalanceResponse:
+    services = get_services()
+    account_id = signed_in_account_id(app.current_event, services)
+    return BalanceResponse.of(read_balance(account_id, wallets=services.wallets, clock=services.clock))
+
+
+@app.put(
+    "/v1/billing/spend-cap",
+    summary="Set or remove the monthly spend cap",
+    tags=["billing"],
+    responses=error_responses(401, 403, 409),
+)
+def put_spend_cap(body: SpendCapRequest) -> BalanceResponse:
+    services = get_services()
+    account_id = signed_in_account_id(app.current_event, services)
+    return BalanceResponse.of(
+        set_spend_cap(account_id, body.monthly_credits, wallets=services.wallets, clock=services.clock)
+    )
+
+
+@app.get("/v1/billing/ledger", summary="Money entries, newest first", tags=["billing"], responses=error_responses(401))
+def get_ledger(
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    cursor: Annotated[str | None, Query(max_length=64, pattern=r"^[0-9a-z_]+$")] = None,
+) -> LedgerPageResponse:
+    services = get_services()
+    account_id = signed_in_account_id(app.current_event, services)
+    page = list_ledger(account_id, limit=limit, cursor=cursor, accounts=services.accounts, wallets=services.wallets)
+    return LedgerPageResponse(items=[LedgerEntryBody.of(entry) for entry in page.entries], next_cursor=page.next_cursor)
+
+
+@app.get(
+    "/v1/billing/subscription",
+    summary="The current subscription, if any",
+    tags=["billing"],
+    responses=error_responses(401),
+)
+def get_subscription() -> SubscriptionResponse | None:
+    services = get_services()
+    account_id = signed_in_account_id(app.current_event, services)
+    subscription = current_subscription(account_id, payments=services.payments)
+    return SubscriptionResponse.of(subscription) if subscription else None
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return serve(app, event, context)

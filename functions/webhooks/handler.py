@@ -1,0 +1,91 @@
+"""Webhooks: payment providers' events (no session; raw body; signature first) and the return
+from a provider's checkout page."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from atelier.api.errors import error_responses
+from atelier.api.requests import lower_case_headers, public_base_url, raw_body
+from atelier.api.resolver import make_resolver, serve
+from atelier.api.schemas.billing import WebhookReceipt
+from atelier.observability import logger, metrics, tracer
+from atelier.services import Services, get_services
+from atelier.usecases.handle_payment_event import handle_payment_event
+
+app = make_resolver()
+
+ProviderName = Literal["stripe", "paypal", "creem"]
+
+
+def _receive(provider: ProviderName) -> WebhookReceipt:
+    services = get_services()
+    event = services.payment_provider(provider).parse_webhook(
+        lower_case_headers(app.current_event), raw_body(app.current_event)
+    )
+    outcome = _apply(services, event)
+    logger.info("payment event", extra={"provider": provider, "event_type": event.event_type, "outcome": outcome})
+    return WebhookReceipt(received=True, outcome=outcome)
+
+
+def _apply(services: Services, event: Any) -> str:
+    return handle_payment_event(
+        event,
+        payments=services.payments,
+        wallets=services.wallets,
+        accounts=services.accounts,
+        mailer=services.mailer,
+        sent_emails=services.sent_emails,
+        clock=services.clock,
+        settings=services.settings,
+    ).value
+
+
+_WEBHOOK_ERRORS = error_responses(400, 503)
+
+
+@app.post("/v1/webhooks/stripe", summary="Stripe events", tags=["webhooks"], responses=_WEBHOOK_ERRORS)
+def stripe_webhook() -> WebhookReceipt:
+    return _receive("stripe")
+
+
+@app.post("/v1/webhooks/paypal", summary="PayPal events", tags=["webhooks"], responses=_WEBHOOK_ERRORS)
+def paypal_webhook() -> WebhookReceipt:
+    return _receive("paypal")
+
+
+@app.post("/v1/webhooks/creem", summary="Creem events", tags=["webhooks"], responses=_WEBHOOK_ERRORS)
+def creem_webhook() -> WebhookReceipt:
+    return _receive("creem")
+
+
+@app.get(
+    "/v1/billing/return/<provider>",
+    summary="Where a provider's checkout page sends the buyer back",
+    tags=["webhooks"],
+    responses=error_responses(400, 422, 503, success={302: "Back to the studio"}),
+)
+def checkout_return(
+    provider: Annotated[ProviderName, Path()],
+    token: Annotated[str | None, Query(max_length=128, pattern=r"^[A-Za-z0-9_\-]+$")] = None,
+):
+    services = get_services()
+    if token:
+        # PayPal captures when the buyer returns; the capture is re-checked with PayPal itself.
+        event = services.payment_provider(provider).complete_return(token)
+        if event is not None:
+            _apply(services, event)
+    destination = services.settings.checkout_success_url or f"{public_base_url(app.current_event, services.settings)}/"
+    return Response(status_code=302, headers={"Location": destination})
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return serve(app, event, context)

@@ -1,0 +1,229 @@
+"""Applies a verified payment-provider event: grants credits for a paid object, claws back for a
+refund or dispute, and keeps subscriptions current.
+
+Each event is recorded in the inbox first (written only if absent). Money moves keyed on the paid
+object or the refund/dispute object, never on the event id, so a re-sent, reordered or
+differently-shaped event about one payment credits once. An event whose payment is not known yet (a
+refund that overtook its purchase) is refused with 503 so the provider delivers it again later; the
+inbox row stays `received` so that redelivery is processed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Any
+
+from atelier import errors
+from atelier.clock import Clock
+from atelier.data.accounts import AccountRepository
+from atelier.data.emails import SentEmailRepository
+from atelier.data.payments import PaymentRecordsRepository
+from atelier.data.wallets import Grant, Reversal, WalletRepository
+from atelier.integrations.email import Mailer
+from atelier.integrations.payments.base import PaymentEvent, PaymentEventKind
+from atelier.models.accounts import Account
+from atelier.models.billing import LedgerKind, Subscription
+from atelier.models.email import EmailKind
+from atelier.observability import logger
+from atelier.settings import Settings
+from atelier.usecases.read_catalog import catalog_items
+from atelier.usecases.send_email import send_email
+
+
+class Outcome(StrEnum):
+    DUPLICATE = "duplicate"
+    GRANTED = "granted"
+    ALREADY_GRANTED = "already_granted"
+    CLAWED_BACK = "clawed_back"
+    ALREADY_REVERSED = "already_reversed"
+    SUBSCRIPTION_RECORDED = "subscription_recorded"
+    IGNORED = "ignored"
+
+
+class PaymentNotYetKnownError(errors.DependencyUnavailableError):
+    code = "payment_not_yet_known"
+    default_message = "This event refers to a payment not recorded yet; deliver it again later."
+
+
+def handle_payment_event(
+    event: PaymentEvent,
+    *,
+    payments: PaymentRecordsRepository,
+    wallets: WalletRepository,
+    accounts: AccountRepository,
+    mailer: Mailer,
+    sent_emails: SentEmailRepository,
+    clock: Clock,
+    settings: Settings,
+) -> Outcome:
+    if not payments.record_event(event.provider, event.event_id, event.event_type, clock.now()):
+        return Outcome.DUPLICATE
+    mark_processed = payments.mark_processed_step(event.provider, event.event_id)
+
+    if event.kind in (PaymentEventKind.PAYMENT_SUCCEEDED, PaymentEventKind.PERIOD_PAID):
+        return _grant(
+            event,
+            mark_processed,
+            payments=payments,
+            wallets=wallets,
+            accounts=accounts,
+            settings=settings,
+            mailer=mailer,
+            sent_emails=sent_emails,
+            clock=clock,
+        )
+    if event.kind in (PaymentEventKind.REFUND, PaymentEventKind.DISPUTE):
+        return _reverse(
+            event,
+            mark_processed,
+            wallets=wallets,
+            accounts=accounts,
+            mailer=mailer,
+            sent_emails=sent_emails,
+            clock=clock,
+        )
+    if event.kind in (PaymentEventKind.SUBSCRIPTION_UPDATED, PaymentEventKind.SUBSCRIPTION_CANCELED):
+        _record_subscription(event, payments=payments, accounts=accounts, clock=clock, settings=settings)
+        payments.mark_processed(event.provider, event.event_id)
+        return Outcome.SUBSCRIPTION_RECORDED
+    payments.mark_processed(event.provider, event.event_id)
+    return Outcome.IGNORED
+
+
+def _grant(
+    event: PaymentEvent,
+    mark_processed: Callable[[Any], None],
+    *,
+    payments: PaymentRecordsRepository,
+    wallets: WalletRepository,
+    accounts: AccountRepository,
+    settings: Settings,
+    mailer: Mailer,
+    sent_emails: SentEmailRepository,
+    clock: Clock,
+) -> Outcome:
+    items = {item.id: item for item in catalog_items(settings)}
+    item = items.get(event.item_id or "")
+    account = accounts.get(event.account_id) if event.account_id else None
+    if item is None or account is None or not event.payment_key:
+        # Not ours to credit (no account, or an item we do not sell): recorded, and loud in the logs.
+        logger.error(
+            "payment event cannot be credited",
+            extra={"provider": event.provider, "event_type": event.event_type, "item_id": event.item_id},
+        )
+        payments.mark_processed(event.provider, event.event_id)
+        return Outcome.IGNORED
+    kind = LedgerKind.PURCHASE if event.kind is PaymentEventKind.PAYMENT_SUCCEEDED else LedgerKind.SUBSCRIPTION_GRANT
+    granted = wallets.grant(
+        Grant(
+            account_id=account.id,
+            ledger_id=account.ledger_id,
+            provider=event.provider,
+            payment_key=event.payment_key,
+            payment_refs=[ref for ref in event.payment_refs if ref],
+            item_id=item.id,
+            credits=item.credits,
+            kind=kind,
+            amount=event.amount,
+            at=clock.now(),
+        ),
+        inbox=mark_processed,
+    )
+    if not granted:
+        payments.mark_processed(event.provider, event.event_id)
+        return Outcome.ALREADY_GRANTED
+    wallets.lift_restriction_if_settled(account.id)
+    paid = f" ({event.amount.value_minor / 100:.2f} {event.amount.currency.upper()})" if event.amount else ""
+    send_email(
+        account,
+        EmailKind.BILLING,
+        f"Your Atelier receipt: {item.credits} credits",
+        f"Thank you. {item.credits} credits for “{item.name}”{paid} were added to your account.\n"
+        f"Payment reference: {event.provider} {event.payment_key}.",
+        mailer=mailer,
+        sent_emails=sent_emails,
+        clock=clock,
+    )
+    return Outcome.GRANTED
+
+
+def _reverse(
+    event: PaymentEvent,
+    mark_processed: Callable[[Any], None],
+    *,
+    wallets: WalletRepository,
+    accounts: AccountRepository,
+    mailer: Mailer,
+    sent_emails: SentEmailRepository,
+    clock: Clock,
+) -> Outcome:
+    reference = event.reversed_payment or event.payment_key
+    payment = wallets.find_payment(event.provider, reference) if reference else None
+    if payment is None:
+        raise PaymentNotYetKnownError()
+    kind = LedgerKind.REFUND if event.kind is PaymentEventKind.REFUND else LedgerKind.DISPUTE
+    taken = wallets.claw_back(
+        payment,
+        Reversal(
+            provider=event.provider,
+            reversal_key=event.reversal_key or event.event_id,
+            kind=kind,
+            amount=event.amount,
+            at=clock.now(),
+        ),
+        inbox=mark_processed,
+    )
+    if taken is None:
+        return Outcome.ALREADY_REVERSED
+    if payment.account_id is None:
+        return Outcome.CLAWED_BACK
+    if wallets.get(payment.account_id).balance < 0:
+        wallets.restrict(payment.account_id)
+    account = accounts.get(payment.account_id)
+    if account is not None:
+        _notify_reversal(account, kind, taken, mailer=mailer, sent_emails=sent_emails, clock=clock)
+    return Outcome.CLAWED_BACK
+
+
+def _notify_reversal(
+    account: Account, kind: LedgerKind, credits: int, *, mailer: Mailer, sent_emails: SentEmailRepository, clock: Clock
+) -> None:
+    what = "refund" if kind is LedgerKind.REFUND else "payment dispute"
+    send_email(
+        account,
+        EmailKind.BILLING,
+        f"A {what} was applied to your Atelier account",
+        f"Because of a {what}, {credits} credits were taken back from your balance. "
+        "If your balance is now below zero, generation and publishing are paused until it is topped up.",
+        mailer=mailer,
+        sent_emails=sent_emails,
+        clock=clock,
+    )
+
+
+def _record_subscription(
+    event: PaymentEvent,
+    *,
+    payments: PaymentRecordsRepository,
+    accounts: AccountRepository,
+    clock: Clock,
+    settings: Settings,
+) -> None:
+    if not event.subscription_id or not event.account_id or accounts.get(event.account_id) is None:
+        return
+    status = (
+        "canceled" if event.kind is PaymentEventKind.SUBSCRIPTION_CANCELED else (event.subscription_status or "active")
+    )
+    payments.save_subscription(
+        event.account_id,
+        Subscription(
+            provider=event.provider,
+            subscription_id=event.subscription_id,
+            plan_id=event.item_id or "",
+            status=status,
+            current_period_end=event.current_period_end,
+        ),
+        event.customer_id,
+        clock.now(),
+    )
