@@ -32,7 +32,7 @@ def sent_emails() -> list[dict[str, Any]]:
         date = parsed.get("Date")
         emails.append(
             {
-                "to": ", ".join(message.destinations),
+                "to": ", ".join(dict.fromkeys(message.destinations)),
                 "subject": str(parsed.get("Subject", "")),
                 "kind": str(parsed.get(KIND_HEADER, "")),
                 "text": body.get_content().strip() if body is not None else "",
