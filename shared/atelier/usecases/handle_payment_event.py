@@ -22,7 +22,7 @@ from atelier.data.payments import PaymentRecordsRepository
 from atelier.data.wallets import Grant, Reversal, WalletRepository
 from atelier.integrations.email import Mailer
 from atelier.integrations.payments.base import PaymentEvent, PaymentEventKind
-from atelier.models.accounts import Account
+from atelier.models.accounts import Account, AccountStatus
 from atelier.models.billing import LedgerKind, Subscription
 from atelier.models.email import EmailKind
 from atelier.observability import logger
@@ -133,7 +133,8 @@ def _grant(
     if not granted:
         payments.mark_processed(event.provider, event.event_id)
         return Outcome.ALREADY_GRANTED
-    wallets.lift_restriction_if_settled(account.id)
+    if account.status is AccountStatus.RESTRICTED:
+        wallets.lift_restriction_if_settled(account.id)
     paid = f" ({event.amount.value_minor / 100:.2f} {event.amount.currency.upper()})" if event.amount else ""
     send_email(
         account,
