@@ -52,3 +52,12 @@ def new_id(prefix: IdPrefix, *, now_ms: int | None = None) -> str:
 def has_prefix(value: str, prefix: IdPrefix) -> bool:
     head, _, body = value.partition("_")
     return head == prefix.value and len(body) == 26 and all(char in _ALPHABET for char in body)
+
+
+def derived_id(prefix: IdPrefix, seed: str, *, now_ms: int) -> str:
+    """An id of the usual shape whose random part is derived from `seed`: the same seed gives the
+    same id, so a retried step (a job's outputs) writes the same items instead of new ones."""
+    import hashlib
+
+    digest = int.from_bytes(hashlib.sha256(seed.encode()).digest()[:10], "big")
+    return f"{prefix.value}_{_encode((now_ms << 80) | digest, 26)}"

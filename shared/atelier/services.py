@@ -12,7 +12,9 @@ from atelier import errors
 from atelier.clock import Clock, SystemClock
 from atelier.data.accounts import AccountRepository
 from atelier.data.api_keys import ApiKeyRepository
+from atelier.data.assets import AssetRepository, UploadRepository
 from atelier.data.emails import SentEmailRepository
+from atelier.data.jobs import JobRepository
 from atelier.data.payments import PaymentRecordsRepository
 from atelier.data.policies import PolicyRepository
 from atelier.data.rate_limits import RateLimiter
@@ -21,8 +23,12 @@ from atelier.data.sign_in_states import SignInStateRepository
 from atelier.data.wallets import WalletRepository
 from atelier.data.workspaces import WorkspaceRepository
 from atelier.integrations.email import Mailer, SesMailer
+from atelier.integrations.inference.base import InferenceProvider
+from atelier.integrations.moderation import BlocklistModeration
 from atelier.integrations.oidc import OidcClient, OidcProvider
 from atelier.integrations.payments.base import PaymentProvider
+from atelier.integrations.queue import MessageQueue
+from atelier.integrations.storage import ObjectStore
 from atelier.settings import Settings, get_settings
 
 
@@ -33,6 +39,7 @@ class Services:
         self._mailer = mailer
         self._providers: dict[str, OidcProvider] = {}
         self._payment_providers: dict[str, PaymentProvider] = {}
+        self._inference_providers: dict[str, InferenceProvider] = {}
         self._providers_lock = threading.Lock()
 
     @cached_property
@@ -74,6 +81,48 @@ class Services:
     @cached_property
     def payments(self) -> PaymentRecordsRepository:
         return PaymentRecordsRepository()
+
+    @cached_property
+    def jobs(self) -> JobRepository:
+        return JobRepository()
+
+    @cached_property
+    def assets(self) -> AssetRepository:
+        return AssetRepository()
+
+    @cached_property
+    def uploads(self) -> UploadRepository:
+        return UploadRepository()
+
+    @cached_property
+    def asset_storage(self) -> ObjectStore:
+        return ObjectStore(self.settings.assets_bucket_name)
+
+    @cached_property
+    def export_storage(self) -> ObjectStore:
+        return ObjectStore(self.settings.exports_bucket_name)
+
+    @cached_property
+    def generation_queue(self) -> MessageQueue:
+        return MessageQueue(self.settings.generation_queue_url)
+
+    @cached_property
+    def moderation(self) -> BlocklistModeration:
+        return BlocklistModeration(self.settings.blocked_prompt_terms)
+
+    def inference_provider(self, name: str) -> InferenceProvider:
+        with self._providers_lock:
+            if name in self._inference_providers:
+                return self._inference_providers[name]
+        from atelier.integrations.inference.registry import provider_for
+
+        provider = provider_for(name, self.settings)
+        with self._providers_lock:
+            return self._inference_providers.setdefault(name, provider)
+
+    def use_inference_provider(self, name: str, provider: InferenceProvider) -> None:
+        with self._providers_lock:
+            self._inference_providers[name] = provider
 
     def payment_provider(self, name: str) -> PaymentProvider:
         with self._providers_lock:

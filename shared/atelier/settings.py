@@ -28,6 +28,12 @@ def _json_object(value: Any) -> Any:
     return value
 
 
+def _json_list(value: Any) -> Any:
+    if isinstance(value, str):
+        return json.loads(value) if value.strip() else []
+    return value
+
+
 CommaSeparated = Annotated[list[str], BeforeValidator(_comma_separated)]
 
 
@@ -61,6 +67,76 @@ def _default_catalog() -> dict[str, Any]:
             }
         ],
     }
+
+
+def _dimension(default: int, low: int = 256, high: int = 2048) -> dict[str, Any]:
+    return {"type": "integer", "minimum": low, "maximum": high, "default": default}
+
+
+def _default_models() -> list[dict[str, Any]]:
+    seed = {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
+    return [
+        {
+            "id": "local-image",
+            "kind": "image",
+            "provider": "local",
+            "provider_model": "local-image",
+            "name": "Local image (CPU)",
+            "price": {"base": 1, "per_megapixel": 1},
+            "params": {"width": _dimension(512, 64, 1024), "height": _dimension(512, 64, 1024), "seed": seed},
+            "max_reference_images": 2,
+        },
+        {
+            "id": "local-video",
+            "kind": "video",
+            "provider": "local",
+            "provider_model": "local-video",
+            "name": "Local video (CPU)",
+            "price": {"base": 2, "per_second": 2},
+            "params": {
+                "duration_s": {"type": "number", "minimum": 1, "maximum": 4, "default": 2},
+                "width": _dimension(256, 64, 512),
+                "height": _dimension(256, 64, 512),
+                "seed": seed,
+            },
+        },
+        {
+            "id": "gpt-image-1",
+            "kind": "image",
+            "provider": "openai",
+            "provider_model": "gpt-image-1",
+            "name": "GPT Image",
+            "price": {"base": 8},
+            "params": {
+                "size": {"type": "string", "choices": ["1024x1024", "1024x1536", "1536x1024"], "default": "1024x1024"},
+                "quality": {"type": "string", "choices": ["low", "medium", "high"], "default": "medium"},
+            },
+        },
+        {
+            "id": "seedream-4",
+            "kind": "image",
+            "provider": "modelark",
+            "provider_model": "seedream-4-0-250828",
+            "name": "Seedream 4",
+            "price": {"base": 6},
+            "params": {"size": {"type": "string", "choices": ["1K", "2K", "4K"], "default": "2K"}, "seed": seed},
+            "max_reference_images": 4,
+        },
+        {
+            "id": "seedance-1-pro",
+            "kind": "video",
+            "provider": "modelark",
+            "provider_model": "seedance-1-0-pro-250528",
+            "name": "Seedance 1 Pro",
+            "price": {"base": 10, "per_second": 8},
+            "params": {
+                "duration_s": {"type": "integer", "minimum": 3, "maximum": 12, "default": 5},
+                "resolution": {"type": "string", "choices": ["480p", "720p", "1080p"], "default": "720p"},
+                "seed": seed,
+            },
+            "max_reference_images": 1,
+        },
+    ]
 
 
 def _default_providers() -> dict[str, OidcProviderSettings]:
@@ -153,6 +229,22 @@ class Settings(BaseModel):
     checkout_cancel_url: str = ""
     # A Stripe webhook older than this is refused as a replay.
     webhook_tolerance_seconds: int = 300
+
+    # Generation. MODELS is a JSON list of ModelSpec fields.
+    models: Annotated[list[dict[str, Any]], BeforeValidator(_json_list)] = Field(default_factory=_default_models)
+    max_jobs_in_flight: int = 5
+    job_submissions_per_minute: int = 30
+    max_prompt_length: int = 2000
+    image_job_deadline_seconds: int = 600
+    video_job_deadline_seconds: int = 3600
+    generation_max_receives: int = 5
+    output_max_bytes: int = 200 * 1024 * 1024
+    upload_max_bytes: int = 10 * 1024 * 1024
+    upload_max_pixels: int = 4096 * 4096
+    upload_url_seconds: int = 600
+    download_url_seconds: int = 300
+    # Words that refuse a prompt outright (moderation's first line; a moderation service may add more).
+    blocked_prompt_terms: CommaSeparated = Field(default_factory=list)
 
     @field_validator("minimum_age")
     @classmethod

@@ -23,6 +23,8 @@ class ApiKeyRepository:
             entity="api_key_token",
             account_id=api_key.account_id,
             ref_id=api_key.id,
+            ledger_id=api_key.ledger_id,
+            default_workspace_id=api_key.default_workspace_id,
             created_at=api_key.created_at,
         )
         listing = ApiKeyItem(
@@ -39,8 +41,8 @@ class ApiKeyRepository:
             tx.save(pointer, condition=PointerItem.pk.does_not_exist())
             tx.save(listing, condition=ApiKeyItem.pk.does_not_exist())
 
-    def find_by_token_hash(self, token_hash: str) -> tuple[str, str] | None:
-        """The (account id, key id) a live key belongs to."""
+    def find_by_token_hash(self, token_hash: str) -> tuple[str, str, str | None, str | None] | None:
+        """(account id, key id, ledger id, default workspace id) of a live key."""
         with translate_errors():
             try:
                 pointer = PointerItem.get(keys.api_key_pointer_pk(token_hash), keys.POINTER_SK, consistent_read=True)
@@ -48,7 +50,7 @@ class ApiKeyRepository:
                 return None
         if pointer.entity != "api_key_token" or pointer.ref_id is None:
             return None
-        return pointer.account_id, pointer.ref_id
+        return pointer.account_id, pointer.ref_id, pointer.ledger_id, pointer.default_workspace_id
 
     def list(self, account_id: str) -> list[ApiKey]:
         with translate_errors():

@@ -138,6 +138,12 @@ class Transaction:
         self._transaction.update(model, actions=actions, condition=condition, return_values=return_values)
         self._labels["update"].append(label)
 
+    def condition_check(
+        self, model: type[Model], hash_key: str, range_key: str, condition: Any, *, label: str = ""
+    ) -> None:
+        self._transaction.condition_check(model, hash_key, range_key, condition=condition)
+        self._labels["check"].append(label)
+
     def delete(self, model: Model, condition: Any = None, *, label: str = "") -> None:
         self._transaction.delete(model, condition=condition)
         self._labels["delete"].append(label)

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from pynamodb.attributes import (
     BooleanAttribute,
+    JSONAttribute,
+    ListAttribute,
     MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from atelier.data.base import MainTableModel
 
@@ -48,6 +51,9 @@ class PointerItem(MainTableModel):
     account_id = UnicodeAttribute()
     # For sessions and API keys: the id of the listing row in the owner's partition.
     ref_id = UnicodeAttribute(null=True)
+    # Stable facts about the owner, copied so authentication needs no second read.
+    ledger_id = UnicodeAttribute(null=True)
+    default_workspace_id = UnicodeAttribute(null=True)
     idle_expires_at = UTCDateTimeAttribute(null=True)
     absolute_expires_at = UTCDateTimeAttribute(null=True)
     last_seen_at = UTCDateTimeAttribute(null=True)
@@ -135,6 +141,8 @@ class WalletItem(MainTableModel):
     spend_month = UnicodeAttribute()
     spent_month = NumberAttribute(default=0)
     restricted = BooleanAttribute(default=False)
+    # Jobs holding credits right now, for the per-account limit on jobs in flight.
+    jobs_in_flight = NumberAttribute(null=True)
 
 
 class HoldItem(MainTableModel):
@@ -177,3 +185,93 @@ class InboxItem(MainTableModel):
     event_type = UnicodeAttribute()
     status = UnicodeAttribute()  # received | processed
     received_at = UTCDateTimeAttribute()
+
+
+class InFlightIndex(GlobalSecondaryIndex["JobItem"]):
+    """GSI2 over unfinished jobs, by deadline."""
+
+    class Meta:
+        index_name = "GSI2"
+        projection = AllProjection()
+
+    gsi2pk = UnicodeAttribute(hash_key=True, attr_name="GSI2PK")
+    gsi2sk = UnicodeAttribute(range_key=True, attr_name="GSI2SK")
+
+
+class JobItem(MainTableModel):
+    """PK=ACCOUNT#<id> SK=JOB#<job id>; GSI2 (INFLIGHT#<shard> / <deadline>#<job id>) while unfinished."""
+
+    job_id = UnicodeAttribute()
+    ledger_id = UnicodeAttribute()
+    workspace_id = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    model = UnicodeAttribute()
+    prompt = UnicodeAttribute()
+    negative_prompt = UnicodeAttribute(null=True)
+    params = JSONAttribute(default=dict)
+    reference_upload_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    workflow_version_id = UnicodeAttribute(null=True)
+    status = UnicodeAttribute()
+    provider = UnicodeAttribute()
+    provider_job_id = UnicodeAttribute(null=True)
+    progress = NumberAttribute(null=True)
+    queue_position = NumberAttribute(null=True)
+    error_code = UnicodeAttribute(null=True)
+    error_message = UnicodeAttribute(null=True)
+    outputs = ListAttribute(of=UnicodeAttribute, default=list)
+    cost_credits = NumberAttribute()
+    charged_credits = NumberAttribute(default=0)
+    compute_seconds = NumberAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    started_at = UTCDateTimeAttribute(null=True)
+    finished_at = UTCDateTimeAttribute(null=True)
+    deadline_at = UTCDateTimeAttribute()
+    polls = NumberAttribute(default=0)
+    gsi2pk = UnicodeAttribute(attr_name="GSI2PK", null=True)
+    gsi2sk = UnicodeAttribute(attr_name="GSI2SK", null=True)
+    in_flight = InFlightIndex()
+
+
+class IdempotencyItem(MainTableModel):
+    """PK=ACCOUNT#<id> SK=IDEMPOTENCY#<sha256(key)>: the job an Idempotency-Key made (24 h TTL)."""
+
+    job_id = UnicodeAttribute()
+    body_hash = UnicodeAttribute()
+
+
+class UploadItem(MainTableModel):
+    """PK=ACCOUNT#<id> SK=UPLOAD#<upload id>: a reference image upload."""
+
+    upload_id = UnicodeAttribute()
+    filename = UnicodeAttribute()
+    content_type = UnicodeAttribute()
+    size_bytes = NumberAttribute()
+    object_key = UnicodeAttribute()
+    status = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    width = NumberAttribute(null=True)
+    height = NumberAttribute(null=True)
+    sha256 = UnicodeAttribute(null=True)
+
+
+class AssetItem(MainTableModel):
+    """PK=ACCOUNT#<id> SK=ASSET#<asset id>: a stored output (or verified upload)."""
+
+    asset_id = UnicodeAttribute()
+    workspace_id = UnicodeAttribute()
+    job_id = UnicodeAttribute(null=True)
+    kind = UnicodeAttribute()
+    content_type = UnicodeAttribute()
+    size_bytes = NumberAttribute()
+    width = NumberAttribute(null=True)
+    height = NumberAttribute(null=True)
+    duration_s = NumberAttribute(null=True)
+    sha256 = UnicodeAttribute()
+    object_key = UnicodeAttribute()
+    labels = ListAttribute(of=UnicodeAttribute, default=list)
+    rating = NumberAttribute(null=True)
+    visibility = UnicodeAttribute(default="private")
+    removed = BooleanAttribute(default=False)
+    created_at = UTCDateTimeAttribute()
+    gsi1pk = UnicodeAttribute(attr_name="GSI1PK", null=True)
+    gsi1sk = UnicodeAttribute(attr_name="GSI1SK", null=True)

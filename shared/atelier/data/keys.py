@@ -115,3 +115,39 @@ def reversal_sk(provider: str, reversal_key: str) -> str:
 
 def payment_ref_pk(provider: str, reference: str) -> str:
     return f"PAYREF#{provider}#{reference}"
+
+
+JOB_PREFIX = "JOB#"
+ASSET_PREFIX = "ASSET#"
+UPLOAD_PREFIX = "UPLOAD#"
+IDEMPOTENCY_PREFIX = "IDEMPOTENCY#"
+IN_FLIGHT_SHARDS = 8
+
+
+def job_sk(job_id: str) -> str:
+    return f"{JOB_PREFIX}{job_id}"
+
+
+def asset_sk(asset_id: str) -> str:
+    return f"{ASSET_PREFIX}{asset_id}"
+
+
+def upload_sk(upload_id: str) -> str:
+    return f"{UPLOAD_PREFIX}{upload_id}"
+
+
+def idempotency_sk(key_hash: str) -> str:
+    return f"{IDEMPOTENCY_PREFIX}{key_hash}"
+
+
+def provider_job_pk(provider: str, provider_job_id: str) -> str:
+    return f"PROVIDERJOB#{provider}#{provider_job_id}"
+
+
+def in_flight_pk(job_id: str) -> str:
+    """GSI2 partition of unfinished jobs by deadline, spread over shards (the sweeper reads all)."""
+    return f"INFLIGHT#{sum(job_id.encode()) % IN_FLIGHT_SHARDS}"
+
+
+def in_flight_shards() -> list[str]:
+    return [f"INFLIGHT#{shard}" for shard in range(IN_FLIGHT_SHARDS)]

@@ -18,6 +18,8 @@ def _to_session(pointer: PointerItem) -> Session:
     return Session(
         id=pointer.ref_id or "",
         account_id=pointer.account_id,
+        ledger_id=pointer.ledger_id,
+        default_workspace_id=pointer.default_workspace_id,
         created_at=pointer.created_at,
         last_seen_at=pointer.last_seen_at or pointer.created_at,
         idle_expires_at=pointer.idle_expires_at or pointer.created_at,
@@ -33,6 +35,8 @@ class SessionRepository:
             entity="session_token",
             account_id=session.account_id,
             ref_id=session.id,
+            ledger_id=session.ledger_id,
+            default_workspace_id=session.default_workspace_id,
             created_at=session.created_at,
             last_seen_at=session.last_seen_at,
             idle_expires_at=session.idle_expires_at,

@@ -10,6 +10,7 @@ if absent in the same transaction, so a repeated event moves no money.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,7 +21,7 @@ from pynamodb.expressions.update import Action
 
 from atelier import errors
 from atelier.data import keys
-from atelier.data.base import epoch_seconds, is_conditional_failure, transaction, translate_errors
+from atelier.data.base import Transaction, epoch_seconds, is_conditional_failure, transaction, translate_errors
 from atelier.data.items import AccountItem, HoldItem, WalletItem
 from atelier.data.ledger_items import LedgerEntryItem, PaymentRecordItem, PaymentRefItem, ReversalItem
 from atelier.ids import IdPrefix, new_id
@@ -33,6 +34,17 @@ NO_CAP_HEADROOM = 10**15
 
 def month_of(moment: datetime) -> str:
     return moment.strftime("%Y-%m")
+
+
+TransactionStep = Callable[[Transaction], None]
+
+
+class StepRefusedError(errors.ConflictError):
+    """A caller's own step of a money transaction failed its condition; `labels` says which."""
+
+    def __init__(self, failures: dict[str, Any]):
+        super().__init__()
+        self.failures = failures
 
 
 @dataclass(frozen=True)
@@ -176,10 +188,21 @@ class WalletRepository:
 
     # -- holds ---------------------------------------------------------------------------------
     def hold(
-        self, account_id: str, ledger_id: str, reference: str, cost: int, now: datetime, *, generation_kind: str | None
+        self,
+        account_id: str,
+        ledger_id: str,
+        reference: str,
+        cost: int,
+        now: datetime,
+        *,
+        generation_kind: str | None,
+        max_in_flight: int | None = None,
+        extra: TransactionStep | None = None,
     ) -> None:
-        """Reserves `cost` credits in one transaction; raises InsufficientCreditsError,
-        SpendCapExceededError, AccountRestrictedError or ConflictError (the reference is held)."""
+        """Reserves `cost` credits in one transaction, with the caller's `extra` writes (the job
+        itself); raises InsufficientCreditsError, SpendCapExceededError, AccountRestrictedError,
+        RateLimitedError (too many jobs in flight), ConflictError (the reference is held) or
+        StepRefusedError (one of the caller's own steps)."""
         for attempt in range(2):
             month = month_of(now)
             wallet = WalletItem(keys.account_pk(account_id), keys.WALLET_SK)
@@ -189,6 +212,8 @@ class WalletRepository:
                 & (WalletItem.spend_month == month)
                 & (WalletItem.restricted == False)  # noqa: E712 - a DynamoDB condition
             )
+            if max_in_flight is not None:
+                condition &= WalletItem.jobs_in_flight.does_not_exist() | (WalletItem.jobs_in_flight < max_in_flight)
             hold = HoldItem(
                 keys.account_pk(account_id),
                 keys.hold_sk(reference),
@@ -210,6 +235,7 @@ class WalletRepository:
                             WalletItem.held.add(cost),
                             WalletItem.cap_headroom.add(-cost),
                             WalletItem.spent_month.add(cost),
+                            WalletItem.jobs_in_flight.add(1),
                         ],
                         condition=condition,
                         label="wallet",
@@ -217,9 +243,14 @@ class WalletRepository:
                     )
                     tx.save(hold, condition=HoldItem.sk.does_not_exist(), label="hold")
                     tx.save(_entry(ledger_id, now, -cost, LedgerKind.HOLD, reference, generation_kind=generation_kind))
+                    if extra is not None:
+                        extra(tx)
                 return
             except TransactWriteError as exc:
                 failed = tx.failures(exc)
+                own = {label: reason for label, reason in failed.items() if label not in ("wallet", "hold")}
+                if own:
+                    raise StepRefusedError(own) from exc
                 if "hold" in failed:
                     raise errors.ConflictError("These credits are already held.") from exc
                 if "wallet" not in failed:
@@ -232,6 +263,10 @@ class WalletRepository:
                     continue
                 if current["restricted"]:
                     raise errors.AccountRestrictedError() from exc
+                if max_in_flight is not None and current["jobs_in_flight"] >= max_in_flight:
+                    raise errors.RateLimitedError(
+                        "Too many jobs are running; wait for one to finish.", retry_after_seconds=10
+                    ) from exc
                 if current["balance"] < cost:
                     raise errors.InsufficientCreditsError(
                         details={"balance": current["balance"], "cost": cost}
@@ -239,7 +274,16 @@ class WalletRepository:
                 raise errors.SpendCapExceededError(details={"cost": cost}) from exc
         raise errors.ConflictError()
 
-    def settle(self, account_id: str, ledger_id: str, reference: str, actual: int, now: datetime) -> bool:
+    def settle(
+        self,
+        account_id: str,
+        ledger_id: str,
+        reference: str,
+        actual: int,
+        now: datetime,
+        *,
+        extra: TransactionStep | None = None,
+    ) -> bool:
         """Charges `actual` (at most what was held) and releases the rest, exactly once. Answers
         False when the hold was already settled or released."""
         hold = self._hold(account_id, reference)
@@ -249,7 +293,7 @@ class WalletRepository:
         charged = max(0, min(actual, held))
         returned = held - charged
         same_month = hold.spend_month == month_of(now)
-        actions = [WalletItem.held.add(-held), WalletItem.balance.add(returned)]
+        actions = [WalletItem.held.add(-held), WalletItem.balance.add(returned), WalletItem.jobs_in_flight.add(-1)]
         if same_month and returned:
             actions += [WalletItem.cap_headroom.add(returned), WalletItem.spent_month.add(-returned)]
         return self._close_hold(
@@ -263,15 +307,18 @@ class WalletRepository:
                 if returned
                 else []
             ),
+            extra,
         )
 
-    def release(self, account_id: str, ledger_id: str, reference: str, now: datetime) -> bool:
+    def release(
+        self, account_id: str, ledger_id: str, reference: str, now: datetime, *, extra: TransactionStep | None = None
+    ) -> bool:
         """Gives held credits back, exactly once; False when already settled or released."""
         hold = self._hold(account_id, reference)
         if hold is None or hold.status != "held":
             return False
         held = int(hold.credits)
-        actions = [WalletItem.held.add(-held), WalletItem.balance.add(held)]
+        actions = [WalletItem.held.add(-held), WalletItem.balance.add(held), WalletItem.jobs_in_flight.add(-1)]
         if hold.spend_month == month_of(now):
             actions += [WalletItem.cap_headroom.add(held), WalletItem.spent_month.add(-held)]
         return self._close_hold(
@@ -280,6 +327,7 @@ class WalletRepository:
             "released",
             actions,
             [_entry(ledger_id, now, held, LedgerKind.RELEASE, reference, generation_kind=hold.generation_kind)],
+            extra,
         )
 
     def _hold(self, account_id: str, reference: str) -> HoldItem | None:
@@ -290,7 +338,13 @@ class WalletRepository:
                 return None
 
     def _close_hold(
-        self, account_id: str, hold: HoldItem, status: str, actions: list[Any], entries: list[LedgerEntryItem]
+        self,
+        account_id: str,
+        hold: HoldItem,
+        status: str,
+        actions: list[Any],
+        entries: list[LedgerEntryItem],
+        extra: TransactionStep | None,
     ) -> bool:
         tx = transaction()
         try:
@@ -304,9 +358,14 @@ class WalletRepository:
                 tx.update(WalletItem(keys.account_pk(account_id), keys.WALLET_SK), actions=actions)
                 for entry in entries:
                     tx.save(entry)
+                if extra is not None:
+                    extra(tx)
         except TransactWriteError as exc:
-            if "hold" in tx.failures(exc):
-                return False  # closed concurrently: the other close moved the money
+            failed = tx.failures(exc)
+            if failed:
+                # The hold was closed concurrently, or the caller's own step (its job already
+                # finished) refused: either way the other close moved the money.
+                return False
             raise
         return True
 
@@ -537,4 +596,5 @@ def _old_wallet(reason: Any) -> dict[str, Any] | None:
         "restricted": bool(item.restricted),
         "spend_month": item.spend_month,
         "cap_headroom": int(item.cap_headroom),
+        "jobs_in_flight": int(item.jobs_in_flight or 0),
     }

@@ -74,6 +74,8 @@ class Session(BaseModel):
 
     id: str
     account_id: str
+    ledger_id: str | None = None
+    default_workspace_id: str | None = None
     created_at: datetime
     last_seen_at: datetime
     idle_expires_at: datetime
@@ -90,6 +92,8 @@ class ApiKey(BaseModel):
 
     id: str
     account_id: str
+    ledger_id: str | None = None
+    default_workspace_id: str | None = None
     name: str
     prefix: str
     created_at: datetime
@@ -122,6 +126,8 @@ class Principal(BaseModel):
     via: Literal["session", "api_key"] | None = None
     session_id: str | None = None
     api_key_id: str | None = None
+    ledger_id: str | None = None
+    default_workspace_id: str | None = None
 
     @classmethod
     def anonymous(cls) -> Principal:

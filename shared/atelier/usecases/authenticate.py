@@ -32,8 +32,15 @@ def authenticate(
         found = api_keys.find_by_token_hash(tokens.hash_token(bearer_token)) if bearer_token else None
         if found is None:
             raise errors.NotSignedInError("The API key is not valid.")
-        account_id, api_key_id = found
-        return Principal(kind=PrincipalKind.ACCOUNT, account_id=account_id, via="api_key", api_key_id=api_key_id)
+        account_id, api_key_id, ledger_id, default_workspace_id = found
+        return Principal(
+            kind=PrincipalKind.ACCOUNT,
+            account_id=account_id,
+            via="api_key",
+            api_key_id=api_key_id,
+            ledger_id=ledger_id,
+            default_workspace_id=default_workspace_id,
+        )
 
     if not session_token:
         return Principal.anonymous()
@@ -45,7 +52,14 @@ def authenticate(
     if method.upper() in UNSAFE_METHODS and origin not in allowed_origins:
         raise errors.ForbiddenOriginError()
     sessions.touch(token_hash, session, now, timedelta(seconds=settings.session_idle_seconds))
-    return Principal(kind=PrincipalKind.ACCOUNT, account_id=session.account_id, via="session", session_id=session.id)
+    return Principal(
+        kind=PrincipalKind.ACCOUNT,
+        account_id=session.account_id,
+        via="session",
+        session_id=session.id,
+        ledger_id=session.ledger_id,
+        default_workspace_id=session.default_workspace_id,
+    )
 
 
 def require_account_id(principal: Principal) -> str:

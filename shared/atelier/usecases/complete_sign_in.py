@@ -60,7 +60,7 @@ def complete_sign_in(
     identity = provider.verify_id_token(id_token, nonce=pending.nonce)
 
     account, created = _find_or_create_account(identity, accounts=accounts, clock=clock)
-    token, session = open_session(account.id, sessions=sessions, clock=clock, settings=settings)
+    token, session = open_session(account, sessions=sessions, clock=clock, settings=settings)
     return SignInResult(
         account=account, session_token=token, session=session, redirect_to=pending.redirect_to, created=created
     )

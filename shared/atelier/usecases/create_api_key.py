@@ -52,11 +52,20 @@ def create_api_key(
     )
     if api_keys.count(account_id) >= settings.max_api_keys_per_account:
         raise TooManyApiKeysError()
+    account = accounts.require(account_id)
     key = tokens.new_token(tokens.API_KEY_PREFIX)
-    api_key = ApiKey(id=new_id(IdPrefix.API_KEY), account_id=account_id, name=name, prefix=key[:8], created_at=now)
+    api_key = ApiKey(
+        id=new_id(IdPrefix.API_KEY),
+        account_id=account_id,
+        ledger_id=account.ledger_id,
+        default_workspace_id=account.default_workspace_id,
+        name=name,
+        prefix=key[:8],
+        created_at=now,
+    )
     api_keys.create(api_key, tokens.hash_token(key))
     send_email(
-        accounts.require(account_id),
+        account,
         EmailKind.SECURITY,
         "A new API key was created on your Atelier account",
         f"An API key named “{name}” (starting {api_key.prefix}) was created. If this was not you, "

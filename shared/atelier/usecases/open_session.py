@@ -8,18 +8,20 @@ from atelier import tokens
 from atelier.clock import Clock
 from atelier.data.sessions import SessionRepository
 from atelier.ids import IdPrefix, new_id
-from atelier.models.accounts import Session
+from atelier.models.accounts import Account, Session
 from atelier.settings import Settings
 
 
 def open_session(
-    account_id: str, *, sessions: SessionRepository, clock: Clock, settings: Settings
+    account: Account, *, sessions: SessionRepository, clock: Clock, settings: Settings
 ) -> tuple[str, Session]:
     now = clock.now()
     token = tokens.new_token(tokens.SESSION_TOKEN_PREFIX)
     session = Session(
         id=new_id(IdPrefix.SESSION),
-        account_id=account_id,
+        account_id=account.id,
+        ledger_id=account.ledger_id,
+        default_workspace_id=account.default_workspace_id,
         created_at=now,
         last_seen_at=now,
         idle_expires_at=now + timedelta(seconds=settings.session_idle_seconds),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -37,3 +39,27 @@ def read_policy(kind: PolicyKind, *, policies: PolicyRepository, clock: Clock, s
     now = clock.now()
     in_force = policies.in_force(kind, now) or initial_policy(kind, settings)
     return PolicyStatus(in_force=in_force, upcoming=policies.upcoming(kind, now))
+
+
+_CACHE_SECONDS = 60
+_cache: dict[tuple[int, PolicyKind], tuple[float, PolicyStatus]] = {}
+_cache_lock = threading.Lock()
+
+
+def terms_in_force(*, policies: PolicyRepository, clock: Clock, settings: Settings) -> str:
+    """The terms version in force, read at most once a minute per container. Safe because a new
+    version is published well before it takes effect: the cached pair (in force, upcoming) is
+    re-evaluated against the clock on every call."""
+    key = (id(policies), PolicyKind.TERMS)
+    now = clock.now()
+    with _cache_lock:
+        cached = _cache.get(key)
+    if cached is None or time.monotonic() - cached[0] > _CACHE_SECONDS:
+        status = read_policy(PolicyKind.TERMS, policies=policies, clock=clock, settings=settings)
+        with _cache_lock:
+            _cache[key] = (time.monotonic(), status)
+    else:
+        status = cached[1]
+    if status.upcoming is not None and status.upcoming.effective_at <= now:
+        return status.upcoming.version
+    return status.in_force.version

@@ -1,0 +1,51 @@
+"""Scheduled: maintenance that runs on EventBridge schedules (the stuck-job sweep)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from atelier import errors
+from atelier.observability import logger, metrics, tracer
+from atelier.services import get_services
+from atelier.usecases.manage_jobs import sweep_overdue_jobs
+
+
+def _sweep() -> dict[str, Any]:
+    services = get_services()
+    return sweep_overdue_jobs(
+        jobs=services.jobs,
+        wallets=services.wallets,
+        storage=services.asset_storage,
+        provider_for=services.inference_provider,
+        clock=services.clock,
+        settings=services.settings,
+    )
+
+
+# Each schedule's rule is named atelier-<stage>-<task> in template.yaml.
+_TASKS: dict[str, Callable[[], dict[str, Any]]] = {"sweep-overdue-jobs": _sweep}
+
+
+def task_of(event: EventBridgeModel) -> str:
+    rule = event.resources[0].rsplit("/", 1)[-1] if event.resources else ""
+    prefix = f"atelier-{get_services().settings.stage}-"
+    task = rule.removeprefix(prefix)
+    if task not in _TASKS:
+        raise errors.InvalidFieldError(f"No scheduled task for rule {rule!r}.")
+    return task
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+@event_parser(model=EventBridgeModel)
+def lambda_handler(event: EventBridgeModel, context: LambdaContext) -> dict[str, Any]:
+    task = task_of(event)
+    outcome = _TASKS[task]()
+    logger.info("scheduled task done", extra={"task": task, "outcome": outcome})
+    return {"task": task, "outcome": outcome}

@@ -1,0 +1,47 @@
+"""Worker: runs generation jobs from the generation queue, reporting partial batch failures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
+from aws_lambda_powertools.utilities.parser.types import Json
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from atelier.observability import logger, metrics, tracer
+from atelier.services import get_services
+from atelier.usecases.run_generation import GenerationMessage, run_generation
+
+
+class GenerationRecord(SqsRecordModel):
+    body: Json[GenerationMessage]
+
+
+processor = BatchProcessor(event_type=EventType.SQS, model=GenerationRecord)
+
+
+def handle_record(record: GenerationRecord) -> None:
+    services = get_services()
+    status = run_generation(
+        record.body,
+        receive_count=int(record.attributes.ApproximateReceiveCount),
+        jobs=services.jobs,
+        wallets=services.wallets,
+        uploads=services.uploads,
+        storage=services.asset_storage,
+        queue=services.generation_queue,
+        provider_for=services.inference_provider,
+        clock=services.clock,
+        settings=services.settings,
+    )
+    logger.info("generation step", extra={"job_id": record.body.job_id, "status": status.value if status else None})
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return dict(
+        process_partial_response(event=event, record_handler=handle_record, processor=processor, context=context)
+    )

@@ -1,0 +1,183 @@
+"""HTTP shapes of models, uploads, jobs and assets."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, StringConstraints
+
+from atelier.api.schemas.common import StrictRequest
+from atelier.clock import isoformat
+from atelier.models.generation import Job, ModelSpec
+from atelier.usecases.manage_assets import AssetView
+
+Prompt = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Label = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40, pattern=r"^[^\x00-\x1f\x7f]+$")
+]
+SafeFilename = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^/\\\x00-\x1f\x7f]+$")
+]
+
+
+class ModelBody(BaseModel):
+    id: str
+    kind: Literal["image", "video"]
+    provider: str
+    name: str
+    price_credits: dict[str, int] = Field(
+        description="credits = base + per_megapixel * megapixels + per_second * seconds"
+    )
+    params: dict[str, dict[str, Any]]
+    max_reference_images: int
+
+    @classmethod
+    def of(cls, model: ModelSpec) -> ModelBody:
+        return cls(
+            id=model.id,
+            kind=model.kind,
+            provider=model.provider,
+            name=model.name,
+            price_credits=model.price.model_dump(),
+            params={name: spec.model_dump(exclude_none=True) for name, spec in model.params.items()},
+            max_reference_images=model.max_reference_images,
+        )
+
+
+class ModelList(BaseModel):
+    items: list[ModelBody]
+
+
+class CreateUploadRequest(StrictRequest):
+    filename: SafeFilename
+    content_type: Literal["image/png", "image/jpeg", "image/webp"]
+    size_bytes: Annotated[int, Field(ge=1, le=50 * 1024 * 1024)]
+
+
+class PresignedPost(BaseModel):
+    url: str
+    fields: dict[str, str]
+
+
+class UploadResponse(BaseModel):
+    id: str
+    upload: PresignedPost
+    expires_at: str
+
+
+class SubmitJobRequest(StrictRequest):
+    kind: Literal["image", "video"]
+    model: Annotated[str, Field(min_length=1, max_length=64)]
+    prompt: Prompt
+    negative_prompt: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    params: dict[str, int | float | str | bool] = Field(default_factory=dict, max_length=20)
+    reference_upload_ids: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list, max_length=8)
+    workflow_version_id: Annotated[str, Field(max_length=64)] | None = None
+
+
+class JobErrorBody(BaseModel):
+    code: str
+    message: str
+
+
+class JobResponse(BaseModel):
+    id: str
+    workspace_id: str
+    kind: Literal["image", "video"]
+    model: str
+    prompt: str
+    negative_prompt: str | None
+    params: dict[str, Any]
+    status: Literal["queued", "running", "succeeded", "failed", "canceled"]
+    queue_position: int | None = None
+    progress: float | None = None
+    error: JobErrorBody | None = None
+    outputs: list[str]
+    cost_credits: int
+    charged_credits: int
+    compute_seconds: float | None
+    workflow_version_id: str | None = None
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+
+    @classmethod
+    def of(cls, job: Job) -> JobResponse:
+        return cls(
+            id=job.id,
+            workspace_id=job.workspace_id,
+            kind=job.kind,
+            model=job.model,
+            prompt=job.prompt,
+            negative_prompt=job.negative_prompt,
+            params=job.params,
+            status=job.status.value,
+            queue_position=job.queue_position,
+            progress=job.progress,
+            error=JobErrorBody(code=job.error.code, message=job.error.message) if job.error else None,
+            outputs=job.outputs,
+            cost_credits=job.cost_credits,
+            charged_credits=job.charged_credits,
+            compute_seconds=job.compute_seconds,
+            workflow_version_id=job.workflow_version_id,
+            created_at=isoformat(job.created_at),
+            started_at=isoformat(job.started_at) if job.started_at else None,
+            finished_at=isoformat(job.finished_at) if job.finished_at else None,
+        )
+
+
+class JobPageResponse(BaseModel):
+    items: list[JobResponse]
+    next_cursor: str | None
+
+
+class AssetResponse(BaseModel):
+    id: str
+    job_id: str | None
+    workspace_id: str
+    kind: Literal["image", "video", "upload"]
+    content_type: str
+    size_bytes: int
+    width: int | None
+    height: int | None
+    duration_s: float | None
+    sha256: str
+    labels: list[str]
+    rating: int | None
+    visibility: Literal["private", "public"]
+    removed: bool
+    download_url: str | None
+    created_at: str
+
+    @classmethod
+    def of(cls, view: AssetView) -> AssetResponse:
+        asset = view.asset
+        return cls(
+            id=asset.id,
+            job_id=asset.job_id,
+            workspace_id=asset.workspace_id,
+            kind=asset.kind,
+            content_type=asset.content_type,
+            size_bytes=asset.size_bytes,
+            width=asset.width,
+            height=asset.height,
+            duration_s=asset.duration_s,
+            sha256=asset.sha256,
+            labels=asset.labels,
+            rating=asset.rating,
+            visibility=asset.visibility.value,
+            removed=asset.removed,
+            download_url=view.download_url,
+            created_at=isoformat(asset.created_at),
+        )
+
+
+class AssetPageResponse(BaseModel):
+    items: list[AssetResponse]
+    next_cursor: str | None
+
+
+class UpdateAssetRequest(StrictRequest):
+    labels: list[Label] | None = Field(default=None, max_length=20)
+    rating: Annotated[int, Field(ge=1, le=5)] | None = None
+    visibility: Literal["private", "public"] | None = None

@@ -1,0 +1,155 @@
+"""Generation: models and their prices, jobs, uploads and assets."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+GenerationKind = Literal["image", "video"]
+
+
+class ParamSpec(BaseModel):
+    """One parameter a model accepts."""
+
+    model_config = ConfigDict(frozen=True)
+
+    type: Literal["integer", "number", "string", "boolean"]
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: list[Any] | None = None
+    default: Any = None
+    description: str = ""
+
+
+class PriceRule(BaseModel):
+    """credits = base + per_megapixel * ceil(width * height / 1e6) + per_second * ceil(duration_s)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    base: int = Field(ge=0)
+    per_megapixel: int = Field(default=0, ge=0)
+    per_second: int = Field(default=0, ge=0)
+
+    def credits(self, params: dict[str, Any]) -> int:
+        cost = self.base
+        if self.per_megapixel and "width" in params and "height" in params:
+            cost += self.per_megapixel * math.ceil(int(params["width"]) * int(params["height"]) / 1_000_000)
+        if self.per_second and "duration_s" in params:
+            cost += self.per_second * math.ceil(float(params["duration_s"]))
+        return max(cost, 1)
+
+
+class ModelSpec(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    kind: GenerationKind
+    provider: str
+    provider_model: str
+    name: str
+    price: PriceRule
+    params: dict[str, ParamSpec] = Field(default_factory=dict)
+    max_reference_images: int = 0
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELED)
+
+
+class JobError(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    message: str
+
+
+class Job(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    account_id: str
+    ledger_id: str
+    workspace_id: str
+    kind: GenerationKind
+    model: str
+    prompt: str
+    negative_prompt: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    reference_upload_ids: list[str] = Field(default_factory=list)
+    workflow_version_id: str | None = None
+    status: JobStatus
+    provider: str
+    provider_job_id: str | None = None
+    progress: float | None = None
+    queue_position: int | None = None
+    error: JobError | None = None
+    outputs: list[str] = Field(default_factory=list)
+    cost_credits: int
+    charged_credits: int = 0
+    compute_seconds: float | None = None
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    deadline_at: datetime
+    polls: int = 0
+
+
+class UploadStatus(StrEnum):
+    PENDING = "pending"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+
+
+class Upload(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    account_id: str
+    filename: str
+    content_type: str
+    size_bytes: int
+    object_key: str
+    status: UploadStatus
+    created_at: datetime
+    width: int | None = None
+    height: int | None = None
+    sha256: str | None = None
+
+
+class Visibility(StrEnum):
+    PRIVATE = "private"
+    PUBLIC = "public"
+
+
+class Asset(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    account_id: str
+    workspace_id: str
+    job_id: str | None
+    kind: Literal["image", "video", "upload"]
+    content_type: str
+    size_bytes: int
+    width: int | None = None
+    height: int | None = None
+    duration_s: float | None = None
+    sha256: str
+    object_key: str
+    labels: list[str] = Field(default_factory=list)
+    rating: int | None = None
+    visibility: Visibility = Visibility.PRIVATE
+    removed: bool = False
+    created_at: datetime

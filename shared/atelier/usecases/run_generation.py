@@ -1,0 +1,270 @@
+"""Runs a generation job, one step per queue message.
+
+`start` submits to the provider; a synchronous provider answers with the result at once, others
+are looked at again by a delayed `poll` message, so no Lambda waits on a long job. When the job is
+done its outputs are copied into the assets bucket at once (providers delete theirs within hours),
+then the job, its assets and its credits change in one transaction: success settles the cost,
+failure or cancellation releases the hold. Each of those happens once whatever is redelivered: the
+transaction only finishes an unfinished job, and output keys and asset ids derive from the job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal
+
+from pydantic import BaseModel
+
+from atelier import errors
+from atelier.clock import Clock
+from atelier.data.assets import UploadRepository
+from atelier.data.jobs import JobRepository
+from atelier.data.wallets import WalletRepository
+from atelier.ids import IdPrefix, derived_id
+from atelier.integrations.inference.base import (
+    GenerationRequest,
+    InferenceProvider,
+    ProviderJob,
+    ProviderRejectedError,
+    ProviderStatus,
+)
+from atelier.integrations.queue import MessageQueue
+from atelier.integrations.storage import ObjectStore, output_key
+from atelier.models.generation import Asset, Job, JobError, JobStatus
+from atelier.observability import logger
+from atelier.settings import Settings
+
+_EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "video/mp4": "mp4"}
+_POLL_DELAYS = (2, 3, 5, 8, 13, 20, 30, 45, 60)
+
+
+class GenerationMessage(BaseModel):
+    account_id: str
+    job_id: str
+    action: Literal["start", "poll"]
+
+
+def poll_delay(polls: int) -> int:
+    return _POLL_DELAYS[min(polls, len(_POLL_DELAYS) - 1)]
+
+
+def run_generation(
+    message: GenerationMessage,
+    *,
+    receive_count: int,
+    jobs: JobRepository,
+    wallets: WalletRepository,
+    uploads: UploadRepository,
+    storage: ObjectStore,
+    queue: MessageQueue,
+    provider_for: Callable[[str], InferenceProvider],
+    clock: Clock,
+    settings: Settings,
+) -> JobStatus | None:
+    """Answers the job's status after this step (None when the job no longer exists). Raises on
+    a passing failure so the queue redelivers; on the last delivery the job fails and its hold is
+    released before the message goes to the dead-letter queue."""
+    job = jobs.get(message.account_id, message.job_id)
+    if job is None or job.status.is_final:
+        return None if job is None else job.status
+    try:
+        return _step(
+            job,
+            jobs=jobs,
+            wallets=wallets,
+            uploads=uploads,
+            storage=storage,
+            queue=queue,
+            provider_for=provider_for,
+            clock=clock,
+            settings=settings,
+        )
+    except ProviderRejectedError as exc:
+        return fail(job, "provider_rejected", exc.message, jobs=jobs, wallets=wallets, clock=clock)
+    except Exception:
+        if receive_count >= settings.generation_max_receives:
+            logger.exception("generation gave up", extra={"job_id": job.id})
+            fail(
+                job,
+                "generation_failed",
+                "The job failed after several attempts; nothing was charged.",
+                jobs=jobs,
+                wallets=wallets,
+                clock=clock,
+            )
+        raise
+
+
+def _step(
+    job: Job,
+    *,
+    jobs: JobRepository,
+    wallets: WalletRepository,
+    uploads: UploadRepository,
+    storage: ObjectStore,
+    queue: MessageQueue,
+    provider_for: Callable[[str], InferenceProvider],
+    clock: Clock,
+    settings: Settings,
+) -> JobStatus:
+    provider = provider_for(job.provider)
+    if job.status is JobStatus.QUEUED:
+        state = provider.submit(_request(job, uploads=uploads, storage=storage, settings=settings))
+        if not state.status.is_final:
+            jobs.mark_running(job, state.provider_job_id, clock.now())
+            queue.send(
+                GenerationMessage(account_id=job.account_id, job_id=job.id, action="poll"), delay_seconds=poll_delay(0)
+            )
+            return JobStatus.RUNNING
+    else:
+        if job.provider_job_id is None:
+            return fail(job, "generation_failed", "The provider lost the job.", jobs=jobs, wallets=wallets, clock=clock)
+        state = provider.status(job.provider_job_id)
+    if state.status.is_final:
+        return finish(job, state, provider, jobs=jobs, wallets=wallets, storage=storage, clock=clock, settings=settings)
+    if clock.now() >= job.deadline_at:
+        provider.cancel(state.provider_job_id)
+        return fail(
+            job,
+            "timed_out",
+            "The job took too long and was stopped; nothing was charged.",
+            jobs=jobs,
+            wallets=wallets,
+            clock=clock,
+        )
+    jobs.record_progress(job, progress=state.progress, queue_position=state.queue_position)
+    queue.send(
+        GenerationMessage(account_id=job.account_id, job_id=job.id, action="poll"),
+        delay_seconds=poll_delay(job.polls + 1),
+    )
+    return JobStatus.RUNNING
+
+
+def _request(job: Job, *, uploads: UploadRepository, storage: ObjectStore, settings: Settings) -> GenerationRequest:
+    from atelier.usecases.manage_uploads import verified_reference_url
+
+    references = [
+        verified_reference_url(job.account_id, upload_id, uploads=uploads, storage=storage, settings=settings)
+        for upload_id in job.reference_upload_ids
+    ]
+    params = dict(job.params)
+    seed = params.pop("seed", None)
+    from atelier.usecases.list_models import find_model
+
+    return GenerationRequest(
+        job_id=job.id,
+        kind=job.kind,
+        model=find_model(job.model, settings).provider_model,
+        prompt=job.prompt,
+        negative_prompt=job.negative_prompt,
+        params=params,
+        seed=seed,
+        reference_image_urls=references,
+    )
+
+
+def finish(
+    job: Job,
+    state: ProviderJob,
+    provider: InferenceProvider,
+    *,
+    jobs: JobRepository,
+    wallets: WalletRepository,
+    storage: ObjectStore,
+    clock: Clock,
+    settings: Settings,
+) -> JobStatus:
+    if state.status is not ProviderStatus.SUCCEEDED or not state.outputs:
+        if state.status is ProviderStatus.CANCELED:
+            return fail(
+                job,
+                "canceled",
+                "The provider canceled the job.",
+                jobs=jobs,
+                wallets=wallets,
+                clock=clock,
+                status=JobStatus.CANCELED,
+            )
+        return fail(
+            job,
+            state.error_code or "generation_failed",
+            state.error_message or "The provider could not make this; nothing was charged.",
+            jobs=jobs,
+            wallets=wallets,
+            clock=clock,
+        )
+    from atelier.integrations.inference.media import probe
+
+    assets: list[Asset] = []
+    created_ms = int(job.created_at.timestamp() * 1000)
+    for index, output in enumerate(state.outputs):
+        content = provider.fetch_output(output, max_bytes=settings.output_max_bytes)
+        info = probe(content, output.content_type)
+        key = output_key(job.account_id, job.id, index, _EXTENSIONS.get(info.content_type, "bin"))
+        storage.put(key, content, info.content_type, metadata={"sha256": info.sha256, "job-id": job.id})
+        assets.append(
+            Asset(
+                id=derived_id(IdPrefix.ASSET, f"{job.id}:{index}", now_ms=created_ms),
+                account_id=job.account_id,
+                workspace_id=job.workspace_id,
+                job_id=job.id,
+                kind=job.kind,
+                content_type=info.content_type,
+                size_bytes=info.size_bytes,
+                width=info.width,
+                height=info.height,
+                duration_s=info.duration_s,
+                sha256=info.sha256,
+                object_key=key,
+                created_at=clock.now(),
+            )
+        )
+    now = clock.now()
+    settled = wallets.settle(
+        job.account_id,
+        job.ledger_id,
+        job.id,
+        job.cost_credits,
+        now,
+        extra=jobs.completion_step(
+            job,
+            status=JobStatus.SUCCEEDED,
+            now=now,
+            assets=assets,
+            charged=job.cost_credits,
+            compute_seconds=state.compute_seconds,
+        ),
+    )
+    if not settled:
+        current = jobs.get(job.account_id, job.id)
+        if current is not None and current.status is not JobStatus.SUCCEEDED:
+            # Canceled while the provider worked: its outputs are discarded, not kept.
+            storage.delete([asset.object_key for asset in assets])
+        return current.status if current else JobStatus.CANCELED
+    return JobStatus.SUCCEEDED
+
+
+def fail(
+    job: Job,
+    code: str,
+    message: str,
+    *,
+    jobs: JobRepository,
+    wallets: WalletRepository,
+    clock: Clock,
+    status: JobStatus = JobStatus.FAILED,
+) -> JobStatus:
+    now = clock.now()
+    wallets.release(
+        job.account_id,
+        job.ledger_id,
+        job.id,
+        now,
+        extra=jobs.completion_step(job, status=status, now=now, error=JobError(code=code, message=message)),
+    )
+    current = jobs.get(job.account_id, job.id)
+    return current.status if current else status
+
+
+def provider_unavailable(exc: Exception) -> bool:
+    return isinstance(exc, errors.DependencyUnavailableError)

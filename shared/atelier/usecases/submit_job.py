@@ -1,0 +1,223 @@
+"""Submits a generation job: validate, moderate, then write the job and its credit hold in one
+transaction (with the consent check and the in-flight limit as conditions of that same transaction),
+and enqueue it.
+
+AWS calls on the way: the authentication read, the per-minute rate counter, the transaction and the
+queue message. The account is read only when something is refused, to say why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from atelier import errors
+from atelier.clock import Clock
+from atelier.data.accounts import AccountRepository
+from atelier.data.items import AccountItem
+from atelier.data.jobs import IdempotencyConflictError, JobRepository
+from atelier.data.policies import PolicyRepository
+from atelier.data.rate_limits import RateLimiter
+from atelier.data.wallets import StepRefusedError, WalletRepository
+from atelier.ids import IdPrefix, has_prefix, new_id
+from atelier.integrations.moderation import BlocklistModeration, ModerationCategory
+from atelier.integrations.queue import MessageQueue
+from atelier.models.accounts import AccountStatus, Principal
+from atelier.models.generation import Job, JobError, JobStatus
+from atelier.observability import logger
+from atelier.settings import Settings
+from atelier.usecases.list_models import find_model, validate_params
+from atelier.usecases.read_policy import terms_in_force
+from atelier.usecases.require_consent import require_consent
+from atelier.usecases.run_generation import GenerationMessage
+
+
+class PromptRejectedError(errors.InvalidFieldError):
+    code = "prompt_rejected"
+    default_message = "This prompt cannot be generated."
+
+
+@dataclass(frozen=True)
+class JobSubmission:
+    kind: str
+    model: str
+    prompt: str
+    negative_prompt: str | None
+    params: dict[str, Any]
+    reference_upload_ids: list[str]
+    workflow_version_id: str | None = None
+
+
+@dataclass(frozen=True)
+class SubmittedJob:
+    job: Job
+    replayed: bool
+
+
+def body_hash(submission: JobSubmission) -> str:
+    canonical = json.dumps(submission.__dict__, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def submit_job(
+    principal: Principal,
+    submission: JobSubmission,
+    *,
+    workspace_id: str | None,
+    idempotency_key: str | None,
+    jobs: JobRepository,
+    wallets: WalletRepository,
+    accounts: AccountRepository,
+    policies: PolicyRepository,
+    rate_limiter: RateLimiter,
+    moderation: BlocklistModeration,
+    queue: MessageQueue,
+    clock: Clock,
+    settings: Settings,
+) -> SubmittedJob:
+    if not principal.is_signed_in or principal.account_id is None:
+        raise errors.NotSignedInError()
+    account_id = principal.account_id
+    now = clock.now()
+
+    model = find_model(submission.model, settings)
+    if model.kind != submission.kind:
+        raise errors.InvalidFieldError(
+            f"{model.id} makes {model.kind}s.", details=[{"field": "kind", "location": "body"}]
+        )
+    params = validate_params(model, submission.params)
+    if len(submission.reference_upload_ids) > model.max_reference_images:
+        raise errors.InvalidFieldError(
+            f"{model.id} takes at most {model.max_reference_images} reference images.",
+            details=[{"field": "reference_upload_ids", "location": "body"}],
+        )
+    if any(not has_prefix(upload_id, IdPrefix.UPLOAD) for upload_id in submission.reference_upload_ids):
+        raise errors.InvalidFieldError(
+            "Unknown upload.", details=[{"field": "reference_upload_ids", "location": "body"}]
+        )
+
+    verdict = moderation.check(submission.prompt, submission.negative_prompt)
+    if not verdict.allowed:
+        # Counted, never logged with the prompt; minor-safety refusals also reach moderators' queue.
+        logger.warning("prompt refused", extra={"category": verdict.category.value if verdict.category else None})
+        if verdict.category is ModerationCategory.MINOR_SAFETY:
+            raise PromptRejectedError(details={"category": verdict.category.value})
+        raise PromptRejectedError()
+
+    rate_limiter.hit("job-submit", account_id, limit=settings.job_submissions_per_minute, window_seconds=60, now=now)
+
+    ledger_id = principal.ledger_id or accounts.require(account_id).ledger_id
+    workspace = workspace_id or principal.default_workspace_id or accounts.require(account_id).default_workspace_id
+    if not has_prefix(workspace, IdPrefix.WORKSPACE):
+        raise errors.NotFoundError("No such workspace.")
+    cost = model.price.credits(params)
+    deadline = timedelta(
+        seconds=settings.video_job_deadline_seconds if model.kind == "video" else settings.image_job_deadline_seconds
+    )
+    job = Job(
+        id=new_id(IdPrefix.JOB),
+        account_id=account_id,
+        ledger_id=ledger_id,
+        workspace_id=workspace,
+        kind=model.kind,
+        model=model.id,
+        prompt=submission.prompt,
+        negative_prompt=submission.negative_prompt,
+        params=params,
+        reference_upload_ids=submission.reference_upload_ids,
+        workflow_version_id=submission.workflow_version_id,
+        status=JobStatus.QUEUED,
+        provider=model.provider,
+        cost_credits=cost,
+        created_at=now,
+        deadline_at=now + deadline,
+    )
+    key_hash = hashlib.sha256(idempotency_key.encode()).hexdigest() if idempotency_key else None
+    fingerprint = body_hash(submission)
+    terms_version = terms_in_force(policies=policies, clock=clock, settings=settings)
+    may_generate = (
+        (AccountItem.age_confirmed == True)  # noqa: E712 - a DynamoDB condition
+        & (AccountItem.terms_version == terms_version)
+        & (AccountItem.status == AccountStatus.ACTIVE.value)
+    )
+    try:
+        wallets.hold(
+            account_id,
+            ledger_id,
+            job.id,
+            cost,
+            now,
+            generation_kind=model.kind,
+            max_in_flight=settings.max_jobs_in_flight,
+            extra=jobs.submission_steps(
+                job, idempotency_key_hash=key_hash, body_hash=fingerprint, consent_condition=may_generate, now=now
+            ),
+        )
+    except StepRefusedError as refused:
+        return _explain_refusal(
+            refused,
+            job,
+            key_hash,
+            fingerprint,
+            jobs=jobs,
+            accounts=accounts,
+            policies=policies,
+            clock=clock,
+            settings=settings,
+        )
+
+    try:
+        queue.send(GenerationMessage(account_id=account_id, job_id=job.id, action="start"))
+    except errors.DependencyUnavailableError:
+        wallets.release(
+            account_id,
+            ledger_id,
+            job.id,
+            clock.now(),
+            extra=jobs.completion_step(
+                job,
+                status=JobStatus.FAILED,
+                now=clock.now(),
+                error=JobError(code="queue_unavailable", message="The job could not be queued; nothing was charged."),
+            ),
+        )
+        raise
+    return SubmittedJob(job=job, replayed=False)
+
+
+def _explain_refusal(
+    refused: StepRefusedError,
+    job: Job,
+    key_hash: str | None,
+    fingerprint: str,
+    *,
+    jobs: JobRepository,
+    accounts: AccountRepository,
+    policies: PolicyRepository,
+    clock: Clock,
+    settings: Settings,
+) -> SubmittedJob:
+    if "idempotency" in refused.failures and key_hash:
+        earlier = jobs.find_idempotent(job.account_id, key_hash)
+        if earlier is not None:
+            earlier_job_id, earlier_fingerprint = earlier
+            if earlier_fingerprint != fingerprint:
+                raise IdempotencyConflictError() from refused
+            existing = jobs.get(job.account_id, earlier_job_id)
+            if existing is not None:
+                return SubmittedJob(job=existing, replayed=True)
+        raise errors.ConflictError("Retry the request.") from refused
+    if "account" in refused.failures:
+        account = accounts.require(job.account_id)
+        if account.status is AccountStatus.RESTRICTED:
+            raise errors.AccountRestrictedError() from refused
+        if account.status is AccountStatus.DELETION_SCHEDULED:
+            raise errors.ForbiddenError("This account is scheduled for deletion; cancel that first.") from refused
+        require_consent(account, policies=policies, clock=clock, settings=settings)
+        raise errors.ConsentRequiredError() from refused
+    if "workspace" in refused.failures:
+        raise errors.NotFoundError("No such workspace.") from refused
+    raise errors.ConflictError("Retry the request.") from refused
