@@ -23,8 +23,14 @@ _lock = threading.Lock()
 _installed = False
 
 
+_measuring_thread: int | None = None
+
+
 def _count(event_name: str, **_: Any) -> None:
-    # before-call.<service>.<Operation>
+    # before-call.<service>.<Operation>; only the measured request's own thread counts (the
+    # local runtime's queue pollers run in others)
+    if threading.get_ident() != _measuring_thread:
+        return
     _, service, operation = event_name.split(".", 2)
     with _lock:
         _counter[f"{service}.{operation}"] += 1
@@ -48,6 +54,8 @@ def install() -> None:
 
 @contextmanager
 def counting() -> Iterator[Counter[str]]:
+    global _measuring_thread
+    _measuring_thread = threading.get_ident()
     with _lock:
         _counter.clear()
     seen: Counter[str] = Counter()
@@ -135,7 +143,54 @@ def _scenarios() -> Iterator[tuple[str, int, int | None, Counter[str]]]:
     )
     yield measure("webhook: grant + receipt record", None, lambda: deliver("evt_bench_1"))
     yield measure("webhook: same event again", None, lambda: deliver("evt_bench_1"))
+    yield from _generation_scenarios()
     yield measure("webhook: other event, same payment", None, lambda: deliver("evt_bench_2"))
+
+
+def _generation_scenarios() -> Iterator[tuple[str, int, int | None, Counter[str]]]:
+    """Submit and status through the real handler, authentication included."""
+    import json
+
+    from atelier import tokens
+    from atelier.services import get_services
+    from atelier.usecases.accept_terms import accept_terms
+    from atelier.usecases.open_session import open_session
+    from functions.jobs import handler as jobs_handler
+    from tests.support.events import FakeLambdaContext, api_event
+    from tests.support.money import give_credits, new_account
+
+    services = get_services()
+    account = new_account()
+    give_credits(account, 100)
+    accept_terms(
+        account.id,
+        services.settings.initial_terms_version,
+        accounts=services.accounts,
+        policies=services.policies,
+        clock=services.clock,
+        settings=services.settings,
+    )
+    token, _ = open_session(account, sessions=services.sessions, clock=services.clock, settings=services.settings)
+    assert tokens.hash_token(token)
+    cookie = {"Cookie": f"__Host-session={token}", "Origin": services.settings.api_base_url or "https://bench.test"}
+
+    def call(method: str, path: str, resource: str, body: Any = None) -> dict[str, Any]:
+        event = api_event(method, path, body=json.dumps(body) if body else None, headers=cookie, resource=resource)
+        event["requestContext"]["domainName"] = "bench.test"
+        answer = jobs_handler.lambda_handler(event, FakeLambdaContext())
+        assert answer["statusCode"] < 300, answer
+        return json.loads(answer["body"])
+
+    submission = {"kind": "image", "model": "local-image", "prompt": "a bench at dawn"}
+    call("POST", "/v1/jobs", "/v1/jobs", submission)  # warm: the terms cache, the clients
+    created: dict[str, Any] = {}
+    yield measure(
+        "POST /v1/jobs (submit, with auth)",
+        4,
+        lambda: created.update(call("POST", "/v1/jobs", "/v1/jobs", submission)),
+    )
+    job_id = created["id"]
+    yield measure("GET /v1/jobs/{id} (with auth)", 2, lambda: call("GET", f"/v1/jobs/{job_id}", "/v1/jobs/{job_id}"))
 
 
 if __name__ == "__main__":

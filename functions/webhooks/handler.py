@@ -1,5 +1,5 @@
-"""Webhooks: payment providers' events (no session; raw body; signature first) and the return
-from a provider's checkout page."""
+"""Webhooks: payment providers' events (no session; raw body; signature first), the return from a
+provider's checkout page, and inference providers' callbacks."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
 
 from atelier.api.errors import error_responses
 from atelier.api.requests import lower_case_headers, public_base_url, raw_body
@@ -17,6 +18,7 @@ from atelier.api.schemas.billing import WebhookReceipt
 from atelier.observability import logger, metrics, tracer
 from atelier.services import Services, get_services
 from atelier.usecases.handle_payment_event import handle_payment_event
+from atelier.usecases.handle_provider_callback import handle_provider_callback
 
 app = make_resolver()
 
@@ -82,6 +84,32 @@ def checkout_return(
             _apply(services, event)
     destination = services.settings.checkout_success_url or f"{public_base_url(app.current_event, services.settings)}/"
     return Response(status_code=302, headers={"Location": destination})
+
+
+class CallbackReceipt(BaseModel):
+    received: bool
+    known_job: bool
+
+
+@app.post(
+    "/v1/webhooks/providers/<provider>",
+    summary="Inference providers' callbacks (hints: the job is re-checked with the provider)",
+    tags=["webhooks"],
+    responses=_WEBHOOK_ERRORS,
+)
+def provider_callback(
+    provider: Annotated[Literal["replicate", "runpod", "modelark", "openai", "local"], Path()],
+) -> CallbackReceipt:
+    services = get_services()
+    known = handle_provider_callback(
+        provider,
+        lower_case_headers(app.current_event),
+        raw_body(app.current_event),
+        provider=services.inference_provider(provider),
+        jobs=services.jobs,
+        queue=services.generation_queue,
+    )
+    return CallbackReceipt(received=True, known_job=known)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

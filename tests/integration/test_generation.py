@@ -9,11 +9,12 @@ import pytest
 from atelier import errors
 from atelier.clock import SystemClock
 from atelier.data.jobs import IdempotencyConflictError
-from atelier.integrations.inference.base import ProviderStatus
+from atelier.integrations.inference.base import CallbackSignatureError, ProviderStatus
 from atelier.models.accounts import Principal, PrincipalKind
 from atelier.models.generation import JobStatus
 from atelier.services import get_services
 from atelier.usecases.accept_terms import accept_terms
+from atelier.usecases.handle_provider_callback import handle_provider_callback
 from atelier.usecases.manage_jobs import cancel_job, get_job, sweep_overdue_jobs
 from atelier.usecases.run_generation import GenerationMessage, run_generation
 from atelier.usecases.submit_job import JobSubmission, PromptRejectedError, submit_job
@@ -34,12 +35,19 @@ class Pipeline:
     provider: FakeProvider
     queue: KeptMessages
 
-    def submit(self, principal, prompt="a lighthouse at dusk", key=None, params=None, model="local-image", kind="image"):
+    def submit(
+        self, principal, prompt="a lighthouse at dusk", key=None, params=None, model="local-image", kind="image"
+    ):
         services = get_services()
         return submit_job(
             principal,
             JobSubmission(
-                kind=kind, model=model, prompt=prompt, negative_prompt=None, params=params or {}, reference_upload_ids=[]
+                kind=kind,
+                model=model,
+                prompt=prompt,
+                negative_prompt=None,
+                params=params or {},
+                reference_upload_ids=[],
             ),
             workspace_id=None,
             idempotency_key=key,
@@ -223,7 +231,12 @@ def test_a_worker_that_dies_before_storing_outputs_is_completed_by_the_retry(pip
 def _cancel(account, job, pipeline):
     services = get_services()
     return cancel_job(
-        account.id, job.id, jobs=services.jobs, wallets=services.wallets, provider_for=lambda _: pipeline.provider, clock=services.clock
+        account.id,
+        job.id,
+        jobs=services.jobs,
+        wallets=services.wallets,
+        provider_for=lambda _: pipeline.provider,
+        clock=services.clock,
     )
 
 
@@ -347,3 +360,31 @@ def test_the_sweep_finishes_or_fails_every_overdue_job(pipeline):
         assert get_job(account.id, job.id, jobs=services.jobs).status is JobStatus.FAILED
     assert (wallet(account).balance, wallet(account).held) == (20, 0)
     assert_balance_matches_ledger(account)
+
+
+def test_a_provider_callback_prompts_a_poll_and_a_forged_one_is_refused(pipeline):
+    pipeline.provider.asynchronous = True
+    account, principal = ready_account(10)
+    job = pipeline.submit(principal).job
+    [start] = pipeline.queue.take()
+    pipeline.run(start)
+    pipeline.queue.take()
+    services = get_services()
+
+    def callback(signature: str, body: str) -> bool:
+        return handle_provider_callback(
+            "local",
+            {"x-signature": signature},
+            body.encode(),
+            provider=pipeline.provider,
+            jobs=services.jobs,
+            queue=pipeline.queue,  # type: ignore[arg-type]
+        )
+
+    with pytest.raises(CallbackSignatureError):
+        callback("forged", f"pj-{job.id}")
+    assert pipeline.queue.take() == []
+    assert callback("valid", "pj-unknown") is False
+    assert callback("valid", f"pj-{job.id}") is True
+    [poll] = pipeline.queue.take()
+    assert poll == GenerationMessage(account_id=account.id, job_id=job.id, action="poll")

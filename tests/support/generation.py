@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from atelier.integrations.inference.base import (
+    CallbackSignatureError,
     GenerationRequest,
     ProviderError,
     ProviderJob,
@@ -45,7 +46,11 @@ class FakeProvider:
                 compute_seconds=1.5,
             )
         return ProviderJob(
-            provider_job_id=job_id, status=self.outcome, error_code="generation_failed", error_message="no", charged=False
+            provider_job_id=job_id,
+            status=self.outcome,
+            error_code="generation_failed",
+            error_message="no",
+            charged=False,
         )
 
     def submit(self, request: GenerationRequest) -> ProviderJob:
@@ -76,7 +81,9 @@ class FakeProvider:
         return output.content
 
     def verify_callback(self, headers: Mapping[str, str], raw_body: bytes) -> str:
-        raise NotImplementedError
+        if headers.get("x-signature") != "valid":
+            raise CallbackSignatureError()
+        return raw_body.decode()
 
 
 @dataclass
