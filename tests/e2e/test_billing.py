@@ -41,9 +41,12 @@ def test_the_spend_cap_can_be_set_and_removed(carol: ApiClient):
     answer = carol.request("PUT", "/v1/billing/spend-cap", json={"monthly_credits": 250})
     assert answer.status_code == 200
     assert answer.json()["spend_cap"] == {"monthly_credits": 250, "spent_this_month": 0}
-    assert carol.request("PUT", "/v1/billing/spend-cap", json={"monthly_credits": None}).json()["spend_cap"][
-        "monthly_credits"
-    ] is None
+    assert (
+        carol.request("PUT", "/v1/billing/spend-cap", json={"monthly_credits": None}).json()["spend_cap"][
+            "monthly_credits"
+        ]
+        is None
+    )
 
 
 @pytest.mark.parametrize("body", [{"monthly_credits": -1}, {"monthly_credits": "lots"}, {}, {"cap": 5}])

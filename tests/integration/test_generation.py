@@ -330,7 +330,7 @@ def test_a_minor_safety_prompt_is_blocked_without_a_provider_call_or_a_charge(pi
 
 
 def test_another_account_gets_404_on_my_job(pipeline):
-    account, principal = ready_account(10)
+    _, principal = ready_account(10)
     other, _ = ready_account(10)
     job = pipeline.submit(principal).job
     with pytest.raises(errors.NotFoundError):
