@@ -36,12 +36,12 @@ dev: $(VENV)/.installed ## Run the whole platform locally on http://127.0.0.1:30
 	$(PY) -m local
 
 .PHONY: test
-test: $(VENV)/.installed ## Run every test suite (the bounded versions of the long ones)
+test: $(VENV)/.installed $(SAM_VENV)/.installed ## Run every test suite (the bounded versions of the long ones)
 	$(PY) -m scripts.openapi --check
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope -m "not slow" tests
 
 .PHONY: verify
-verify: $(VENV)/.installed ## Run every suite including the long ones
+verify: $(VENV)/.installed $(SAM_VENV)/.installed ## Run every suite including the long ones
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope tests
 
 .PHONY: lint
