@@ -42,9 +42,9 @@ TransactionStep = Callable[[Transaction], None]
 class StepRefusedError(errors.ConflictError):
     """A caller's own step of a money transaction failed its condition; `labels` says which."""
 
-    def __init__(self, failures: dict[str, Any]):
+    def __init__(self, failures: dict[str, Any] | None = None):
         super().__init__()
-        self.failures = failures
+        self.failures = failures or {}
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,8 @@
 
 A webhook is verified on its raw body first, then normalised into a `PaymentEvent`, so the money
 code never reads provider-specific payloads. Credits are granted keyed on `payment_key` (the object
-that was paid: a Stripe checkout session or invoice, a PayPal capture, a Creem checkout or
-subscription period), never on the event id, so re-sent, reordered or differently-shaped events
+that was paid: a Stripe checkout session or invoice, a PayPal order, a Creem checkout or
+subscription period's transaction), never on the event id, so re-sent, reordered or differently-shaped events
 about one payment credit once.
 """
 
@@ -76,7 +76,8 @@ class PaymentEvent(BaseModel):
     payment_key: str | None = None
     # Other ids of the same payment that a later refund or dispute may name instead.
     payment_refs: list[str] = Field(default_factory=list)
-    # Paid (PAYMENT_SUCCEEDED, PERIOD_PAID) or returned (REFUND, DISPUTE) amount.
+    # Paid (PAYMENT_SUCCEEDED, PERIOD_PAID), or returned by THIS refund or dispute alone (never a
+    # running total: the money core adds reversals up itself).
     amount: Money | None = None
     # For REFUND and DISPUTE: the refund / dispute object, keyed on so each claws back once; and
     # the payment it reverses (one of that payment's key or refs).
@@ -94,7 +95,9 @@ class PaymentProvider(Protocol):
     def create_checkout(self, request: CheckoutRequest) -> ProviderCheckout: ...
 
     def parse_webhook(self, headers: Mapping[str, str], raw_body: bytes) -> PaymentEvent:
-        """Verifies the signature on the raw body first (WebhookSignatureError), then normalises."""
+        """Verifies the signature on the raw body first (WebhookSignatureError), then normalises.
+        May raise DependencyUnavailableError (a look-up at the provider failed: answer 503 so it
+        redelivers) or MalformedRequestError (signed, but unreadable)."""
         ...
 
     def complete_return(self, provider_checkout_id: str) -> PaymentEvent | None:
