@@ -24,7 +24,7 @@ class ProviderError(errors.DependencyUnavailableError):
     default_message = "The inference provider is unavailable."
 
 
-class ProviderRejectedError(errors.AtelierError):
+class ProviderRejectedError(errors.InvalidFieldError):
     """The provider refused the request for good (4xx other than 429, content policy): do not retry."""
 
     code = "provider_rejected"
