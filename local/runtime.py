@@ -38,8 +38,9 @@ def default_stand_ins() -> list[StandIn]:
     """
     from local.oidc import oidc_stand_in
     from local.outbox import outbox_stand_in
+    from local.payments import payments_stand_ins
 
-    return [oidc_stand_in(), outbox_stand_in()]
+    return [oidc_stand_in(), outbox_stand_in(), *payments_stand_ins()]
 
 
 class LocalRuntime:
