@@ -110,3 +110,40 @@ def test_an_unsigned_webhook_is_refused(browser):
     answer = browser.post("/v1/webhooks/creem", content=body, headers={"creem-signature": "0" * 64})
     assert answer.status_code == 400
     assert answer.json()["error"]["code"] == "invalid_signature"
+
+
+@pytest.mark.parametrize(
+    ("provider", "item_id", "granted"), [("stripe", "pack_starter", 100), ("creem", "pack_studio", 550)]
+)
+def test_every_signed_event_of_a_purchase_three_times_shuffled_credits_once(buyer, browser, provider, item_id, granted):
+    import random
+
+    # Given the provider's real, signed events for one purchase, not yet delivered
+    path = start(buyer, item_id, provider)
+    events = browser.post(f"{path}/pay", params={"deliver": "false"}).json()["events"]
+    assert events
+    # When each is delivered three times, in a shuffled order
+    deliveries = events * 3
+    random.Random(11).shuffle(deliveries)
+    for event in deliveries:
+        answer = browser.post(urlsplit(event["url"]).path, content=event["body"], headers=event["headers"])
+        assert answer.status_code == 200, answer.text
+    # Then the pack is credited exactly once, and the ledger says so
+    assert credits(buyer) == granted
+    purchases = [e for e in buyer.get("/v1/billing/ledger").json()["items"] if e["kind"] == "purchase"]
+    assert [e["credits"] for e in purchases] == [granted]
+
+
+def test_a_replayed_body_with_a_forged_or_stale_signature_credits_nothing(buyer, browser):
+    path = start(buyer, "pack_starter", "stripe")
+    [completed, *_] = browser.post(f"{path}/pay", params={"deliver": "false"}).json()["events"]
+    headers = dict(completed["headers"])
+    timestamp, signature = (part.split("=", 1)[1] for part in headers["Stripe-Signature"].split(","))
+    forged = {**headers, "Stripe-Signature": f"t={timestamp},v1={'0' * 64}"}
+    stale = {**headers, "Stripe-Signature": f"t={int(timestamp) - 3600},v1={signature}"}
+    tampered_body = completed["body"].replace("pack_starter", "pack_studio")
+    for sent_headers, body in ((forged, completed["body"]), (stale, completed["body"]), (headers, tampered_body)):
+        answer = browser.post("/v1/webhooks/stripe", content=body, headers=sent_headers)
+        assert answer.status_code == 400
+        assert answer.json()["error"]["code"] == "invalid_signature"
+    assert credits(buyer) == 0
