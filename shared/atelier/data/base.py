@@ -7,6 +7,7 @@ importing a handler connects to nothing and tests can point the same models at t
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -112,7 +113,9 @@ class Transaction:
     """
 
     def __init__(self) -> None:
-        self._transaction = TransactWrite(connection=_connection())
+        # botocore retries a call whose answer was lost; with the same token DynamoDB applies the
+        # transaction once however often it arrives (for ten minutes).
+        self._transaction = TransactWrite(connection=_connection(), client_request_token=str(uuid.uuid4()))
         self._labels: dict[str, list[str]] = {"check": [], "delete": [], "put": [], "update": []}
 
     def __enter__(self) -> Transaction:
