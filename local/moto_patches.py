@@ -6,11 +6,18 @@ with a few thousand ledger entries slows to seconds per money movement. Because 
 one request at a time, a transaction can instead do what DynamoDB does: evaluate every condition
 against the state before the transaction, refuse the whole of it if any fails, and otherwise apply
 the writes, keeping copies of only the items it touches in case a write is invalid.
+
+moto also ignores `ClientRequestToken`. DynamoDB applies a transaction once per token for ten
+minutes, which is what makes botocore's retry of a call whose answer was lost safe; the emulator
+keeps the tokens it applied so a retried money movement is not applied twice here either.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
+import time
 from typing import Any
 
 from moto.dynamodb.comparisons import get_filter_expression
@@ -23,6 +30,7 @@ from moto.dynamodb.exceptions import (
     TransactWriteSingleOpException,
 )
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.responses import DynamoHandler
 
 _OPERATIONS = {"ConditionCheck", "Put", "Delete", "Update"}
 _applied = False
@@ -131,9 +139,45 @@ def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, A
             raise TransactionCanceledException(failed) from exc
 
 
+_TOKEN_LIFETIME_SECONDS = 600
+_applied_tokens: dict[str, tuple[str, float]] = {}
+_original_handler = DynamoHandler.transact_write_items
+
+
+class IdempotentParameterMismatchError(MockValidationException):
+    def __init__(self) -> None:
+        super().__init__("The request uses the same client token as a previous, but non-identical request.")
+        self.error_type = "com.amazonaws.dynamodb.v20120810#IdempotentParameterMismatchException"
+
+
+def transact_write_items_once_per_token(self: DynamoHandler) -> Any:
+    token = self.body.get("ClientRequestToken")
+    if not token:
+        return _original_handler(self)
+    now = time.monotonic()
+    for stale in [t for t, (_, at) in _applied_tokens.items() if now - at > _TOKEN_LIFETIME_SECONDS]:
+        del _applied_tokens[stale]
+    fingerprint = hashlib.sha256(json.dumps(self.body.get("TransactItems"), sort_keys=True).encode()).hexdigest()
+    seen = _applied_tokens.get(token)
+    if seen is not None:
+        if seen[0] != fingerprint:
+            raise IdempotentParameterMismatchError()
+        return _success()
+    answer = _original_handler(self)
+    _applied_tokens[token] = (fingerprint, now)
+    return answer
+
+
+def _success() -> Any:
+    from moto.core.responses import ActionResult
+
+    return ActionResult({"ConsumedCapacity": [], "ItemCollectionMetrics": {}})
+
+
 def apply() -> None:
     """Installs the patches; safe to call more than once."""
     global _applied
     if not _applied:
         DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+        DynamoHandler.transact_write_items = transact_write_items_once_per_token  # type: ignore[method-assign]
         _applied = True
