@@ -63,6 +63,7 @@ class LocalRuntime:
         fire_schedules: bool = True,
         retry_delay_seconds: int = DEFAULT_RETRY_DELAY_SECONDS,
         max_environments: int = DEFAULT_MAX_ENVIRONMENTS,
+        fresh_layers: bool = True,
     ) -> None:
         self.template_path = Path(template_path).resolve()
         self.code_root = Path(code_root).resolve() if code_root else self.template_path.parent
@@ -74,6 +75,9 @@ class LocalRuntime:
         self._fire_schedules = fire_schedules
         self._retry_delay = retry_delay_seconds
         self._max_environments = max_environments
+        # Tests that also call the domain package directly share its modules with the handlers
+        # (and reset its cached clients themselves), so one exception class is one class.
+        self._fresh_layers = fresh_layers
 
         self.stand_ins = StandInRegistry()
         self.emulator: SerialMotoServer | None = None
@@ -111,7 +115,8 @@ class LocalRuntime:
         router = Router(routes_from_template(self.template, self.functions))
         self._gateway = Gateway(router, self.invoke, self.stand_ins, self._host, self._port)
         self._apply_environment()
-        self._import_layers_afresh()
+        if self._fresh_layers:
+            self._import_layers_afresh()
         self._pools = {spec.logical_id: FunctionPool(spec, self._max_environments) for spec in self.functions}
         self._warm_functions()
 
@@ -155,7 +160,8 @@ class LocalRuntime:
             self.emulator.stop()
             self.emulator = None
         self._restore_environment()
-        self._restore_layer_modules()
+        if self._fresh_layers:
+            self._restore_layer_modules()
         for prefix in [stand_in.prefix for stand_in in self.stand_ins]:
             self.stand_ins.unregister(prefix)
 

@@ -34,7 +34,7 @@ def reset_cached_clients() -> None:
 
 @contextmanager
 def running_stack(**overrides: object) -> Iterator[LocalRuntime]:
-    runtime = LocalRuntime(port=0, fire_schedules=False, **overrides)  # type: ignore[arg-type]
+    runtime = LocalRuntime(port=0, fire_schedules=False, fresh_layers=False, **overrides)  # type: ignore[arg-type]
     with runtime:
         reset_cached_clients()
         try:

@@ -6,7 +6,7 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import GetError, TransactWriteError, UpdateError
+from pynamodb.exceptions import TransactWriteError, UpdateError
 
 from atelier import errors
 from atelier.data import keys
@@ -66,7 +66,7 @@ class AccountRepository:
                 pointer = PointerItem.get(
                     keys.identity_pointer_pk(identity_hash(issuer, subject)), keys.POINTER_SK, consistent_read=True
                 )
-            except (PointerItem.DoesNotExist, GetError):
+            except PointerItem.DoesNotExist:
                 return None
         return self.get(pointer.account_id)
 
