@@ -66,6 +66,7 @@ openapi: $(VENV)/.installed ## Regenerate shared/atelier/api/openapi.json from t
 bench: $(VENV)/.installed ## Run the benchmarks under bench/ and print their figures
 	$(PY) -m bench.cold_start
 	$(PY) -m bench.aws_calls
+	$(PY) -m bench.generation
 
 .PHONY: build
 build: $(SAM_VENV)/.installed ## sam build for arm64

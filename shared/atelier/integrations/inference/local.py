@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 from atelier.integrations.inference.base import (
     CallbackSignatureError,
     GenerationRequest,
+    ProviderError,
     ProviderJob,
     ProviderOutput,
     ProviderRejectedError,
@@ -53,6 +54,8 @@ if TYPE_CHECKING:
 
 FAIL_MARKER = "[fail]"
 SLOW_MARKER = "[slow]"
+# The provider is down on every call (retryable), so the job exhausts its deliveries.
+OUTAGE_MARKER = "[outage]"
 DEFAULT_SLOW_POLLS = 3
 DEFAULT_IMAGE_SIZE = 512
 MAX_IMAGE_SIDE = 2048
@@ -333,6 +336,8 @@ class LocalProvider:
         self._store = store if store is not None else _shared_store
 
     def submit(self, request: GenerationRequest) -> ProviderJob:
+        if OUTAGE_MARKER in request.prompt:
+            raise ProviderError("The local provider is down (outage marker).")
         if request.kind == "video":
             try:
                 import av  # noqa: F401
