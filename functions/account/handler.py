@@ -1,4 +1,5 @@
-"""Account: the profile, consent, terms and age, policies, and workspaces."""
+"""Account: the profile, consent, terms and age, policies, workspaces, and privacy requests (data
+exports and account deletion)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from atelier.api.schemas.accounts import (
     WorkspacePage,
     WorkspaceResponse,
 )
+from atelier.api.schemas.privacy import DeletionScheduledResponse, DeletionStatusResponse, ExportResponse
 from atelier.clock import isoformat
 from atelier.models.accounts import PolicyKind
 from atelier.observability import logger, metrics, tracer
@@ -38,12 +40,15 @@ from atelier.usecases.manage_workspaces import (
     rename_workspace,
 )
 from atelier.usecases.read_policy import read_policy
+from atelier.usecases.request_export import ExportView, read_export, request_export
+from atelier.usecases.schedule_deletion import cancel_deletion, deletion_state, schedule_deletion
 from atelier.usecases.update_consent import update_consent
 from atelier.usecases.update_profile import update_profile
 
 app = make_resolver()
 
 WorkspaceId = Annotated[str, Path(max_length=64)]
+ExportId = Annotated[str, Path(max_length=64)]
 
 
 @app.get("/v1/me", summary="The signed-in account", tags=["account"], responses=error_responses(401))
@@ -187,6 +192,96 @@ def remove_workspace(workspace_id: WorkspaceId):
     account_id = signed_in_account_id(app.current_event, services)
     delete_workspace(account_id, workspace_id, workspaces=services.workspaces)
     return Response(status_code=204)
+
+
+@app.post(
+    "/v1/me/exports",
+    summary="Request a download of all your data",
+    tags=["privacy"],
+    responses=error_responses(401, 403, 409, 429, 503, success={202: "Queued"}),
+)
+def post_export() -> Response[ExportResponse]:
+    services = get_services()
+    account_id = signed_in_account_id(app.current_event, services)
+    export = request_export(
+        account_id,
+        exports=services.exports,
+        rate_limiter=services.rate_limiter,
+        queue=services.export_queue,
+        clock=services.clock,
+        settings=services.settings,
+    )
+    view = ExportView(export=export, status=export.status, download_url=None)
+    return Response(status_code=202, content_type="application/json", body=ExportResponse.of(view))
+
+
+@app.get(
+    "/v1/me/exports/<export_id>",
+    summary="An export: its status and, once ready, its download link",
+    tags=["privacy"],
+    responses=error_responses(401, 404),
+)
+def get_export(export_id: ExportId) -> ExportResponse:
+    services = get_services()
+    account_id = signed_in_account_id(app.current_event, services)
+    return ExportResponse.of(
+        read_export(
+            account_id, export_id, exports=services.exports, storage=services.export_objects, clock=services.clock
+        )
+    )
+
+
+@app.post(
+    "/v1/me/deletion",
+    summary="Schedule the deletion of your account (cancellable for 72 hours)",
+    tags=["privacy"],
+    responses=error_responses(401, 403, 409, success={202: "Scheduled"}),
+)
+def post_deletion() -> Response[DeletionScheduledResponse]:
+    services = get_services()
+    account_id = signed_in_account_id(app.current_event, services)
+    state = schedule_deletion(
+        account_id,
+        privacy=services.privacy,
+        accounts=services.accounts,
+        mailer=services.mailer,
+        sent_emails=services.sent_emails,
+        clock=services.clock,
+        settings=services.settings,
+    )
+    return Response(status_code=202, content_type="application/json", body=DeletionScheduledResponse.of(state))
+
+
+@app.delete(
+    "/v1/me/deletion",
+    summary="Cancel the scheduled deletion of your account",
+    tags=["privacy"],
+    responses=error_responses(401, 403, 409),
+)
+def delete_deletion() -> DeletionStatusResponse:
+    services = get_services()
+    account_id = signed_in_account_id(app.current_event, services)
+    state = cancel_deletion(
+        account_id,
+        privacy=services.privacy,
+        accounts=services.accounts,
+        mailer=services.mailer,
+        sent_emails=services.sent_emails,
+        clock=services.clock,
+    )
+    return DeletionStatusResponse.of(state)
+
+
+@app.get(
+    "/v1/me/deletion",
+    summary="Whether your account is scheduled for deletion, and when",
+    tags=["privacy"],
+    responses=error_responses(401),
+)
+def get_deletion() -> DeletionStatusResponse:
+    services = get_services()
+    account_id = signed_in_account_id(app.current_event, services)
+    return DeletionStatusResponse.of(deletion_state(account_id, privacy=services.privacy))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

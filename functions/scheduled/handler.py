@@ -1,4 +1,5 @@
-"""Scheduled: maintenance that runs on EventBridge schedules (the stuck-job sweep)."""
+"""Scheduled: maintenance that runs on EventBridge schedules (the stuck-job sweep, the purge of
+accounts whose deletion is due, the retention sweep)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from atelier import errors
 from atelier.observability import logger, metrics, tracer
 from atelier.services import get_services
 from atelier.usecases.manage_jobs import sweep_overdue_jobs
+from atelier.usecases.purge_account import Purger
+from atelier.usecases.sweep_retention import sweep_retention
 
 
 def _sweep() -> dict[str, Any]:
@@ -27,8 +30,36 @@ def _sweep() -> dict[str, Any]:
     )
 
 
+def _purge() -> dict[str, Any]:
+    services = get_services()
+    return Purger(
+        privacy=services.privacy,
+        accounts=services.accounts,
+        jobs=services.jobs,
+        wallets=services.wallets,
+        payments=services.payments,
+        asset_objects=services.asset_objects,
+        export_objects=services.export_objects,
+        payment_provider_for=services.payment_provider,
+        inference_provider_for=services.inference_provider,
+        mailer=services.mailer,
+        sent_emails=services.sent_emails,
+        clock=services.clock,
+        settings=services.settings,
+    ).run_due()
+
+
+def _retention() -> dict[str, Any]:
+    services = get_services()
+    return sweep_retention(retention=services.retention, clock=services.clock, settings=services.settings)
+
+
 # Each schedule's rule is named atelier-<stage>-<task> in template.yaml.
-_TASKS: dict[str, Callable[[], dict[str, Any]]] = {"sweep-overdue-jobs": _sweep}
+_TASKS: dict[str, Callable[[], dict[str, Any]]] = {
+    "sweep-overdue-jobs": _sweep,
+    "purge-due-accounts": _purge,
+    "retention-sweep": _retention,
+}
 
 
 def task_of(event: EventBridgeModel) -> str:

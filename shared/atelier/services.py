@@ -7,29 +7,42 @@ from __future__ import annotations
 
 import threading
 from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING
 
 from atelier import errors
 from atelier.clock import Clock, SystemClock
-from atelier.data.accounts import AccountRepository
-from atelier.data.api_keys import ApiKeyRepository
-from atelier.data.assets import AssetRepository, UploadRepository
-from atelier.data.emails import SentEmailRepository
-from atelier.data.jobs import JobRepository
-from atelier.data.payments import PaymentRecordsRepository
-from atelier.data.policies import PolicyRepository
-from atelier.data.rate_limits import RateLimiter
-from atelier.data.sessions import SessionRepository
-from atelier.data.sign_in_states import SignInStateRepository
-from atelier.data.wallets import WalletRepository
-from atelier.data.workspaces import WorkspaceRepository
-from atelier.integrations.email import Mailer, SesMailer
-from atelier.integrations.inference.base import InferenceProvider
-from atelier.integrations.moderation import BlocklistModeration
-from atelier.integrations.oidc import OidcClient, OidcProvider
-from atelier.integrations.payments.base import PaymentProvider
-from atelier.integrations.queue import MessageQueue
-from atelier.integrations.storage import ObjectStore
 from atelier.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from atelier.data.accounts import AccountRepository
+    from atelier.data.api_keys import ApiKeyRepository
+    from atelier.data.assets import AssetRepository, UploadRepository
+    from atelier.data.emails import SentEmailRepository
+    from atelier.data.exports import ExportRepository
+    from atelier.data.gallery import GalleryRepository
+    from atelier.data.jobs import JobRepository
+    from atelier.data.moderation import ModerationRepository
+    from atelier.data.payments import PaymentRecordsRepository
+    from atelier.data.policies import PolicyRepository
+    from atelier.data.policy_notices import PolicyNoticeRepository
+    from atelier.data.privacy import PrivacyRepository
+    from atelier.data.rate_limits import RateLimiter
+    from atelier.data.reports import ReportRepository
+    from atelier.data.retention import RetentionRepository
+    from atelier.data.sessions import SessionRepository
+    from atelier.data.shares import ShareRepository
+    from atelier.data.sign_in_states import SignInStateRepository
+    from atelier.data.wallets import WalletRepository
+    from atelier.data.workflows import WorkflowRepository
+    from atelier.data.workspaces import WorkspaceRepository
+    from atelier.integrations.bulk_storage import BulkObjectStore
+    from atelier.integrations.email import Mailer
+    from atelier.integrations.inference.base import InferenceProvider
+    from atelier.integrations.moderation import BlocklistModeration
+    from atelier.integrations.oidc import OidcProvider
+    from atelier.integrations.payments.base import PaymentProvider
+    from atelier.integrations.queue import MessageQueue
+    from atelier.integrations.storage import ObjectStore
 
 
 class Services:
@@ -44,70 +57,104 @@ class Services:
 
     @cached_property
     def accounts(self) -> AccountRepository:
+        from atelier.data.accounts import AccountRepository
+
         return AccountRepository()
 
     @cached_property
     def sessions(self) -> SessionRepository:
+        from atelier.data.sessions import SessionRepository
+
         return SessionRepository()
 
     @cached_property
     def api_keys(self) -> ApiKeyRepository:
+        from atelier.data.api_keys import ApiKeyRepository
+
         return ApiKeyRepository()
 
     @cached_property
     def workspaces(self) -> WorkspaceRepository:
+        from atelier.data.workspaces import WorkspaceRepository
+
         return WorkspaceRepository()
 
     @cached_property
     def sign_in_states(self) -> SignInStateRepository:
+        from atelier.data.sign_in_states import SignInStateRepository
+
         return SignInStateRepository()
 
     @cached_property
     def rate_limiter(self) -> RateLimiter:
+        from atelier.data.rate_limits import RateLimiter
+
         return RateLimiter()
 
     @cached_property
     def sent_emails(self) -> SentEmailRepository:
+        from atelier.data.emails import SentEmailRepository
+
         return SentEmailRepository()
 
     @cached_property
     def policies(self) -> PolicyRepository:
+        from atelier.data.policies import PolicyRepository
+
         return PolicyRepository()
 
     @cached_property
     def wallets(self) -> WalletRepository:
+        from atelier.data.wallets import WalletRepository
+
         return WalletRepository()
 
     @cached_property
     def payments(self) -> PaymentRecordsRepository:
+        from atelier.data.payments import PaymentRecordsRepository
+
         return PaymentRecordsRepository()
 
     @cached_property
     def jobs(self) -> JobRepository:
+        from atelier.data.jobs import JobRepository
+
         return JobRepository()
 
     @cached_property
     def assets(self) -> AssetRepository:
+        from atelier.data.assets import AssetRepository
+
         return AssetRepository()
 
     @cached_property
     def uploads(self) -> UploadRepository:
+        from atelier.data.assets import UploadRepository
+
         return UploadRepository()
 
     @cached_property
     def asset_storage(self) -> ObjectStore:
+        from atelier.integrations.storage import ObjectStore
+
         return ObjectStore(self.settings.assets_bucket_name)
 
     @cached_property
     def export_storage(self) -> ObjectStore:
+        from atelier.integrations.storage import ObjectStore
+
         return ObjectStore(self.settings.exports_bucket_name)
 
     @cached_property
     def generation_queue(self) -> MessageQueue:
+        from atelier.integrations.queue import MessageQueue
+
         return MessageQueue(self.settings.generation_queue_url)
 
     @cached_property
     def moderation(self) -> BlocklistModeration:
+        from atelier.integrations.moderation import BlocklistModeration
+
         return BlocklistModeration(self.settings.blocked_prompt_terms)
 
     def inference_provider(self, name: str) -> InferenceProvider:
@@ -145,6 +192,8 @@ class Services:
     @property
     def mailer(self) -> Mailer:
         if self._mailer is None:
+            from atelier.integrations.email import SesMailer
+
             self._mailer = SesMailer(self.settings.email_from)
         return self._mailer
 
@@ -162,6 +211,8 @@ class Services:
             from atelier.integrations.secrets import get_secret
 
             secret = get_secret(configured.client_secret_parameter)
+        from atelier.integrations.oidc import OidcClient
+
         provider = OidcClient(configured, secret)
         with self._providers_lock:
             return self._providers.setdefault(name, provider)
@@ -170,6 +221,87 @@ class Services:
         """Hands in a provider (tests, the local runtime's issuer) instead of building one."""
         with self._providers_lock:
             self._providers[name] = provider
+
+    # -- privacy: exports, deletion and purge, retention ------------------------------------------
+    @cached_property
+    def exports(self) -> ExportRepository:
+        from atelier.data.exports import ExportRepository
+
+        return ExportRepository()
+
+    @cached_property
+    def privacy(self) -> PrivacyRepository:
+        from atelier.data.privacy import PrivacyRepository
+
+        return PrivacyRepository()
+
+    @cached_property
+    def retention(self) -> RetentionRepository:
+        from atelier.data.retention import RetentionRepository
+
+        return RetentionRepository()
+
+    @cached_property
+    def export_queue(self) -> MessageQueue:
+        from atelier.integrations.queue import MessageQueue
+
+        return MessageQueue(self.settings.export_queue_url)
+
+    @cached_property
+    def asset_objects(self) -> BulkObjectStore:
+        """The assets bucket, by whole prefixes (exports read it, purges empty it)."""
+        from atelier.integrations.bulk_storage import BulkObjectStore
+
+        return BulkObjectStore(self.settings.assets_bucket_name)
+
+    @cached_property
+    def export_objects(self) -> BulkObjectStore:
+        from atelier.integrations.bulk_storage import BulkObjectStore
+
+        return BulkObjectStore(self.settings.exports_bucket_name)
+
+    # -- gallery, shares, workflows, reports, moderation, policy notices --------------------------
+    @cached_property
+    def gallery(self) -> GalleryRepository:
+        from atelier.data.gallery import GalleryRepository
+
+        return GalleryRepository()
+
+    @cached_property
+    def shares(self) -> ShareRepository:
+        from atelier.data.shares import ShareRepository
+
+        return ShareRepository()
+
+    @cached_property
+    def workflows(self) -> WorkflowRepository:
+        from atelier.data.workflows import WorkflowRepository
+
+        return WorkflowRepository()
+
+    @cached_property
+    def reports(self) -> ReportRepository:
+        from atelier.data.reports import ReportRepository
+
+        return ReportRepository()
+
+    @cached_property
+    def moderation_actions(self) -> ModerationRepository:
+        from atelier.data.moderation import ModerationRepository
+
+        return ModerationRepository()
+
+    @cached_property
+    def policy_notices(self) -> PolicyNoticeRepository:
+        from atelier.data.policy_notices import PolicyNoticeRepository
+
+        return PolicyNoticeRepository()
+
+    @cached_property
+    def policy_notice_queue(self) -> MessageQueue:
+        from atelier.integrations.queue import MessageQueue
+
+        return MessageQueue(self.settings.policy_notice_queue_url)
 
 
 @lru_cache(maxsize=1)

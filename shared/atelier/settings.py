@@ -245,6 +245,57 @@ class Settings(BaseModel):
     download_url_seconds: int = 300
     # Words that refuse a prompt outright (moderation's first line; a moderation service may add more).
     blocked_prompt_terms: CommaSeparated = Field(default_factory=list)
+    # Gallery, shares, reports, moderation and policy notices (P6, P7, P15, P17).
+    # The oldest month the gallery's cursor walks back to (yyyy-mm).
+    gallery_first_month: str = "2026-01"
+    reports_per_hour: int = 20
+    # A material policy change takes effect at least this many days after it is published (P15).
+    policy_notice_days: int = 14
+    policy_notice_queue_url: str = ""
+    policy_notice_page_size: int = 50
+
+    # Inference providers. Keys given directly (local and test stacks) or as SSM parameter names.
+    inference_http_timeout_seconds: float = 30
+    # OpenAI and Seedream answer only once the image exists: below the worker's timeout.
+    inference_sync_timeout_seconds: float = 100
+    openai_api_base: str = ""
+    openai_api_key: str = ""
+    openai_api_key_parameter: str = ""
+    modelark_api_base: str = ""
+    modelark_api_key: str = ""
+    modelark_api_key_parameter: str = ""
+    modelark_output_hosts: str = ""
+    runpod_api_base: str = ""
+    runpod_api_key: str = ""
+    runpod_api_key_parameter: str = ""
+    runpod_output_hosts: str = ""
+    replicate_api_base: str = ""
+    replicate_api_token: str = ""
+    replicate_api_token_parameter: str = ""
+    replicate_webhook_secret: str = ""
+    replicate_webhook_secret_parameter: str = ""
+    replicate_output_hosts: str = ""
+
+    # -- Privacy: "download my data" (P8), "delete my account" (P9), retention (P11) -----------------
+    # The countdown before a scheduled deletion is purged (72 hours: the privacy policy's promise).
+    deletion_grace_seconds: int = 72 * 3600
+    # Export requests each account may make per day, and how long an export's archive and link last.
+    export_requests_per_day: int = 3
+    export_available_seconds: int = 7 * 24 * 3600
+    # An export lock older than this belongs to an export that died; a new request may take it over.
+    export_stale_seconds: int = 6 * 3600
+    # Deliveries of an export message before the export is marked failed (the queue's maxReceiveCount).
+    export_max_receives: int = 3
+    # Size of each part of an archive's multipart upload (S3's minimum is 5 MiB).
+    export_part_bytes: int = 8 * 1024 * 1024
+    # How long one purge run may work before leaving the rest to the next run (the function times
+    # out at 300 s), and how many due accounts it takes per run.
+    purge_time_budget_seconds: int = 240
+    purge_batch_size: int = 25
+    # Payment-provider calls a purge could not make are retried on later runs, this many times.
+    purge_provider_attempts: int = 96
+    # Days of the expiry index the retention sweep looks back over (older days were swept before).
+    retention_lookback_days: int = 7
 
     @field_validator("minimum_age")
     @classmethod

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
 from atelier import errors
-from atelier.data import keys
+from atelier.data import gallery, keys
 from atelier.data.base import is_conditional_failure, transaction, translate_errors
-from atelier.data.items import AssetItem, UploadItem, WorkspaceItem
+from atelier.data.items import AssetItem, GalleryEntryItem, UploadItem, WorkspaceItem
 from atelier.models.generation import Asset, Upload, UploadStatus, Visibility
 
 
@@ -100,7 +101,10 @@ class AssetRepository:
         rating: int | None,
         clear_rating: bool,
         visibility: Visibility | None,
+        published_at: datetime | None = None,
     ) -> Asset:
+        """`published_at` (with visibility public) lists the asset in the gallery in this same write;
+        visibility private takes it out. A removed or held asset cannot be published."""
         actions: list[Action] = []
         if labels is not None:
             actions.append(AssetItem.labels.set(list(labels)))  # type: ignore[arg-type]
@@ -108,8 +112,17 @@ class AssetRepository:
             actions.append(AssetItem.rating.remove())
         elif rating is not None:
             actions.append(AssetItem.rating.set(rating))
+        condition: Condition = AssetItem.pk.exists()
         if visibility is not None:
             actions.append(AssetItem.visibility.set(visibility.value))
+            if visibility is Visibility.PUBLIC and published_at is not None:
+                existing = self.get(account_id, asset_id)
+                if existing is None:
+                    raise errors.NotFoundError()
+                actions.extend(gallery.publish_actions(existing.kind, asset_id, published_at))
+                condition = condition & (AssetItem.removed == False) & GalleryEntryItem.under_review.does_not_exist()  # noqa: E712
+            elif visibility is Visibility.PRIVATE:
+                actions.extend(gallery.unpublish_actions())
         if not actions:
             existing = self.get(account_id, asset_id)
             if existing is None:
@@ -118,9 +131,11 @@ class AssetRepository:
         item = AssetItem(keys.account_pk(account_id), keys.asset_sk(asset_id))
         with translate_errors():
             try:
-                item.update(actions=actions, condition=AssetItem.pk.exists())
+                item.update(actions=actions, condition=condition)
             except UpdateError as exc:
                 if is_conditional_failure(exc):
+                    if published_at is not None and self.get(account_id, asset_id) is not None:
+                        raise errors.ForbiddenError("This item was removed by moderation.") from exc
                     raise errors.NotFoundError() from exc
                 raise
         return _to_asset(item)

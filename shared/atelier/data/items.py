@@ -15,6 +15,7 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from atelier.data.base import MainTableModel
+from atelier.data.expiry import ExpiringItem
 
 
 class AccountItem(MainTableModel):
@@ -88,7 +89,7 @@ class WorkspaceItem(MainTableModel):
     content_count = NumberAttribute(default=0)
 
 
-class SignInStateItem(MainTableModel):
+class SignInStateItem(ExpiringItem):
     """PK=SIGNIN#<state hash> SK=POINTER: a sign-in in progress, consumed once by its callback."""
 
     browser_binding_hash = UnicodeAttribute()
@@ -99,7 +100,7 @@ class SignInStateItem(MainTableModel):
     state_expires_at = UTCDateTimeAttribute()
 
 
-class SentEmailItem(MainTableModel):
+class SentEmailItem(ExpiringItem):
     """PK=ACCOUNT#<id> SK=EMAIL#<email id>: kind, subject and time of an email sent (30-day TTL)."""
 
     email_id = UnicodeAttribute()
@@ -108,7 +109,7 @@ class SentEmailItem(MainTableModel):
     sent_at = UTCDateTimeAttribute()
 
 
-class RateCounterItem(MainTableModel):
+class RateCounterItem(ExpiringItem):
     """PK=RATE#<scope>#<hashed subject> SK=WINDOW#<start>: hits in one fixed window."""
 
     hits = NumberAttribute(default=0)
@@ -179,7 +180,7 @@ class SubscriptionItem(MainTableModel):
     updated_at = UTCDateTimeAttribute()
 
 
-class InboxItem(MainTableModel):
+class InboxItem(ExpiringItem):
     """PK=INBOX#<provider>#<event id> SK=POINTER: one payment-provider event, written only if absent."""
 
     event_type = UnicodeAttribute()
@@ -275,3 +276,296 @@ class AssetItem(MainTableModel):
     created_at = UTCDateTimeAttribute()
     gsi1pk = UnicodeAttribute(attr_name="GSI1PK", null=True)
     gsi1sk = UnicodeAttribute(attr_name="GSI1SK", null=True)
+
+
+# -- privacy: exports, the deletion countdown and purge, deletion receipts --------------------------
+class DueIndex(GlobalSecondaryIndex["AccountDeletionItem"]):
+    """GSI2 over accounts whose purge is due (PURGE_DUE / <purge at>#<account id>)."""
+
+    class Meta:
+        index_name = "GSI2"
+        projection = AllProjection()
+
+    gsi2pk = UnicodeAttribute(hash_key=True, attr_name="GSI2PK")
+    gsi2sk = UnicodeAttribute(range_key=True, attr_name="GSI2SK")
+
+
+class AccountDeletionItem(MainTableModel):
+    """The account row (PK=ACCOUNT#<id> SK=ACCOUNT) through the attributes the deletion countdown and
+    the purge read and write; AccountItem declares the rest. While a deletion is scheduled the row
+    is in GSI2 under PURGE_DUE / <purge at>#<account id>; `purge_steps` records the purge's progress
+    so a purge stopped half-way continues where it stopped."""
+
+    account_id = UnicodeAttribute()
+    status = UnicodeAttribute(default="active")
+    ledger_id = UnicodeAttribute()
+    identity_issuer = UnicodeAttribute()
+    identity_subject = UnicodeAttribute()
+    deletion_requested_at = UTCDateTimeAttribute(null=True)
+    purge_at = UTCDateTimeAttribute(null=True)
+    status_before_deletion = UnicodeAttribute(null=True)
+    purge_started_at = UTCDateTimeAttribute(null=True)
+    purge_steps = ListAttribute(of=UnicodeAttribute, null=True)
+    purge_counts = JSONAttribute(null=True)
+    purge_provider_actions = JSONAttribute(null=True)
+    gsi2pk = UnicodeAttribute(attr_name="GSI2PK", null=True)
+    gsi2sk = UnicodeAttribute(attr_name="GSI2SK", null=True)
+    due = DueIndex()
+
+
+class ExportItem(MainTableModel):
+    """PK=ACCOUNT#<id> SK=EXPORT#<export id>: a "download my data" request and its archive."""
+
+    export_id = UnicodeAttribute()
+    status = UnicodeAttribute()  # queued | running | ready | failed
+    requested_at = UTCDateTimeAttribute()
+    started_at = UTCDateTimeAttribute(null=True)
+    finished_at = UTCDateTimeAttribute(null=True)
+    object_key = UnicodeAttribute(null=True)
+    size_bytes = NumberAttribute(null=True)
+    available_until = UTCDateTimeAttribute(null=True)
+    error_code = UnicodeAttribute(null=True)
+    error_message = UnicodeAttribute(null=True)
+    attempts = NumberAttribute(default=0)
+
+
+class ExportLockItem(MainTableModel):
+    """PK=ACCOUNT#<id> SK=EXPORTLOCK: the export queued or running now (one per account); released
+    when it finishes, and taken over once `stale_at` passes (an export that died without a word)."""
+
+    export_id = UnicodeAttribute()
+    taken_at = UTCDateTimeAttribute()
+    stale_at = UTCDateTimeAttribute()
+
+
+class ProviderCleanupIndex(GlobalSecondaryIndex["DeletionReceiptItem"]):
+    """GSI2 over receipts with provider calls still owed (PROVIDER_CLEANUP_DUE / <next try>#<hash>)."""
+
+    class Meta:
+        index_name = "GSI2"
+        projection = AllProjection()
+
+    gsi2pk = UnicodeAttribute(hash_key=True, attr_name="GSI2PK")
+    gsi2sk = UnicodeAttribute(range_key=True, attr_name="GSI2SK")
+
+
+class DeletionReceiptItem(MainTableModel):
+    """PK=DELETION#<sha256(account id)> SK=RECEIPT: proof of a purge, without personal data. While a
+    payment provider still owes a cancellation or deletion it is in GSI2 for the next purge run."""
+
+    requested_at = UTCDateTimeAttribute(null=True)
+    purge_at = UTCDateTimeAttribute(null=True)
+    purged_at = UTCDateTimeAttribute()
+    counts = JSONAttribute(default=dict)
+    provider_actions = JSONAttribute(null=True)
+    provider_attempts = NumberAttribute(default=0)
+    provider_actions_abandoned = JSONAttribute(null=True)
+    gsi2pk = UnicodeAttribute(attr_name="GSI2PK", null=True)
+    gsi2sk = UnicodeAttribute(attr_name="GSI2SK", null=True)
+    cleanup_due = ProviderCleanupIndex()
+
+
+# -- gallery, share links, workflows, reports and moderation, policy notices ------------------------
+class GalleryKindIndex(GlobalSecondaryIndex["GalleryEntryItem"]):
+    """GSI1 over published assets by kind and month (GALLERY#<kind>#<yyyy-mm> / <published>#<id>)."""
+
+    class Meta:
+        index_name = "GSI1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True, attr_name="GSI1PK")
+    gsi1sk = UnicodeAttribute(range_key=True, attr_name="GSI1SK")
+
+
+class GalleryAllIndex(GlobalSecondaryIndex["GalleryEntryItem"]):
+    """GSI2 over published assets of every kind by month (GALLERY#<yyyy-mm> / <published>#<id>)."""
+
+    class Meta:
+        index_name = "GSI2"
+        projection = AllProjection()
+
+    gsi2pk = UnicodeAttribute(hash_key=True, attr_name="GSI2PK")
+    gsi2sk = UnicodeAttribute(range_key=True, attr_name="GSI2SK")
+
+
+class GalleryEntryItem(MainTableModel):
+    """The asset row (PK=ACCOUNT#<id> SK=ASSET#<asset id>) through the attributes the gallery, share
+    links and moderation read and write; AssetItem declares the rest. While the asset is public and
+    not taken down it carries the gallery keys (GSI1 by kind, GSI2 all kinds); `listed` is cleared
+    while its owner's deletion is scheduled, and the gallery lists only listed entries."""
+
+    asset_id = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    content_type = UnicodeAttribute()
+    size_bytes = NumberAttribute()
+    width = NumberAttribute(null=True)
+    height = NumberAttribute(null=True)
+    duration_s = NumberAttribute(null=True)
+    sha256 = UnicodeAttribute()
+    object_key = UnicodeAttribute()
+    visibility = UnicodeAttribute(default="private")
+    removed = BooleanAttribute(default=False)
+    created_at = UTCDateTimeAttribute()
+    published_at = UTCDateTimeAttribute(null=True)
+    listed = BooleanAttribute(null=True)
+    under_review = BooleanAttribute(null=True)
+    quarantined = BooleanAttribute(null=True)
+    gsi1pk = UnicodeAttribute(attr_name="GSI1PK", null=True)
+    gsi1sk = UnicodeAttribute(attr_name="GSI1SK", null=True)
+    gsi2pk = UnicodeAttribute(attr_name="GSI2PK", null=True)
+    gsi2sk = UnicodeAttribute(attr_name="GSI2SK", null=True)
+    by_kind = GalleryKindIndex()
+    all_kinds = GalleryAllIndex()
+
+
+class ShareItem(MainTableModel):
+    """PK=ACCOUNT#<id> SK=SHARE#<share id>: the owner's listing of a share link (and its token hash,
+    so a purge finds the pointer)."""
+
+    share_id = UnicodeAttribute()
+    token_hash = UnicodeAttribute()
+    target_type = UnicodeAttribute()
+    target_id = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    link_expires_at = UTCDateTimeAttribute(null=True)
+
+
+class ShareTokenItem(MainTableModel):
+    """PK=SHARETOKEN#<sha256(token)> SK=POINTER -> the shared item; deleted when revoked."""
+
+    account_id = UnicodeAttribute()
+    share_id = UnicodeAttribute()
+    target_type = UnicodeAttribute()
+    target_id = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    link_expires_at = UTCDateTimeAttribute(null=True)
+
+
+class WorkflowItem(MainTableModel):
+    """PK=ACCOUNT#<id> SK=WORKFLOW#<workflow id>: a saved recipe's name, visibility and latest version."""
+
+    workflow_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    description = UnicodeAttribute(null=True)
+    visibility = UnicodeAttribute(default="private")
+    latest_version = NumberAttribute()
+    forked_from = UnicodeAttribute(null=True)
+    removed = BooleanAttribute(default=False)
+    under_review = BooleanAttribute(null=True)
+    listed = BooleanAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+
+
+class WorkflowVersionItem(MainTableModel):
+    """PK=ACCOUNT#<id> SK=WFVERSION#<workflow id>#<version, 6 digits>: immutable, written once."""
+
+    workflow_id = UnicodeAttribute()
+    version_id = UnicodeAttribute()
+    version = NumberAttribute()
+    kind = UnicodeAttribute()
+    model = UnicodeAttribute()
+    prompt_template = UnicodeAttribute()
+    params = JSONAttribute(default=dict)
+    note = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+
+
+class ReportsByStatusIndex(GlobalSecondaryIndex["ReportItem"]):
+    """GSI1 over reports by status (REPORTS#<open|resolved> / <created at>#<report id>)."""
+
+    class Meta:
+        index_name = "GSI1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True, attr_name="GSI1PK")
+    gsi1sk = UnicodeAttribute(range_key=True, attr_name="GSI1SK")
+
+
+class ReportItem(MainTableModel):
+    """PK=REPORT#<report id> SK=REPORT: a report of content, and how it was resolved."""
+
+    report_id = UnicodeAttribute()
+    reporter_id = UnicodeAttribute()
+    owner_id = UnicodeAttribute()
+    target_type = UnicodeAttribute()
+    target_id = UnicodeAttribute()
+    reason = UnicodeAttribute()
+    details = UnicodeAttribute(null=True)
+    status = UnicodeAttribute()
+    guard_hash = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    resolved_at = UTCDateTimeAttribute(null=True)
+    action = UnicodeAttribute(null=True)
+    moderator_id = UnicodeAttribute(null=True)
+    note = UnicodeAttribute(null=True)
+    gsi1pk = UnicodeAttribute(attr_name="GSI1PK", null=True)
+    gsi1sk = UnicodeAttribute(attr_name="GSI1SK", null=True)
+    by_status = ReportsByStatusIndex()
+
+
+class OpenReportItem(MainTableModel):
+    """PK=REPORTOPEN#<sha256(reporter, target)> SK=POINTER: the one open report of a reporter on a
+    target, written only if absent, deleted when the report is resolved."""
+
+    report_id = UnicodeAttribute()
+
+
+class ModerationAuditItem(MainTableModel):
+    """PK=MODAUDIT#<yyyy-mm> SK=<at>#<audit id>: who did what to what, when and why."""
+
+    audit_id = UnicodeAttribute()
+    moderator_id = UnicodeAttribute()
+    action = UnicodeAttribute()
+    report_id = UnicodeAttribute()
+    target_type = UnicodeAttribute()
+    target_id = UnicodeAttribute()
+    owner_id = UnicodeAttribute()
+    note = UnicodeAttribute()
+    at = UTCDateTimeAttribute()
+
+
+class QuarantineRecordItem(MainTableModel):
+    """PK=QUARANTINED#<asset id> SK=QUARANTINE: what a report to the authorities needs; kept apart
+    from the owner's partition so the purge leaves it for the legal report."""
+
+    asset_id = UnicodeAttribute()
+    owner_id = UnicodeAttribute()
+    sha256 = UnicodeAttribute()
+    object_key = UnicodeAttribute()
+    content_type = UnicodeAttribute()
+    report_id = UnicodeAttribute()
+    reporter_id = UnicodeAttribute()
+    reason = UnicodeAttribute()
+    reported_at = UTCDateTimeAttribute()
+    moderator_id = UnicodeAttribute()
+    note = UnicodeAttribute()
+    quarantined_at = UTCDateTimeAttribute()
+
+
+class PolicyNoticeItem(MainTableModel):
+    """PK=ACCOUNT#<id> SK=NOTICE#<kind>#<version>: the notice of a policy version went to this
+    account; written only if absent, so a redelivered batch emails no one twice."""
+
+    sent_at = UTCDateTimeAttribute()
+
+
+class AccountShardIndex(GlobalSecondaryIndex["AccountListingItem"]):
+    """GSI1 over every account by shard (ACCOUNTS#<shard> / <account id>)."""
+
+    class Meta:
+        index_name = "GSI1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True, attr_name="GSI1PK")
+    gsi1sk = UnicodeAttribute(range_key=True, attr_name="GSI1SK")
+
+
+class AccountListingItem(MainTableModel):
+    """The account row (PK=ACCOUNT#<id> SK=ACCOUNT) as the policy-notice fan-out lists it: its id
+    only, from the sharded GSI1 entries; AccountItem declares the rest."""
+
+    account_id = UnicodeAttribute()
+    gsi1pk = UnicodeAttribute(attr_name="GSI1PK", null=True)
+    gsi1sk = UnicodeAttribute(attr_name="GSI1SK", null=True)
+    by_shard = AccountShardIndex()

@@ -151,3 +151,125 @@ def in_flight_pk(job_id: str) -> str:
 
 def in_flight_shards() -> list[str]:
     return [f"INFLIGHT#{shard}" for shard in range(IN_FLIGHT_SHARDS)]
+
+
+# Privacy: exports, the deletion countdown and purge, deletion receipts, the retention sweep.
+EXPORT_PREFIX = "EXPORT#"
+EXPORT_LOCK_SK = "EXPORTLOCK"
+RECEIPT_SK = "RECEIPT"
+PURGE_DUE = "PURGE_DUE"
+PROVIDER_CLEANUP_DUE = "PROVIDER_CLEANUP_DUE"
+EXPIRY_SHARDS = 8
+
+
+def export_sk(export_id: str) -> str:
+    return f"{EXPORT_PREFIX}{export_id}"
+
+
+def due_sk(due_at_iso: str, subject: str) -> str:
+    """GSI2 sort key of a time-ordered work list: due time, then whom it is about."""
+    return f"{due_at_iso}#{subject}"
+
+
+def deletion_receipt_pk(account_id_hash: str) -> str:
+    return f"DELETION#{account_id_hash}"
+
+
+def expiry_day_pk(day: str, pk: str) -> str:
+    """GSI1 partition of log-like items expiring on `day` (yyyy-mm-dd), spread over shards by the
+    item's own partition key so one busy day is not one hot index partition."""
+    return f"EXPIRES#{day}#{sum(pk.encode()) % EXPIRY_SHARDS}"
+
+
+def expiry_day_shards(day: str) -> list[str]:
+    return [f"EXPIRES#{day}#{shard}" for shard in range(EXPIRY_SHARDS)]
+
+
+def expiry_sk(expires_at: int) -> str:
+    return f"{expires_at:012d}"
+
+
+# Gallery, share links, workflows, reports and moderation, policy notices.
+GALLERY_PREFIX = "GALLERY#"
+SHARE_PREFIX = "SHARE#"
+WORKFLOW_PREFIX = "WORKFLOW#"
+WORKFLOW_VERSION_PREFIX = "WFVERSION#"
+NOTICE_PREFIX = "NOTICE#"
+REPORT_SK = "REPORT"
+QUARANTINE_SK = "QUARANTINE"
+
+
+def gallery_month(published_at_iso: str) -> str:
+    """yyyy-mm of a publication time: the gallery's time shard."""
+    return published_at_iso[:7]
+
+
+def gallery_kind_pk(kind: str, month: str) -> str:
+    """GSI1 partition of the gallery filtered by kind: one per kind per month."""
+    return f"{GALLERY_PREFIX}{kind}#{month}"
+
+
+def gallery_all_pk(month: str) -> str:
+    """GSI2 partition of the whole gallery: one per month."""
+    return f"{GALLERY_PREFIX}{month}"
+
+
+def gallery_sk(published_at_iso: str, asset_id: str) -> str:
+    return f"{published_at_iso}#{asset_id}"
+
+
+def share_sk(share_id: str) -> str:
+    return f"{SHARE_PREFIX}{share_id}"
+
+
+def share_token_pk(token_hash: str) -> str:
+    return f"SHARETOKEN#{token_hash}"
+
+
+def workflow_sk(workflow_id: str) -> str:
+    return f"{WORKFLOW_PREFIX}{workflow_id}"
+
+
+def workflow_version_sk(workflow_id: str, version: int) -> str:
+    return f"{WORKFLOW_VERSION_PREFIX}{workflow_id}#{version:06d}"
+
+
+def workflow_versions_prefix(workflow_id: str) -> str:
+    return f"{WORKFLOW_VERSION_PREFIX}{workflow_id}#"
+
+
+def workflow_pointer_pk(workflow_id: str) -> str:
+    return f"WORKFLOWID#{workflow_id}"
+
+
+def report_pk(report_id: str) -> str:
+    return f"REPORT#{report_id}"
+
+
+def open_report_pk(guard_hash: str) -> str:
+    return f"REPORTOPEN#{guard_hash}"
+
+
+def reports_by_status_pk(status: str) -> str:
+    """GSI1 partition of reports by status (moderators' queue)."""
+    return f"REPORTS#{status}"
+
+
+def moderation_audit_pk(month: str) -> str:
+    return f"MODAUDIT#{month}"
+
+
+def moderation_audit_sk(at_iso: str, audit_id: str) -> str:
+    return f"{at_iso}#{audit_id}"
+
+
+def quarantine_pk(asset_id: str) -> str:
+    return f"QUARANTINED#{asset_id}"
+
+
+def notice_sk(kind: str, version: str) -> str:
+    return f"{NOTICE_PREFIX}{kind}#{version}"
+
+
+def account_shards() -> list[str]:
+    return [f"ACCOUNTS#{shard:02d}" for shard in range(ACCOUNT_SHARDS)]

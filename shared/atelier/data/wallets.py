@@ -552,18 +552,25 @@ class WalletRepository:
         return credits
 
     def restrict(self, account_id: str) -> None:
-        """A negative balance restricts the account until it is brought back to zero or above."""
-        with translate_errors(), transaction() as tx:
-            tx.update(
-                WalletItem(keys.account_pk(account_id), keys.WALLET_SK),
-                actions=[WalletItem.restricted.set(True)],
-                condition=WalletItem.balance < 0,
-            )
-            tx.update(
-                AccountItem(keys.account_pk(account_id), keys.ACCOUNT_SK),
-                actions=[AccountItem.status.set("restricted")],
-                condition=AccountItem.status == "active",
-            )
+        """A negative balance restricts the account until it is brought back to zero or above. The
+        wallet flag is what holds check; the account's status follows only from `active`, so a
+        deletion countdown (or an existing restriction) is left as it is."""
+        with translate_errors():
+            try:
+                WalletItem(keys.account_pk(account_id), keys.WALLET_SK).update(
+                    actions=[WalletItem.restricted.set(True)], condition=WalletItem.balance < 0
+                )
+            except UpdateError as exc:
+                if not is_conditional_failure(exc):
+                    raise
+                return
+            try:
+                AccountItem(keys.account_pk(account_id), keys.ACCOUNT_SK).update(
+                    actions=[AccountItem.status.set("restricted")], condition=AccountItem.status == "active"
+                )
+            except UpdateError as exc:
+                if not is_conditional_failure(exc):
+                    raise
 
     def lift_restriction_if_settled(self, account_id: str) -> None:
         tx = transaction()

@@ -12,6 +12,7 @@ from atelier.data.assets import AssetRepository
 from atelier.data.policies import PolicyRepository
 from atelier.ids import IdPrefix, has_prefix
 from atelier.integrations.storage import ObjectStore
+from atelier.models.accounts import AccountStatus
 from atelier.models.generation import Asset, Visibility
 from atelier.settings import Settings
 from atelier.usecases.require_consent import require_consent
@@ -73,13 +74,27 @@ def update_asset(
     settings: Settings,
 ) -> AssetView:
     asset = get_asset(account_id, asset_id, assets=assets)
+    published_at = None
     if visibility is Visibility.PUBLIC and asset.visibility is not Visibility.PUBLIC:
         # Publishing needs the terms accepted and the age attested (P14), and a removed item stays down.
-        require_consent(accounts.require(account_id), policies=policies, clock=clock, settings=settings)
+        account = accounts.require(account_id)
+        require_consent(account, policies=policies, clock=clock, settings=settings)
+        if account.status is not AccountStatus.ACTIVE:
+            raise errors.AccountRestrictedError()
         if asset.removed:
             raise errors.ForbiddenError("This item was removed by moderation.")
+        # Listed in the gallery by the same write that makes it public.
+        published_at = clock.now()
+    elif visibility is asset.visibility:
+        visibility = None
     updated = assets.update(
-        account_id, asset_id, labels=labels, rating=rating, clear_rating=clear_rating, visibility=visibility
+        account_id,
+        asset_id,
+        labels=labels,
+        rating=rating,
+        clear_rating=clear_rating,
+        visibility=visibility,
+        published_at=published_at,
     )
     return _view(updated, storage, settings)
 

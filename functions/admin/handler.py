@@ -1,0 +1,108 @@
+"""Admin: the report queue, resolving reports (moderation), and publishing policy versions. Anyone
+without the admin role gets 404: these routes are not confirmed to exist."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from atelier.api.errors import error_responses
+from atelier.api.requests import principal as request_principal
+from atelier.api.resolver import make_resolver, serve
+from atelier.api.schemas.gallery import (
+    AdminReportPage,
+    AdminReportResponse,
+    PublishedPolicyResponse,
+    PublishPolicyRequest,
+    ResolveReportRequest,
+)
+from atelier.models.accounts import PolicyKind
+from atelier.models.gallery import ModerationAction, ReportStatus
+from atelier.observability import logger, metrics, tracer
+from atelier.services import get_services
+from atelier.usecases.moderate import list_reports, require_admin, resolve_report
+from atelier.usecases.publish_policy import publish_policy
+
+app = make_resolver()
+
+
+def _admin_id() -> str:
+    services = get_services()
+    return require_admin(
+        request_principal(app.current_event, services).account_id,
+        accounts=services.accounts,
+        settings=services.settings,
+    )
+
+
+@app.get("/v1/admin/reports", summary="Reports by status, newest first", tags=["admin"], responses=error_responses(404))
+def get_reports(
+    status: Annotated[Literal["open", "resolved"], Query()] = "open",
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    cursor: Annotated[str | None, Query(max_length=80, pattern=r"^[0-9A-Za-z_:.#-]+$")] = None,
+) -> AdminReportPage:
+    _admin_id()
+    services = get_services()
+    reports, next_cursor = list_reports(ReportStatus(status), limit=limit, cursor=cursor, reports=services.reports)
+    return AdminReportPage(items=[AdminReportResponse.of(report) for report in reports], next_cursor=next_cursor)
+
+
+@app.post(
+    "/v1/admin/reports/<report_id>/resolve",
+    summary="Resolve a report: dismiss, remove, quarantine or suspend the account",
+    tags=["admin"],
+    responses=error_responses(404, 409, 422),
+)
+def post_resolve(report_id: Annotated[str, Path(max_length=64)], body: ResolveReportRequest) -> AdminReportResponse:
+    moderator_id = _admin_id()
+    services = get_services()
+    report = resolve_report(
+        moderator_id,
+        report_id,
+        ModerationAction(body.action),
+        body.note,
+        reports=services.reports,
+        moderation=services.moderation_actions,
+        workflows=services.workflows,
+        storage=services.asset_storage,
+        clock=services.clock,
+        settings=services.settings,
+    )
+    return AdminReportResponse.of(report)
+
+
+@app.post(
+    "/v1/admin/policies",
+    summary="Publish a terms or privacy version and notify every account holder",
+    tags=["admin"],
+    responses=error_responses(404, 409, 422, 503, success={201: "Published"}),
+)
+def post_policy(body: PublishPolicyRequest) -> Response[PublishedPolicyResponse]:
+    _admin_id()
+    services = get_services()
+    policy = publish_policy(
+        PolicyKind(body.kind),
+        body.version,
+        body.summary,
+        body.material,
+        body.effective_at,
+        policies=services.policies,
+        queue=services.policy_notice_queue,
+        clock=services.clock,
+        settings=services.settings,
+    )
+    payload = PublishedPolicyResponse.of(
+        policy.kind.value, policy.version, policy.summary, policy.material, policy.effective_at, policy.published_at
+    )
+    return Response(status_code=201, content_type="application/json", body=payload)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return serve(app, event, context)

@@ -1,0 +1,351 @@
+"""Gallery: workflows and their versions, the public gallery, share links (and their public reads),
+and reports of content."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from atelier.api.errors import error_responses
+from atelier.api.requests import principal as request_principal
+from atelier.api.requests import public_base_url, signed_in_account_id, workspace_choice
+from atelier.api.resolver import make_resolver, serve
+from atelier.api.schemas.gallery import (
+    CreatedShareResponse,
+    CreateReportRequest,
+    CreateShareRequest,
+    CreateVersionRequest,
+    CreateWorkflowRequest,
+    ForkRequest,
+    GalleryItemResponse,
+    GalleryPageResponse,
+    ReportResponse,
+    RunWorkflowRequest,
+    SharedItemResponse,
+    ShareList,
+    ShareResponse,
+    UpdateWorkflowRequest,
+    WorkflowPageResponse,
+    WorkflowResponse,
+    WorkflowVersionList,
+    WorkflowVersionResponse,
+)
+from atelier.api.schemas.generation import JobResponse
+from atelier.models.gallery import ReportReason, TargetType
+from atelier.models.generation import Visibility
+from atelier.observability import logger, metrics, tracer
+from atelier.services import get_services
+from atelier.usecases.browse_gallery import browse_gallery
+from atelier.usecases.manage_shares import create_share, list_shares, open_share, revoke_share
+from atelier.usecases.manage_workflows import (
+    WorkflowView,
+    add_version,
+    create_workflow,
+    fork_workflow,
+    list_versions,
+    list_workflows,
+    read_workflow,
+    update_workflow,
+)
+from atelier.usecases.report_content import report_content
+from atelier.usecases.submit_from_workflow import submit_from_workflow
+
+app = make_resolver()
+
+Id = Annotated[str, Path(max_length=64)]
+Cursor = Annotated[str | None, Query(max_length=64, pattern=r"^[0-9a-z_]+$")]
+GalleryCursor = Annotated[str | None, Query(max_length=400, pattern=r"^[0-9A-Za-z_-]+$")]
+Limit = Annotated[int, Query(ge=1, le=100)]
+
+
+@app.post(
+    "/v1/workflows",
+    summary="Save a workflow (version 1)",
+    tags=["workflows"],
+    responses=error_responses(401, 403, 422, success={201: "Created"}),
+)
+def post_workflow(body: CreateWorkflowRequest) -> Response[WorkflowResponse]:
+    services = get_services()
+    account_id = signed_in_account_id(app.current_event, services)
+    view = create_workflow(
+        account_id,
+        body.name,
+        body.description,
+        body.definition.to_domain(),
+        workflows=services.workflows,
+        clock=services.clock,
+        settings=services.settings,
+    )
+    return Response(status_code=201, content_type="application/json", body=WorkflowResponse.of(view))
+
+
+@app.get("/v1/workflows", summary="Your workflows, newest first", tags=["workflows"], responses=error_responses(401))
+def get_workflows(limit: Limit = 20, cursor: Cursor = None) -> WorkflowPageResponse:
+    services = get_services()
+    account_id = signed_in_account_id(app.current_event, services)
+    page, next_cursor = list_workflows(account_id, limit=limit, cursor=cursor, workflows=services.workflows)
+    items = [WorkflowResponse.of(WorkflowView(workflow=workflow, latest=None)) for workflow in page]
+    return WorkflowPageResponse(items=items, next_cursor=next_cursor)
+
+
+@app.get(
+    "/v1/workflows/<workflow_id>",
+    summary="One workflow: yours, or a public one",
+    tags=["workflows"],
+    responses=error_responses(404),
+)
+def get_workflow(workflow_id: Id) -> WorkflowResponse:
+    services = get_services()
+    viewer = request_principal(app.current_event, services).account_id
+    return WorkflowResponse.of(
+        read_workflow(viewer, workflow_id, workflows=services.workflows, gallery=services.gallery)
+    )
+
+
+@app.patch(
+    "/v1/workflows/<workflow_id>",
+    summary="Rename, describe or publish a workflow",
+    tags=["workflows"],
+    responses=error_responses(401, 403, 404),
+)
+def patch_workflow(workflow_id: Id, body: UpdateWorkflowRequest) -> WorkflowResponse:
+    services = get_services()
+    account_id = signed_in_account_id(app.current_event, services)
+    view = update_workflow(
+        account_id,
+        workflow_id,
+        name=body.name,
+        description=body.description,
+        visibility=Visibility(body.visibility) if body.visibility else None,
+        workflows=services.workflows,
+        accounts=services.accounts,
+        policies=services.policies,
+        clock=services.clock,
+        settings=services.settings,
+    )
+    return WorkflowResponse.of(view)
+
+
+@app.post(
+    "/v1/workflows/<workflow_id>/versions",
+    summary="Add an immutable version",
+    tags=["workflows"],
+    responses=error_responses(401, 404, 409, 422, success={201: "Created"}),
+)
+def post_version(workflow_id: Id, body: CreateVersionRequest) -> Response[WorkflowVersionResponse]:
+    services = get_services()
+    account_id = signed_in_account_id(app.current_event, services)
+    version = add_version(
+        account_id,
+        workflow_id,
+        body.definition.to_domain(),
+        body.note,
+        workflows=services.workflows,
+        clock=services.clock,
+        settings=services.settings,
+    )
+    return Response(status_code=201, content_type="application/json", body=WorkflowVersionResponse.of(version))
+
+
+@app.get(
+    "/v1/workflows/<workflow_id>/versions",
+    summary="Every version of a workflow, oldest first",
+    tags=["workflows"],
+    responses=error_responses(401, 404),
+)
+def get_versions(workflow_id: Id) -> WorkflowVersionList:
+    services = get_services()
+    account_id = signed_in_account_id(app.current_event, services)
+    versions = list_versions(account_id, workflow_id, workflows=services.workflows)
+    return WorkflowVersionList(items=[WorkflowVersionResponse.of(version) for version in versions])
+
+
+@app.post(
+    "/v1/workflows/<workflow_id>/fork",
+    summary="Copy a public or shared workflow into your account",
+    tags=["workflows"],
+    responses=error_responses(401, 404, success={201: "Forked"}),
+)
+def post_fork(workflow_id: Id, body: ForkRequest | None = None) -> Response[WorkflowResponse]:
+    services = get_services()
+    account_id = signed_in_account_id(app.current_event, services)
+    view = fork_workflow(
+        account_id,
+        workflow_id,
+        body.share_token if body else None,
+        workflows=services.workflows,
+        shares=services.shares,
+        gallery=services.gallery,
+        clock=services.clock,
+        settings=services.settings,
+    )
+    return Response(status_code=201, content_type="application/json", body=WorkflowResponse.of(view))
+
+
+@app.post(
+    "/v1/workflows/<workflow_id>/versions/<version>/jobs",
+    summary="Run a workflow version with its template's variables filled in",
+    tags=["workflows"],
+    responses=error_responses(401, 402, 403, 404, 409, 422, 429, 503, success={202: "Accepted"}),
+)
+def post_workflow_job(
+    workflow_id: Id,
+    version: Annotated[int, Path(ge=1, le=999_999)],
+    body: RunWorkflowRequest,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)] = None,
+) -> Response[JobResponse]:
+    services = get_services()
+    event = app.current_event
+    header_workspace, cookie_workspace = workspace_choice(event)
+    submitted = submit_from_workflow(
+        request_principal(event, services),
+        workflow_id,
+        version,
+        dict(body.variables),
+        dict(body.params) if body.params is not None else None,
+        workflows=services.workflows,
+        workspace_id=header_workspace or cookie_workspace,
+        idempotency_key=idempotency_key,
+        jobs=services.jobs,
+        wallets=services.wallets,
+        accounts=services.accounts,
+        policies=services.policies,
+        rate_limiter=services.rate_limiter,
+        moderation=services.moderation,
+        queue=services.generation_queue,
+        clock=services.clock,
+        settings=services.settings,
+    )
+    return Response(status_code=202, content_type="application/json", body=JobResponse.of(submitted.job))
+
+
+@app.get(
+    "/v1/gallery", summary="Public assets, newest first (no sign-in)", tags=["gallery"], responses=error_responses(422)
+)
+def get_gallery(
+    kind: Annotated[Literal["image", "video", "upload"] | None, Query()] = None,
+    cursor: GalleryCursor = None,
+    limit: Limit = 24,
+) -> GalleryPageResponse:
+    services = get_services()
+    page = browse_gallery(
+        kind=kind,
+        cursor=cursor,
+        limit=limit,
+        gallery=services.gallery,
+        storage=services.asset_storage,
+        clock=services.clock,
+        settings=services.settings,
+    )
+    return GalleryPageResponse(
+        items=[GalleryItemResponse.of(view) for view in page.items], next_cursor=page.next_cursor
+    )
+
+
+@app.post(
+    "/v1/shares",
+    summary="Share one asset or workflow by link",
+    tags=["shares"],
+    responses=error_responses(401, 403, 404, 422, success={201: "Created"}),
+)
+def post_share(body: CreateShareRequest) -> Response[CreatedShareResponse]:
+    services = get_services()
+    event = app.current_event
+    account_id = signed_in_account_id(event, services)
+    created = create_share(
+        account_id,
+        TargetType(body.target_type),
+        body.target_id,
+        body.expires_at,
+        shares=services.shares,
+        workflows=services.workflows,
+        accounts=services.accounts,
+        policies=services.policies,
+        clock=services.clock,
+        settings=services.settings,
+    )
+    payload = CreatedShareResponse(
+        **ShareResponse.of(created.share).model_dump(),
+        token=created.token,
+        url=f"{public_base_url(event, services.settings)}/v1/s/{created.token}",
+    )
+    return Response(status_code=201, content_type="application/json", body=payload)
+
+
+@app.get("/v1/shares", summary="Your share links", tags=["shares"], responses=error_responses(401))
+def get_shares() -> ShareList:
+    services = get_services()
+    account_id = signed_in_account_id(app.current_event, services)
+    return ShareList(items=[ShareResponse.of(share) for share in list_shares(account_id, shares=services.shares)])
+
+
+@app.delete(
+    "/v1/shares/<share_id>",
+    summary="Revoke a share link",
+    tags=["shares"],
+    responses=error_responses(401, 404, success={204: "Revoked"}),
+)
+def delete_share(share_id: Id):
+    services = get_services()
+    account_id = signed_in_account_id(app.current_event, services)
+    revoke_share(account_id, share_id, shares=services.shares)
+    return Response(status_code=204)
+
+
+@app.get(
+    "/v1/s/<token>",
+    summary="The item a share link shows (no sign-in)",
+    tags=["shares"],
+    responses=error_responses(404),
+)
+def get_shared(token: Annotated[str, Path(max_length=128)]) -> SharedItemResponse:
+    services = get_services()
+    item = open_share(
+        token,
+        shares=services.shares,
+        gallery=services.gallery,
+        workflows=services.workflows,
+        storage=services.asset_storage,
+        clock=services.clock,
+        settings=services.settings,
+    )
+    return SharedItemResponse.of(item)
+
+
+@app.post(
+    "/v1/reports",
+    summary="Report an asset or workflow",
+    tags=["reports"],
+    responses=error_responses(401, 404, 409, 422, 429, success={201: "Reported"}),
+)
+def post_report(body: CreateReportRequest) -> Response[ReportResponse]:
+    services = get_services()
+    account_id = signed_in_account_id(app.current_event, services)
+    report = report_content(
+        account_id,
+        TargetType(body.target_type),
+        body.target_id,
+        ReportReason(body.reason),
+        body.details,
+        owner_id=body.owner_id,
+        reports=services.reports,
+        moderation=services.moderation_actions,
+        shares=services.shares,
+        workflows=services.workflows,
+        gallery=services.gallery,
+        rate_limiter=services.rate_limiter,
+        clock=services.clock,
+        settings=services.settings,
+    )
+    return Response(status_code=201, content_type="application/json", body=ReportResponse.of(report))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return serve(app, event, context)

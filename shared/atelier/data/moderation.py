@@ -1,0 +1,120 @@
+"""Takedowns: what moderation (and a minor-safety report) writes on the asset or workflow itself, so
+every read path sees it at once: the gallery keys go in the same write, share reads and the owner's
+library read the flags, and `read_asset` gives no URL for a removed asset."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pynamodb.exceptions import UpdateError
+
+from atelier import errors
+from atelier.data import keys
+from atelier.data.base import is_conditional_failure, transaction, translate_errors
+from atelier.data.gallery import publish_actions, unpublish_actions
+from atelier.data.items import AccountItem, GalleryEntryItem, QuarantineRecordItem
+from atelier.models.accounts import AccountStatus
+from atelier.models.gallery import Report
+from atelier.models.generation import Visibility
+
+
+def _update_asset(account_id: str, asset_id: str, actions: list[Any]) -> None:
+    item = GalleryEntryItem(keys.account_pk(account_id), keys.asset_sk(asset_id))
+    with translate_errors():
+        try:
+            item.update(actions=actions, condition=GalleryEntryItem.pk.exists())
+        except UpdateError as exc:
+            if is_conditional_failure(exc):
+                raise errors.NotFoundError() from exc
+            raise
+
+
+class ModerationRepository:
+    def hold_asset(self, account_id: str, asset_id: str) -> None:
+        """Hidden from everyone but its owner pending review (out of the gallery, share links dead)."""
+        _update_asset(account_id, asset_id, [GalleryEntryItem.under_review.set(True), *unpublish_actions()])
+
+    def release_asset(self, account_id: str, asset_id: str) -> None:
+        """Ends a review hold; a public asset goes back in the gallery where it was."""
+        with translate_errors():
+            try:
+                row = GalleryEntryItem.get(keys.account_pk(account_id), keys.asset_sk(asset_id), consistent_read=True)
+            except GalleryEntryItem.DoesNotExist:
+                return
+        actions: list[Any] = [GalleryEntryItem.under_review.remove()]
+        if row.visibility == Visibility.PUBLIC.value and not row.removed and row.published_at is not None:
+            actions += publish_actions(row.kind, row.asset_id, row.published_at)
+        _update_asset(account_id, asset_id, actions)
+
+    def remove_asset(self, account_id: str, asset_id: str) -> None:
+        _update_asset(
+            account_id,
+            asset_id,
+            [GalleryEntryItem.removed.set(True), GalleryEntryItem.under_review.remove(), *unpublish_actions()],
+        )
+
+    def quarantine_asset(
+        self,
+        account_id: str,
+        asset_id: str,
+        *,
+        quarantine_key: str,
+        report: Report,
+        moderator_id: str,
+        note: str,
+        at: datetime,
+    ) -> None:
+        """Removed for good, pointed at the restricted copy, with what a report to the authorities
+        needs recorded outside the owner's partition; one transaction."""
+        with translate_errors():
+            row = GalleryEntryItem.get(keys.account_pk(account_id), keys.asset_sk(asset_id), consistent_read=True)
+            record = QuarantineRecordItem(
+                keys.quarantine_pk(asset_id),
+                keys.QUARANTINE_SK,
+                entity="quarantine_record",
+                asset_id=asset_id,
+                owner_id=account_id,
+                sha256=row.sha256,
+                object_key=quarantine_key,
+                content_type=row.content_type,
+                report_id=report.id,
+                reporter_id=report.reporter_id,
+                reason=report.reason.value,
+                reported_at=report.created_at,
+                moderator_id=moderator_id,
+                note=note,
+                quarantined_at=at,
+            )
+            with transaction() as tx:
+                tx.update(
+                    GalleryEntryItem(keys.account_pk(account_id), keys.asset_sk(asset_id)),
+                    actions=[
+                        GalleryEntryItem.removed.set(True),
+                        GalleryEntryItem.quarantined.set(True),
+                        GalleryEntryItem.under_review.remove(),
+                        GalleryEntryItem.object_key.set(quarantine_key),
+                        *unpublish_actions(),
+                    ],
+                    condition=GalleryEntryItem.pk.exists(),
+                )
+                tx.save(record)
+
+    def quarantine_record(self, asset_id: str) -> dict[str, Any] | None:
+        with translate_errors():
+            try:
+                item = QuarantineRecordItem.get(keys.quarantine_pk(asset_id), keys.QUARANTINE_SK)
+            except QuarantineRecordItem.DoesNotExist:
+                return None
+        return {name: getattr(item, name) for name in QuarantineRecordItem.get_attributes() if name not in ("pk", "sk")}
+
+    def suspend_account(self, account_id: str) -> None:
+        with translate_errors():
+            try:
+                AccountItem(keys.account_pk(account_id), keys.ACCOUNT_SK).update(
+                    actions=[AccountItem.status.set(AccountStatus.RESTRICTED.value)],
+                    condition=AccountItem.status == AccountStatus.ACTIVE.value,
+                )
+            except UpdateError as exc:
+                if not is_conditional_failure(exc):
+                    raise

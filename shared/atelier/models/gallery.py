@@ -1,0 +1,129 @@
+"""Workflows, the public gallery, share links, reports and moderation."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from atelier.models.generation import GenerationKind, Visibility
+
+
+class TargetType(StrEnum):
+    ASSET = "asset"
+    WORKFLOW = "workflow"
+
+
+class ReportReason(StrEnum):
+    SPAM = "spam"
+    SEXUAL = "sexual"
+    MINOR_SAFETY = "minor_safety"
+    VIOLENCE = "violence"
+    HATE = "hate"
+    COPYRIGHT = "copyright"
+    OTHER = "other"
+
+
+class ReportStatus(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+class ModerationAction(StrEnum):
+    DISMISS = "dismiss"
+    REMOVE = "remove"
+    QUARANTINE = "quarantine"
+    SUSPEND_ACCOUNT = "suspend_account"
+
+
+class WorkflowDefinition(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    kind: GenerationKind
+    model: str
+    prompt_template: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class Workflow(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    account_id: str
+    name: str
+    description: str | None = None
+    visibility: Visibility = Visibility.PRIVATE
+    latest_version: int
+    forked_from: str | None = None
+    removed: bool = False
+    under_review: bool = False
+    # Cleared while the owner's deletion is scheduled.
+    listed: bool = True
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def taken_down(self) -> bool:
+        return self.removed or self.under_review
+
+
+class WorkflowVersion(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    workflow_id: str
+    account_id: str
+    version: int
+    definition: WorkflowDefinition
+    note: str | None = None
+    created_at: datetime
+
+
+class GalleryEntry(BaseModel):
+    """A public asset as the gallery shows it: never the owner's email."""
+
+    model_config = ConfigDict(frozen=True)
+
+    asset_id: str
+    owner_id: str
+    kind: str
+    content_type: str
+    width: int | None = None
+    height: int | None = None
+    duration_s: float | None = None
+    object_key: str
+    published_at: datetime
+
+
+class Share(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    account_id: str
+    target_type: TargetType
+    target_id: str
+    created_at: datetime
+    expires_at: datetime | None = None
+
+    def is_live(self, now: datetime) -> bool:
+        return self.expires_at is None or now < self.expires_at
+
+
+class Report(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    reporter_id: str
+    owner_id: str
+    target_type: TargetType
+    target_id: str
+    reason: ReportReason
+    details: str | None = None
+    status: ReportStatus
+    created_at: datetime
+    resolved_at: datetime | None = None
+    action: ModerationAction | None = None
+    moderator_id: str | None = None
+    note: str | None = None

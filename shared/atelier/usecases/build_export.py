@@ -1,0 +1,326 @@
+"""Builds a "download my data" archive (P8): one zip, streamed into the exports bucket by multipart
+upload, with constant memory whatever the account's size.
+
+What goes in:
+- one JSON file per entity with every row of the account's partition (a Query, never a Scan), the
+  pointers it lists (identity link, session and API-key tokens, provider jobs) and its ledger
+  partition; rows of a type this module does not know land in `other.json`, never dropped;
+- every object under the account's prefix in the assets bucket, byte for byte, under `assets/`;
+- `manifest.json` (format version, time, account, counts per entity, and every file's path, size
+  and SHA-256) and a short `README.txt`.
+Token hashes and secrets are never written. Rows are spooled per file (in memory up to a small
+threshold, then on local disk) so the partition is read once whatever order its rows come in; each
+object is copied in 1 MiB chunks; the archive leaves in 8 MiB parts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import IO, TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from atelier.clock import Clock, isoformat
+from atelier.data.accounts import AccountRepository
+from atelier.data.emails import SentEmailRepository
+from atelier.data.exports import ExportRepository
+from atelier.data.privacy import Key, PrivacyRepository, StoredRow
+from atelier.integrations.bulk_storage import BulkObjectStore
+from atelier.integrations.email import Mailer
+from atelier.integrations.storage import ObjectStore, account_prefix
+from atelier.models.accounts import Account
+from atelier.models.email import EmailKind
+from atelier.models.privacy import Export, ExportStatus
+from atelier.observability import logger
+from atelier.settings import Settings
+from atelier.usecases.send_email import send_email
+
+if TYPE_CHECKING:
+    from atelier.integrations.zipstream import ZipStream
+
+FORMAT_VERSION = 1
+
+# Which file each item type goes to; anything else goes to other.json.
+ENTITY_FILES = {
+    "account": "account.json",
+    "session": "sessions.json",
+    "api_key": "api_keys.json",
+    "workspace": "workspaces.json",
+    "job": "jobs.json",
+    "idempotency_key": "idempotency_keys.json",
+    "upload": "uploads.json",
+    "asset": "assets.json",
+    "wallet": "wallet.json",
+    "hold": "holds.json",
+    "checkout": "checkouts.json",
+    "subscription": "subscriptions.json",
+    "sent_email": "emails.json",
+    "export": "exports.json",
+    "export_lock": "exports.json",
+    "ledger_entry": "ledger.json",
+    "payment_record": "payments.json",
+    "reversal": "payments.json",
+    "identity_link": "pointers.json",
+    "session_token": "pointers.json",
+    "api_key_token": "pointers.json",
+    "provider_job": "pointers.json",
+}
+OTHER_FILE = "other.json"
+CONSENTS_FILE = "consents.json"
+_CONSENT_FIELDS = ("consent", "consent_updated_at", "terms_version", "terms_accepted_at", "age_confirmed")
+# Never exported: what would let someone act as the account (hashes of its bearer tokens) or
+# replay a sign-in. Token pointers are keyed by the hash itself, so their keys are withheld too.
+_WITHHELD_FIELDS = frozenset({"token_hash", "code_verifier", "nonce", "browser_binding_hash"})
+_TOKEN_POINTERS = frozenset({"session_token", "api_key_token"})
+_POINTER_BATCH = 100
+
+README = """Atelier: your data
+==================
+
+This archive holds everything Atelier keeps about your account, as it was when it was made.
+
+manifest.json    what is in the archive: when it was made, for which account, how many records
+                 of each kind, and the size and SHA-256 checksum of every file.
+account.json     your account: name, email, sign-in identity, picture, status, preferences.
+consents.json    your consent choices and the terms you accepted, with when.
+sessions.json    your sign-in sessions (when each started; never the session secret).
+api_keys.json    your API keys (name, prefix and creation time; never the key itself).
+pointers.json    look-up records that lead to your account (your sign-in identity, sessions, API
+                 keys and jobs at inference providers), without any secret.
+workspaces.json  your workspaces.
+jobs.json        every generation job: prompt, parameters, model, status, cost and timings.
+uploads.json     reference images you uploaded.
+assets.json      your library: outputs and uploads, with labels, ratings and visibility.
+wallet.json      your credit balance and monthly spend cap; holds.json: credits held for jobs.
+ledger.json      every change of your credits; payments.json: your payments and refunds.
+checkouts.json   purchases you started; subscriptions.json: your subscription, if any.
+emails.json      the emails we sent you (kind, subject and time).
+exports.json     your data export requests.
+other.json       anything else kept under your account.
+assets/          every file stored for you (uploads and outputs), byte for byte.
+
+Files of JSON records are lists of objects; "type" names the kind of record. Times are UTC.
+"""
+
+
+class ExportMessage(BaseModel):
+    account_id: str
+    export_id: str
+
+
+def export_key(account_id: str, export_id: str) -> str:
+    """Where an archive lives in the exports bucket: under the account's prefix, so a purge finds it."""
+    return f"{account_prefix(account_id)}{export_id}.zip"
+
+
+def download_link(export: Export, storage: ObjectStore, *, seconds: int) -> str:
+    """A presigned GET of the export's archive, valid for `seconds` (until the archive expires)."""
+    assert export.object_key is not None
+    filename = f"atelier-export-{export.requested_at.strftime('%Y-%m-%d')}.zip"
+    return storage.presigned_get(export.object_key, max(1, seconds), filename=filename)
+
+
+def build_export(
+    message: ExportMessage,
+    *,
+    receive_count: int,
+    exports: ExportRepository,
+    privacy: PrivacyRepository,
+    accounts: AccountRepository,
+    asset_objects: BulkObjectStore,
+    export_objects: BulkObjectStore,
+    mailer: Mailer,
+    sent_emails: SentEmailRepository,
+    clock: Clock,
+    settings: Settings,
+) -> ExportStatus | None:
+    """Answers the export's status after this delivery (None when it was already finished or is
+    gone). A failure is retried by the queue; on the last delivery the export is marked failed,
+    with why, and a new request may be made."""
+    export = exports.start(message.account_id, message.export_id, clock.now())
+    if export is None:
+        return None
+    account = accounts.get(message.account_id)
+    if account is None:
+        exports.fail(
+            message.account_id, export.id, code="account_gone", message="The account no longer exists.", now=clock.now()
+        )
+        return ExportStatus.FAILED
+    key = export_key(account.id, export.id)
+    try:
+        size = write_archive(
+            account,
+            export,
+            key,
+            privacy=privacy,
+            asset_objects=asset_objects,
+            export_objects=export_objects,
+            clock=clock,
+            settings=settings,
+        )
+    except Exception:
+        if receive_count < settings.export_max_receives:
+            logger.warning("export attempt failed", extra={"export_id": export.id, "attempt": receive_count})
+            raise
+        logger.exception("export failed", extra={"export_id": export.id})
+        exports.fail(
+            account.id,
+            export.id,
+            code="export_failed",
+            message="The export could not be built; request a new one.",
+            now=clock.now(),
+        )
+        return ExportStatus.FAILED
+    now = clock.now()
+    available_until = now + timedelta(seconds=settings.export_available_seconds)
+    if not exports.finish(
+        account.id, export.id, object_key=key, size_bytes=size, available_until=available_until, now=now
+    ):
+        # No longer wanted (the account was purged while this ran): nothing is left behind.
+        export_objects.delete([key])
+        return None
+    ready = export.model_copy(update={"object_key": key, "available_until": available_until})
+    link = download_link(ready, export_objects, seconds=settings.export_available_seconds)
+    send_email(
+        account,
+        EmailKind.PRIVACY,
+        "Your Atelier data export is ready",
+        "The archive of your Atelier data you asked for is ready.\n\n"
+        f"Download it here: {link}\n\n"
+        f"The link and the archive are deleted on {isoformat(available_until)}; you can also download "
+        "it from your account page until then. If you did not ask for this export, sign in and "
+        "end your other sessions.",
+        mailer=mailer,
+        sent_emails=sent_emails,
+        clock=clock,
+    )
+    logger.info("export ready", extra={"export_id": export.id, "size_bytes": size})
+    return ExportStatus.READY
+
+
+def write_archive(
+    account: Account,
+    export: Export,
+    key: str,
+    *,
+    privacy: PrivacyRepository,
+    asset_objects: BulkObjectStore,
+    export_objects: BulkObjectStore,
+    clock: Clock,
+    settings: Settings,
+) -> int:
+    """Streams the archive to `key` in the exports bucket; answers its size in bytes."""
+    from atelier.integrations.zipstream import ZipStream
+
+    generated_at = clock.now()
+    writer = export_objects.writer(key, "application/zip", part_bytes=settings.export_part_bytes)
+    try:
+        archive = ZipStream(writer, modified_at=generated_at)
+        archive.add_bytes("README.txt", README.encode())
+        counts = _write_records(archive, account, privacy)
+        counts["stored_object"] = _write_objects(archive, account.id, asset_objects)
+        manifest = {
+            "format": "atelier-export",
+            "format_version": FORMAT_VERSION,
+            "generated_at": isoformat(generated_at),
+            "account_id": account.id,
+            "export_id": export.id,
+            "counts": dict(sorted(counts.items())),
+            "files": [{"path": f.path, "size": f.size, "sha256": f.sha256} for f in archive.files],
+        }
+        archive.add_bytes("manifest.json", json.dumps(manifest, indent=2).encode())
+        archive.close()
+        return writer.close()
+    except BaseException:
+        writer.abort()
+        raise
+
+
+# -- records ---------------------------------------------------------------------------------------
+class _JsonList:
+    """A JSON list written a record at a time to a spool file, then copied into the archive."""
+
+    def __init__(self) -> None:
+        from atelier.integrations.zipstream import open_spool
+
+        self.file: IO[bytes] = open_spool()
+        self.count = 0
+        self.file.write(b"[")
+
+    def append(self, record: dict[str, Any]) -> None:
+        self.file.write(b"\n  " if self.count == 0 else b",\n  ")
+        self.file.write(json.dumps(record, ensure_ascii=False, sort_keys=True, default=str).encode())
+        self.count += 1
+
+    def chunks(self) -> Iterator[bytes]:
+        self.file.write(b"\n]\n" if self.count else b"]\n")
+        self.file.seek(0)
+        try:
+            while chunk := self.file.read(1024 * 1024):
+                yield chunk
+        finally:
+            self.file.close()
+
+
+def _record(row: StoredRow, *, pointer: bool = False) -> dict[str, Any]:
+    record: dict[str, Any] = {"type": row.entity}
+    if not pointer:
+        record["key"] = row.sk
+    elif row.entity not in _TOKEN_POINTERS:
+        record["key"] = row.pk
+    for name, value in row.attributes.items():
+        if name == "entity" or name in _WITHHELD_FIELDS or name.endswith("_secret"):
+            continue
+        record[name] = value
+    return record
+
+
+def _write_records(archive: ZipStream, account: Account, privacy: PrivacyRepository) -> Counter[str]:
+    lists: dict[str, _JsonList] = {}
+    counts: Counter[str] = Counter()
+    pending_pointers: list[Key] = []
+
+    def add(file: str, record: dict[str, Any]) -> None:
+        if file not in lists:
+            lists[file] = _JsonList()
+        lists[file].append(record)
+
+    def add_row(row: StoredRow, *, pointer: bool = False) -> None:
+        counts[row.entity] += 1
+        add(ENTITY_FILES.get(row.entity, OTHER_FILE), _record(row, pointer=pointer))
+
+    def flush_pointers() -> None:
+        for found in privacy.rows_at(pending_pointers):
+            if found.attributes.get("account_id") == account.id:
+                add_row(found, pointer=True)
+        pending_pointers.clear()
+
+    try:
+        for row in privacy.partition_rows(account.id):
+            add_row(row)
+            if row.entity == "account":
+                add(CONSENTS_FILE, {name: row.attributes.get(name) for name in _CONSENT_FIELDS})
+            pending_pointers.extend(privacy.pointers_listed_by(row))
+            if len(pending_pointers) >= _POINTER_BATCH:
+                flush_pointers()
+        flush_pointers()
+        for row in privacy.ledger_rows(account.ledger_id):
+            add_row(row)
+        for file in sorted(lists):
+            archive.add(file, lists.pop(file).chunks())
+    finally:
+        for unwritten in lists.values():
+            unwritten.file.close()
+    return counts
+
+
+def _write_objects(archive: ZipStream, account_id: str, asset_objects: BulkObjectStore) -> int:
+    prefix = account_prefix(account_id)
+    copied = 0
+    for stored, chunks in asset_objects.read_all(prefix):
+        archive.add(f"assets/{stored.key[len(prefix) :]}", chunks, size=stored.size, compress=False)
+        copied += 1
+    return copied

@@ -1,0 +1,122 @@
+"""Moderation (P7, P17): the admin role, the report queue, and resolving a report. Every action is
+audited with the resolution itself (one transaction); removal hides the item from every read path
+in the same write; quarantine moves the object out of the owner's prefix and records what a report
+to the authorities needs."""
+
+from __future__ import annotations
+
+from atelier import errors
+from atelier.clock import Clock
+from atelier.data.accounts import AccountRepository
+from atelier.data.moderation import ModerationRepository
+from atelier.data.reports import ReportRepository
+from atelier.data.workflows import WorkflowRepository
+from atelier.ids import IdPrefix, has_prefix
+from atelier.integrations.storage import ObjectStore
+from atelier.models.gallery import ModerationAction, Report, ReportStatus, TargetType
+from atelier.observability import logger
+from atelier.settings import Settings
+
+
+def quarantine_key(account_id: str, asset_id: str) -> str:
+    """Outside `accounts/<id>/`: only moderators reach it, and the account purge leaves it."""
+    return f"quarantine/{account_id}/{asset_id}"
+
+
+def is_admin(account_id: str | None, *, accounts: AccountRepository, settings: Settings) -> bool:
+    if account_id is None or not settings.admin_emails:
+        return False
+    account = accounts.get(account_id)
+    admins = {email.strip().lower() for email in settings.admin_emails}
+    return account is not None and account.email.lower() in admins
+
+
+def require_admin(account_id: str | None, *, accounts: AccountRepository, settings: Settings) -> str:
+    """The admin's account id. Anyone else gets 404, so the admin routes are not confirmed to exist."""
+    if not is_admin(account_id, accounts=accounts, settings=settings):
+        raise errors.NotFoundError("No such route.")
+    assert account_id is not None
+    return account_id
+
+
+def list_reports(
+    status: ReportStatus, *, limit: int, cursor: str | None, reports: ReportRepository
+) -> tuple[list[Report], str | None]:
+    return reports.page(status, limit=limit, after=cursor)
+
+
+def resolve_report(
+    moderator_id: str,
+    report_id: str,
+    action: ModerationAction,
+    note: str,
+    *,
+    reports: ReportRepository,
+    moderation: ModerationRepository,
+    workflows: WorkflowRepository,
+    storage: ObjectStore,
+    clock: Clock,
+    settings: Settings,
+) -> Report:
+    report = reports.get(report_id) if has_prefix(report_id, IdPrefix.REPORT) else None
+    if report is None:
+        raise errors.NotFoundError()
+    if report.status is not ReportStatus.OPEN:
+        raise errors.ConflictError("This report is resolved already.")
+    now = clock.now()
+    owner, target = report.owner_id, report.target_id
+    if action is ModerationAction.QUARANTINE and report.target_type is not TargetType.ASSET:
+        raise errors.InvalidFieldError(
+            "Only assets can be quarantined.", details=[{"field": "action", "location": "body"}]
+        )
+
+    if action is ModerationAction.DISMISS:
+        if report.target_type is TargetType.ASSET:
+            moderation.release_asset(owner, target)
+        else:
+            workflows.set_takedown(owner, target, removed=None, under_review=False)
+    elif action in (ModerationAction.REMOVE, ModerationAction.SUSPEND_ACCOUNT):
+        if report.target_type is TargetType.ASSET:
+            moderation.remove_asset(owner, target)
+        else:
+            workflows.set_takedown(owner, target, removed=True, under_review=False)
+        if action is ModerationAction.SUSPEND_ACCOUNT:
+            moderation.suspend_account(owner)
+    else:
+        _quarantine(report, moderator_id, note, moderation=moderation, storage=storage, clock=clock, settings=settings)
+    resolved = reports.resolve(report, action=action, moderator_id=moderator_id, note=note, at=now)
+    logger.info("report resolved", extra={"report_id": report.id, "action": action.value})
+    return resolved
+
+
+def _quarantine(
+    report: Report,
+    moderator_id: str,
+    note: str,
+    *,
+    moderation: ModerationRepository,
+    storage: ObjectStore,
+    clock: Clock,
+    settings: Settings,
+) -> None:
+    from atelier.data.gallery import asset_exposure
+
+    exposure = asset_exposure(report.owner_id, report.target_id)
+    if exposure is None:
+        raise errors.NotFoundError()
+    destination = quarantine_key(report.owner_id, report.target_id)
+    if exposure.object_key != destination:
+        body = storage.get(exposure.object_key, settings.output_max_bytes)
+        if body is not None:
+            storage.put(destination, body, exposure.content_type, metadata={"report-id": report.id})
+    moderation.quarantine_asset(
+        report.owner_id,
+        report.target_id,
+        quarantine_key=destination,
+        report=report,
+        moderator_id=moderator_id,
+        note=note,
+        at=clock.now(),
+    )
+    if exposure.object_key != destination:
+        storage.delete([exposure.object_key])

@@ -1,0 +1,125 @@
+"""Publishes a terms or privacy version (P15). A material change takes effect at least
+`policy_notice_days` after it is published, and every account holder is emailed once: one queue
+message per shard of the account index starts the fan-out; each consumer step emails one page of
+accounts and queues the next page."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, ConfigDict
+from pynamodb.exceptions import PutError
+
+from atelier import errors
+from atelier.clock import Clock, isoformat
+from atelier.data.accounts import AccountRepository
+from atelier.data.emails import SentEmailRepository
+from atelier.data.policies import PolicyRepository
+from atelier.data.policy_notices import PolicyNoticeRepository
+from atelier.integrations.email import Mailer
+from atelier.integrations.queue import MessageQueue
+from atelier.models.accounts import PolicyKind, PolicyVersion
+from atelier.models.email import EmailKind
+from atelier.observability import logger
+from atelier.settings import Settings
+from atelier.usecases.send_email import send_email
+
+
+class PolicyNoticeMessage(BaseModel):
+    """One page of one shard of the account index, for one policy version."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: PolicyKind
+    version: str
+    shard: str
+    after: str | None = None
+
+
+class NoticeTooShortError(errors.InvalidFieldError):
+    code = "notice_too_short"
+
+
+def publish_policy(
+    kind: PolicyKind,
+    version: str,
+    summary: str,
+    material: bool,
+    effective_at: datetime,
+    *,
+    policies: PolicyRepository,
+    queue: MessageQueue,
+    clock: Clock,
+    settings: Settings,
+) -> PolicyVersion:
+    from atelier.data import keys
+
+    now = clock.now()
+    if effective_at <= now:
+        raise errors.InvalidFieldError(
+            "A new version takes effect in the future.", details=[{"field": "effective_at", "location": "body"}]
+        )
+    if material and effective_at < now + timedelta(days=settings.policy_notice_days):
+        raise NoticeTooShortError(
+            f"A material change takes effect at least {settings.policy_notice_days} days after it is published.",
+            details=[{"field": "effective_at", "location": "body"}],
+        )
+    policy = PolicyVersion(
+        kind=kind, version=version, summary=summary, effective_at=effective_at, published_at=now, material=material
+    )
+    try:
+        policies.publish(policy)
+    except PutError as exc:
+        raise errors.ConflictError("That version is published already.") from exc
+    for shard in keys.account_shards():
+        queue.send(PolicyNoticeMessage(kind=kind, version=version, shard=shard))
+    logger.info("policy published", extra={"policy_kind": kind.value, "material": material})
+    return policy
+
+
+def send_policy_notices(
+    message: PolicyNoticeMessage,
+    *,
+    notices: PolicyNoticeRepository,
+    policies: PolicyRepository,
+    accounts: AccountRepository,
+    queue: MessageQueue,
+    mailer: Mailer,
+    sent_emails: SentEmailRepository,
+    clock: Clock,
+    settings: Settings,
+) -> int:
+    """Emails one page of accounts; answers how many were emailed by this delivery. The marker is
+    written before the email, only if absent, so a redelivered message emails nobody twice; an email
+    that fails drops its marker and fails the record, so the retry sends it."""
+    policy = policies.upcoming(message.kind, clock.now())
+    summary = policy.summary if policy is not None and policy.version == message.version else ""
+    effective = isoformat(policy.effective_at) if policy is not None and policy.version == message.version else ""
+    account_ids, after = notices.account_page(
+        message.shard, after=message.after, limit=settings.policy_notice_page_size
+    )
+    if after is not None:
+        # The next page is queued before this one is worked on, so a slow page never stalls the rest.
+        queue.send(message.model_copy(update={"after": after}))
+    emailed = 0
+    failed = []
+    for account_id in account_ids:
+        if not notices.claim(account_id, message.kind.value, message.version, clock.now()):
+            continue
+        account = accounts.get(account_id)
+        if account is None:
+            continue
+        subject = (
+            f"Atelier's {message.kind.value} are changing"
+            if message.kind is PolicyKind.TERMS
+            else "Atelier's privacy policy is changing"
+        )
+        text = f"Version {message.version} takes effect on {effective}.\n\n{summary}\n"
+        if send_email(account, EmailKind.POLICY, subject, text, mailer=mailer, sent_emails=sent_emails, clock=clock):
+            emailed += 1
+        else:
+            notices.release(account_id, message.kind.value, message.version)
+            failed.append(account_id)
+    if failed:
+        raise errors.DependencyUnavailableError("Some policy notices could not be sent; the page is retried.")
+    return emailed

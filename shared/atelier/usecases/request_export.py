@@ -1,0 +1,84 @@
+"""Requests a "download my data" export (P8), and reads one back with its download link.
+
+One export per account is queued or running at a time (the lock is a condition of the request's own
+write, so two requests at once make one export), and a few may be requested per day. The exporter
+function builds the archive from the export queue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from atelier import errors
+from atelier.clock import Clock
+from atelier.data.exports import ExportInProgressError, ExportRepository
+from atelier.data.rate_limits import RateLimiter
+from atelier.ids import IdPrefix, has_prefix, new_id
+from atelier.integrations.queue import MessageQueue
+from atelier.integrations.storage import ObjectStore
+from atelier.models.privacy import Export, ExportStatus
+from atelier.settings import Settings
+from atelier.usecases.build_export import ExportMessage, download_link
+
+_DAY_SECONDS = 24 * 3600
+
+
+@dataclass(frozen=True)
+class ExportView:
+    export: Export
+    status: ExportStatus
+    download_url: str | None
+
+
+def request_export(
+    account_id: str,
+    *,
+    exports: ExportRepository,
+    rate_limiter: RateLimiter,
+    queue: MessageQueue,
+    clock: Clock,
+    settings: Settings,
+) -> Export:
+    now = clock.now()
+    # Refused before it is counted: waiting for a running export should not use up the day's requests.
+    if exports.in_progress(account_id, now) is not None:
+        raise ExportInProgressError()
+    rate_limiter.hit(
+        "export-request", account_id, limit=settings.export_requests_per_day, window_seconds=_DAY_SECONDS, now=now
+    )
+    export = Export(id=new_id(IdPrefix.EXPORT), account_id=account_id, status=ExportStatus.QUEUED, requested_at=now)
+    exports.create(export, stale_at=now + timedelta(seconds=settings.export_stale_seconds))
+    try:
+        queue.send(ExportMessage(account_id=account_id, export_id=export.id))
+    except errors.DependencyUnavailableError:
+        exports.fail(
+            account_id,
+            export.id,
+            code="queue_unavailable",
+            message="The export could not be queued; request it again.",
+            now=clock.now(),
+        )
+        raise
+    return export
+
+
+def read_export(
+    account_id: str,
+    export_id: str,
+    *,
+    exports: ExportRepository,
+    storage: ObjectStore,
+    clock: Clock,
+) -> ExportView:
+    """The owner's export (404 for anyone else's), with a download link while its archive lasts: a
+    presigned GET that expires when the archive does."""
+    export = exports.get(account_id, export_id) if has_prefix(export_id, IdPrefix.EXPORT) else None
+    if export is None:
+        raise errors.NotFoundError()
+    now = clock.now()
+    status = export.status_at(now)
+    url = None
+    if status is ExportStatus.READY and export.object_key and export.available_until:
+        url = download_link(export, storage, seconds=int((export.available_until - now).total_seconds()))
+    return ExportView(export=export, status=status, download_url=url)

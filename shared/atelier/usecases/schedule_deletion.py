@@ -1,0 +1,118 @@
+"""Schedules, cancels and reports an account's deletion (P9): a 72-hour countdown, cancellable until
+the purge starts, then the purge (see `purge_account`).
+
+During the countdown the account is `deletion_scheduled`: it can still sign in (to cancel), export
+its data and read its own library, but it cannot generate or buy (the job submission transaction
+requires an active account; checkout refuses), and its public content stops being public at once:
+every public read path asks `is_publicly_visible` (or `public_only`), which treats an owner whose
+deletion is scheduled as not public. The assets' own visibility is left as it was, so a cancellation
+restores everything exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+from atelier import errors
+from atelier.clock import Clock, isoformat
+from atelier.data.accounts import AccountRepository
+from atelier.data.emails import SentEmailRepository
+from atelier.data.gallery import hide_public_content, restore_public_content
+from atelier.data.privacy import PrivacyRepository
+from atelier.integrations.email import Mailer
+from atelier.models.accounts import AccountStatus
+from atelier.models.email import EmailKind
+from atelier.models.generation import Asset, Visibility
+from atelier.models.privacy import DeletionState
+from atelier.settings import Settings
+from atelier.usecases.send_email import send_email
+
+
+def schedule_deletion(
+    account_id: str,
+    *,
+    privacy: PrivacyRepository,
+    accounts: AccountRepository,
+    mailer: Mailer,
+    sent_emails: SentEmailRepository,
+    clock: Clock,
+    settings: Settings,
+) -> DeletionState:
+    now = clock.now()
+    state = privacy.schedule_deletion(
+        account_id, requested_at=now, purge_at=now + timedelta(seconds=settings.deletion_grace_seconds)
+    )
+    assert state.purge_at is not None
+    # Public items and share links stop at once; the countdown can still be cancelled.
+    hide_public_content(account_id)
+    send_email(
+        accounts.require(account_id),
+        EmailKind.PRIVACY,
+        "Your Atelier account is scheduled for deletion",
+        "You asked us to delete your Atelier account.\n\n"
+        f"On {isoformat(state.purge_at)} your account and everything in it (your library, jobs, "
+        "uploads, workspaces and settings) will be removed for good. Until then you can cancel: "
+        "sign in and cancel the deletion from your account page. Your public items are hidden "
+        "from now on. If you did not ask for this, sign in and cancel it now.\n\n"
+        "Records of payments are kept for 7 years, as the law requires, with nothing that names you.",
+        mailer=mailer,
+        sent_emails=sent_emails,
+        clock=clock,
+    )
+    return state
+
+
+def cancel_deletion(
+    account_id: str,
+    *,
+    privacy: PrivacyRepository,
+    accounts: AccountRepository,
+    mailer: Mailer,
+    sent_emails: SentEmailRepository,
+    clock: Clock,
+) -> DeletionState:
+    """Ends the countdown and restores the account's status from before it (active or restricted)."""
+    state = privacy.cancel_deletion(account_id)
+    restore_public_content(account_id)
+    send_email(
+        accounts.require(account_id),
+        EmailKind.PRIVACY,
+        "Your Atelier account will not be deleted",
+        "The deletion of your Atelier account was cancelled; everything is as it was, and your public "
+        "items are visible again. If you did not cancel it, sign in and review your sessions.",
+        mailer=mailer,
+        sent_emails=sent_emails,
+        clock=clock,
+    )
+    return state
+
+
+def deletion_state(account_id: str, *, privacy: PrivacyRepository) -> DeletionState:
+    state = privacy.deletion_state(account_id)
+    if state is None:
+        raise errors.NotFoundError()
+    return state
+
+
+def owner_is_public(status: AccountStatus) -> bool:
+    """Whether an account's public content may be shown to others: not once its deletion is scheduled."""
+    return status is not AccountStatus.DELETION_SCHEDULED
+
+
+def is_publicly_visible(asset: Asset, owner_status: AccountStatus) -> bool:
+    """The one rule every public read path (gallery, share links) applies to an asset."""
+    return asset.visibility is Visibility.PUBLIC and not asset.removed and owner_is_public(owner_status)
+
+
+def public_only(assets: Sequence[Asset], *, privacy: PrivacyRepository) -> list[Asset]:
+    """The assets others may see, reading each distinct owner's status once (in batches)."""
+    candidates = [asset for asset in assets if asset.visibility is Visibility.PUBLIC and not asset.removed]
+    if not candidates:
+        return []
+    statuses = privacy.owner_statuses(asset.account_id for asset in candidates)
+    return [
+        asset
+        for asset in candidates
+        if asset.account_id in statuses and is_publicly_visible(asset, statuses[asset.account_id])
+    ]
