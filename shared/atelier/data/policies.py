@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from pynamodb.exceptions import PutError
+
+from atelier import errors
 from atelier.clock import isoformat
 from atelier.data import keys
-from atelier.data.base import translate_errors
+from atelier.data.base import is_conditional_failure, translate_errors
 from atelier.data.items import PolicyVersionItem
 from atelier.models.accounts import PolicyKind, PolicyVersion
+
+
+class PolicyVersionExistsError(errors.ConflictError):
+    code = "policy_version_exists"
+    default_message = "That version is published already."
 
 
 def _to_policy(item: PolicyVersionItem) -> PolicyVersion:
@@ -36,7 +44,12 @@ class PolicyRepository:
             material=policy.material,
         )
         with translate_errors():
-            item.save(condition=PolicyVersionItem.pk.does_not_exist())
+            try:
+                item.save(condition=PolicyVersionItem.pk.does_not_exist())
+            except PutError as exc:
+                if is_conditional_failure(exc):
+                    raise PolicyVersionExistsError() from exc
+                raise
 
     def in_force(self, kind: PolicyKind, now: datetime) -> PolicyVersion | None:
         upper = keys.policy_version_sk(isoformat(now), "\uffff")

@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict
-from pynamodb.exceptions import PutError
 
 from atelier import errors
 from atelier.clock import Clock, isoformat
@@ -67,10 +66,7 @@ def publish_policy(
     policy = PolicyVersion(
         kind=kind, version=version, summary=summary, effective_at=effective_at, published_at=now, material=material
     )
-    try:
-        policies.publish(policy)
-    except PutError as exc:
-        raise errors.ConflictError("That version is published already.") from exc
+    policies.publish(policy)  # PolicyVersionExistsError (409) when this version is out already
     for shard in keys.account_shards():
         queue.send(PolicyNoticeMessage(kind=kind, version=version, shard=shard))
     logger.info("policy published", extra={"policy_kind": kind.value, "material": material})
