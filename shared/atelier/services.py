@@ -167,10 +167,6 @@ class Services:
         with self._providers_lock:
             return self._inference_providers.setdefault(name, provider)
 
-    def use_inference_provider(self, name: str, provider: InferenceProvider) -> None:
-        with self._providers_lock:
-            self._inference_providers[name] = provider
-
     def payment_provider(self, name: str) -> PaymentProvider:
         with self._providers_lock:
             if name in self._payment_providers:
@@ -184,10 +180,6 @@ class Services:
         provider = provider_for(name, self.settings)
         with self._providers_lock:
             return self._payment_providers.setdefault(name, provider)
-
-    def use_payment_provider(self, name: str, provider: PaymentProvider) -> None:
-        with self._providers_lock:
-            self._payment_providers[name] = provider
 
     @property
     def mailer(self) -> Mailer:
@@ -216,11 +208,6 @@ class Services:
         provider = OidcClient(configured, secret)
         with self._providers_lock:
             return self._providers.setdefault(name, provider)
-
-    def use_oidc_provider(self, name: str, provider: OidcProvider) -> None:
-        """Hands in a provider (tests, the local runtime's issuer) instead of building one."""
-        with self._providers_lock:
-            self._providers[name] = provider
 
     # -- privacy: exports, deletion and purge, retention ------------------------------------------
     @cached_property

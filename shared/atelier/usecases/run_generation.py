@@ -15,7 +15,6 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from atelier import errors
 from atelier.clock import Clock
 from atelier.data.assets import UploadRepository
 from atelier.data.jobs import JobRepository
@@ -264,7 +263,3 @@ def fail(
     )
     current = jobs.get(job.account_id, job.id)
     return current.status if current else status
-
-
-def provider_unavailable(exc: Exception) -> bool:
-    return isinstance(exc, errors.DependencyUnavailableError)
