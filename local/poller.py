@@ -88,6 +88,18 @@ class SqsPoller:
                 logger.exception("polling %s failed; retrying", self._queue_name)
                 self._stopping.wait(_ERROR_BACKOFF_SECONDS)
 
+    def pending_messages(self) -> int:
+        """Messages the queue still holds: waiting, delayed, or in a batch being processed."""
+        attributes = self._sqs.get_queue_attributes(
+            QueueUrl=self._url(),
+            AttributeNames=[
+                "ApproximateNumberOfMessages",
+                "ApproximateNumberOfMessagesNotVisible",
+                "ApproximateNumberOfMessagesDelayed",
+            ],
+        )["Attributes"]
+        return sum(int(value) for value in attributes.values())
+
     def poll_once(self) -> int:
         """Receives one batch and invokes the function with it; returns the batch size."""
         messages = self._receive_batch()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import ModuleType
@@ -199,6 +200,23 @@ class LocalRuntime:
     def invoke(self, function: str, event: dict[str, Any]) -> Any:
         """Invokes a function (by logical id) in one of its execution environments."""
         return self._pools[function].invoke(event)
+
+    def wait_until_queues_settle(self, timeout: float = 30.0, consumers: Iterable[str] | None = None) -> None:
+        """Returns once the polled queues (or those the named functions consume) hold no message.
+
+        Work that fans out over a queue (policy notices, exports) is finished only when its queue
+        is empty; callers observing the result wait here instead of guessing a sleep.
+        """
+        wanted = set(consumers) if consumers is not None else None
+        pollers = [poller for poller in self.pollers if wanted is None or poller.source.function in wanted]
+        deadline = time.monotonic() + timeout
+        while True:
+            busy = [poller.queue_name for poller in pollers if poller.pending_messages()]
+            if not busy:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"queues still busy after {timeout}s: {', '.join(busy)}")
+            time.sleep(0.1)
 
     # -- helpers -----------------------------------------------------------------------------
     def environment(self) -> dict[str, str]:

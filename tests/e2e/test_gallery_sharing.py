@@ -3,7 +3,6 @@ P15, P17): who sees what, takedowns everywhere at once, immutable versions, noti
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -524,9 +523,8 @@ def test_notices_reach_every_account_exactly_once_even_when_a_batch_is_delivered
     )
     assert published.status_code == 201, published.text
     emails = {client.get("/v1/me").json()["email"] for client in (cast["owner"][0], cast["other"], cast["admin"])}
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not emails <= set(_policy_mail(stack, "p-15")):
-        time.sleep(0.3)
+    # The fan-out is finished when its queue is empty; only then is the outbox complete.
+    stack.wait_until_queues_settle(timeout=60, consumers=["NoticesFunction"])
     first = _policy_mail(stack, "p-15")
     assert emails <= set(first)
 
@@ -546,7 +544,7 @@ def test_notices_reach_every_account_exactly_once_even_when_a_batch_is_delivered
             clock=services.clock,
             settings=services.settings,
         )
-    time.sleep(1)
+    stack.wait_until_queues_settle(timeout=60, consumers=["NoticesFunction"])
     again = _policy_mail(stack, "p-15")
     assert again == first
     assert set(again.values()) == {1}

@@ -306,7 +306,7 @@ def drive_traffic(runtime: Any) -> None:
     finally:
         for client in (maker, other, admin, anonymous):
             client.close()
-    time.sleep(1.5)  # the notice fan-out's last batches
+    runtime.wait_until_queues_settle(timeout=60)  # the notice fan-out's last batches scan nothing either
 
 
 def test_the_hook_sees_scans_from_pynamodb_and_boto3(recorded: tuple[Any, ScanRecorder]) -> None:

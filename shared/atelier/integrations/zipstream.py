@@ -73,6 +73,13 @@ class ZipStream:
         """Writes the central directory (and the ZIP64 end records when needed)."""
         self._zip.close()
 
+    def abandon(self) -> None:
+        """Forgets an archive whose upload was aborted, so nothing more is written to the sink.
+
+        Left alone, zipfile would try to write the central directory when it is garbage-collected.
+        """
+        self._zip.fp = None
+
 
 class _Unseekable:
     """Hides any seek() the sink may have, and gives zipfile the little it calls."""

@@ -217,8 +217,8 @@ def write_archive(
 
     generated_at = clock.now()
     writer = export_objects.writer(key, "application/zip", part_bytes=settings.export_part_bytes)
+    archive = ZipStream(writer, modified_at=generated_at)
     try:
-        archive = ZipStream(writer, modified_at=generated_at)
         archive.add_bytes("README.txt", README.encode())
         counts = _write_records(archive, account, privacy)
         counts["stored_object"] = _write_objects(archive, account.id, asset_objects)
@@ -235,6 +235,7 @@ def write_archive(
         archive.close()
         return writer.close()
     except BaseException:
+        archive.abandon()
         writer.abort()
         raise
 
