@@ -45,13 +45,20 @@ verify: $(VENV)/.installed $(SAM_VENV)/.installed ## Run every suite including t
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope tests
 
 .PHONY: lint
-lint: $(VENV)/.installed $(SAM_VENV)/.installed ## ruff, mypy, cfn-lint and sam validate --lint
+lint: $(VENV)/.installed $(SAM_VENV)/.installed ## ruff, mypy, cfn-lint, sam validate --lint and the dependency audit
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/cfn-lint template.yaml
 	$(SAM_VENV)/bin/sam validate --lint --region $(AWS_DEFAULT_REGION)
 	$(PY) -m scripts.openapi --check
+	$(MAKE) --no-print-directory audit
+
+.PHONY: audit
+audit: $(VENV)/.installed ## pip-audit every pinned dependency (the runtime layer, the tools, the SAM CLI)
+	@# constraints.txt pins the whole resolved environment, so --no-deps still covers transitive packages.
+	$(VENV)/bin/pip-audit --progress-spinner off --no-deps --disable-pip \
+		-r layers/dependencies/requirements.txt -r constraints.txt -r requirements-sam.txt
 
 .PHONY: format
 format: $(VENV)/.installed ## Format and fix what ruff can
