@@ -134,7 +134,7 @@ def test_replicate_calls_back_on_its_own_when_the_prediction_ends():
         adapter = provider_for("replicate", served.settings())
         # When a prediction asking for a webhook is submitted and never polled
         job = adapter.submit(request("image", model="owner/model", callback_url=CALLBACK_URL))
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 30
         while not served.deliveries and time.monotonic() < deadline:
             time.sleep(0.05)
         # Then one signed webhook arrived, and it names the prediction

@@ -276,7 +276,7 @@ def test_due_schedule_fires_by_itself() -> None:
     scheduler = Scheduler([schedule], invoke)
     scheduler.start()
     try:
-        fired.wait(timeout=5)
+        fired.wait(timeout=30)
     finally:
         scheduler.stop()
 
