@@ -73,6 +73,7 @@ def patch_me(body: UpdateMeRequest) -> MeResponse:
         mailer=services.mailer,
         sent_emails=services.sent_emails,
         clock=services.clock,
+        settings=services.settings,
     )
     return MeResponse.of(account)
 

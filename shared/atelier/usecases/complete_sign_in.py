@@ -16,6 +16,7 @@ from atelier.ids import IdPrefix, new_id
 from atelier.integrations.oidc import OidcProvider
 from atelier.models.accounts import Account, Identity, Session, Workspace
 from atelier.settings import Settings
+from atelier.usecases.moderate import is_admin_address
 from atelier.usecases.open_session import open_session
 
 DEFAULT_WORKSPACE_NAME = "Personal"
@@ -58,6 +59,9 @@ def complete_sign_in(
     provider = provider_for(pending.provider)
     id_token = provider.exchange_code(code=code, code_verifier=pending.code_verifier, redirect_uri=callback_url)
     identity = provider.verify_id_token(id_token, nonce=pending.nonce)
+    if not identity.email_verified and is_admin_address(identity.email, settings):
+        # The admin role goes with the address: only an address its provider vouches for claims it.
+        raise errors.SignInFailedError("The identity provider has not verified this email address.")
 
     account, created = _find_or_create_account(identity, accounts=accounts, clock=clock)
     token, session = open_session(account, sessions=sessions, clock=clock, settings=settings)

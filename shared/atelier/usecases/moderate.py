@@ -23,12 +23,15 @@ def quarantine_key(account_id: str, asset_id: str) -> str:
     return f"quarantine/{account_id}/{asset_id}"
 
 
+def is_admin_address(email: str, settings: Settings) -> bool:
+    return email.strip().lower() in {admin.strip().lower() for admin in settings.admin_emails}
+
+
 def is_admin(account_id: str | None, *, accounts: AccountRepository, settings: Settings) -> bool:
     if account_id is None or not settings.admin_emails:
         return False
     account = accounts.get(account_id)
-    admins = {email.strip().lower() for email in settings.admin_emails}
-    return account is not None and account.email.lower() in admins
+    return account is not None and is_admin_address(account.email, settings)
 
 
 def require_admin(account_id: str | None, *, accounts: AccountRepository, settings: Settings) -> str:

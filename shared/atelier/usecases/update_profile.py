@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from atelier import errors
 from atelier.clock import Clock
 from atelier.data.accounts import AccountRepository
 from atelier.data.emails import SentEmailRepository
 from atelier.integrations.email import Mailer
 from atelier.models.accounts import Account, Preferences
 from atelier.models.email import EmailKind
+from atelier.settings import Settings
+from atelier.usecases.moderate import is_admin_address
 from atelier.usecases.send_email import send_email
 
 
@@ -21,8 +24,13 @@ def update_profile(
     mailer: Mailer,
     sent_emails: SentEmailRepository,
     clock: Clock,
+    settings: Settings,
 ) -> Account:
     before = accounts.require(account_id)
+    if email is not None and is_admin_address(email, settings) and not is_admin_address(before.email, settings):
+        # The admin role goes with an admin's address as the identity provider gave it at sign-in;
+        # an address typed in here must never confer it.
+        raise errors.ForbiddenError("This email address cannot be used for this account.")
     after = accounts.update_profile(account_id, name=name, email=email, preferences=preferences)
     if email is not None and email != before.email:
         # Told at the old address, so a hijacked session cannot quietly move the account away.
