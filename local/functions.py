@@ -6,7 +6,10 @@ sharing one module would see each other's state. Each environment here is theref
 loaded copy of the handler module; a function's pool grows up to a limit and reuses idle copies.
 
 What the copies do share is everything the handler imports (the domain package, boto3...), which
-in Lambda would be per environment too: module-level caches are process-wide here.
+in Lambda would be per environment too: module-level caches are process-wide here. One piece of that
+shared code keeps per-request state: Powertools' resolvers put the event being handled on their
+common base class, so every environment of every function would read the latest request's event
+(its body, its cookies) instead of its own. That state is made per thread (`isolate_router_state`).
 """
 
 from __future__ import annotations
@@ -34,6 +37,9 @@ _DEFAULT_TIMEOUT_SECONDS = 3
 _DEFAULT_MEMORY_MB = 128
 _EMULATED_EVENT_TYPES = ("Api", "SQS", "Schedule", "ScheduleV2")
 _environment_ids = itertools.count(1)
+_ROUTER_STATE = ("current_event", "lambda_context")
+_router_state = threading.local()
+_router_patch_lock = threading.Lock()
 
 
 # ------------------------------------------------------------------------------------------
@@ -226,6 +232,48 @@ class LambdaContext:
         return max(0, int((self.deadline - time.monotonic()) * 1000))
 
 
+class _PerThread:
+    """An attribute whose value belongs to the thread that set it (each invocation has its thread)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: object, owner: type | None = None) -> Any:
+        try:
+            return getattr(_router_state, self.name)
+        except AttributeError:
+            raise AttributeError(self.name) from None
+
+    def __set__(self, instance: object, value: Any) -> None:
+        setattr(_router_state, self.name, value)
+
+
+def isolate_router_state() -> None:
+    """Gives each thread its own Powertools ``BaseRouter.current_event`` and ``lambda_context``.
+
+    Powertools assigns them on the class (``BaseRouter.current_event = ...``), which is sound in
+    Lambda, one invocation per process at a time, and not here, where invocations run side by side:
+    a request could be validated against another's body and authenticated with another's cookie.
+    Reads and writes through a resolver go through a descriptor on the class; assignments to the
+    class itself can only be intercepted by its metaclass, so the class gets a derived metaclass
+    holding the same descriptors.
+    """
+    try:
+        from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
+    except ImportError:
+        return
+    with _router_patch_lock:
+        metaclass = type(BaseRouter)
+        if getattr(metaclass, "_per_thread_router_state", False):
+            return
+        for name in _ROUTER_STATE:
+            setattr(BaseRouter, name, _PerThread(name))
+        per_thread = {name: _PerThread(name) for name in _ROUTER_STATE}
+        BaseRouter.__class__ = type(  # type: ignore[method-assign]
+            f"PerThread{metaclass.__name__}", (metaclass,), {"_per_thread_router_state": True, **per_thread}
+        )
+
+
 class ExecutionEnvironment:
     """One loaded copy of a function's handler module."""
 
@@ -238,6 +286,7 @@ class ExecutionEnvironment:
         self.log_stream_name = f"local/[$LATEST]{uuid.uuid4().hex}"
 
     def _load(self) -> ModuleType:
+        isolate_router_state()
         module_spec = importlib.util.spec_from_file_location(self.module_name, self.spec.module_file)
         if module_spec is None or module_spec.loader is None:
             raise ImportError(f"cannot load {self.spec.module_file}")

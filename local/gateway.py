@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -112,6 +112,20 @@ def routes_from_template(template: Template, functions: Iterable[FunctionSpec]) 
     return routes
 
 
+def gateway_response_headers(template: Template) -> dict[str, list[tuple[str, str]]]:
+    """The static headers (``'value'`` literals) each of the template's gateway responses adds."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    for resource in template.resources("AWS::Serverless::Api"):
+        for kind, response in (resource.properties.get("GatewayResponses") or {}).items():
+            headers = ((response or {}).get("ResponseParameters") or {}).get("Headers") or {}
+            found[kind] = [
+                (name, value[1:-1])
+                for name, value in headers.items()
+                if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == "'"
+            ]
+    return found
+
+
 def _rest_apis(template: Template) -> dict[str, RestApi]:
     apis = {IMPLICIT_API: RestApi("implicit", "Prod", ())}
     for resource in template.resources("AWS::Serverless::Api"):
@@ -204,7 +218,9 @@ def _header(request: IncomingRequest, name: str) -> str | None:
 def _event_body(body: bytes, is_base64: bool) -> str | None:
     if not body:
         return None
-    return base64.b64encode(body).decode() if is_base64 else body.decode()
+    # API Gateway hands a text payload on as UTF-8, bytes that are not UTF-8 replaced by U+FFFD: a
+    # client's invalid bytes reach the function as text, never as a failed request.
+    return base64.b64encode(body).decode() if is_base64 else body.decode("utf-8", "replace")
 
 
 def _is_binary(content_type: str, body: bytes, binary_media_types: tuple[str, ...]) -> bool:
@@ -264,10 +280,12 @@ class Gateway:
         stand_ins: StandInRegistry,
         host: str = "127.0.0.1",
         port: int = 3000,
+        gateway_responses: Mapping[str, list[tuple[str, str]]] | None = None,
     ) -> None:
         self.router = router
         self.stand_ins = stand_ins
         self._invoke = invoke
+        self._gateway_responses = dict(gateway_responses or {})
         # Bound at construction so the port is known before any handler module is imported.
         self._server = _HttpServer((host, port), _RequestHandler, gateway=self)
         self._thread: threading.Thread | None = None
@@ -290,12 +308,22 @@ class Gateway:
             self._thread = None
         self._server.server_close()
 
+    def gateway_response(self, response: LocalResponse, kind: str) -> LocalResponse:
+        """The gateway's own answer with the headers the template's gateway response of that kind
+        (else the default one for its status class) adds, as API Gateway does."""
+        fallback = "DEFAULT_5XX" if response.status >= 500 else "DEFAULT_4XX"
+        headers = self._gateway_responses.get(kind, self._gateway_responses.get(fallback, []))
+        present = {name.lower() for name, _ in response.headers}
+        response.headers.extend((name, value) for name, value in headers if name.lower() not in present)
+        return response
+
     def handle(self, request: IncomingRequest) -> LocalResponse:
         if request.path == LOCAL_PREFIX or request.path.startswith(f"{LOCAL_PREFIX}/"):
             return self._handle_local(request)
         matched = self.router.match(request.method, request.path)
         if matched is None:
-            return not_found()
+            # A REST API answers an unknown path, or a method a resource lacks, as a missing token.
+            return self.gateway_response(not_found(), "MISSING_AUTHENTICATION_TOKEN")
         route, path_parameters = matched
         event = proxy_event(request, route, path_parameters)
         try:
@@ -303,7 +331,8 @@ class Gateway:
             return response_from_proxy_result(result)
         except Exception:
             logger.exception("%s failed on %s %s", route.function, request.method, request.path)
-            return LocalResponse.error(502, "internal_error", "The function failed; see the runtime's log.")
+            failed = LocalResponse.error(502, "internal_error", "The function failed; see the runtime's log.")
+            return self.gateway_response(failed, "DEFAULT_5XX")
 
     def _handle_local(self, request: IncomingRequest) -> LocalResponse:
         found = self.stand_ins.find(request.path)
@@ -358,7 +387,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             body = self._read_body()
         except _BodyTooLargeError:
             self.close_connection = True
-            response = payload_too_large()
+            response = self.server.gateway.gateway_response(payload_too_large(), "REQUEST_TOO_LARGE")
         else:
             request = IncomingRequest(
                 method=self.command,

@@ -18,7 +18,7 @@ from typing import Any
 
 from local.emulator import EMULATOR_ACCESS_KEY_ID, EMULATOR_SECRET_ACCESS_KEY, SerialMotoServer
 from local.functions import DEFAULT_MAX_ENVIRONMENTS, FunctionPool, FunctionSpec, discover_functions
-from local.gateway import Gateway, Router, routes_from_template
+from local.gateway import Gateway, Router, gateway_response_headers, routes_from_template
 from local.poller import DEFAULT_RETRY_DELAY_SECONDS, SqsPoller
 from local.resources import ProvisionedResources, provision
 from local.schedules import Scheduler
@@ -114,7 +114,14 @@ class LocalRuntime:
         self.functions = discover_functions(self.template, self.code_root)
 
         router = Router(routes_from_template(self.template, self.functions))
-        self._gateway = Gateway(router, self.invoke, self.stand_ins, self._host, self._port)
+        self._gateway = Gateway(
+            router,
+            self.invoke,
+            self.stand_ins,
+            self._host,
+            self._port,
+            gateway_responses=gateway_response_headers(self.template),
+        )
         self._apply_environment()
         if self._fresh_layers:
             self._import_layers_afresh()

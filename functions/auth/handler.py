@@ -19,7 +19,7 @@ from atelier.api.schemas.accounts import ApiKeyPage, ApiKeyResponse, CreateApiKe
 from atelier.observability import logger, metrics, tracer
 from atelier.services import get_services
 from atelier.usecases.authenticate import require_account_id
-from atelier.usecases.begin_sign_in import begin_sign_in
+from atelier.usecases.begin_sign_in import SAFE_REDIRECT_PATTERN, begin_sign_in
 from atelier.usecases.complete_sign_in import complete_sign_in
 from atelier.usecases.create_api_key import create_api_key
 from atelier.usecases.manage_api_keys import list_api_keys, revoke_api_key
@@ -28,6 +28,9 @@ from atelier.usecases.sign_out import sign_out, sign_out_everywhere
 app = make_resolver()
 
 ShortText = Annotated[str | None, Query(max_length=512)]
+RedirectPath = Annotated[str | None, Query(max_length=512, pattern=SAFE_REDIRECT_PATTERN)]
+# Which providers exist is configuration (OIDC_PROVIDERS); the schema says what a name looks like.
+ProviderName = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_-]*$")]
 
 
 @app.get(
@@ -36,7 +39,7 @@ ShortText = Annotated[str | None, Query(max_length=512)]
     tags=["auth"],
     responses=error_responses(422, 429, 503, success={302: "Redirect to the identity provider"}),
 )
-def login(redirect_to: ShortText = None, login_hint: ShortText = None, provider: ShortText = None):
+def login(redirect_to: RedirectPath = None, login_hint: ShortText = None, provider: ProviderName = None):
     services = get_services()
     name = provider or services.settings.oidc_default_provider
     start = begin_sign_in(

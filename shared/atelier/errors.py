@@ -74,6 +74,11 @@ class PayloadTooLargeError(AtelierError):
     default_message = "The request is too large."
 
 
+class UnsupportedMediaTypeError(AtelierError):
+    code = "unsupported_media_type"
+    default_message = "Send the request body as JSON, with Content-Type: application/json."
+
+
 class InvalidFieldError(AtelierError):
     code = "invalid_field"
     default_message = "A field is invalid."
@@ -92,3 +97,11 @@ class SpendCapExceededError(AtelierError):
 class DependencyUnavailableError(AtelierError):
     code = "service_unavailable"
     default_message = "A service Atelier depends on is unavailable; try again shortly."
+    # A throttled table or a failing dependency usually recovers within seconds; clients (and
+    # webhook senders) are told when to try again rather than left to guess.
+    default_retry_after_seconds = 5
+
+    def __init__(self, message: str | None = None, *, details: Any = None, retry_after_seconds: int | None = None):
+        super().__init__(
+            message, details=details, retry_after_seconds=retry_after_seconds or self.default_retry_after_seconds
+        )

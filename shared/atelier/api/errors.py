@@ -23,6 +23,7 @@ _STATUS_BY_ERROR: dict[type[errors.AtelierError], int] = {
     errors.NotFoundError: 404,
     errors.ConflictError: 409,
     errors.PayloadTooLargeError: 413,
+    errors.UnsupportedMediaTypeError: 415,
     errors.InvalidFieldError: 422,
     errors.RateLimitedError: 429,
     errors.SpendCapExceededError: 429,
@@ -100,9 +101,12 @@ _DESCRIPTIONS = {
 
 def error_responses(*statuses: int, success: dict[int, str] | None = None) -> dict[int, OpenAPIResponse]:
     """OpenAPI `responses` entries: the error statuses a route can answer, in the error shape, and
-    any success status other than the default 200 (a 201, a 204, a 302) with its description."""
+    its success status (200 unless `success` names another: a 201, a 204, a 302) with its
+    description. Given `responses`, Powertools documents no success answer of its own, so the
+    success status is always listed here; its body schema comes from the route's return type."""
     documented: dict[int, OpenAPIResponse] = {
-        status: {"description": description} for status, description in (success or {}).items()
+        status: {"description": description}
+        for status, description in (success or {200: "Successful Response"}).items()
     }
     for status in statuses:
         documented[status] = {

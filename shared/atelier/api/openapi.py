@@ -44,10 +44,21 @@ def _error_answer(description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": {"$ref": _ERROR_REF}}}}
 
 
-def _normalise_errors(operation: dict[str, Any]) -> dict[str, Any]:
+def _normalise_errors(path: str, operation: dict[str, Any]) -> dict[str, Any]:
     """Every error answers in the one error shape: the framework's own 422 schema is replaced, and
-    a `default` answer documents the shape for any other error status."""
+    a `default` answer documents the shape for any other error status. A 204 or a redirect has no
+    body, so the empty JSON content the framework gives it is dropped.
+
+    Two answers every route of a kind can give are listed on each: 400 for a body that is not JSON,
+    and 404 for a path parameter that names nothing (an empty one leaves no route to match)."""
     responses = operation.setdefault("responses", {})
+    for status, answer in responses.items():
+        if str(status) == "204" or str(status).startswith("3"):
+            answer.pop("content", None)
+    if "requestBody" in operation:
+        responses.setdefault("400", _error_answer("Malformed request"))
+    if "{" in path:
+        responses.setdefault("404", _error_answer("Not found"))
     responses["422"] = _error_answer("Invalid field")
     responses.setdefault("default", _error_answer("Error"))
     return operation
@@ -67,7 +78,7 @@ def merge_documents(documents: list[dict[str, Any]], *, version: str) -> dict[st
             for method, operation in operations.items():
                 if method in merged:
                     raise ValueError(f"{method.upper()} {path} is served by two functions")
-                merged[method] = _normalise_errors(operation)
+                merged[method] = _normalise_errors(path, operation)
         for name, schema in document.get("components", {}).get("schemas", {}).items():
             if name in owned:
                 continue

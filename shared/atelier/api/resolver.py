@@ -7,10 +7,12 @@ request through it and adds what every response needs: security headers and one 
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.middlewares.openapi_validation import OpenAPIRequestValidationMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -20,6 +22,35 @@ from atelier.api import headers
 from atelier.api.errors import error_response, response_for, validation_details
 from atelier.api.request_log import log_request
 from atelier.observability import logger, metrics
+
+_JSON_MEDIA_TYPE = "application/json"
+
+
+class _JsonBodyValidation(OpenAPIRequestValidationMiddleware):
+    """Request validation that reads a route's body as JSON only.
+
+    Powertools would also read a form or a multipart body into the route's model, and treats a body
+    that names no type as JSON; every body here is JSON, so anything else answers 415 before any
+    field is read. Routes without a body model (webhooks read their raw bytes) are not affected.
+    """
+
+    def _get_body(self, app: Any) -> dict[str, Any]:
+        event = app.current_event
+        if event.body:
+            # Media types are case-insensitive; Powertools' own check is not.
+            media_type = (event.headers.get("content-type") or "").split(";")[0].strip().lower()
+            if media_type != _JSON_MEDIA_TYPE:
+                raise errors.UnsupportedMediaTypeError()
+        body: dict[str, Any] = self._parse_json_data(app)
+        return body
+
+
+def _load_json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except RecursionError as exc:
+        # Nesting deep enough to exhaust the parser's stack: malformed, not a server failure.
+        raise json.JSONDecodeError("nested too deeply", text, 0) from exc
 
 
 def _on_validation_error(error: RequestValidationError) -> Response:
@@ -44,7 +75,8 @@ def _on_not_found(_: Exception) -> Response:
 
 
 def make_resolver() -> APIGatewayRestResolver:
-    app = APIGatewayRestResolver(enable_validation=True)
+    app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=_load_json)
+    app._request_validation_middleware = _JsonBodyValidation()
     app.exception_handler(RequestValidationError)(_on_validation_error)
     app.exception_handler(errors.AtelierError)(_on_domain_error)
     app.exception_handler(Exception)(_on_unexpected_error)

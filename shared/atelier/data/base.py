@@ -14,6 +14,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+from botocore.exceptions import BotoCoreError
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PynamoDBException
@@ -30,6 +31,8 @@ _THROTTLING_CODES = {
     "InternalServerError",
     "ServiceUnavailable",
 }
+# Cancellation reasons of a transaction that no condition refused: trying again may succeed.
+_TRANSIENT_CANCELLATIONS = {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
 CONDITIONAL_CHECK_FAILED = "ConditionalCheckFailedException"
 TRANSACTION_CANCELED = "TransactionCanceledException"
 
@@ -94,9 +97,20 @@ def translate_errors() -> Iterator[None]:
     try:
         yield
     except PynamoDBException as exc:
-        if error_code(exc) in _THROTTLING_CODES:
+        if error_code(exc) in _THROTTLING_CODES or _is_transient(exc):
             raise errors.DependencyUnavailableError() from exc
         raise
+
+
+def _is_transient(exc: PynamoDBException) -> bool:
+    """No answer came (a timeout, a dropped connection), or a transaction was cancelled only by a
+    conflicting transaction or throttling, not by any condition: the same request may succeed."""
+    if isinstance(exc.cause, BotoCoreError):
+        return True
+    if error_code(exc) != TRANSACTION_CANCELED:
+        return False
+    reasons = {code for code in cancellation_codes(exc) if code and code != "None"}
+    return bool(reasons) and reasons <= _TRANSIENT_CANCELLATIONS
 
 
 @lru_cache(maxsize=1)

@@ -182,13 +182,13 @@ class JobRepository:
         condition: Condition = JobItem.sk.startswith(keys.JOB_PREFIX)
         if after:
             condition = JobItem.sk.between(keys.JOB_PREFIX, keys.job_sk(after))
-        filters = None
+        filters: Condition | None = None
         if status:
             filters = JobItem.status == status
         if workspace_id:
-            filters = (
-                (filters & (JobItem.workspace_id == workspace_id)) if filters else JobItem.workspace_id == workspace_id
-            )
+            in_workspace = JobItem.workspace_id == workspace_id
+            # `is not None`: a condition has no truth value (PynamoDB raises on bool()).
+            filters = (filters & in_workspace) if filters is not None else in_workspace
         jobs: list[Job] = []
         with translate_errors():
             results = JobItem.query(
@@ -291,6 +291,21 @@ class JobRepository:
             )
             for asset in assets:
                 tx.save(asset_item(asset), label="asset")
+
+        return step
+
+    def unqueued_step(
+        self, job: Job, *, idempotency_key_hash: str | None, now: datetime, error: JobError
+    ) -> TransactionStep:
+        """A submission that could not be queued, for its release transaction: the job fails, and its
+        Idempotency-Key is freed, so the client's retry with the same key makes the job anew instead
+        of answering this failed one."""
+        fail = self.completion_step(job, status=JobStatus.FAILED, now=now, error=error)
+
+        def step(tx: Transaction) -> None:
+            fail(tx)
+            if idempotency_key_hash:
+                tx.delete(IdempotencyItem(keys.account_pk(job.account_id), keys.idempotency_sk(idempotency_key_hash)))
 
         return step
 

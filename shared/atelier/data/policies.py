@@ -51,6 +51,18 @@ class PolicyRepository:
                     raise PolicyVersionExistsError() from exc
                 raise
 
+    def get(self, kind: PolicyKind, version: str, effective_at: datetime) -> PolicyVersion | None:
+        with translate_errors():
+            try:
+                item = PolicyVersionItem.get(
+                    keys.policy_pk(kind.value),
+                    keys.policy_version_sk(isoformat(effective_at), version),
+                    consistent_read=True,
+                )
+            except PolicyVersionItem.DoesNotExist:
+                return None
+        return _to_policy(item)
+
     def in_force(self, kind: PolicyKind, now: datetime) -> PolicyVersion | None:
         upper = keys.policy_version_sk(isoformat(now), "\uffff")
         with translate_errors():

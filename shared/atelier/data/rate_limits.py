@@ -42,3 +42,16 @@ class RateLimiter:
                 if is_conditional_failure(exc):
                     raise errors.RateLimitedError(retry_after_seconds=max(1, window_end - epoch)) from exc
                 raise
+
+    def give_back(self, scope: str, subject: str, *, window_seconds: int, now: datetime) -> None:
+        """Uncounts a hit (made at `now`) whose request then failed on our side. Best effort: a hit
+        left counted costs the caller one request of the window, nothing more."""
+        epoch = int(now.timestamp())
+        item = RateCounterItem(
+            keys.rate_counter_pk(scope, hashed_subject(subject)), keys.rate_window_sk(epoch - epoch % window_seconds)
+        )
+        try:
+            with translate_errors():
+                item.update(actions=[RateCounterItem.hits.add(-1)], condition=RateCounterItem.hits > 0)
+        except (UpdateError, errors.DependencyUnavailableError):
+            return

@@ -346,28 +346,41 @@ class WalletRepository:
         entries: list[LedgerEntryItem],
         extra: TransactionStep | None,
     ) -> bool:
-        tx = transaction()
-        try:
-            with translate_errors(), tx:
-                tx.update(
-                    HoldItem(keys.account_pk(account_id), hold.sk),
-                    actions=[HoldItem.status.set(status)],
-                    condition=HoldItem.status == "held",
-                    label="hold",
-                )
-                tx.update(WalletItem(keys.account_pk(account_id), keys.WALLET_SK), actions=actions)
-                for entry in entries:
-                    tx.save(entry)
-                if extra is not None:
-                    extra(tx)
-        except TransactWriteError as exc:
-            failed = tx.failures(exc)
-            if failed:
-                # The hold was closed concurrently, or the caller's own step (its job already
-                # finished) refused: either way the other close moved the money.
-                return False
-            raise
-        return True
+        # Credits coming back may settle what a clawback left owing: a restricted wallet is closed
+        # all the same on a second attempt, then its restriction is looked at again.
+        for unrestricted in (True, False):
+            tx = transaction()
+            try:
+                with translate_errors(), tx:
+                    tx.update(
+                        HoldItem(keys.account_pk(account_id), hold.sk),
+                        actions=[HoldItem.status.set(status)],
+                        condition=HoldItem.status == "held",
+                        label="hold",
+                    )
+                    tx.update(
+                        WalletItem(keys.account_pk(account_id), keys.WALLET_SK),
+                        actions=actions,
+                        condition=(WalletItem.restricted == False) if unrestricted else None,  # noqa: E712
+                        label="wallet",
+                    )
+                    for entry in entries:
+                        tx.save(entry)
+                    if extra is not None:
+                        extra(tx)
+            except TransactWriteError as exc:
+                failed = tx.failures(exc)
+                if set(failed) == {"wallet"}:
+                    continue
+                if failed:
+                    # The hold was closed concurrently, or the caller's own step (its job already
+                    # finished) refused: either way the other close moved the money.
+                    return False
+                raise
+            if not unrestricted:
+                self.lift_restriction_if_settled(account_id)
+            return True
+        return False
 
     def _roll_over_month(self, account_id: str, month: str) -> None:
         """A new month: nothing spent yet, the whole cap available again."""
@@ -429,6 +442,23 @@ class WalletRepository:
             at=grant.at,
             expires_at=epoch_seconds(grant.at + LEDGER_RETENTION),
         )
+        # A restricted wallet is credited on a second attempt, and its restriction then looked at
+        # again: deciding that from the wallet as the grant finds it, not from an earlier read of
+        # the account, lifts a restriction that a concurrent clawback put on a moment before.
+        for unrestricted in (True, False):
+            granted = self._grant_once(grant, record, inbox, unrestricted=unrestricted)
+            if granted is not None:
+                if granted and not unrestricted:
+                    self.lift_restriction_if_settled(grant.account_id)
+                return granted
+        return False
+
+    def _grant_once(self, grant: Grant, record: PaymentRecordItem, inbox: Any, *, unrestricted: bool) -> bool | None:
+        """True when granted, False when the payment was granted before, None when the wallet is
+        restricted and `unrestricted` was asked for."""
+        condition = WalletItem.pk.exists()
+        if unrestricted:
+            condition &= WalletItem.restricted == False  # noqa: E712 - a DynamoDB condition
         tx = transaction()
         try:
             with translate_errors(), tx:
@@ -436,8 +466,9 @@ class WalletRepository:
                 tx.update(
                     WalletItem(keys.account_pk(grant.account_id), keys.WALLET_SK),
                     actions=[WalletItem.balance.add(grant.credits)],
-                    condition=WalletItem.pk.exists(),
+                    condition=condition,
                     label="wallet",
+                    return_values="ALL_OLD",
                 )
                 tx.save(
                     _entry(grant.ledger_id, grant.at, grant.credits, grant.kind, grant.payment_key, amount=grant.amount)
@@ -460,6 +491,8 @@ class WalletRepository:
             if "record" in failed:
                 return False
             if "wallet" in failed:
+                if unrestricted and _old_wallet(failed["wallet"]) is not None:
+                    return None
                 raise errors.NotFoundError("No wallet for this account.") from exc
             raise
         return True
@@ -516,14 +549,16 @@ class WalletRepository:
                     condition=ReversalItem.entry_id.does_not_exist(),
                     label="reversal",
                 )
-                # Optimistic on what was clawed so far: two reversals of one payment never overlap.
+                # Optimistic on what was returned and clawed so far: two reversals of one payment
+                # never overlap (one that takes back no credit still adds to the money returned).
                 tx.update(
                     PaymentRecordItem(payment.ledger_id, record_key),
                     actions=[
                         PaymentRecordItem.reversed_minor.set(reversed_minor),
                         PaymentRecordItem.clawed_credits.set(payment.clawed_credits + credits),
                     ],
-                    condition=PaymentRecordItem.clawed_credits == payment.clawed_credits,
+                    condition=(PaymentRecordItem.clawed_credits == payment.clawed_credits)
+                    & (PaymentRecordItem.reversed_minor == payment.reversed_minor),
                     label="payment",
                 )
                 tx.update(

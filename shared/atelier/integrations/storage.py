@@ -14,8 +14,12 @@ def upload_key(account_id: str, upload_id: str) -> str:
     return f"accounts/{account_id}/uploads/{upload_id}"
 
 
+def output_prefix(account_id: str, job_id: str) -> str:
+    return f"accounts/{account_id}/outputs/{job_id}/"
+
+
 def output_key(account_id: str, job_id: str, index: int, extension: str) -> str:
-    return f"accounts/{account_id}/outputs/{job_id}/{index}.{extension}"
+    return f"{output_prefix(account_id, job_id)}{index}.{extension}"
 
 
 def account_prefix(account_id: str) -> str:
@@ -86,6 +90,15 @@ class ObjectStore:
         if len(body) > max_bytes:
             raise errors.PayloadTooLargeError()
         return body
+
+    def delete_under(self, prefix: str) -> None:
+        """Deletes every object whose key starts with `prefix` (the outputs of one job, say)."""
+        try:
+            pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
+            keys = [entry["Key"] for page in pages for entry in page.get("Contents", [])]
+        except (BotoCoreError, ClientError) as exc:
+            raise errors.DependencyUnavailableError() from exc
+        self.delete(keys)
 
     def delete(self, keys: list[str]) -> None:
         for start in range(0, len(keys), 1000):

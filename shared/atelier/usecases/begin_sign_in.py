@@ -16,7 +16,11 @@ from atelier.integrations.oidc import OidcProvider
 from atelier.models.accounts import SignInState
 from atelier.settings import Settings
 
-_SAFE_PATH = re.compile(r"^/(?![/\\])[A-Za-z0-9\-._~!$&'()*+,;=:@/%?]*$")
+# A path on this site, or nothing (which means "/"): a `/` not followed by another `/` (nor by a
+# backslash, which is no allowed character). Written without lookarounds, so the login route's
+# query schema can carry it and every JSON Schema tool reads it the same way.
+SAFE_REDIRECT_PATTERN = r"^(?:/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@%?][A-Za-z0-9\-._~!$&'()*+,;=:@/%?]*)?)?$"
+_SAFE_PATH = re.compile(SAFE_REDIRECT_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -29,7 +33,8 @@ def safe_redirect_path(redirect_to: str | None) -> str:
     """Only a path on this site: no scheme, no host, no `//` or `/\\` that browsers read as a host."""
     if not redirect_to:
         return "/"
-    if len(redirect_to) > 512 or not _SAFE_PATH.match(redirect_to) or "/\\" in redirect_to:
+    # fullmatch: with `match`, the pattern's `$` also matches before a trailing newline.
+    if len(redirect_to) > 512 or not _SAFE_PATH.fullmatch(redirect_to) or "/\\" in redirect_to:
         raise errors.InvalidFieldError(
             "redirect_to must be a path on this site.", details=[{"field": "redirect_to", "location": "query"}]
         )

@@ -22,7 +22,7 @@ from atelier.data.payments import PaymentRecordsRepository
 from atelier.data.wallets import Grant, Reversal, WalletRepository
 from atelier.integrations.email import Mailer
 from atelier.integrations.payments.base import PaymentEvent, PaymentEventKind
-from atelier.models.accounts import Account, AccountStatus
+from atelier.models.accounts import Account
 from atelier.models.billing import LedgerKind, Subscription
 from atelier.models.email import EmailKind
 from atelier.observability import logger
@@ -133,8 +133,6 @@ def _grant(
     if not granted:
         payments.mark_processed(event.provider, event.event_id)
         return Outcome.ALREADY_GRANTED
-    if account.status is AccountStatus.RESTRICTED:
-        wallets.lift_restriction_if_settled(account.id)
     paid = f" ({event.amount.value_minor / 100:.2f} {event.amount.currency.upper()})" if event.amount else ""
     send_email(
         account,
@@ -183,12 +181,20 @@ def _reverse(
         wallets.restrict(payment.account_id)
     account = accounts.get(payment.account_id)
     if account is not None:
-        _notify_reversal(account, kind, taken, mailer=mailer, sent_emails=sent_emails, clock=clock)
+        reference = f"{event.provider} {event.reversal_key or event.event_id}"
+        _notify_reversal(account, kind, taken, reference, mailer=mailer, sent_emails=sent_emails, clock=clock)
     return Outcome.CLAWED_BACK
 
 
 def _notify_reversal(
-    account: Account, kind: LedgerKind, credits: int, *, mailer: Mailer, sent_emails: SentEmailRepository, clock: Clock
+    account: Account,
+    kind: LedgerKind,
+    credits: int,
+    reference: str,
+    *,
+    mailer: Mailer,
+    sent_emails: SentEmailRepository,
+    clock: Clock,
 ) -> None:
     what = "refund" if kind is LedgerKind.REFUND else "payment dispute"
     send_email(
@@ -196,7 +202,9 @@ def _notify_reversal(
         EmailKind.BILLING,
         f"A {what} was applied to your Atelier account",
         f"Because of a {what}, {credits} credits were taken back from your balance. "
-        "If your balance is now below zero, generation and publishing are paused until it is topped up.",
+        "If your balance is now below zero, generation and publishing are paused until it is topped up.\n"
+        # Two refunds of the same size are two emails, each naming its own refund or dispute.
+        f"Reference: {reference}.",
         mailer=mailer,
         sent_emails=sent_emails,
         clock=clock,

@@ -93,6 +93,10 @@ def verify_upload(upload: Upload, *, uploads: UploadRepository, storage: ObjectS
     if content is None:
         raise UploadRejectedError("The reference image was never uploaded.")
     try:
+        # The presigned POST holds S3 to the declared size; checked again here, so the promise does
+        # not rest on the store alone (emulators, for one, do not enforce POST policies).
+        if len(content) > upload.size_bytes:
+            raise UploadRejectedError("The file is larger than it was declared to be.")
         with Image.open(io.BytesIO(content)) as image:
             declared_format = ALLOWED_TYPES.get(upload.content_type)
             if image.format != declared_format:

@@ -13,7 +13,7 @@ from atelier import errors
 from atelier.clock import Clock, isoformat
 from atelier.data.accounts import AccountRepository
 from atelier.data.emails import SentEmailRepository
-from atelier.data.policies import PolicyRepository
+from atelier.data.policies import PolicyRepository, PolicyVersionExistsError
 from atelier.data.policy_notices import PolicyNoticeRepository
 from atelier.integrations.email import Mailer
 from atelier.integrations.queue import MessageQueue
@@ -66,7 +66,15 @@ def publish_policy(
     policy = PolicyVersion(
         kind=kind, version=version, summary=summary, effective_at=effective_at, published_at=now, material=material
     )
-    policies.publish(policy)  # PolicyVersionExistsError (409) when this version is out already
+    try:
+        policies.publish(policy)
+    except PolicyVersionExistsError:
+        published = policies.get(kind, version, effective_at)
+        if published is None or (published.summary, published.material) != (summary, material):
+            raise  # 409: another text is out under this version
+        # The same version again: an admin retrying after its notices could not all be queued. They
+        # are queued again; each account's notice marker still keeps anyone from a second email.
+        policy = published
     for shard in keys.account_shards():
         queue.send(PolicyNoticeMessage(kind=kind, version=version, shard=shard))
     logger.info("policy published", extra={"policy_kind": kind.value, "material": material})

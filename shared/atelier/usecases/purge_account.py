@@ -187,11 +187,14 @@ class Purger:
         elif step == "partition":
             self.privacy.delete_keys(self.privacy.partition_keys(account_id, keep_account=True))
         elif step == "farewell":
+            # Recorded before it is sent: a run stopped after sending must not send it a second time
+            # (an email cannot be taken back; one that is lost is only logged, as everywhere).
+            self.privacy.record_step(account_id, step)
             self._send_farewell(account_id)
         elif step == "receipt":
             self._write_receipt(state)
         self.checkpoint(step)
-        if step != "receipt":
+        if step not in ("farewell", "receipt"):
             self.privacy.record_step(account_id, step, provider_actions=provider_actions)
         return state.model_copy(
             update={

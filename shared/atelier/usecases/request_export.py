@@ -48,17 +48,22 @@ def request_export(
         "export-request", account_id, limit=settings.export_requests_per_day, window_seconds=_DAY_SECONDS, now=now
     )
     export = Export(id=new_id(IdPrefix.EXPORT), account_id=account_id, status=ExportStatus.QUEUED, requested_at=now)
-    exports.create(export, stale_at=now + timedelta(seconds=settings.export_stale_seconds))
     try:
-        queue.send(ExportMessage(account_id=account_id, export_id=export.id))
+        exports.create(export, stale_at=now + timedelta(seconds=settings.export_stale_seconds))
+        try:
+            queue.send(ExportMessage(account_id=account_id, export_id=export.id))
+        except errors.DependencyUnavailableError:
+            exports.fail(
+                account_id,
+                export.id,
+                code="queue_unavailable",
+                message="The export could not be queued; request it again.",
+                now=clock.now(),
+            )
+            raise
     except errors.DependencyUnavailableError:
-        exports.fail(
-            account_id,
-            export.id,
-            code="queue_unavailable",
-            message="The export could not be queued; request it again.",
-            now=clock.now(),
-        )
+        # An outage on our side: asking again must not use up the day's allowance.
+        rate_limiter.give_back("export-request", account_id, window_seconds=_DAY_SECONDS, now=now)
         raise
     return export
 

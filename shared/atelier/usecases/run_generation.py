@@ -15,6 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from atelier import errors
 from atelier.clock import Clock
 from atelier.data.assets import UploadRepository
 from atelier.data.jobs import JobRepository
@@ -28,7 +29,7 @@ from atelier.integrations.inference.base import (
     ProviderStatus,
 )
 from atelier.integrations.queue import MessageQueue
-from atelier.integrations.storage import ObjectStore, output_key
+from atelier.integrations.storage import ObjectStore, output_key, output_prefix
 from atelier.models.generation import Asset, Job, JobError, JobStatus
 from atelier.observability import logger
 from atelier.settings import Settings
@@ -79,11 +80,19 @@ def run_generation(
             settings=settings,
         )
     except ProviderRejectedError as exc:
-        return fail(job, "provider_rejected", exc.message, jobs=jobs, wallets=wallets, clock=clock)
+        # Refused for good, perhaps after some outputs were stored (a later one too large, say).
+        rejected = fail(job, "provider_rejected", exc.message, jobs=jobs, wallets=wallets, clock=clock)
+        if rejected is not JobStatus.SUCCEEDED:
+            discard_outputs(job, storage)
+        return rejected
+    except errors.InvalidFieldError as exc:
+        # The job's own input is unusable (a reference upload that is not the image it claimed to
+        # be): every delivery would fail the same way, so the job fails now, saying why.
+        return fail(job, exc.code, exc.message, jobs=jobs, wallets=wallets, clock=clock)
     except Exception:
         if receive_count >= settings.generation_max_receives:
             logger.exception("generation gave up", extra={"job_id": job.id})
-            fail(
+            status = fail(
                 job,
                 "generation_failed",
                 "The job failed after several attempts; nothing was charged.",
@@ -91,6 +100,8 @@ def run_generation(
                 wallets=wallets,
                 clock=clock,
             )
+            if status is not JobStatus.SUCCEEDED:
+                discard_outputs(job, storage)
         raise
 
 
@@ -241,6 +252,15 @@ def finish(
             storage.delete([asset.object_key for asset in assets])
         return current.status if current else JobStatus.CANCELED
     return JobStatus.SUCCEEDED
+
+
+def discard_outputs(job: Job, storage: ObjectStore) -> None:
+    """Removes what an attempt stored for a job that then failed: no asset refers to those objects,
+    so nothing would ever show, export or delete them. Best effort; a failure is logged."""
+    try:
+        storage.delete_under(output_prefix(job.account_id, job.id))
+    except errors.AtelierError:
+        logger.warning("outputs of a failed job not removed", extra={"job_id": job.id})
 
 
 def fail(

@@ -1,4 +1,5 @@
-"""Sends an email to an account holder and keeps the record of it (P13)."""
+"""Sends an email to an account holder and keeps the record of it (P13): at most once, so the record
+is written after the send, and a record that cannot be written is logged, never retried by failing."""
 
 from __future__ import annotations
 
@@ -31,7 +32,11 @@ def send_email(
     except errors.DependencyUnavailableError:
         logger.warning("email not sent", extra={"email_kind": kind.value})
         return False
-    sent_emails.record(
-        SentEmail(id=new_id(IdPrefix.EMAIL), account_id=account.id, kind=kind, subject=subject, sent_at=clock.now())
-    )
+    sent = SentEmail(id=new_id(IdPrefix.EMAIL), account_id=account.id, kind=kind, subject=subject, sent_at=clock.now())
+    try:
+        sent_emails.record(sent)
+    except errors.DependencyUnavailableError:
+        # The email went out and cannot be taken back: failing now would only make the caller's
+        # retry (a redelivery, a client repeating its request) send it a second time.
+        logger.warning("sent email not recorded", extra={"email_kind": kind.value})
     return True

@@ -83,6 +83,13 @@ def submit_job(
     account_id = principal.account_id
     now = clock.now()
 
+    # The request schema bounds a prompt sent as is; one filled in from a workflow's template and
+    # variables is bounded here, so every prompt a provider receives is held to the same limit.
+    if len(submission.prompt) > settings.max_prompt_length:
+        raise errors.InvalidFieldError(
+            f"A prompt has at most {settings.max_prompt_length} characters.",
+            details=[{"field": "prompt", "location": "body"}],
+        )
     model = find_model(submission.model, settings)
     if model.kind != submission.kind:
         raise errors.InvalidFieldError(
@@ -177,9 +184,9 @@ def submit_job(
             ledger_id,
             job.id,
             clock.now(),
-            extra=jobs.completion_step(
+            extra=jobs.unqueued_step(
                 job,
-                status=JobStatus.FAILED,
+                idempotency_key_hash=key_hash,
                 now=clock.now(),
                 error=JobError(code="queue_unavailable", message="The job could not be queued; nothing was charged."),
             ),

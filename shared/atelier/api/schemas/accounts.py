@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from atelier.api.schemas.common import DisplayText, EmailAddress, StrictRequest
+from atelier.api.schemas.common import DisplayText, EmailAddress, MustBeTrue, StrictRequest
 from atelier.clock import isoformat
 from atelier.models.accounts import Account, ApiKey, Consent, PolicyVersion, Preferences, Workspace
 
@@ -72,7 +72,7 @@ class UpdateConsentRequest(StrictRequest):
 
 class AcceptTermsRequest(StrictRequest):
     version: str = Field(min_length=1, max_length=64)
-    age_confirmed: Literal[True] = Field(description="Attests the minimum age; must be true.")
+    age_confirmed: MustBeTrue = Field(description="Attests the minimum age; must be true.")
 
 
 class PolicyVersionBody(BaseModel):

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from atelier.api.schemas.common import StrictRequest
+from atelier.api.schemas.common import StrictRequest, WholeNumber
 from atelier.clock import isoformat
 from atelier.models.billing import CatalogItem, LedgerEntry, Money, Subscription, Wallet
 
@@ -89,7 +89,7 @@ class BalanceResponse(BaseModel):
 
 
 class SpendCapRequest(StrictRequest):
-    monthly_credits: Annotated[int, Field(ge=0, le=10_000_000)] | None
+    monthly_credits: Annotated[int, Field(ge=0, le=10_000_000), WholeNumber] | None
 
 
 class LedgerEntryBody(BaseModel):

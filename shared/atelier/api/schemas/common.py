@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 # Display names and labels: trimmed, non-empty, bounded, no control characters.
 DisplayText = Annotated[
@@ -19,6 +19,38 @@ EmailAddress = Annotated[
 
 
 class StrictRequest(BaseModel):
-    """Request bodies reject fields they do not know, so a typo is an error, not silently ignored."""
+    """Request bodies reject fields they do not know, so a typo is an error, not silently ignored,
+    and take JSON's types as they are: "5" is no integer and 0 no boolean, as the document says (a
+    lax parse turned `{"monthly_credits": false}` into a spend cap of 0)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+def _time_as_text(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise ValueError("Input should be an ISO 8601 date and time with its offset")
+    return value
+
+
+def _whole_float_as_int(value: Any) -> Any:
+    # JSON Schema counts 5.0 as an integer, and so does the document; a strict int would not.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _booleans_only(value: Any) -> Any:
+    # A literal `True` alone would also match 1 (1 == True).
+    if not isinstance(value, bool):
+        raise ValueError("Input should be a valid boolean")
+    return value
+
+
+# A time in a request body: JSON has no time type, so it is an ISO-8601 string (with its offset),
+# never a number of seconds. Not strict itself, since a strict datetime takes only datetime objects.
+RequestTime = Annotated[AwareDatetime, Field(strict=False), BeforeValidator(_time_as_text)]
+# Marks an integer in a request body as taking 5 or 5.0, never "5" or false. It goes after the
+# field's bounds (`Annotated[int, Field(ge=1), WholeNumber]`), so the bounds stay in the schema.
+WholeNumber = BeforeValidator(_whole_float_as_int)
+# A box that must be ticked: JSON `true`, nothing else.
+MustBeTrue = Annotated[Literal[True], BeforeValidator(_booleans_only)]

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
-from atelier.api.schemas.common import DisplayText, StrictRequest
+from atelier.api.schemas.common import DisplayText, RequestTime, StrictRequest
 from atelier.clock import isoformat
 from atelier.models.gallery import Report, Share, WorkflowDefinition, WorkflowVersion
 from atelier.usecases.browse_gallery import GalleryItemView
@@ -165,7 +165,7 @@ class GalleryPageResponse(BaseModel):
 class CreateShareRequest(StrictRequest):
     target_type: Literal["asset", "workflow"]
     target_id: Annotated[str, Field(max_length=64)]
-    expires_at: AwareDatetime | None = None
+    expires_at: RequestTime | None = None
 
 
 class ShareResponse(BaseModel):
@@ -306,7 +306,7 @@ class PublishPolicyRequest(StrictRequest):
     ]
     summary: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
     material: bool
-    effective_at: AwareDatetime
+    effective_at: RequestTime
 
 
 class PublishedPolicyResponse(BaseModel):

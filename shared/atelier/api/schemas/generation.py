@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from atelier.api.schemas.common import StrictRequest
+from atelier.api.schemas.common import StrictRequest, WholeNumber
 from atelier.clock import isoformat
 from atelier.models.generation import Job, ModelSpec
 from atelier.usecases.manage_assets import AssetView
@@ -51,7 +51,7 @@ class ModelList(BaseModel):
 class CreateUploadRequest(StrictRequest):
     filename: SafeFilename
     content_type: Literal["image/png", "image/jpeg", "image/webp"]
-    size_bytes: Annotated[int, Field(ge=1, le=50 * 1024 * 1024)]
+    size_bytes: Annotated[int, Field(ge=1, le=50 * 1024 * 1024), WholeNumber]
 
 
 class PresignedPost(BaseModel):
@@ -179,5 +179,5 @@ class AssetPageResponse(BaseModel):
 
 class UpdateAssetRequest(StrictRequest):
     labels: list[Label] | None = Field(default=None, max_length=20)
-    rating: Annotated[int, Field(ge=1, le=5)] | None = None
+    rating: Annotated[int, Field(ge=1, le=5), WholeNumber] | None = None
     visibility: Literal["private", "public"] | None = None

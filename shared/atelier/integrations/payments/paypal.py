@@ -250,7 +250,8 @@ class PayPalProvider:
         try:
             body_text = raw_body.decode("utf-8")
             event = json.loads(body_text)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
+            # Read before PayPal vouches for it: a body nested past the parser's stack is refused too.
             raise WebhookSignatureError() from exc
         if not isinstance(event, dict):
             raise WebhookSignatureError()
