@@ -35,10 +35,15 @@ venv: $(VENV)/.installed ## Create the virtual environment (.venv) with every de
 dev: $(VENV)/.installed ## Run the whole platform locally on http://127.0.0.1:3000 (PORT overrides)
 	$(PY) -m local
 
+# Suites too long for every run on two cores yet: the API fuzzer, fault injection, money under
+# chaos and the load run. `make verify` runs them, bounded and long.
+LONG_SUITES := tests/security/test_api_fuzz.py tests/reliability/test_fault_injection.py \
+	tests/reliability/test_money_chaos.py tests/reliability/test_load.py
+
 .PHONY: test
-test: $(VENV)/.installed $(SAM_VENV)/.installed ## Run every test suite (the bounded versions of the long ones)
+test: $(VENV)/.installed $(SAM_VENV)/.installed ## Run the test suites (bounded; the LONG_SUITES run in `make verify`)
 	$(PY) -m scripts.openapi --check
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope -m "not slow" tests
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope -m "not slow" $(addprefix --ignore=,$(LONG_SUITES)) tests
 
 .PHONY: verify
 verify: $(VENV)/.installed $(SAM_VENV)/.installed ## Run every suite including the long ones

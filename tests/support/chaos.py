@@ -32,6 +32,7 @@ import httpx
 
 from atelier import errors
 from atelier.data.wallets import NO_CAP_HEADROOM, WalletRepository, month_of
+from local.payments import stripe_signature
 from local.runtime import LocalRuntime
 from tests.support.invariants import PlatformState
 
@@ -454,12 +455,17 @@ class ChaosRun:
         ).json()
 
     def deliver(self, delivery: Delivery) -> int:
+        headers = dict(delivery.headers)
+        if delivery.provider == "stripe":
+            # Stripe signs every delivery attempt afresh (a signature older than five minutes is
+            # refused); a long run delivers events issued minutes earlier.
+            headers["Stripe-Signature"] = stripe_signature(delivery.body.encode())
         response = self.call(
             f"webhook {delivery.provider}",
             "POST",
             delivery.url_path,
             content=delivery.body.encode(),
-            headers=delivery.headers,
+            headers=headers,
             expected={200, *RETRYABLE_DELIVERY},
         )
         if response.status_code == 503 and response.json()["error"]["code"] != "payment_not_yet_known":

@@ -4,6 +4,7 @@ or running per account."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pynamodb.exceptions import DeleteError, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
@@ -134,43 +135,66 @@ class ExportRepository:
     ) -> bool:
         """running -> ready, releasing the lock. False when the export is no longer running (the
         account was purged meanwhile, say): its archive is then not wanted."""
-        item = ExportItem(keys.account_pk(account_id), keys.export_sk(export_id))
+        return self._close(
+            account_id,
+            export_id,
+            [
+                ExportItem.status.set(ExportStatus.READY.value),
+                ExportItem.finished_at.set(now),
+                ExportItem.object_key.set(object_key),
+                ExportItem.size_bytes.set(size_bytes),
+                ExportItem.available_until.set(available_until),
+            ],
+            ExportItem.status == ExportStatus.RUNNING.value,
+        )
+
+    def fail(self, account_id: str, export_id: str, *, code: str, message: str, now: datetime) -> None:
+        failed = self._close(
+            account_id,
+            export_id,
+            [
+                ExportItem.status.set(ExportStatus.FAILED.value),
+                ExportItem.finished_at.set(now),
+                ExportItem.error_code.set(code),
+                ExportItem.error_message.set(message),
+            ],
+            ExportItem.status.is_in(*_UNFINISHED),
+        )
+        if not failed:
+            self.release(account_id, export_id)
+
+    def _close(self, account_id: str, export_id: str, actions: list[Any], condition: Condition) -> bool:
+        """Finishes an export and frees the account's lock in one transaction: a finished export
+        never keeps the lock (which would refuse every new request until it went stale, and have
+        its takeover mark a ready export failed), and a lost answer leaves both to be retried.
+        False when the export's own condition fails; a lock held by another export (or by none)
+        is left as it is."""
+        account_pk = keys.account_pk(account_id)
+        item = ExportItem(account_pk, keys.export_sk(export_id))
+        tx = transaction()
+        try:
+            with translate_errors(), tx:
+                tx.update(item, actions=actions, condition=condition, label="export")
+                tx.delete(
+                    ExportLockItem(account_pk, keys.EXPORT_LOCK_SK),
+                    condition=ExportLockItem.export_id == export_id,
+                    label="lock",
+                )
+            return True
+        except TransactWriteError as exc:
+            refused = tx.failures(exc)
+            if "export" in refused:
+                return False
+            if "lock" not in refused:
+                raise
         with translate_errors():
             try:
-                item.update(
-                    actions=[
-                        ExportItem.status.set(ExportStatus.READY.value),
-                        ExportItem.finished_at.set(now),
-                        ExportItem.object_key.set(object_key),
-                        ExportItem.size_bytes.set(size_bytes),
-                        ExportItem.available_until.set(available_until),
-                    ],
-                    condition=ExportItem.status == ExportStatus.RUNNING.value,
-                )
+                item.update(actions=actions, condition=condition)
             except UpdateError as exc:
                 if is_conditional_failure(exc):
                     return False
                 raise
-        self.release(account_id, export_id)
         return True
-
-    def fail(self, account_id: str, export_id: str, *, code: str, message: str, now: datetime) -> None:
-        item = ExportItem(keys.account_pk(account_id), keys.export_sk(export_id))
-        with translate_errors():
-            try:
-                item.update(
-                    actions=[
-                        ExportItem.status.set(ExportStatus.FAILED.value),
-                        ExportItem.finished_at.set(now),
-                        ExportItem.error_code.set(code),
-                        ExportItem.error_message.set(message),
-                    ],
-                    condition=ExportItem.status.is_in(*_UNFINISHED),
-                )
-            except UpdateError as exc:
-                if not is_conditional_failure(exc):
-                    raise
-        self.release(account_id, export_id)
 
     def release(self, account_id: str, export_id: str) -> None:
         """Frees the account's export lock if this export holds it."""

@@ -10,10 +10,15 @@ from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Fiel
 DisplayText = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")
 ]
+# An address mail can be sent to: ASCII only (SES takes neither UTF-8 local parts nor unencoded
+# international domains), and none of the characters that make a header hold another mailbox or
+# none at all (`,` `;` `<` `[`...). Anything looser was stored, then broke every email sent to it.
 EmailAddress = Annotated[
     str,
     StringConstraints(
-        strip_whitespace=True, max_length=254, pattern=r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]+\.[^@\s.]+$"
+        strip_whitespace=True,
+        max_length=254,
+        pattern=r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@(?:[A-Za-z0-9-]+\.)+[A-Za-z0-9-]+$",
     ),
 ]
 
