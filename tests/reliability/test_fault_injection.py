@@ -45,7 +45,7 @@ PART_BYTES = 5 * 1024 * 1024
 SWEEP = "atelier-local-sweep-overdue-jobs"
 PURGE = "atelier-local-purge-due-accounts"
 IMAGE = {"kind": "image", "model": "local-image", "params": {"width": 64, "height": 64}}
-IMAGE_COST = 2
+IMAGE_COST = 2  # what IMAGE costs
 POLICY_EFFECTIVE_AT = datetime.now(UTC).replace(microsecond=0) + timedelta(days=15)
 
 TALLY = FaultTally()
@@ -100,9 +100,9 @@ def faults(stack: LocalRuntime) -> Iterator[FaultInjector]:
 _people = iter(range(1, 1_000_000))
 
 
-def maker(stack: LocalRuntime, credits: int = 20, email: str | None = None) -> tuple[ApiClient, str]:
+def maker(stack: LocalRuntime, credits: int = 20) -> tuple[ApiClient, str]:
     """A signed-in account that accepted the terms, with `credits`; answers (client, account id)."""
-    client = signed_in(stack.api_url, email or f"fault-{next(_people)}-{time.monotonic_ns()}@example.com")
+    client = signed_in(stack.api_url, f"fault-{next(_people)}-{time.monotonic_ns()}@example.com")
     version = client.get("/v1/policies/terms").json()["version"]
     assert client.post("/v1/me/terms", json={"version": version, "age_confirmed": True}).status_code == 200
     account_id: str = client.get("/v1/me").json()["id"]
@@ -230,7 +230,7 @@ def sweep_overdue_jobs(stack: LocalRuntime) -> dict[str, Any]:
 
 def open_multipart_uploads(stack: LocalRuntime) -> list[str]:
     s3 = boto3.client("s3", endpoint_url=stack.emulator_url, region_name="us-east-1")
-    settings = get_settings_now()
+    settings = platform_settings()
     found = []
     for bucket in (settings.assets_bucket_name, settings.exports_bucket_name):
         found += [upload["Key"] for upload in s3.list_multipart_uploads(Bucket=bucket).get("Uploads", [])]
@@ -242,7 +242,8 @@ def objects_under(stack: LocalRuntime, bucket: str, prefix: str) -> list[str]:
     return [item["Key"] for item in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])]
 
 
-def get_settings_now() -> Any:
+def platform_settings() -> Any:
+    """The settings the in-process handlers run with (this stack's table, bucket and queue names)."""
     return get_services().settings
 
 
@@ -306,7 +307,7 @@ def test_a_submission_applied_but_unanswered_is_replayed_and_never_left_running(
 def test_a_queue_outage_at_submission_returns_the_credits_and_the_retry_runs_the_job(stack, faults):
     # Given the generation queue refusing one message
     client, _ = maker(stack)
-    queue_url = get_settings_now().generation_queue_url
+    queue_url = platform_settings().generation_queue_url
     faults.arm("sqs", "SendMessage", error="ServiceUnavailable", when=lambda params: params["QueueUrl"] == queue_url)
     # When a job is submitted, and the client retries with the same Idempotency-Key
     first = submit(client, "a paper boat", key="boat-1")
@@ -328,7 +329,10 @@ def test_a_queue_outage_at_submission_returns_the_credits_and_the_retry_runs_the
 # == the worker: the provider, the output's storage, the completion transaction ========================
 def test_a_provider_error_and_a_timeout_on_submit_are_retried_and_the_job_succeeds_once(stack, faults):
     client, _ = maker(stack)
-    flaky = lambda params: "[flaky submit]" in params["request"].prompt  # noqa: E731
+
+    def flaky(params: Params) -> bool:
+        return "[flaky submit]" in params["request"].prompt
+
     faults.arm("inference", "submit", error="timeout", when=flaky)
     faults.arm("inference", "submit", error="unavailable", when=flaky)
     job = wait_for_job(client, submit(client, "[flaky submit] a heron").json()["id"])
@@ -349,7 +353,7 @@ def test_a_provider_that_times_out_on_every_delivery_fails_the_job_and_returns_t
     assert job["error"]["code"] == "generation_failed"
     assert job["charged_credits"] == 0
     assert balance(client) == (20, 0)
-    assert faults.total == get_settings_now().generation_max_receives
+    assert faults.total == platform_settings().generation_max_receives
     assert_sound(stack)
 
 
@@ -364,7 +368,7 @@ def test_an_output_that_cannot_be_stored_is_stored_by_the_retry_once(stack, faul
     job = wait_for_job(client, submit(client, "a lighthouse").json()["id"])
     assert job["status"] == "succeeded", job
     assert len(job["outputs"]) == 1
-    outputs = objects_under(stack, get_settings_now().assets_bucket_name, f"accounts/{account_id}/outputs/")
+    outputs = objects_under(stack, platform_settings().assets_bucket_name, f"accounts/{account_id}/outputs/")
     assert len(outputs) == 1
     assert balance(client) == (20 - IMAGE_COST, 0)
     assert_sound(stack)
@@ -379,7 +383,7 @@ def test_a_completion_that_never_commits_fails_the_job_and_leaves_no_output_behi
     # Then the job failed, its credits came back, and the outputs it stored were removed
     assert job["status"] == "failed", job
     assert balance(client) == (20, 0)
-    assert objects_under(stack, get_settings_now().assets_bucket_name, f"accounts/{account_id}/outputs/") == []
+    assert objects_under(stack, platform_settings().assets_bucket_name, f"accounts/{account_id}/outputs/") == []
     assert_sound(stack)
 
 
@@ -401,7 +405,7 @@ def test_a_job_whose_every_money_write_fails_is_finished_by_the_sweep(stack, fau
     outage = faults.arm("dynamodb", "TransactWriteItems", times=None, when=closes_hold_of(account_id))
     job_id = submit(client, "a moth at a window").json()["id"]
     # (every delivery's settle fails, and the last one's release too)
-    eventually(lambda: outage.fired > get_settings_now().generation_max_receives, 90, "the last delivery")
+    eventually(lambda: outage.fired > platform_settings().generation_max_receives, 90, "the last delivery")
     stack.wait_until_queues_settle(timeout=90)
     assert client.get(f"/v1/jobs/{job_id}").json()["status"] in ("queued", "running")
     # When DynamoDB is back and the stuck-job sweep runs past the job's deadline
@@ -411,7 +415,7 @@ def test_a_job_whose_every_money_write_fails_is_finished_by_the_sweep(stack, fau
     job = client.get(f"/v1/jobs/{job_id}").json()
     assert job["status"] == "failed", job
     assert balance(client) == (20, 0)
-    assert objects_under(stack, get_settings_now().assets_bucket_name, f"accounts/{account_id}/outputs/") == []
+    assert objects_under(stack, platform_settings().assets_bucket_name, f"accounts/{account_id}/outputs/") == []
     assert_sound(stack)
 
 
@@ -606,6 +610,27 @@ def test_an_export_whose_multipart_upload_fails_is_rebuilt_and_mailed_once(stack
     assert ready_mails() == 1
 
 
+def test_an_export_whose_completion_fails_is_finished_by_the_retry_and_frees_the_next_request(stack, faults):
+    # Given an account, and the write that marks its export ready (and frees its lock) failing once
+    client, account_id = maker(stack, credits=0)
+    email = email_of(client)
+    faults.arm("dynamodb", "TransactWriteItems", when=about(f"ACCOUNT#{account_id}", '"ready"'))
+    # When it asks for its data
+    export = request_export(stack, client)
+    # Then the retry finished it and emailed the link, once
+    assert export["status"] == "ready", export
+    assert faults.total == 1
+
+    def ready_mails() -> int:
+        return len([mail for mail in outbox(stack, email) if "export is ready" in mail["subject"]])
+
+    eventually(ready_mails, 30, "the export's email")
+    # And the account may ask for another export (the first holds no lock)
+    assert client.post("/v1/me/exports").status_code == 202
+    eventually(lambda: ready_mails() == 2, 60, "the second export's email")
+    assert_sound(stack)
+
+
 # == account purge: S3 deletes and the farewell email, with the schedule running again ==================
 def schedule_deletion(client: ApiClient) -> None:
     assert client.post("/v1/me/deletion").status_code == 202
@@ -630,7 +655,7 @@ def test_a_purge_whose_object_delete_fails_finishes_on_the_next_run(stack, fault
     assert purge_outcome(stack)["failed"] == 1
     assert purge_outcome(stack)["purged"] == 1
     # Then nothing of the account is left in either bucket, and the farewell went out once
-    settings = get_settings_now()
+    settings = platform_settings()
     for bucket in (settings.assets_bucket_name, settings.exports_bucket_name):
         assert objects_under(stack, bucket, f"accounts/{account_id}/") == []
     farewells = [mail for mail in outbox(stack, email) if mail["subject"] == "Your Atelier account has been deleted"]
@@ -678,7 +703,7 @@ def test_policy_notices_reach_everyone_once_through_a_queue_outage_and_a_refused
     # refusing one notice
     admin = signed_in(stack.api_url, ADMIN)
     holders = [email_of(maker(stack, credits=0)[0]) for _ in range(2)]
-    queue_url = get_settings_now().policy_notice_queue_url
+    queue_url = platform_settings().policy_notice_queue_url
     sent: list[str] = []
 
     def second_shard(params: Params) -> bool:
@@ -843,13 +868,13 @@ def drive_purge(stack: LocalRuntime, faults: FaultInjector, arm: Callable[[], ob
     time.sleep(GRACE_SECONDS + 0.2)
     for _ in range(6):  # the schedule runs again until the account is gone
         run_schedule(stack, PURGE)
-        if not objects_under(stack, get_settings_now().assets_bucket_name, f"accounts/{account_id}/"):
+        if not objects_under(stack, platform_settings().assets_bucket_name, f"accounts/{account_id}/"):
             faults.disarm()
             run_schedule(stack, PURGE)
             break
     faults.disarm()
     assert client.get("/v1/me").status_code == 401
-    settings = get_settings_now()
+    settings = platform_settings()
     for bucket in (settings.assets_bucket_name, settings.exports_bucket_name):
         assert objects_under(stack, bucket, f"accounts/{account_id}/") == []
     farewells = [mail for mail in outbox(stack, email) if mail["subject"] == "Your Atelier account has been deleted"]
@@ -867,7 +892,7 @@ PIPELINES: dict[str, Callable[[LocalRuntime, FaultInjector, Callable[[], object]
 DYNAMODB_OPERATIONS = {
     "generation": ("GetItem", "UpdateItem", "TransactWriteItems"),
     "purchase": ("GetItem", "PutItem", "Query", "UpdateItem", "TransactWriteItems"),
-    "export": ("GetItem", "BatchGetItem", "PutItem", "DeleteItem", "Query", "UpdateItem", "TransactWriteItems"),
+    "export": ("GetItem", "BatchGetItem", "PutItem", "Query", "UpdateItem", "TransactWriteItems"),
     "purge": ("GetItem", "PutItem", "DeleteItem", "Query", "UpdateItem", "TransactWriteItems", "BatchWriteItem"),
 }
 OTHER_SITES = (
