@@ -35,18 +35,13 @@ venv: $(VENV)/.installed ## Create the virtual environment (.venv) with every de
 dev: $(VENV)/.installed ## Run the whole platform locally on http://127.0.0.1:3000 (PORT overrides)
 	$(PY) -m local
 
-# Suites too long for every run on two cores yet: the API fuzzer, fault injection, money under
-# chaos and the load run. `make verify` runs them, bounded and long.
-LONG_SUITES := tests/security/test_api_fuzz.py tests/reliability/test_fault_injection.py \
-	tests/reliability/test_money_chaos.py tests/reliability/test_load.py
-
 .PHONY: test
-test: $(VENV)/.installed $(SAM_VENV)/.installed ## Run the test suites (bounded; the LONG_SUITES run in `make verify`)
+test: $(VENV)/.installed $(SAM_VENV)/.installed ## Run every test suite, the reliability and security ones in their bounded form
 	$(PY) -m scripts.openapi --check
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope -m "not slow" $(addprefix --ignore=,$(LONG_SUITES)) tests
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope -m "not slow" tests
 
 .PHONY: verify
-verify: $(VENV)/.installed $(SAM_VENV)/.installed ## Run every suite including the long ones
+verify: $(VENV)/.installed $(SAM_VENV)/.installed ## Run every suite, with the long fuzzing, fault-injection, chaos and load runs
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope tests
 
 .PHONY: lint

@@ -266,6 +266,7 @@ def delete_deletion() -> DeletionStatusResponse:
         account_id,
         privacy=services.privacy,
         accounts=services.accounts,
+        wallets=services.wallets,
         mailer=services.mailer,
         sent_emails=services.sent_emails,
         clock=services.clock,

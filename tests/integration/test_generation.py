@@ -277,7 +277,16 @@ def test_the_same_idempotency_key_gives_the_same_job_and_another_body_conflicts(
     with pytest.raises(IdempotencyConflictError):
         pipeline.submit(principal, prompt="something else", key="key-1")
     assert wallet(account).held == 2
-    assert len(pipeline.queue.take()) == 1
+    # A replay of a job still queued sends its start again (the first request may have died before
+    # sending it); both starts together run the job once and charge it once
+    starts = pipeline.queue.take()
+    assert [(message.job_id, message.action) for message in starts] == [(first.job.id, "start")] * 2
+    for message in starts:
+        pipeline.run(message)
+    pipeline.drain()
+    assert get_job(account.id, first.job.id, jobs=get_services().jobs).status is JobStatus.SUCCEEDED
+    assert len(pipeline.provider.submitted) == 1
+    assert (wallet(account).balance, wallet(account).held) == (18, 0)
     assert_balance_matches_ledger(account)
 
 

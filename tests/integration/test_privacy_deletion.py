@@ -32,6 +32,7 @@ from tests.integration.test_privacy_helpers import (
     sweep_everything,
 )
 from tests.support.generation import FakeProvider, KeptMessages
+from tests.support.personas import buy_pack, lose_dispute, restrict_by_chargeback
 
 
 def cancel(account):
@@ -40,6 +41,7 @@ def cancel(account):
         account.id,
         privacy=services.privacy,
         accounts=services.accounts,
+        wallets=services.wallets,
         mailer=services.mailer,
         sent_emails=services.sent_emails,
         clock=services.clock,
@@ -108,6 +110,48 @@ def test_cancelling_restores_exactly_what_was_there(stack, status):
     # And nothing is purged later
     assert purger(clock=AFTER_THE_DEADLINE).purge(account.id) is False
     assert get_services().accounts.get(account.id) is not None
+
+
+def test_a_chargeback_during_the_countdown_restricts_the_account_once_cancelled(stack):
+    # Given an account that bought a pack and spent it, counting down to deletion
+    account = create_account()
+    purchase = buy_pack(account)
+    schedule(account)
+    # When it loses a dispute over the pack during the countdown (the balance goes below zero)
+    lose_dispute(account, purchase)
+    assert get_services().accounts.require(account.id).status is AccountStatus.DELETION_SCHEDULED
+    # And cancels the deletion
+    state = cancel(account)
+    # Then the account is restricted, as any account owing credits is, and cannot generate
+    services = get_services()
+    assert state.status is AccountStatus.RESTRICTED
+    assert services.accounts.require(account.id).status is AccountStatus.RESTRICTED
+    with pytest.raises(errors.AccountRestrictedError):
+        services.wallets.hold(account.id, account.ledger_id, "job_owing", 1, datetime.now(UTC), generation_kind="image")
+    # And paying what it owes lifts the restriction
+    buy_pack(account)
+    assert services.wallets.get(account.id).balance == 0
+    assert services.accounts.require(account.id).status is AccountStatus.ACTIVE
+    assert services.wallets.get(account.id).restricted is False
+
+
+def test_a_debt_paid_during_the_countdown_leaves_the_account_active_once_cancelled(stack):
+    # Given an account restricted by a chargeback, then counting down to deletion
+    account = create_account()
+    restrict_by_chargeback(account, buy_pack(account))
+    schedule(account)
+    # When it pays what it owes and buys more during the countdown, then cancels the deletion
+    buy_pack(account)
+    buy_pack(account)
+    state = cancel(account)
+    # Then its restriction is lifted, and it can generate again
+    services = get_services()
+    assert state.status is AccountStatus.ACTIVE
+    assert services.accounts.require(account.id).status is AccountStatus.ACTIVE
+    assert services.wallets.get(account.id).restricted is False
+    now = datetime.now(UTC)
+    services.wallets.hold(account.id, account.ledger_id, "job_after_paying", 10, now, generation_kind="image")
+    assert services.wallets.get(account.id).balance == 90
 
 
 def test_cancelling_without_a_scheduled_deletion_is_a_conflict(stack):

@@ -151,9 +151,9 @@ def buy_pack(account: Account) -> PackPurchase:
     return purchase
 
 
-def restrict_by_chargeback(account: Account, purchase: PackPurchase) -> None:
+def lose_dispute(account: Account, purchase: PackPurchase) -> None:
     """Spends what is left of the balance, then loses a dispute over the pack: the clawback takes the
-    balance below zero, which restricts the account."""
+    balance below zero."""
     wallets, now = get_services().wallets, datetime.now(UTC)
     left = wallets.get(account.id).balance
     if left > 0:
@@ -172,6 +172,11 @@ def restrict_by_chargeback(account: Account, purchase: PackPurchase) -> None:
         )
     )
     assert outcome == "clawed_back", outcome
+
+
+def restrict_by_chargeback(account: Account, purchase: PackPurchase) -> None:
+    """A lost dispute after the credits were spent, which restricts the account."""
+    lose_dispute(account, purchase)
     assert get_services().accounts.require(account.id).status is AccountStatus.RESTRICTED
 
 

@@ -608,6 +608,9 @@ class WalletRepository:
                     raise
 
     def lift_restriction_if_settled(self, account_id: str) -> None:
+        """Clears the wallet's restriction once its balance is zero or above, and the account's with
+        it. An account counting down to deletion keeps both until the countdown ends, when
+        `align_account_status` looks again."""
         tx = transaction()
         with translate_errors():
             try:
@@ -620,11 +623,17 @@ class WalletRepository:
                     tx.update(
                         AccountItem(keys.account_pk(account_id), keys.ACCOUNT_SK),
                         actions=[AccountItem.status.set("active")],
-                        condition=AccountItem.status == "restricted",
+                        condition=AccountItem.status.is_in("restricted", "active"),
                     )
             except TransactWriteError as exc:
                 if not tx.failures(exc):
                     raise
+
+    def align_account_status(self, account_id: str) -> None:
+        """Brings the account's status in line with its wallet after a deletion countdown, during
+        which a clawback could not restrict it and a payment could not lift its restriction."""
+        self.restrict(account_id)
+        self.lift_restriction_if_settled(account_id)
 
 
 def _old_wallet(reason: Any) -> dict[str, Any] | None:

@@ -20,6 +20,7 @@ from atelier.data.accounts import AccountRepository
 from atelier.data.emails import SentEmailRepository
 from atelier.data.gallery import hide_public_content, restore_public_content
 from atelier.data.privacy import PrivacyRepository
+from atelier.data.wallets import WalletRepository
 from atelier.integrations.email import Mailer
 from atelier.models.accounts import AccountStatus
 from atelier.models.email import EmailKind
@@ -68,12 +69,18 @@ def cancel_deletion(
     *,
     privacy: PrivacyRepository,
     accounts: AccountRepository,
+    wallets: WalletRepository,
     mailer: Mailer,
     sent_emails: SentEmailRepository,
     clock: Clock,
 ) -> DeletionState:
-    """Ends the countdown and restores the account's status from before it (active or restricted)."""
-    state = privacy.cancel_deletion(account_id)
+    """Ends the countdown and restores the account's status from before it (active or restricted),
+    as the wallet now has it: a chargeback during the countdown restricts, a debt paid lifts."""
+    privacy.cancel_deletion(account_id)
+    wallets.align_account_status(account_id)
+    state = privacy.deletion_state(account_id)
+    if state is None:
+        raise errors.NotFoundError()
     restore_public_content(account_id)
     send_email(
         accounts.require(account_id),

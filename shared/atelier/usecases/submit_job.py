@@ -172,6 +172,7 @@ def submit_job(
             jobs=jobs,
             accounts=accounts,
             policies=policies,
+            queue=queue,
             clock=clock,
             settings=settings,
         )
@@ -204,6 +205,7 @@ def _explain_refusal(
     jobs: JobRepository,
     accounts: AccountRepository,
     policies: PolicyRepository,
+    queue: MessageQueue,
     clock: Clock,
     settings: Settings,
 ) -> SubmittedJob:
@@ -215,6 +217,11 @@ def _explain_refusal(
                 raise IdempotencyConflictError() from refused
             existing = jobs.get(job.account_id, earlier_job_id)
             if existing is not None:
+                if existing.status is JobStatus.QUEUED:
+                    # The earlier request may have written the job and then died before its queue
+                    # message was sent; a job nobody enqueued would wait for the sweeper to fail it. A
+                    # second start costs the user nothing: a job leaves "queued" and is charged once.
+                    queue.send(GenerationMessage(account_id=existing.account_id, job_id=existing.id, action="start"))
                 return SubmittedJob(job=existing, replayed=True)
         raise errors.ConflictError("Retry the request.") from refused
     if "account" in refused.failures:
