@@ -32,7 +32,7 @@ from tests.support.fuzz import (
 )
 from tests.support.money import give_credits
 
-BOUNDED_EXAMPLES = 3
+BOUNDED_EXAMPLES = 5
 LONG_EXAMPLES = 25
 FUZZ_CREDITS = 100_000
 
