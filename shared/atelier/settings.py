@@ -238,6 +238,10 @@ class Settings(BaseModel):
     image_job_deadline_seconds: int = 600
     video_job_deadline_seconds: int = 3600
     generation_max_receives: int = 5
+    # How long a worker holds the right to start a queued job: longer than the worker's timeout
+    # (120 s), shorter than the queue's visibility timeout (720 s), so a redelivery after a crash
+    # can start it again while a duplicate delivery meanwhile cannot.
+    generation_start_lease_seconds: int = 180
     output_max_bytes: int = 200 * 1024 * 1024
     upload_max_bytes: int = 10 * 1024 * 1024
     upload_max_pixels: int = 4096 * 4096

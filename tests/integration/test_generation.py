@@ -290,6 +290,43 @@ def test_the_same_idempotency_key_gives_the_same_job_and_another_body_conflicts(
     assert_balance_matches_ledger(account)
 
 
+def test_a_start_delivered_while_another_is_starting_the_job_leaves_it_to_that_one(pipeline):
+    account, principal = ready_account(10)
+    job = pipeline.submit(principal).job
+    [start] = pipeline.queue.take()
+    # Given one delivery of the start has claimed the job and is still asking the provider
+    jobs = get_services().jobs
+    assert jobs.claim_start(job, datetime.now(UTC), timedelta(seconds=180)) is True
+    # When a duplicate of the start is delivered meanwhile
+    status = pipeline.run(start)
+    # Then it leaves the job to the first: no provider call, nothing stored or charged
+    assert status is JobStatus.QUEUED
+    assert pipeline.provider.submitted == []
+    assert (wallet(account).balance, wallet(account).held) == (8, 2)
+    # And when the first delivery died instead, the queue's redelivery after the claim lapsed starts it
+    assert pipeline.run(start, receive_count=2, clock=MovedClock(timedelta(seconds=200))) is JobStatus.SUCCEEDED
+    assert len(pipeline.provider.submitted) == 1
+    assert (wallet(account).balance, wallet(account).held) == (8, 0)
+    assert_balance_matches_ledger(account)
+
+
+def test_a_failed_start_gives_its_claim_back_for_the_redelivery(pipeline):
+    account, principal = ready_account(10)
+    job = pipeline.submit(principal).job
+    [start] = pipeline.queue.take()
+    # Given the provider failing the first attempt
+    pipeline.provider.failures_before_success = 1
+    with pytest.raises(errors.DependencyUnavailableError):
+        pipeline.run(start)
+    # When the queue delivers the start again at once
+    status = pipeline.run(start, receive_count=2)
+    # Then it starts the job and it is charged once
+    assert status is JobStatus.SUCCEEDED
+    assert get_job(account.id, job.id, jobs=get_services().jobs).status is JobStatus.SUCCEEDED
+    assert (wallet(account).balance, wallet(account).held) == (8, 0)
+    assert_balance_matches_ledger(account)
+
+
 def test_submission_needs_terms_and_age(pipeline):
     account = new_account()
     give_credits(account, 10)

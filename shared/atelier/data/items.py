@@ -228,6 +228,8 @@ class JobItem(MainTableModel):
     finished_at = UTCDateTimeAttribute(null=True)
     deadline_at = UTCDateTimeAttribute()
     polls = NumberAttribute(default=0)
+    # While a worker is starting the job (see JobRepository.claim_start).
+    start_claimed_until = UTCDateTimeAttribute(null=True)
     gsi2pk = UnicodeAttribute(attr_name="GSI2PK", null=True)
     gsi2sk = UnicodeAttribute(attr_name="GSI2SK", null=True)
     in_flight = InFlightIndex()

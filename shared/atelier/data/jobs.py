@@ -207,6 +207,37 @@ class JobRepository:
         page = jobs[:limit]
         return page, (page[-1].id if len(jobs) > limit else None)
 
+    def claim_start(self, job: Job, now: datetime, lease: timedelta) -> bool:
+        """Takes the right to start a queued job for `lease`. Queue delivery is at least once, and a
+        replayed submission sends its start again: the second delivery finds the job taken, so the
+        provider is asked once and one set of outputs is stored."""
+        item = JobItem(keys.account_pk(job.account_id), keys.job_sk(job.id))
+        with translate_errors():
+            try:
+                item.update(
+                    actions=[JobItem.start_claimed_until.set(now + lease)],
+                    condition=(JobItem.status == JobStatus.QUEUED.value)
+                    & (JobItem.start_claimed_until.does_not_exist() | (JobItem.start_claimed_until <= now)),
+                )
+            except UpdateError as exc:
+                if is_conditional_failure(exc):
+                    return False
+                raise
+        return True
+
+    def release_start(self, job: Job) -> None:
+        """Gives the claim back after a failed attempt, so the queue's redelivery can start the job."""
+        item = JobItem(keys.account_pk(job.account_id), keys.job_sk(job.id))
+        with translate_errors():
+            try:
+                item.update(
+                    actions=[JobItem.start_claimed_until.remove()],
+                    condition=JobItem.status == JobStatus.QUEUED.value,
+                )
+            except UpdateError as exc:
+                if not is_conditional_failure(exc):
+                    raise
+
     def mark_running(self, job: Job, provider_job_id: str, now: datetime) -> bool:
         """queued -> running, recording the provider's job id and its pointer (for callbacks)."""
         item = JobItem(keys.account_pk(job.account_id), keys.job_sk(job.id))

@@ -11,6 +11,7 @@ transaction only finishes an unfinished job, and output keys and asset ids deriv
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Literal
 
 from pydantic import BaseModel
@@ -90,6 +91,8 @@ def run_generation(
         # be): every delivery would fail the same way, so the job fails now, saying why.
         return fail(job, exc.code, exc.message, jobs=jobs, wallets=wallets, clock=clock)
     except Exception:
+        if job.status is JobStatus.QUEUED:
+            _give_back_start(job, jobs)
         if receive_count >= settings.generation_max_receives:
             logger.exception("generation gave up", extra={"job_id": job.id})
             status = fail(
@@ -103,6 +106,14 @@ def run_generation(
             if status is not JobStatus.SUCCEEDED:
                 discard_outputs(job, storage)
         raise
+
+
+def _give_back_start(job: Job, jobs: JobRepository) -> None:
+    try:
+        jobs.release_start(job)
+    except errors.AtelierError:
+        # The claim then lapses on its own, before the queue's redelivery.
+        logger.warning("could not give back a job's start", extra={"job_id": job.id})
 
 
 def _step(
@@ -119,6 +130,9 @@ def _step(
 ) -> JobStatus:
     provider = provider_for(job.provider)
     if job.status is JobStatus.QUEUED:
+        if not jobs.claim_start(job, clock.now(), timedelta(seconds=settings.generation_start_lease_seconds)):
+            # Another delivery is starting this job; if it fails, its own redelivery starts it again.
+            return JobStatus.QUEUED
         state = provider.submit(_request(job, uploads=uploads, storage=storage, settings=settings))
         if not state.status.is_final:
             jobs.mark_running(job, state.provider_job_id, clock.now())

@@ -220,7 +220,7 @@ def _explain_refusal(
                 if existing.status is JobStatus.QUEUED:
                     # The earlier request may have written the job and then died before its queue
                     # message was sent; a job nobody enqueued would wait for the sweeper to fail it. A
-                    # second start costs the user nothing: a job leaves "queued" and is charged once.
+                    # second start is harmless: the worker claims a job before starting it.
                     queue.send(GenerationMessage(account_id=existing.account_id, job_id=existing.id, action="start"))
                 return SubmittedJob(job=existing, replayed=True)
         raise errors.ConflictError("Retry the request.") from refused
