@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,3 +56,20 @@ def read(path: str) -> list[Figure]:
 
     with open(path) as source:
         return [Figure(**row) for row in json.load(source)]
+
+
+@contextmanager
+def silenced_stdout() -> Iterator[None]:
+    """The handlers print their metrics (EMF) to stdout, at the file-descriptor level; only the
+    figures are wanted there."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(devnull)
+        os.close(saved)

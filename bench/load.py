@@ -13,36 +13,17 @@ the figures say what the local stack sustains on this machine, not what Lambda w
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from bench.figures import INFO, MET, MISSED, Figure, write
-
-
-@contextmanager
-def _silenced_stdout() -> Iterator[None]:
-    """The handlers print their metrics (EMF) to stdout; the figures alone are wanted there."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    try:
-        yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(devnull)
-        os.close(saved)
+from bench.figures import INFO, MET, MISSED, Figure, silenced_stdout, write
 
 
 def run(requests: int, workers: int, people: int, seed: int) -> dict[str, Any]:
     from tests.support.load import Traffic, welcome
     from tests.support.stack import running_stack
 
-    with _silenced_stdout(), running_stack(parameters={"LogLevel": "WARNING"}) as stack:
+    with silenced_stdout(), running_stack(parameters={"LogLevel": "WARNING"}) as stack:
         visitors = welcome(stack.api_url, people)
         traffic = Traffic(stack.api_url, visitors, seed=seed, workers=workers)
         try:

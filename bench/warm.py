@@ -14,7 +14,6 @@ deployed; what they print goes to /dev/null.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -22,24 +21,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from bench.figures import Figure, ratio_text, verdict, write
+from bench.figures import Figure, ratio_text, silenced_stdout, verdict, write
 
 GOAL_RATIO = 2.0
-
-
-@contextmanager
-def _silenced_stdout() -> Iterator[None]:
-    sys.stdout.flush()
-    saved = os.dup(1)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    try:
-        yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(devnull)
-        os.close(saved)
 
 
 IN_REGION_CALL_MS = 5.0  # a DynamoDB GetItem from Lambda in the same region, typically 3-6 ms
@@ -112,7 +96,7 @@ def compare(harness: Any, caller: Any, path: str, invocations: int) -> dict[str,
     timings: dict[str, list[float]] = {"real": [], "bare": []}
     own: dict[str, list[float]] = {"real": [], "bare": []}  # less the time inside AWS calls
     aws = _AwsClock()
-    with _silenced_stdout(), aws.installed():
+    with silenced_stdout(), aws.installed():
         for index in range(invocations + 20):
             order: list[tuple[str, Callable[[], Any]]] = [("real", real), ("bare", lambda: bare(event))]
             for name, run in order if index % 2 else reversed(order):

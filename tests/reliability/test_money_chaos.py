@@ -21,21 +21,17 @@ from datetime import UTC, datetime
 import pytest
 
 from atelier import errors
-from atelier.clock import SystemClock
 from atelier.data.accounts import AccountRepository
-from atelier.data.emails import SentEmailRepository
-from atelier.data.payments import PaymentRecordsRepository
 from atelier.data.wallets import Reversal, WalletRepository
-from atelier.integrations.payments.base import PaymentEvent, PaymentEventKind
+from atelier.integrations.payments.base import PaymentEvent
 from atelier.models.accounts import Account, AccountStatus
 from atelier.models.billing import LedgerKind, Money
-from atelier.models.email import OutgoingEmail
-from atelier.services import get_services
-from atelier.usecases.handle_payment_event import Outcome, handle_payment_event
+from atelier.usecases.handle_payment_event import Outcome
 from local.runtime import LocalRuntime
 from tests.support.chaos import ChaosRun, books_summary, enrol, make_plan, money_violations, quiesce
 from tests.support.invariants import read_platform_state, violations
 from tests.support.money import assert_balance_matches_ledger, new_account
+from tests.support.payments import KeptMail, handle_event, pack_purchase, reversal
 from tests.support.stack import running_stack
 
 SEED_VARIABLE = "ATELIER_CHAOS_SEED"
@@ -55,68 +51,13 @@ def stack() -> Iterator[LocalRuntime]:
 
 
 # -- what the chaos found, pinned down one by one ------------------------------------------------
-PAID = Money(value_minor=999, currency="usd")
-
-
-class KeptMail:
-    def __init__(self) -> None:
-        self.sent: list[OutgoingEmail] = []
-
-    def send(self, message: OutgoingEmail) -> None:
-        self.sent.append(message)
-
-
-def handle(
-    event: PaymentEvent, *, accounts: AccountRepository | None = None, mailer: KeptMail | None = None
-) -> Outcome:
-    services = get_services()
-    return handle_payment_event(
-        event,
-        payments=PaymentRecordsRepository(),
-        wallets=WalletRepository(),
-        accounts=accounts or AccountRepository(),
-        mailer=mailer or KeptMail(),
-        sent_emails=SentEmailRepository(),
-        clock=SystemClock(),
-        settings=services.settings,
-    )
-
-
-def purchase(account: Account, session: str, item_id: str = "pack_starter") -> PaymentEvent:
-    return PaymentEvent(
-        provider="stripe",
-        event_id=f"evt_{session}",
-        event_type="checkout.session.completed",
-        kind=PaymentEventKind.PAYMENT_SUCCEEDED,
-        occurred_at=datetime.now(UTC),
-        account_id=account.id,
-        item_id=item_id,
-        payment_key=session,
-        payment_refs=[f"pi_{session}"],
-        amount=PAID if item_id == "pack_starter" else Money(value_minor=4499, currency="usd"),
-    )
-
-
-def refund(session: str, refund_id: str, value_minor: int = 999) -> PaymentEvent:
-    return PaymentEvent(
-        provider="stripe",
-        event_id=f"evt_{refund_id}",
-        event_type="charge.refunded",
-        kind=PaymentEventKind.REFUND,
-        occurred_at=datetime.now(UTC),
-        reversal_key=refund_id,
-        reversed_payment=f"pi_{session}",
-        amount=Money(value_minor=value_minor, currency="usd"),
-    )
-
-
 def in_debt(stack: LocalRuntime) -> tuple[Account, WalletRepository]:
     """An account that bought 100 credits, holds 90 of them for a job, and was refunded in full."""
     wallets = WalletRepository()
     account = new_account()
-    assert handle(purchase(account, f"cs_{account.id}")) is Outcome.GRANTED
+    assert handle_event(pack_purchase(account.id, f"cs_{account.id}")) is Outcome.GRANTED
     wallets.hold(account.id, account.ledger_id, "job_debt", 90, datetime.now(UTC), generation_kind="image")
-    assert handle(refund(f"cs_{account.id}", f"re_{account.id}")) is Outcome.CLAWED_BACK
+    assert handle_event(reversal(f"cs_{account.id}", f"re_{account.id}")) is Outcome.CLAWED_BACK
     assert (wallets.get(account.id).balance, wallets.get(account.id).restricted) == (-90, True)
     return account, wallets
 
@@ -143,7 +84,7 @@ class RefundedWhileRead(AccountRepository):
         account = super().get(account_id)
         if self.refund_event is not None:
             event, self.refund_event = self.refund_event, None
-            assert handle(event) is Outcome.CLAWED_BACK
+            assert handle_event(event) is Outcome.CLAWED_BACK
         return account
 
 
@@ -151,13 +92,14 @@ def test_a_purchase_granted_while_a_refund_restricts_the_account_lifts_the_restr
     # Given an account that spent 90 of 100 credits, and buys 550 more
     wallets = WalletRepository()
     account = new_account()
-    handle(purchase(account, f"cs_a_{account.id}"))
+    handle_event(pack_purchase(account.id, f"cs_a_{account.id}"))
     wallets.hold(account.id, account.ledger_id, "job_spent", 90, datetime.now(UTC), generation_kind="image")
     wallets.settle(account.id, account.ledger_id, "job_spent", 90, datetime.now(UTC))
     # When the first purchase is refunded (and the account restricted) between the second grant's
     # look at the account and its credit
-    racing = RefundedWhileRead(refund(f"cs_a_{account.id}", f"re_a_{account.id}"))
-    assert handle(purchase(account, f"cs_b_{account.id}", "pack_studio"), accounts=racing) is Outcome.GRANTED
+    racing = RefundedWhileRead(reversal(f"cs_a_{account.id}", f"re_a_{account.id}"))
+    studio = pack_purchase(account.id, f"cs_b_{account.id}", "pack_studio")
+    assert handle_event(studio, accounts=racing) is Outcome.GRANTED
     # Then the account owes nothing and is not left restricted
     wallet = wallets.get(account.id)
     assert (wallet.balance, wallet.restricted) == (460, False)
@@ -170,12 +112,12 @@ def test_a_reversal_read_before_another_landed_is_refused_not_lost(stack: LocalR
     wallets = WalletRepository()
     account = new_account()
     session = f"cs_{account.id}"
-    handle(purchase(account, session))
-    assert handle(refund(session, f"re_1_{account.id}", 5)) is Outcome.CLAWED_BACK
+    handle_event(pack_purchase(account.id, session))
+    assert handle_event(reversal(session, f"re_1_{account.id}", value_minor=5)) is Outcome.CLAWED_BACK
     # When two more refunds (0.04 and 0.01, neither worth a credit on its own) are applied by two
     # deliveries that read the payment before either landed
     stale = wallets.find_payment("stripe", f"pi_{session}")
-    assert handle(refund(session, f"re_2_{account.id}", 4)) is Outcome.CLAWED_BACK
+    assert handle_event(reversal(session, f"re_2_{account.id}", value_minor=4)) is Outcome.CLAWED_BACK
     assert stale is not None
     late = Reversal(
         provider="stripe",
@@ -187,7 +129,7 @@ def test_a_reversal_read_before_another_landed_is_refused_not_lost(stack: LocalR
     # Then the later one is refused (its provider delivers it again), never applied on stale figures
     with pytest.raises(errors.ConflictError):
         wallets.claw_back(stale, late)
-    assert handle(refund(session, f"re_3_{account.id}", 1)) is Outcome.CLAWED_BACK
+    assert handle_event(reversal(session, f"re_3_{account.id}", value_minor=1)) is Outcome.CLAWED_BACK
     # And the 0.10 returned in all takes back ceil(100 * 10 / 999) = 2 credits
     payment = wallets.find_payment("stripe", f"pi_{session}")
     assert payment is not None
@@ -200,11 +142,11 @@ def test_two_refunds_of_the_same_size_send_two_different_emails(stack: LocalRunt
     account = new_account()
     mailer = KeptMail()
     for session in ("cs_one", "cs_two"):
-        handle(purchase(account, f"{session}_{account.id}"), mailer=mailer)
+        handle_event(pack_purchase(account.id, f"{session}_{account.id}"), mailer=mailer)
     # When both are refunded in full
     for session in ("cs_one", "cs_two"):
         assert (
-            handle(refund(f"{session}_{account.id}", f"re_{session}_{account.id}"), mailer=mailer)
+            handle_event(reversal(f"{session}_{account.id}", f"re_{session}_{account.id}"), mailer=mailer)
             is Outcome.CLAWED_BACK
         )
     # Then two emails went out, each naming its own refund: not one message twice

@@ -18,21 +18,21 @@ from datetime import UTC, datetime, timedelta
 from atelier import tokens
 from atelier.data.jobs import asset_item
 from atelier.ids import IdPrefix, new_id
-from atelier.integrations.payments.base import PaymentEvent, PaymentEventKind
+from atelier.integrations.payments.base import PaymentEventKind
 from atelier.models.accounts import Account, AccountStatus, Principal, PrincipalKind
-from atelier.models.billing import Money
 from atelier.models.gallery import Share, TargetType, WorkflowDefinition
 from atelier.models.generation import Asset, Visibility
 from atelier.models.privacy import Export, ExportStatus
 from atelier.services import get_services
 from atelier.usecases.create_api_key import create_api_key
-from atelier.usecases.handle_payment_event import handle_payment_event
+from atelier.usecases.handle_payment_event import Outcome
 from atelier.usecases.manage_assets import update_asset
 from atelier.usecases.manage_workflows import create_workflow
 from atelier.usecases.manage_workspaces import create_workspace
 from atelier.usecases.submit_job import JobSubmission, submit_job
 from tests.support.client import ApiClient, signed_in
 from tests.support.generation import KeptMessages, png_bytes
+from tests.support.payments import handle_event, pack_purchase, reversal
 
 ANONYMOUS = "anonymous"
 OTHER = "other"
@@ -111,43 +111,12 @@ def sign_up(base_url: str, email: str) -> tuple[ApiClient, Account]:
 class PackPurchase:
     payment_key: str
 
-    @property
-    def payment_ref(self) -> str:
-        return f"pi_{self.payment_key}"
-
-
-def _handle(event: PaymentEvent) -> str:
-    services = get_services()
-    return handle_payment_event(
-        event,
-        payments=services.payments,
-        wallets=services.wallets,
-        accounts=services.accounts,
-        mailer=services.mailer,
-        sent_emails=services.sent_emails,
-        clock=services.clock,
-        settings=services.settings,
-    ).value
-
 
 def buy_pack(account: Account) -> PackPurchase:
     """A starter pack paid at the provider, as its webhook reports it."""
     purchase = PackPurchase(payment_key=new_id(IdPrefix.CHECKOUT))
-    outcome = _handle(
-        PaymentEvent(
-            provider="stripe",
-            event_id=f"evt_{purchase.payment_key}",
-            event_type="checkout.session.completed",
-            kind=PaymentEventKind.PAYMENT_SUCCEEDED,
-            occurred_at=datetime.now(UTC),
-            account_id=account.id,
-            item_id="pack_starter",
-            payment_key=purchase.payment_key,
-            payment_refs=[purchase.payment_ref],
-            amount=Money(value_minor=999, currency="usd"),
-        )
-    )
-    assert outcome == "granted", outcome
+    outcome = handle_event(pack_purchase(account.id, purchase.payment_key), mailer=get_services().mailer)
+    assert outcome is Outcome.GRANTED, outcome
     return purchase
 
 
@@ -159,19 +128,9 @@ def lose_dispute(account: Account, purchase: PackPurchase) -> None:
     if left > 0:
         wallets.hold(account.id, account.ledger_id, "job_spent_before_dispute", left, now, generation_kind="image")
         wallets.settle(account.id, account.ledger_id, "job_spent_before_dispute", left, now)
-    outcome = _handle(
-        PaymentEvent(
-            provider="stripe",
-            event_id=f"evt_dispute_{purchase.payment_key}",
-            event_type="charge.dispute.created",
-            kind=PaymentEventKind.DISPUTE,
-            occurred_at=now,
-            reversal_key=f"dp_{purchase.payment_key}",
-            reversed_payment=purchase.payment_ref,
-            amount=Money(value_minor=999, currency="usd"),
-        )
-    )
-    assert outcome == "clawed_back", outcome
+    dispute = reversal(purchase.payment_key, f"dp_{purchase.payment_key}", kind=PaymentEventKind.DISPUTE)
+    outcome = handle_event(dispute, mailer=get_services().mailer)
+    assert outcome is Outcome.CLAWED_BACK, outcome
 
 
 def restrict_by_chargeback(account: Account, purchase: PackPurchase) -> None:

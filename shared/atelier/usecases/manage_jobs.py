@@ -15,7 +15,7 @@ from atelier.integrations.storage import ObjectStore
 from atelier.models.generation import Job, JobError, JobStatus
 from atelier.observability import logger
 from atelier.settings import Settings
-from atelier.usecases.run_generation import discard_outputs, fail, finish
+from atelier.usecases.run_generation import fail, finish
 
 
 class JobFinishedError(errors.ConflictError):
@@ -114,7 +114,4 @@ def _settle_overdue(
         except errors.AtelierError:
             logger.warning("overdue job could not be re-checked", extra={"job_id": job.id})
     error = JobError(code="timed_out", message="The job took too long and was stopped; nothing was charged.")
-    status = fail(job, error.code, error.message, jobs=jobs, wallets=wallets, clock=clock)
-    if status is not JobStatus.SUCCEEDED:
-        discard_outputs(job, storage)
-    return status
+    return fail(job, error.code, error.message, jobs=jobs, wallets=wallets, clock=clock, discard_from=storage)

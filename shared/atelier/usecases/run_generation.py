@@ -82,10 +82,9 @@ def run_generation(
         )
     except ProviderRejectedError as exc:
         # Refused for good, perhaps after some outputs were stored (a later one too large, say).
-        rejected = fail(job, "provider_rejected", exc.message, jobs=jobs, wallets=wallets, clock=clock)
-        if rejected is not JobStatus.SUCCEEDED:
-            discard_outputs(job, storage)
-        return rejected
+        return fail(
+            job, "provider_rejected", exc.message, jobs=jobs, wallets=wallets, clock=clock, discard_from=storage
+        )
     except errors.InvalidFieldError as exc:
         # The job's own input is unusable (a reference upload that is not the image it claimed to
         # be): every delivery would fail the same way, so the job fails now, saying why.
@@ -95,16 +94,15 @@ def run_generation(
             _give_back_start(job, jobs)
         if receive_count >= settings.generation_max_receives:
             logger.exception("generation gave up", extra={"job_id": job.id})
-            status = fail(
+            fail(
                 job,
                 "generation_failed",
                 "The job failed after several attempts; nothing was charged.",
                 jobs=jobs,
                 wallets=wallets,
                 clock=clock,
+                discard_from=storage,
             )
-            if status is not JobStatus.SUCCEEDED:
-                discard_outputs(job, storage)
         raise
 
 
@@ -286,7 +284,11 @@ def fail(
     wallets: WalletRepository,
     clock: Clock,
     status: JobStatus = JobStatus.FAILED,
+    discard_from: ObjectStore | None = None,
 ) -> JobStatus:
+    """Ends an unfinished job without charging it and answers its status after (another delivery
+    may have finished it first). Given `discard_from`, the outputs an attempt stored there are
+    removed unless the job did succeed."""
     now = clock.now()
     wallets.release(
         job.account_id,
@@ -296,4 +298,7 @@ def fail(
         extra=jobs.completion_step(job, status=status, now=now, error=JobError(code=code, message=message)),
     )
     current = jobs.get(job.account_id, job.id)
-    return current.status if current else status
+    ended = current.status if current else status
+    if discard_from is not None and ended is not JobStatus.SUCCEEDED:
+        discard_outputs(job, discard_from)
+    return ended

@@ -76,11 +76,9 @@ def cancel_deletion(
 ) -> DeletionState:
     """Ends the countdown and restores the account's status from before it (active or restricted),
     as the wallet now has it: a chargeback during the countdown restricts, a debt paid lifts."""
-    privacy.cancel_deletion(account_id)
+    cancelled = privacy.cancel_deletion(account_id)
     wallets.align_account_status(account_id)
-    state = privacy.deletion_state(account_id)
-    if state is None:
-        raise errors.NotFoundError()
+    state = privacy.deletion_state(account_id) or cancelled  # read again: aligning may change the status
     restore_public_content(account_id)
     send_email(
         accounts.require(account_id),
