@@ -31,7 +31,7 @@ from local.runtime import LocalRuntime
 from tests.support.chaos import ChaosRun, books_summary, enrol, make_plan, money_violations, quiesce
 from tests.support.invariants import read_platform_state, violations
 from tests.support.money import assert_balance_matches_ledger, new_account
-from tests.support.payments import KeptMail, handle_event, pack_purchase, reversal
+from tests.support.payment_events import KeptMail, handle_event, pack_purchase, reversal
 from tests.support.stack import running_stack
 
 SEED_VARIABLE = "ATELIER_CHAOS_SEED"

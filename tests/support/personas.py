@@ -32,7 +32,7 @@ from atelier.usecases.manage_workspaces import create_workspace
 from atelier.usecases.submit_job import JobSubmission, submit_job
 from tests.support.client import ApiClient, signed_in
 from tests.support.generation import KeptMessages, png_bytes
-from tests.support.payments import handle_event, pack_purchase, reversal
+from tests.support.payment_events import handle_event, pack_purchase, reversal
 
 ANONYMOUS = "anonymous"
 OTHER = "other"
