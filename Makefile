@@ -2,7 +2,11 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# The functions run on python3.13: the virtual environments use the same minor version, found on PATH
+# or, when pyenv is installed, among its versions.
+PYTHON ?= $(shell for candidate in python3.13 \
+	$$(command -v pyenv >/dev/null 2>&1 && ls -d "$$(pyenv root)"/versions/3.13*/bin/python3.13 2>/dev/null | sort -rV); do \
+	"$$candidate" -c 'import sys; assert sys.version_info[:2] == (3, 13)' >/dev/null 2>&1 && command -v "$$candidate" && break; done)
 VENV := .venv
 SAM_VENV := .venv-sam
 PY := $(VENV)/bin/python
@@ -13,14 +17,19 @@ export AWS_DEFAULT_REGION ?= us-east-1
 # Workers for the parallel test run; the machines this runs on have two cores.
 TEST_WORKERS ?= 2
 
-$(VENV)/.installed: requirements-dev.txt layers/dependencies/requirements.txt constraints.txt
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+.PHONY: python
+python:
+	@test -n "$(PYTHON)" || { echo "Python 3.13 is needed: install python3.13 (python.org, your package manager, or 'pyenv install 3.13') or run with PYTHON=/path/to/python3.13" >&2; exit 1; }
+
+$(VENV)/.installed: requirements-dev.txt layers/dependencies/requirements.txt constraints.txt | python
+	@# A virtual environment left by an older Python is made again on the runtime's version.
+	@$(PY) -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null || { rm -rf $(VENV); $(PYTHON) -m venv $(VENV); }
 	$(PIP_INSTALL) --upgrade pip
 	$(PIP_INSTALL) -r requirements-dev.txt -c constraints.txt
 	@touch $@
 
-$(SAM_VENV)/.installed: requirements-sam.txt
-	@test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+$(SAM_VENV)/.installed: requirements-sam.txt | python
+	@$(SAM_VENV)/bin/python -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null || { rm -rf $(SAM_VENV); $(PYTHON) -m venv $(SAM_VENV); }
 	$(SAM_VENV)/bin/python -m pip install --disable-pip-version-check -q -r requirements-sam.txt
 	@touch $@
 

@@ -10,7 +10,7 @@ change once deployed.
 
 Each tree is compiled with the path Lambda puts it at (/var/task for a function, /opt/python for a
 layer's Python content), so tracebacks name the deployed files. The interpreter must be the
-runtime's version (the bytecode format changes between minor versions): Python 3.11 here.
+runtime's version (the bytecode format changes between minor versions): Python 3.13 here.
 """
 
 from __future__ import annotations

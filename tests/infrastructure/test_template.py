@@ -34,7 +34,7 @@ def test_sam_validate_lint_is_clean():
 
 def test_globals_pin_the_runtime_architecture_and_tracing():
     function_globals = template()["Globals"]["Function"]
-    assert function_globals["Runtime"] == "python3.11"
+    assert function_globals["Runtime"] == "python3.13"
     assert function_globals["Architectures"] == ["arm64"]
     assert function_globals["Tracing"] == "Active"
     variables = function_globals["Environment"]["Variables"]
