@@ -65,8 +65,10 @@ def _sdk_tracing_enabled() -> bool:
     return os.environ.get("XRAY_SDK_TRACING", "false").lower() in {"1", "true", "yes"}
 
 
+METRICS_NAMESPACE = "Atelier"
+
 logger = Logger(service="atelier")
-metrics = Metrics(namespace="Atelier", service="atelier")
+metrics = Metrics(namespace=METRICS_NAMESPACE, service="atelier")
 tracer = (
     Tracer(service="atelier")
     if _sdk_tracing_enabled()
