@@ -66,9 +66,10 @@ def _sdk_tracing_enabled() -> bool:
 
 
 METRICS_NAMESPACE = "Atelier"
+SERVICE_NAME = "atelier"  # also every metric's `service` dimension, which alarms name
 
-logger = Logger(service="atelier")
-metrics = Metrics(namespace=METRICS_NAMESPACE, service="atelier")
+logger = Logger(service=SERVICE_NAME)
+metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE_NAME)
 tracer = (
     Tracer(service="atelier")
     if _sdk_tracing_enabled()

@@ -160,11 +160,11 @@ def test_a_payment_no_account_can_take_alarms_whichever_provider_reported_it():
 
     every_provider = Settings.model_fields["payment_providers"].default_factory()  # type: ignore[call-arg,misc]
     alarm = resources("AWS::CloudWatch::Alarm")["UnmatchedPaymentAlarm"]["Properties"]
-    watched = {
-        query["MetricStat"]["Metric"]["Dimensions"][0]["Value"]
+    watched = [
+        {dimension["Name"]: dimension["Value"] for dimension in query["MetricStat"]["Metric"]["Dimensions"]}
         for query in alarm["Metrics"]
         if "MetricStat" in query and query["MetricStat"]["Metric"]["MetricName"] == "UnmatchedPayment"
-    }
-    assert watched == set(every_provider)
+    ]
+    assert watched == [{"service": "atelier", "provider": provider} for provider in every_provider]
     assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
     assert alarm["Threshold"] == 0

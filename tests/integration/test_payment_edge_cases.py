@@ -155,8 +155,9 @@ def test_paypal_capture_without_our_custom_id_is_kept_for_an_operator_and_alerte
     ]
     # ...and counted once on the metric the alarm watches, by provider
     (metric,) = emitted_metrics(capsys.readouterr().out, "UnmatchedPayment")
-    assert (metric["provider"], metric["UnmatchedPayment"]) == ("paypal", [1.0])
-    assert metric["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["provider"]]
+    # (with the dimensions the alarm in template.yaml names, whatever the process's default service)
+    assert (metric["service"], metric["provider"], metric["UnmatchedPayment"]) == ("atelier", "paypal", [1.0])
+    assert sorted(metric["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0]) == ["provider", "service"]
 
 
 def test_paypal_capture_outside_any_order_is_kept_too(network):

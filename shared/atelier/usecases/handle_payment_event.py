@@ -27,7 +27,7 @@ from atelier.integrations.payments.base import PaymentEvent, PaymentEventKind
 from atelier.models.accounts import Account
 from atelier.models.billing import LedgerKind, Subscription, UnmatchedPayment
 from atelier.models.email import EmailKind
-from atelier.observability import METRICS_NAMESPACE, logger
+from atelier.observability import METRICS_NAMESPACE, SERVICE_NAME, logger
 from atelier.settings import Settings
 from atelier.usecases.read_catalog import catalog_items
 from atelier.usecases.send_email import send_email
@@ -184,7 +184,11 @@ def _unmatched(
     if kept:
         # The alarm on this metric is what tells an operator (template.yaml: UnmatchedPaymentAlarm).
         with single_metric(
-            name="UnmatchedPayment", unit=MetricUnit.Count, value=1, namespace=METRICS_NAMESPACE
+            name="UnmatchedPayment",
+            unit=MetricUnit.Count,
+            value=1,
+            namespace=METRICS_NAMESPACE,
+            default_dimensions={"service": SERVICE_NAME},
         ) as metric:
             metric.add_dimension(name="provider", value=event.provider)
     payments.mark_processed(event.provider, event.event_id)
