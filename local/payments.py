@@ -4,19 +4,23 @@ uses, and a checkout page that pays. Never deployed.
 Mounted at:
 
 - ``/_local/stripe/v1/...``: Checkout Sessions (form-encoded, as Stripe's API is), subscription
-  cancel, customer delete, invoice payments;
+  cancel, customer delete, invoice payments, charges (retrieve);
 - ``/_local/paypal/v1/oauth2/token``, ``/_local/paypal/v2/checkout/orders[/{id}[/capture]]``,
   ``/_local/paypal/v1/notifications/verify-webhook-signature`` (SUCCESS only for a delivery this
   sandbox signed, with its body unchanged) and the signing certificate;
-- ``/_local/creem/v1/checkouts``, ``/_local/creem/v1/subscriptions/{id}/cancel``;
+- ``/_local/creem/v1/checkouts``, ``/_local/creem/v1/subscriptions/{id}/cancel``,
+  ``/_local/creem/v1/transactions?transaction_id=...``;
 - ``/_local/checkout``: every checkout the stand-ins create is paid at
   ``/_local/checkout/{provider checkout id}``. ``POST .../pay``, ``/renew`` (plans), ``/refund``
-  (optional JSON ``{"amount_minor": n}``), ``/dispute`` and ``/cancel-subscription`` send the
+  (optional JSON ``{"amount_minor": n}``), ``/dispute`` (Stripe: ``{"charge_only": true}`` names
+  the charge and no payment intent) and ``/cancel-subscription`` send the
   provider's own webhook events, in its own JSON shapes and signed as it signs them, to
   ``{runtime}/v1/webhooks/{stripe|paypal|creem}``. With ``?deliver=false`` nothing is sent and the
   answer is ``{"events": [{provider, type, url, headers, body}]}`` for a test to replay, reorder or
   duplicate. ``GET /_local/checkout`` lists the checkouts, ``GET .../{id}/events`` every event
-  issued for one.
+  issued for one. Paying at Creem takes ``{"tax_percent": n}`` (sales tax on top of the price, for
+  that payment and the renewals) and ``{"amount_paid": false}`` (orders without ``amount_paid`` and
+  its breakdown, as Creem's documented ``checkout.completed`` reads).
 
 PayPal is paid the PayPal way: paying approves the order and sends the browser to the return URL
 with ``?token=<order id>``; the application captures, and the capture sends
@@ -174,6 +178,7 @@ class Payment:
     period_start: int | None = None
     period_end: int | None = None
     refunded_minor: int = 0
+    tax_minor: int = 0  # Creem: the sales tax within amount_minor (what the buyer paid, tax included)
 
     @property
     def refundable_minor(self) -> int:
@@ -203,6 +208,10 @@ class Checkout:
     customer: str | None = None
     subscription: str | None = None
     subscription_status: str | None = None
+    # Creem: the sales tax charged on top of the price (tax_mode exclusive), in percent, and whether
+    # orders omit amount_paid and its breakdown, as Creem's documented checkout.completed does.
+    tax_percent: int = 0
+    bare_orders: bool = False
     payments: list[Payment] = field(default_factory=list)
     events: list[Webhook] = field(default_factory=list)
 
@@ -400,6 +409,7 @@ class LocalPaymentsSandbox:
         if checkout.provider == "stripe":
             return self._stripe_pay(request.base_url, checkout)
         if checkout.provider == "creem":
+            checkout.tax_percent, checkout.bare_orders = _creem_pay_options(request)
             return self._creem_pay(request.base_url, checkout)
         checkout.status = "approved"  # PayPal: the application captures when the buyer is back
         return [], f"{checkout.success_url}{_joiner(checkout.success_url)}" + urlencode(
@@ -437,7 +447,8 @@ class LocalPaymentsSandbox:
         payment = self._reversible(checkout)
         amount = payment.refundable_minor
         if checkout.provider == "stripe":
-            return [self._stripe_dispute(request.base_url, checkout, payment, amount)], None
+            charge_only = _option(request, "charge_only", bool, False)
+            return [self._stripe_dispute(request.base_url, checkout, payment, amount, charge_only=charge_only)], None
         if checkout.provider == "paypal":
             return [self._paypal_dispute(request.base_url, checkout, payment, amount)], None
         return [self._creem_reversal(request.base_url, checkout, payment, "dispute.created", amount)], None
@@ -477,6 +488,7 @@ class LocalPaymentsSandbox:
         routes.route("DELETE", "/v1/subscriptions/{subscription_id}")(self._stripe_api(self._stripe_cancel))
         routes.route("DELETE", "/v1/customers/{customer_id}")(self._stripe_api(self._stripe_delete_customer))
         routes.get("/v1/invoice_payments")(self._stripe_api(self._stripe_invoice_payments))
+        routes.get("/v1/charges/{charge_id}")(self._stripe_api(self._stripe_get_charge))
         return routes
 
     def _stripe_api(self, handler: Callable[[LocalRequest], LocalResponse]) -> Callable[[LocalRequest], LocalResponse]:
@@ -585,6 +597,14 @@ class LocalPaymentsSandbox:
         ]
         data = [item for item in data if status is None or item["status"] == status]
         return LocalResponse.json({"object": "list", "data": data, "has_more": False, "url": "/v1/invoice_payments"})
+
+    def _stripe_get_charge(self, request: LocalRequest) -> LocalResponse:
+        charge_id = request.params["charge_id"]
+        for checkout in self.checkouts():
+            for payment in checkout.payments:
+                if checkout.provider == "stripe" and payment.charge == charge_id:
+                    return LocalResponse.json(self._stripe_charge(checkout, payment))
+        return _stripe_missing("charge", charge_id)
 
     # -- Stripe objects --------------------------------------------------------------------
     def _stripe_session(self, checkout: Checkout, base_url: str) -> dict[str, Any]:
@@ -796,7 +816,11 @@ class LocalPaymentsSandbox:
         previous = {"amount_refunded": before, "refunded": False}
         return self.stripe_event(base_url, "charge.refunded", self._stripe_charge(checkout, payment), previous)
 
-    def _stripe_dispute(self, base_url: str, checkout: Checkout, payment: Payment, amount: int) -> Webhook:
+    def _stripe_dispute(
+        self, base_url: str, checkout: Checkout, payment: Payment, amount: int, *, charge_only: bool = False
+    ) -> Webhook:
+        """``charge_only``: the dispute names its charge and no payment intent, as disputes of
+        charges made without one do (and as Stripe's own ``charge.dispute.created`` fixture reads)."""
         dispute = {
             "id": f"dp_{_random(24)}",
             "object": "dispute",
@@ -807,7 +831,7 @@ class LocalPaymentsSandbox:
             "is_charge_refundable": False,
             "livemode": False,
             "metadata": {},
-            "payment_intent": payment.id,
+            "payment_intent": None if charge_only else payment.id,
             "reason": "fraudulent",
             "status": "needs_response",
         }
@@ -1162,6 +1186,7 @@ class LocalPaymentsSandbox:
         routes.post("/v1/checkouts")(self._creem_api(self._creem_create_checkout))
         routes.get("/v1/checkouts")(self._creem_api(self._creem_get_checkout))
         routes.post("/v1/subscriptions/{subscription_id}/cancel")(self._creem_api(self._creem_cancel))
+        routes.get("/v1/transactions")(self._creem_api(self._creem_get_transaction))
         return routes
 
     def _creem_api(self, handler: Callable[[LocalRequest], LocalResponse]) -> Callable[[LocalRequest], LocalResponse]:
@@ -1220,6 +1245,14 @@ class LocalPaymentsSandbox:
             self._deliver_in_background(self._issue(checkout, self._cancel_subscription(request.base_url, checkout)))
         return LocalResponse.json(self._creem_subscription(checkout, full=True))
 
+    def _creem_get_transaction(self, request: LocalRequest) -> LocalResponse:
+        transaction_id = request.query_value("transaction_id") or ""
+        for checkout in self.checkouts():
+            for payment in checkout.payments:
+                if checkout.provider == "creem" and payment.id == transaction_id:
+                    return LocalResponse.json(self._creem_transaction(checkout, payment))
+        return _creem_error(404, "Not Found", "Transaction not found.")
+
     # -- Creem objects ---------------------------------------------------------------------
     def _creem_checkout(self, checkout: Checkout, base_url: str) -> dict[str, Any]:
         answer: dict[str, Any] = {
@@ -1247,7 +1280,7 @@ class LocalPaymentsSandbox:
             "billing_type": "recurring" if checkout.kind == "plan" else "onetime",
             "billing_period": f"every-{checkout.interval}" if checkout.interval else "once",
             "status": "active",
-            "tax_mode": "inclusive",
+            "tax_mode": "exclusive" if checkout.tax_percent else "inclusive",
             "tax_category": "saas",
             "mode": "test",
         }
@@ -1256,17 +1289,21 @@ class LocalPaymentsSandbox:
         return {"id": checkout.customer, "object": "customer", **_BUYER, "mode": "test"}
 
     def _creem_order(self, checkout: Checkout, payment: Payment) -> dict[str, Any]:
+        before_tax = payment.amount_minor - payment.tax_minor
+        breakdown = {
+            "sub_total": before_tax,
+            "tax_amount": payment.tax_minor,
+            "amount_due": payment.amount_minor,
+            "amount_paid": payment.amount_minor,
+        }
         return {
             "object": "order",
             "id": payment.order,
             "customer": checkout.customer,
             "product": checkout.product_id,
-            "amount": payment.amount_minor,
+            "amount": before_tax,  # the price before tax, as Creem's orders give it
             "currency": checkout.currency.upper(),
-            "sub_total": payment.amount_minor,
-            "tax_amount": 0,
-            "amount_due": payment.amount_minor,
-            "amount_paid": payment.amount_minor,
+            **({} if checkout.bare_orders else breakdown),
             "status": "paid",
             "type": "recurring" if checkout.kind == "plan" else "onetime",
             "transaction": payment.id,
@@ -1307,12 +1344,13 @@ class LocalPaymentsSandbox:
         transaction: dict[str, Any] = {
             "id": payment.id,
             "object": "transaction",
-            "amount": payment.amount_minor,
+            "amount": payment.amount_minor - payment.tax_minor,
             "amount_paid": payment.amount_minor,
+            "discount_amount": 0,
             "currency": checkout.currency.upper(),
             "type": "invoice" if checkout.kind == "plan" else "payment",
             "tax_country": _BUYER["country"],
-            "tax_amount": 0,
+            "tax_amount": payment.tax_minor,
             "status": "paid"
             if refunded == 0
             else "refunded"
@@ -1350,8 +1388,13 @@ class LocalPaymentsSandbox:
         checkout.status = "paid"
         checkout.customer = f"cust_{_random(22)}"
         now = _now()
+        tax = _tax(checkout)
         payment = Payment(
-            id=f"tran_{_random(22)}", order=f"ord_{_random(22)}", amount_minor=checkout.amount_minor, created=now
+            id=f"tran_{_random(22)}",
+            order=f"ord_{_random(22)}",
+            amount_minor=checkout.amount_minor + tax,
+            tax_minor=tax,
+            created=now,
         )
         if checkout.kind == "plan":
             checkout.subscription = f"sub_{_random(22)}"
@@ -1391,11 +1434,13 @@ class LocalPaymentsSandbox:
         return webhooks, redirect if checkout.success_url else None
 
     def _creem_period(self, base_url: str, checkout: Checkout, start: int) -> Webhook:
+        tax = _tax(checkout)
         checkout.payments.append(
             Payment(
                 id=f"tran_{_random(22)}",
                 order=f"ord_{_random(22)}",
-                amount_minor=checkout.amount_minor,
+                amount_minor=checkout.amount_minor + tax,
+                tax_minor=tax,
                 created=_now(),
                 period_start=start,
                 period_end=start + _PERIOD_SECONDS[checkout.interval or "month"],
@@ -1593,6 +1638,34 @@ def _amount_asked(request: LocalRequest) -> int | None:
     if amount is not None and (not isinstance(amount, int) or isinstance(amount, bool)):
         raise SandboxError(LocalResponse.error(422, "invalid_amount", "amount_minor is an integer."))
     return amount
+
+
+def _option(request: LocalRequest, name: str, kind: type, default: Any) -> Any:
+    """An option of a sandbox button, from its optional JSON body."""
+    if not request.body or (request.header("content-type") or "").startswith("application/x-www-form-urlencoded"):
+        return default
+    try:
+        value = (request.json() or {}).get(name, default)
+    except (ValueError, AttributeError) as exc:
+        raise SandboxError(LocalResponse.error(400, "malformed_request", "Send a JSON object or nothing.")) from exc
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise SandboxError(LocalResponse.error(422, "invalid_option", f"{name} is a {kind.__name__}."))
+    return value
+
+
+def _creem_pay_options(request: LocalRequest) -> tuple[int, bool]:
+    """Paying a Creem checkout: ``{"tax_percent": n}`` charges sales tax on top of the price (as a
+    product with tax_mode ``exclusive`` does), and ``{"amount_paid": false}`` sends orders without
+    ``amount_paid`` and its breakdown, as Creem's documented ``checkout.completed`` does."""
+    tax_percent = _option(request, "tax_percent", int, 0)
+    if not 0 <= tax_percent <= 100:
+        raise SandboxError(LocalResponse.error(422, "invalid_option", "tax_percent is between 0 and 100."))
+    return tax_percent, not _option(request, "amount_paid", bool, True)
+
+
+def _tax(checkout: Checkout) -> int:
+    """The sales tax on one payment of the checkout, rounded half up to a minor unit."""
+    return (checkout.amount_minor * checkout.tax_percent + 50) // 100
 
 
 def _joiner(url: str) -> str:

@@ -65,8 +65,11 @@ def _sdk_tracing_enabled() -> bool:
     return os.environ.get("XRAY_SDK_TRACING", "false").lower() in {"1", "true", "yes"}
 
 
-logger = Logger(service="atelier")
-metrics = Metrics(namespace="Atelier", service="atelier")
+METRICS_NAMESPACE = "Atelier"
+SERVICE_NAME = "atelier"  # also every metric's `service` dimension, which alarms name
+
+logger = Logger(service=SERVICE_NAME)
+metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE_NAME)
 tracer = (
     Tracer(service="atelier")
     if _sdk_tracing_enabled()

@@ -11,7 +11,9 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from local import payments as sandbox
 from tests.support.client import ApiClient, signed_in
+from tests.support.invariants import read_platform_state
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
@@ -147,3 +149,64 @@ def test_a_replayed_body_with_a_forged_or_stale_signature_credits_nothing(buyer,
         assert answer.status_code == 400
         assert answer.json()["error"]["code"] == "invalid_signature"
     assert credits(buyer) == 0
+
+
+def test_a_half_refund_of_a_creem_period_paid_with_tax_takes_back_half_its_credits(buyer, browser):
+    # Given a monthly plan (400 credits) paid at Creem with 21% tax on top, its order without
+    # amount_paid and its subscription.paid naming only the price before tax (24.99), as Creem sends them
+    page = start(buyer, "plan_monthly", "creem")
+    paid = browser.post(f"{page}/pay", json={"tax_percent": 21, "amount_paid": False}).json()["delivered"]
+    assert [(d["type"], d["status"]) for d in paid] == [("checkout.completed", 200), ("subscription.paid", 200)]
+    assert credits(buyer) == 400
+    # When half of the 30.24 paid is refunded
+    refunded = browser.post(f"{page}/refund", json={"amount_minor": 1512}).json()["delivered"]
+    assert [(d["type"], d["status"]) for d in refunded] == [("refund.created", 200)]
+    # Then half the credits go (not 243)
+    assert credits(buyer) == 200
+    ledger = buyer.get("/v1/billing/ledger").json()["items"]
+    grant = next(entry for entry in ledger if entry["kind"] == "subscription_grant")
+    assert grant["amount"] == {"value_minor": 3024, "currency": "usd"}
+
+
+def test_a_stripe_dispute_naming_only_its_charge_claws_back_the_pack(buyer, browser):
+    # Given a pack bought through Stripe
+    page = start(buyer, "pack_starter", "stripe")
+    assert browser.post(f"{page}/pay").status_code == 200
+    assert credits(buyer) == 100
+    # When a dispute names its charge and no payment intent
+    disputed = browser.post(f"{page}/dispute", json={"charge_only": True}).json()["delivered"]
+    # Then it is answered 200 (not 503 forever) and the credits are clawed back
+    assert [(d["type"], d["status"]) for d in disputed] == [("charge.dispute.created", 200)]
+    assert credits(buyer) == 0
+
+
+def test_a_paypal_capture_without_our_custom_id_is_acknowledged_and_kept_for_an_operator(stack, browser):
+    # Given a PayPal order made without our custom_id (not through Atelier's checkout), approved
+    token = browser.post(
+        "/_local/paypal/v1/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        auth=(sandbox.PAYPAL_CLIENT_ID, sandbox.PAYPAL_CLIENT_SECRET),
+    ).json()["access_token"]
+    bearer = {"Authorization": f"Bearer {token}"}
+    order = browser.post(
+        "/_local/paypal/v2/checkout/orders",
+        headers=bearer,
+        json={
+            "intent": "CAPTURE",
+            "purchase_units": [{"amount": {"currency_code": "USD", "value": "9.99"}}],
+            "application_context": {"return_url": f"{stack.api_url}/_local/checkout/done"},
+        },
+    ).json()
+    assert browser.post(f"/_local/checkout/{order['id']}/pay", content=b"", headers=FORM).status_code == 303
+    # When it is captured, and PayPal delivers PAYMENT.CAPTURE.COMPLETED
+    captured = browser.post(f"/_local/paypal/v2/checkout/orders/{order['id']}/capture", headers=bearer, json={})
+    assert captured.status_code == 201
+    eventually(
+        lambda: [e["delivery_status"] for e in browser.get(f"/_local/checkout/{order['id']}/events").json()["events"]],
+        [200],
+    )
+    # Then the webhook was acknowledged (PayPal stops retrying) and the payment is kept for an operator
+    kept = read_platform_state(stack.emulator_url).entities("unmatched_payment")
+    assert [(item["provider"], item["payment_key"], item["reason"]) for item in kept] == [
+        ("paypal", order["id"], "no_account")
+    ]

@@ -152,3 +152,19 @@ def test_every_declared_route_reaches_a_handler_that_serves_it():
 def test_every_served_route_is_declared_in_the_template():
     undeclared = sorted(served_routes() - declared_routes())
     assert undeclared == [], f"served by a handler but not declared in template.yaml: {undeclared}"
+
+
+def test_a_payment_no_account_can_take_alarms_whichever_provider_reported_it():
+    # The use case counts each on UnmatchedPayment with a `provider` dimension; the alarm must sum them all.
+    from atelier.settings import Settings
+
+    every_provider = Settings.model_fields["payment_providers"].default_factory()  # type: ignore[call-arg,misc]
+    alarm = resources("AWS::CloudWatch::Alarm")["UnmatchedPaymentAlarm"]["Properties"]
+    watched = [
+        {dimension["Name"]: dimension["Value"] for dimension in query["MetricStat"]["Metric"]["Dimensions"]}
+        for query in alarm["Metrics"]
+        if "MetricStat" in query and query["MetricStat"]["Metric"]["MetricName"] == "UnmatchedPayment"
+    ]
+    assert watched == [{"service": "atelier", "provider": provider} for provider in every_provider]
+    assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+    assert alarm["Threshold"] == 0

@@ -7,6 +7,7 @@ import json
 import time
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 
 from atelier import errors
@@ -142,6 +143,58 @@ def test_stripe_dispute_names_the_payment_intent(network):
     assert dispute.reversal_key.startswith("dp_")
     assert dispute.reversed_payment == network.sandbox.checkout(session_id).payments[0].id
     assert dispute.amount == usd(999)
+
+
+def fixture_shaped_dispute(charge_id: str, amount: int) -> dict:
+    """A dispute as Stripe's own `charge.dispute.created` fixture has it: the charge by id, and no
+    payment intent."""
+    return {
+        "id": "dp_fixture1",
+        "object": "dispute",
+        "amount": amount,
+        "balance_transactions": [],
+        "charge": charge_id,
+        "created": int(time.time()),
+        "currency": "usd",
+        "evidence": {"customer_email_address": None, "uncategorized_text": None},
+        "evidence_details": {"due_by": int(time.time()) + 86400, "has_evidence": False, "submission_count": 0},
+        "is_charge_refundable": True,
+        "livemode": False,
+        "metadata": {},
+        "payment_intent": None,
+        "reason": "general",
+        "status": "warning_needs_response",
+    }
+
+
+def test_stripe_dispute_naming_only_its_charge_is_traced_to_the_payment_intent(network):
+    # Given a pack paid through a checkout (its events name the payment intent, never the charge)
+    stripe = network.stripe()
+    session_id = network.checkout("stripe", "pack_starter")
+    network.events(session_id, "pay")
+    payment = network.sandbox.checkout(session_id).payments[0]
+    # When a dispute arrives naming only the charge, shaped as Stripe's fixture and as the sandbox sends it
+    fixture = network.sandbox.stripe_event(
+        BASE_URL, "charge.dispute.created", fixture_shaped_dispute(payment.charge, 999)
+    )
+    (from_sandbox,) = network.events(session_id, "dispute", {"charge_only": True})
+    assert body_of(from_sandbox)["data"]["object"]["payment_intent"] is None
+    # Then each names the payment intent the purchase was recorded under (asked of Stripe's API)
+    for dispute in (stripe.parse_webhook(fixture.headers, fixture.body), parse(stripe, from_sandbox)):
+        assert dispute.kind is PaymentEventKind.DISPUTE
+        assert dispute.reversed_payment == payment.id
+        assert dispute.amount == usd(999)
+
+
+def test_stripe_dispute_whose_charge_cannot_be_looked_up_is_redelivered(network):
+    # Given a dispute naming only a charge, while Stripe's API is down
+    session_id = network.checkout("stripe", "pack_starter")
+    network.events(session_id, "pay")
+    (event,) = network.events(session_id, "dispute", {"charge_only": True})
+    stripe = network.stripe(handler=lambda request: httpx.Response(503, json={"error": {"message": "down"}}))
+    # When it is parsed, then the delivery fails (503) so Stripe sends it again later
+    with pytest.raises(errors.DependencyUnavailableError):
+        parse(stripe, event)
 
 
 def test_stripe_subscription_cancellation(network):
@@ -323,6 +376,34 @@ def test_paypal_dispute_names_the_disputed_capture(network):
     assert dispute.amount == usd(999)
 
 
+def completed_capture(network: PaymentsNetwork, **changes) -> dict:
+    """A PAYMENT.CAPTURE.COMPLETED as PayPal sends it, with `changes` to its resource."""
+    order_id = paid_paypal_order(network)
+    resource = body_of(network.issued(order_id)[0])["resource"] | changes
+    webhook = network.sandbox.paypal_event(BASE_URL, "PAYMENT.CAPTURE.COMPLETED", "capture", resource, "Paid")
+    return webhook.as_json()
+
+
+def test_paypal_capture_without_our_custom_id_is_a_payment_for_no_account(network):
+    # Given a completed capture of an order made without our custom_id
+    event = parse(network.paypal(), completed_capture(network, custom_id=None))
+    # Then it is still a payment of that order, for no account (the money core keeps it for an operator)
+    assert event.kind is PaymentEventKind.PAYMENT_SUCCEEDED
+    assert event.payment_key is not None
+    assert event.account_id is None
+    assert event.amount == usd(999)
+
+
+def test_paypal_capture_outside_any_order_is_a_payment_keyed_on_the_capture(network):
+    # Given a completed capture that names no order (money sent outside any checkout of ours)
+    capture = completed_capture(network, custom_id=None, supplementary_data={})
+    # When it is parsed, then it is money received, keyed on the capture, not ignored
+    event = parse(network.paypal(), capture)
+    assert event.kind is PaymentEventKind.PAYMENT_SUCCEEDED
+    assert event.payment_key == body_of(capture)["resource"]["id"]
+    assert event.account_id is None
+
+
 def paypal_capture_event(network: PaymentsNetwork) -> dict:
     order_id = paid_paypal_order(network)
     return network.issued(order_id)[0]
@@ -431,6 +512,79 @@ def test_creem_dispute_and_cancellation(network):
     assert canceled.kind is PaymentEventKind.SUBSCRIPTION_CANCELED
     assert canceled.subscription_status == "canceled"
     assert canceled.item_id == "plan_monthly"
+
+
+def test_creem_pack_paid_with_tax_records_what_the_buyer_paid_though_the_order_omits_it(network):
+    # Given a pack paid with 21% sales tax on top, its order without amount_paid (as Creem documents it)
+    creem = network.creem()
+    checkout_id = network.checkout("creem", "pack_studio")
+    (event,) = network.events(checkout_id, "pay", {"tax_percent": 21, "amount_paid": False})
+    order = body_of(event)["object"]["order"]
+    assert "amount_paid" not in order
+    assert order["amount"] == 4499  # the price before tax
+    # When it is parsed
+    paid = parse(creem, event)
+    # Then what was recorded is what the buyer paid, tax included (from the transaction at Creem)
+    assert paid.amount == usd(4499 + 945)
+    assert network.sandbox.checkout(checkout_id).payments[0].amount_minor == 5444
+
+
+@pytest.mark.parametrize(
+    ("order_fields", "tax_mode", "paid"),
+    [
+        ({"amount": 1000, "amount_paid": 1210}, "exclusive", 1210),
+        ({"amount": 1000, "amount_due": 1210}, "exclusive", 1210),
+        ({"amount": 1000, "tax_amount": 210}, "exclusive", 1210),
+        ({"amount": 1000, "tax_amount": "210"}, "exclusive", 1210),
+        ({"sub_total": 1100, "discount_amount": 100, "tax_amount": 210}, "exclusive", 1210),
+        ({"amount": 1210}, "inclusive", 1210),
+    ],
+)
+def test_creem_paid_amount_from_each_shape_an_order_comes_in(network, order_fields, tax_mode, paid):
+    # Given a checkout.completed whose order carries only some of its amounts
+    checkout = {
+        "id": "ch_shape",
+        "object": "checkout",
+        "order": {"id": "ord_shape", "currency": "EUR", "status": "paid", **order_fields},
+        "product": {"id": "prod_shape", "price": 1000, "tax_mode": tax_mode},
+        "metadata": {"account_id": "acct_ada", "checkout_id": "chk_shape", "item_id": "pack_starter"},
+    }
+    webhook = network.sandbox.creem_event(BASE_URL, "checkout.completed", checkout)
+    # When it is parsed, then the amount is what was paid, tax included
+    event = network.creem().parse_webhook(webhook.headers, webhook.body)
+    assert event.amount == Money(value_minor=paid, currency="eur")
+
+
+def test_creem_periods_paid_with_tax_record_their_transactions_amount_not_the_price(network):
+    # Given a plan paid with 21% sales tax, and renewed (subscription.paid names only the product's price)
+    creem = network.creem()
+    checkout_id = network.checkout("creem", "plan_monthly")
+    _, first_event = network.events(checkout_id, "pay", {"tax_percent": 21, "amount_paid": False})
+    (renewal_event,) = network.events(checkout_id, "renew")
+    assert body_of(first_event)["object"]["product"]["price"] == 2499
+    # When they are parsed, then each period is what its transaction says was paid
+    assert parse(creem, first_event).amount == parse(creem, renewal_event).amount == usd(2499 + 525)
+
+
+def test_creem_period_whose_transaction_cannot_be_looked_up_is_redelivered(network):
+    checkout_id = network.checkout("creem", "plan_monthly")
+    _, period = network.events(checkout_id, "pay", {"tax_percent": 21})
+    creem = network.creem(handler=lambda request: httpx.Response(503, json={"message": ["down"]}))
+    with pytest.raises(errors.DependencyUnavailableError):
+        parse(creem, period)
+
+
+def test_creem_refund_and_dispute_name_what_the_reversed_payment_came_to(network):
+    # Given a plan period paid with tax, then half refunded and disputed
+    creem = network.creem()
+    checkout_id = network.checkout("creem", "plan_monthly")
+    network.events(checkout_id, "pay", {"tax_percent": 21, "amount_paid": False})
+    (refund_event,) = network.events(checkout_id, "refund", {"amount_minor": 1512})
+    (dispute_event,) = network.events(checkout_id, "dispute")
+    refund, dispute = parse(creem, refund_event), parse(creem, dispute_event)
+    # Then each carries the whole the payment came to, tax included, beside what it returns
+    assert refund.amount == usd(1512)
+    assert refund.payment_total == dispute.payment_total == usd(3024)
 
 
 def creem_paid_event(network: PaymentsNetwork) -> dict:

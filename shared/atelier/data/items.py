@@ -188,6 +188,35 @@ class InboxItem(ExpiringItem):
     received_at = UTCDateTimeAttribute()
 
 
+class UnmatchedPaymentsIndex(GlobalSecondaryIndex["UnmatchedPaymentItem"]):
+    """GSI1 over payments no account could be credited for (UNMATCHED_PAYMENTS / <received>#<prov>#<key>)."""
+
+    class Meta:
+        index_name = "GSI1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True, attr_name="GSI1PK")
+    gsi1sk = UnicodeAttribute(range_key=True, attr_name="GSI1SK")
+
+
+class UnmatchedPaymentItem(MainTableModel):
+    """PK=UNMATCHED#<provider>#<paid object> SK=UNMATCHED: money a provider says was paid that no
+    account could be credited for, kept for an operator. Provider ids and amounts only."""
+
+    provider = UnicodeAttribute()
+    payment_key = UnicodeAttribute()
+    event_id = UnicodeAttribute()
+    event_type = UnicodeAttribute()
+    reason = UnicodeAttribute()
+    item_id = UnicodeAttribute(null=True)
+    amount_minor = NumberAttribute(null=True)
+    currency = UnicodeAttribute(null=True)
+    received_at = UTCDateTimeAttribute()
+    gsi1pk = UnicodeAttribute(attr_name="GSI1PK", null=True)
+    gsi1sk = UnicodeAttribute(attr_name="GSI1SK", null=True)
+    listed = UnmatchedPaymentsIndex()
+
+
 class InFlightIndex(GlobalSecondaryIndex["JobItem"]):
     """GSI2 over unfinished jobs, by deadline."""
 

@@ -100,6 +100,19 @@ def inbox_pk(provider: str, event_id: str) -> str:
     return f"INBOX#{provider}#{event_id}"
 
 
+UNMATCHED_PAYMENT_SK = "UNMATCHED"
+UNMATCHED_PAYMENTS = "UNMATCHED_PAYMENTS"
+
+
+def unmatched_payment_pk(provider: str, payment_key: str) -> str:
+    return f"UNMATCHED#{provider}#{payment_key}"
+
+
+def unmatched_payments_sk(received_at_ms: int, provider: str, payment_key: str) -> str:
+    """Sort key on GSI1 under UNMATCHED_PAYMENTS: oldest first."""
+    return f"{received_at_ms:015d}#{provider}#{payment_key}"
+
+
 # Ledger table keys (partition = the pseudonymous ledger id, or a payment reference pointer).
 def ledger_entry_sk(entry_id: str) -> str:
     return f"{LEDGER_ENTRY_PREFIX}{entry_id}"

@@ -10,8 +10,8 @@ from pynamodb.exceptions import PutError
 
 from atelier.data import keys
 from atelier.data.base import epoch_seconds, is_conditional_failure, translate_errors
-from atelier.data.items import CheckoutItem, InboxItem, SubscriptionItem
-from atelier.models.billing import Subscription
+from atelier.data.items import CheckoutItem, InboxItem, SubscriptionItem, UnmatchedPaymentItem
+from atelier.models.billing import Money, Subscription, UnmatchedPayment
 
 # Providers retry for days (Stripe: 3); a month keeps every redelivery recognisable.
 INBOX_RETENTION = timedelta(days=30)
@@ -57,6 +57,56 @@ class PaymentRecordsRepository:
             InboxItem(keys.inbox_pk(provider, event_id), keys.POINTER_SK).update(
                 actions=[InboxItem.status.set("processed")]
             )
+
+    # -- unmatched payments --------------------------------------------------------------------
+    def record_unmatched_payment(self, payment: UnmatchedPayment) -> bool:
+        """Keeps a paid object no account could be credited for, once: False when it was kept
+        before (another event about the same payment)."""
+        at_ms = int(payment.received_at.timestamp() * 1000)
+        item = UnmatchedPaymentItem(
+            keys.unmatched_payment_pk(payment.provider, payment.payment_key),
+            keys.UNMATCHED_PAYMENT_SK,
+            entity="unmatched_payment",
+            provider=payment.provider,
+            payment_key=payment.payment_key,
+            event_id=payment.event_id,
+            event_type=payment.event_type,
+            reason=payment.reason,
+            item_id=payment.item_id,
+            amount_minor=payment.amount.value_minor if payment.amount else None,
+            currency=payment.amount.currency if payment.amount else None,
+            received_at=payment.received_at,
+            gsi1pk=keys.UNMATCHED_PAYMENTS,
+            gsi1sk=keys.unmatched_payments_sk(at_ms, payment.provider, payment.payment_key),
+        )
+        with translate_errors():
+            try:
+                item.save(condition=UnmatchedPaymentItem.pk.does_not_exist())
+            except PutError as exc:
+                if is_conditional_failure(exc):
+                    return False
+                raise
+        return True
+
+    def unmatched_payments(self, *, limit: int = 100) -> list[UnmatchedPayment]:
+        """The payments kept for an operator, oldest first."""
+        with translate_errors():
+            items = UnmatchedPaymentItem.listed.query(keys.UNMATCHED_PAYMENTS, limit=limit)
+            return [
+                UnmatchedPayment(
+                    provider=item.provider,
+                    payment_key=item.payment_key,
+                    event_id=item.event_id,
+                    event_type=item.event_type,
+                    reason=item.reason,
+                    item_id=item.item_id,
+                    amount=Money(value_minor=int(item.amount_minor), currency=item.currency)
+                    if item.amount_minor is not None and item.currency
+                    else None,
+                    received_at=item.received_at,
+                )
+                for item in items
+            ]
 
     # -- checkouts -----------------------------------------------------------------------------
     def save_checkout(

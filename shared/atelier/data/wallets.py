@@ -68,6 +68,8 @@ class Reversal:
     kind: LedgerKind  # refund | dispute
     amount: Money | None
     at: datetime
+    # What the reversed payment came to in all, as the reversal names it (tax included).
+    payment_total: Money | None = None
 
 
 @dataclass(frozen=True)
@@ -525,10 +527,17 @@ class WalletRepository:
         if payment.account_id is None:
             return None
         reversed_minor = payment.reversed_minor + (reversal.amount.value_minor if reversal.amount else 0)
-        if reversal.amount is None or not payment.amount_minor:
+        # The whole of what was paid, tax included: as the reversal states it when it does (on the
+        # same footing as the money it returns), else as the payment was recorded.
+        paid_minor = (
+            reversal.payment_total.value_minor
+            if reversal.payment_total and reversal.payment_total.value_minor
+            else payment.amount_minor
+        )
+        if reversal.amount is None or not paid_minor:
             target = payment.credits
         else:
-            target = min(payment.credits, math.ceil(payment.credits * reversed_minor / payment.amount_minor))
+            target = min(payment.credits, math.ceil(payment.credits * reversed_minor / paid_minor))
         credits = max(0, target - payment.clawed_credits)
         record_key = keys.payment_sk(payment.provider, payment.payment_key)
         tx = transaction()

@@ -80,3 +80,19 @@ class Subscription(BaseModel):
     plan_id: str
     status: str
     current_period_end: datetime | None = None
+
+
+class UnmatchedPayment(BaseModel):
+    """Money a provider reports as paid that no account could be credited for (no or unknown
+    account, an item not sold): kept for an operator to settle by hand. No personal data."""
+
+    model_config = ConfigDict(frozen=True)
+
+    provider: str
+    payment_key: str  # the provider's paid object (a PayPal order or capture, a Stripe session...)
+    event_id: str
+    event_type: str
+    reason: Literal["no_account", "unknown_account", "unknown_item"]
+    item_id: str | None = None
+    amount: Money | None = None
+    received_at: datetime

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
+
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from atelier import errors
 from atelier.clock import Clock
@@ -23,9 +25,9 @@ from atelier.data.wallets import Grant, Reversal, WalletRepository
 from atelier.integrations.email import Mailer
 from atelier.integrations.payments.base import PaymentEvent, PaymentEventKind
 from atelier.models.accounts import Account
-from atelier.models.billing import LedgerKind, Subscription
+from atelier.models.billing import LedgerKind, Subscription, UnmatchedPayment
 from atelier.models.email import EmailKind
-from atelier.observability import logger
+from atelier.observability import METRICS_NAMESPACE, SERVICE_NAME, logger
 from atelier.settings import Settings
 from atelier.usecases.read_catalog import catalog_items
 from atelier.usecases.send_email import send_email
@@ -38,6 +40,7 @@ class Outcome(StrEnum):
     CLAWED_BACK = "clawed_back"
     ALREADY_REVERSED = "already_reversed"
     SUBSCRIPTION_RECORDED = "subscription_recorded"
+    UNMATCHED = "unmatched"  # paid, but no account to credit: kept for an operator, and alerted
     IGNORED = "ignored"
 
 
@@ -107,13 +110,7 @@ def _grant(
     item = items.get(event.item_id or "")
     account = accounts.get(event.account_id) if event.account_id else None
     if item is None or account is None or not event.payment_key:
-        # Not ours to credit (no account, or an item we do not sell): recorded, and loud in the logs.
-        logger.error(
-            "payment event cannot be credited",
-            extra={"provider": event.provider, "event_type": event.event_type, "item_id": event.item_id},
-        )
-        payments.mark_processed(event.provider, event.event_id)
-        return Outcome.IGNORED
+        return _unmatched(event, item is None, account is None, payments=payments, clock=clock)
     kind = LedgerKind.PURCHASE if event.kind is PaymentEventKind.PAYMENT_SUCCEEDED else LedgerKind.SUBSCRIPTION_GRANT
     granted = wallets.grant(
         Grant(
@@ -147,6 +144,57 @@ def _grant(
     return Outcome.GRANTED
 
 
+def _unmatched(
+    event: PaymentEvent,
+    unknown_item: bool,
+    unknown_account: bool,
+    *,
+    payments: PaymentRecordsRepository,
+    clock: Clock,
+) -> Outcome:
+    """Money arrived that no account can be credited for (no account named, one that does not
+    exist, or an item not sold): kept for an operator and alerted on, then acknowledged so the
+    provider stops redelivering. Nothing personal is logged: provider object ids only."""
+    reason: Literal["no_account", "unknown_account", "unknown_item"] = (
+        "no_account" if not event.account_id else "unknown_account" if unknown_account else "unknown_item"
+    )
+    payment_key = event.payment_key or next(iter(event.payment_refs), None) or event.event_id
+    kept = payments.record_unmatched_payment(
+        UnmatchedPayment(
+            provider=event.provider,
+            payment_key=payment_key,
+            event_id=event.event_id,
+            event_type=event.event_type,
+            reason=reason,
+            item_id=event.item_id if not unknown_item else None,
+            amount=event.amount,
+            received_at=clock.now(),
+        )
+    )
+    logger.error(
+        "payment cannot be credited; kept for an operator",
+        extra={
+            "provider": event.provider,
+            "event_type": event.event_type,
+            "payment_key": payment_key,
+            "reason": reason,
+            "first_report": kept,
+        },
+    )
+    if kept:
+        # The alarm on this metric is what tells an operator (template.yaml: UnmatchedPaymentAlarm).
+        with single_metric(
+            name="UnmatchedPayment",
+            unit=MetricUnit.Count,
+            value=1,
+            namespace=METRICS_NAMESPACE,
+            default_dimensions={"service": SERVICE_NAME},
+        ) as metric:
+            metric.add_dimension(name="provider", value=event.provider)
+    payments.mark_processed(event.provider, event.event_id)
+    return Outcome.UNMATCHED
+
+
 def _reverse(
     event: PaymentEvent,
     mark_processed: Callable[[Any], None],
@@ -169,6 +217,7 @@ def _reverse(
             reversal_key=event.reversal_key or event.event_id,
             kind=kind,
             amount=event.amount,
+            payment_total=event.payment_total,
             at=clock.now(),
         ),
         inbox=mark_processed,

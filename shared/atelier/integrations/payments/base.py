@@ -83,6 +83,10 @@ class PaymentEvent(BaseModel):
     # the payment it reverses (one of that payment's key or refs).
     reversal_key: str | None = None
     reversed_payment: str | None = None
+    # For REFUND and DISPUTE, when the provider names it beside the amount returned: what the
+    # reversed payment came to in all, on the same footing (tax included), so credits are clawed
+    # back in proportion to it even if the payment's own event told less (Creem: pre-tax).
+    payment_total: Money | None = None
     subscription_id: str | None = None
     customer_id: str | None = None
     subscription_status: str | None = None

@@ -67,16 +67,40 @@ class CreemProvider:
         return self._http
 
     def _post(self, path: str, body: dict[str, Any]) -> httpx.Response:
+        return self._send("POST", path, json=body)
+
+    def _send(self, method: str, path: str, **options: Any) -> httpx.Response:
         import httpx
 
         headers = {"x-api-key": reveal(self._api_key, "creem api key"), "Accept": "application/json"}
         try:
-            response = self.http.post(f"{self._api_base}{path}", json=body, headers=headers)
+            response = self.http.request(method, f"{self._api_base}{path}", headers=headers, **options)
         except httpx.HTTPError as exc:  # timeouts and network errors
             raise errors.DependencyUnavailableError(_UNAVAILABLE) from exc
         if response.status_code >= 500 or response.status_code in (401, 403, 429):
             raise errors.DependencyUnavailableError(_UNAVAILABLE)
         return response
+
+    def _transaction(self, transaction_id: str) -> dict[str, Any] | None:
+        """A transaction as Creem's API tells it (what was paid, tax included); None when Creem
+        does not know it. Failing to ask fails the delivery, which Creem retries."""
+        response = self._send("GET", "/v1/transactions", params={"transaction_id": transaction_id})
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise errors.DependencyUnavailableError(_UNAVAILABLE)
+        return _json(response)
+
+    def _paid(self, obj: dict[str, Any], transaction_id: str | None, tax_mode: Any, currency: Any) -> Money | None:
+        """What the buyer paid for `obj` (an order), tax included: from its own fields when they
+        tell it, else from its transaction at Creem; None when neither can."""
+        paid = _paid_minor(obj, tax_mode)
+        if paid is None and transaction_id:
+            transaction = self._transaction(transaction_id)
+            if transaction is not None:
+                paid = _paid_minor(transaction, tax_mode)
+                currency = currency or transaction.get("currency")
+        return _money(paid, currency)
 
     # -- checkout --------------------------------------------------------------------------
     def create_checkout(self, request: CheckoutRequest) -> ProviderCheckout:
@@ -144,7 +168,7 @@ class CreemProvider:
             "occurred_at": _from_millis(event.get("created_at")) or datetime.now(tz=UTC),
         }
         if event_type == "checkout.completed":
-            return _checkout_completed(common, obj)
+            return self._checkout_completed(common, obj)
         if event_type == "subscription.paid":
             product = _dict(obj.get("product"))
             transaction_id = _text(obj.get("last_transaction_id"))
@@ -155,8 +179,9 @@ class CreemProvider:
                 **_our_ids(obj.get("metadata")),
                 kind=PaymentEventKind.PERIOD_PAID,
                 payment_key=transaction_id,
-                # The payload names no transaction amount: the product's price is what a period costs.
-                amount=_money(product.get("price"), product.get("currency")),
+                # The payload names only the product's price, before tax: what the period cost the
+                # buyer is its transaction's, which Creem's API tells.
+                amount=self._paid({}, transaction_id, product.get("tax_mode"), product.get("currency")),
                 subscription_id=str(obj["id"]),
                 customer_id=_id(obj.get("customer")),
                 subscription_status=_text(obj.get("status")),
@@ -180,6 +205,7 @@ class CreemProvider:
                 reversal_key=str(obj["id"]),
                 reversed_payment=_reversed_payment(obj),
                 amount=_money(obj.get("refund_amount"), obj.get("refund_currency")),
+                payment_total=_reversed_total(obj, obj.get("refund_currency")),
             )
         if event_type == "dispute.created":
             return PaymentEvent(
@@ -189,40 +215,81 @@ class CreemProvider:
                 reversal_key=str(obj["id"]),
                 reversed_payment=_reversed_payment(obj),
                 amount=_money(obj.get("amount"), obj.get("currency")),
+                payment_total=_reversed_total(obj, obj.get("currency")),
             )
         return PaymentEvent(**common, kind=PaymentEventKind.IGNORED)
 
-
-def _checkout_completed(common: dict[str, Any], checkout: dict[str, Any]) -> PaymentEvent:
-    ids = _our_ids(checkout.get("metadata"))
-    ids["checkout_id"] = ids["checkout_id"] or _text(checkout.get("request_id"))
-    order = _dict(checkout.get("order"))
-    subscription = checkout.get("subscription")
-    if subscription:
-        # The first period is granted by its subscription.paid, keyed on its transaction.
-        details = _dict(subscription)
+    def _checkout_completed(self, common: dict[str, Any], checkout: dict[str, Any]) -> PaymentEvent:
+        ids = _our_ids(checkout.get("metadata"))
+        ids["checkout_id"] = ids["checkout_id"] or _text(checkout.get("request_id"))
+        order = _dict(checkout.get("order"))
+        subscription = checkout.get("subscription")
+        if subscription:
+            # The first period is granted by its subscription.paid, keyed on its transaction.
+            details = _dict(subscription)
+            return PaymentEvent(
+                **common,
+                **ids,
+                kind=PaymentEventKind.SUBSCRIPTION_UPDATED,
+                subscription_id=_id(subscription),
+                customer_id=_id(checkout.get("customer")) or _id(order.get("customer")),
+                subscription_status=_text(details.get("status")),
+                current_period_end=_parse_time(details.get("current_period_end_date")),
+            )
+        if order.get("status") not in (None, "paid"):
+            return PaymentEvent(**common, **ids, kind=PaymentEventKind.PAYMENT_PENDING, payment_key=str(checkout["id"]))
+        refs = [ref for ref in (_id(order), _id(order.get("transaction"))) if ref]
+        # What the buyer paid, tax included (a refund names that much): `amount` alone is the
+        # price before tax, as Creem's documented payload gives it.
+        tax_mode = _dict(checkout.get("product")).get("tax_mode")
+        paid = self._paid(order, _id(order.get("transaction")), tax_mode, order.get("currency"))
         return PaymentEvent(
             **common,
             **ids,
-            kind=PaymentEventKind.SUBSCRIPTION_UPDATED,
-            subscription_id=_id(subscription),
+            kind=PaymentEventKind.PAYMENT_SUCCEEDED,
+            payment_key=str(checkout["id"]),
+            payment_refs=refs,
+            amount=paid,
             customer_id=_id(checkout.get("customer")) or _id(order.get("customer")),
-            subscription_status=_text(details.get("status")),
-            current_period_end=_parse_time(details.get("current_period_end_date")),
         )
-    if order.get("status") not in (None, "paid"):
-        return PaymentEvent(**common, **ids, kind=PaymentEventKind.PAYMENT_PENDING, payment_key=str(checkout["id"]))
-    refs = [ref for ref in (_id(order), _id(order.get("transaction"))) if ref]
-    paid = order.get("amount_paid") if isinstance(order.get("amount_paid"), int) else order.get("amount")
-    return PaymentEvent(
-        **common,
-        **ids,
-        kind=PaymentEventKind.PAYMENT_SUCCEEDED,
-        payment_key=str(checkout["id"]),
-        payment_refs=refs,
-        amount=_money(paid, order.get("currency")),
-        customer_id=_id(checkout.get("customer")) or _id(order.get("customer")),
-    )
+
+
+def _paid_minor(obj: Mapping[str, Any], tax_mode: Any = None) -> int | None:
+    """What was paid, tax included, from an order or transaction in any shape Creem sends:
+    ``amount_paid``; else ``amount_due``; else the amount before tax (``amount``, or ``sub_total``
+    less ``discount_amount``) plus ``tax_amount``; else ``amount`` when the product's price already
+    includes the tax. None when the object cannot tell (``amount`` alone is the pre-tax price)."""
+    for name in ("amount_paid", "amount_due"):
+        value = _minor(obj.get(name))
+        if value is not None:
+            return value
+    amount = _minor(obj.get("amount"))
+    sub_total = _minor(obj.get("sub_total"))
+    if amount is None and sub_total is not None:
+        amount = max(0, sub_total - (_minor(obj.get("discount_amount")) or 0))
+    tax = _minor(obj.get("tax_amount"))
+    if amount is not None and tax is not None:
+        return amount + tax
+    if amount is not None and tax_mode == "inclusive":
+        return amount
+    return None
+
+
+def _reversed_total(obj: dict[str, Any], currency: Any) -> Money | None:
+    """What the reversed payment came to, as a refund or dispute names it (its transaction)."""
+    transaction = _dict(obj.get("transaction"))
+    return _money(_paid_minor(transaction), currency or transaction.get("currency"))
+
+
+def _minor(value: Any) -> int | None:
+    """An amount in minor units, given as a number or (as some Creem fields are) its digits."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value >= 0 else None
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
 
 
 def _reversed_payment(obj: dict[str, Any]) -> str | None:

@@ -286,7 +286,7 @@ class PayPalProvider:
         }
         if event_type in ("PAYMENT.CAPTURE.COMPLETED", "PAYMENT.CAPTURE.PENDING", "PAYMENT.CAPTURE.DENIED"):
             order_id = _text(((resource.get("supplementary_data") or {}).get("related_ids") or {}).get("order_id"))
-            if order_id is None:
+            if order_id is None and event_type != "PAYMENT.CAPTURE.COMPLETED":
                 return PaymentEvent(**common, kind=PaymentEventKind.IGNORED)  # not one of our orders
             kind = {
                 "PAYMENT.CAPTURE.COMPLETED": PaymentEventKind.PAYMENT_SUCCEEDED,
@@ -297,7 +297,9 @@ class PayPalProvider:
                 **common,
                 **_custom_ids(resource.get("custom_id")),
                 kind=kind,
-                payment_key=order_id,
+                # Money received outside any order of ours is still money received: keyed on the
+                # capture, it reaches an operator as an unmatched payment rather than nowhere.
+                payment_key=order_id or str(resource["id"]),
                 payment_refs=[str(resource["id"])],
                 amount=_money(resource.get("amount")),
             )

@@ -185,10 +185,34 @@ class StripeProvider:
                 **common,
                 kind=PaymentEventKind.DISPUTE,
                 reversal_key=str(obj["id"]),
-                reversed_payment=_id(obj.get("payment_intent")) or _id(obj.get("charge")),
+                reversed_payment=_id(obj.get("payment_intent")) or self._payment_of_charge(obj.get("charge")),
                 amount=_money(obj.get("amount"), obj.get("currency")),
             )
         return PaymentEvent(**common, kind=PaymentEventKind.IGNORED)
+
+    def _payment_of_charge(self, charge: Any) -> str | None:
+        """The payment intent a charge belongs to, which is what a purchase is recorded under: a
+        dispute may name only its charge (``payment_intent`` null, as in Stripe's own fixtures),
+        and a checkout's events never name the charge. Asked of Stripe when the charge given is
+        not expanded; failing to ask fails the delivery, which Stripe retries. A charge without
+        a payment intent is known by itself."""
+        charge_id = _id(charge)
+        if charge_id is None:
+            return None
+        if isinstance(charge, dict) and "payment_intent" in charge:
+            return _id(charge.get("payment_intent")) or charge_id
+        import stripe
+
+        client = self.client
+        try:
+            details = client.v1.charges.retrieve(charge_id).to_dict()
+        except stripe.InvalidRequestError as exc:
+            if exc.code == "resource_missing":
+                return charge_id  # a charge Stripe does not know: nothing is recorded under another id
+            raise errors.DependencyUnavailableError(_UNAVAILABLE) from exc
+        except stripe.StripeError as exc:
+            raise errors.DependencyUnavailableError(_UNAVAILABLE) from exc
+        return _id(details.get("payment_intent")) or charge_id
 
     def _invoice_paid(self, common: dict[str, Any], invoice: dict[str, Any]) -> PaymentEvent:
         details = _dict(_dict(invoice.get("parent")).get("subscription_details"))
