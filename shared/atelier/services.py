@@ -205,7 +205,8 @@ class Services:
             secret = get_secret(configured.client_secret_parameter)
         from atelier.integrations.oidc import OidcClient
 
-        provider = OidcClient(configured, secret)
+        # Plain http only to an issuer on this machine, and only in the local runtime.
+        provider = OidcClient(configured, secret, allow_loopback_http=self.settings.local_runtime)
         with self._providers_lock:
             return self._providers.setdefault(name, provider)
 
