@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from atelier.data.accounts import AccountRepository
     from atelier.data.api_keys import ApiKeyRepository
     from atelier.data.assets import AssetRepository, UploadRepository
+    from atelier.data.email_changes import EmailChangeRepository
     from atelier.data.emails import SentEmailRepository
     from atelier.data.exports import ExportRepository
     from atelier.data.gallery import GalleryRepository
@@ -60,6 +61,12 @@ class Services:
         from atelier.data.accounts import AccountRepository
 
         return AccountRepository()
+
+    @cached_property
+    def email_changes(self) -> EmailChangeRepository:
+        from atelier.data.email_changes import EmailChangeRepository
+
+        return EmailChangeRepository()
 
     @cached_property
     def sessions(self) -> SessionRepository:
