@@ -19,8 +19,9 @@ _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def deliverable_address(value: str) -> str | None:
-    """The address, trimmed, if it is one mailbox mail can be sent to; None otherwise."""
-    address = value.strip()
+    """The address, without surrounding spaces, if it is one mailbox mail can be sent to; None
+    otherwise (a control character anywhere, a trailing newline included, refuses it)."""
+    address = value.strip(" ")
     if len(address) > EMAIL_ADDRESS_MAX_LENGTH or not _EMAIL_ADDRESS.fullmatch(address):
         return None
     return address
