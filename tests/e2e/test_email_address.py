@@ -173,3 +173,20 @@ def test_an_api_key_is_shown_even_when_the_security_email_cannot_be_built(stack:
     with httpx.Client(base_url=stack.api_url, headers={"Authorization": f"Bearer {key}"}) as script:
         assert script.get("/v1/me").json()["id"] == account_id
     client.close()
+
+
+def test_requests_for_new_addresses_are_limited_and_a_refused_one_changes_nothing(stack: LocalRuntime):
+    # Given an account that has asked for as many new addresses as the hour allows
+    client = signed_in(stack.api_url, "emmy@example.com")
+    limit = get_services().settings.email_change_limit
+    for attempt in range(limit):
+        assert client.request("PATCH", "/v1/me", json={"email": f"emmy{attempt}@example.org"}).status_code == 200
+    # When it asks once more, renaming itself in the same request
+    refused = client.request("PATCH", "/v1/me", json={"email": "emmy.noether@example.org", "name": "Emmy N"})
+    # Then it is refused, nothing changes and no link goes to the address
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "rate_limited"
+    me = client.get("/v1/me").json()
+    assert (me["name"], me["pending_email"]) == ("Emmy", f"emmy{limit - 1}@example.org")
+    assert _outbox(stack, "emmy.noether@example.org") == []
+    client.close()

@@ -12,7 +12,7 @@ from atelier.data.rate_limits import RateLimiter
 from atelier.integrations.email import Mailer
 from atelier.models.accounts import Preferences
 from atelier.settings import Settings
-from atelier.usecases.change_email import refuse_admin_address, request_email_change
+from atelier.usecases.change_email import request_email_change
 from atelier.usecases.get_account import AccountView, live_email_change
 
 
@@ -32,20 +32,16 @@ def update_profile(
     settings: Settings,
 ) -> AccountView:
     before = accounts.require(account_id)
-    changes_email = email is not None and email != before.email
-    if email is not None and changes_email:
-        # Refused before anything is written, name and preferences included.
-        refuse_admin_address(email, before.email, settings)
-    after = accounts.update_profile(account_id, name=name, email=None, preferences=preferences)
-    if email is None:
-        return AccountView(
-            account=after, pending=live_email_change(account_id, email_changes=email_changes, now=clock.now())
-        )
-    if not changes_email:
-        email_changes.discard(account_id)
-        return AccountView(account=after, pending=None)
+    if email is None or email == before.email:
+        after = accounts.update_profile(account_id, name=name, email=None, preferences=preferences)
+        if email is not None:
+            email_changes.discard(account_id)
+        pending = live_email_change(account_id, email_changes=email_changes, now=clock.now())
+        return AccountView(account=after, pending=pending)
+    # The change of address first: its refusals (an admin's address, too many requests) come before
+    # anything is written, name and preferences included.
     pending = request_email_change(
-        after,
+        before,
         email,
         site_base_url=site_base_url,
         email_changes=email_changes,
@@ -55,4 +51,5 @@ def update_profile(
         clock=clock,
         settings=settings,
     )
+    after = accounts.update_profile(account_id, name=name, email=None, preferences=preferences)
     return AccountView(account=after, pending=pending)
