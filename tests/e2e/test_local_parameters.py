@@ -130,3 +130,14 @@ def test_python_m_local_takes_the_parameters_so_a_person_can_be_a_moderator_loca
     assert "OidcProviders=(partner)" in banner
     assert PARTNER["client_secret"] not in banner
     assert "PARAMETER_OVERRIDES" in banner
+
+
+def test_a_value_the_template_does_not_allow_is_refused() -> None:
+    from local.template import Template
+
+    with pytest.raises(TemplateError, match="MinimumAge"):
+        Template.load(PROJECT_ROOT / "template.yaml", {"MinimumAge": "17"})
+    with pytest.raises(TemplateError, match="its parameters are"):
+        Template.load(PROJECT_ROOT / "template.yaml", {"AdminEmail": "me@example.com"})
+    resolved = Template.load(PROJECT_ROOT / "template.yaml", {"AdminEmails": "me@example.com", "MinimumAge": "18"})
+    assert resolved.parameters["AdminEmails"] == "me@example.com"
