@@ -190,3 +190,21 @@ def test_requests_for_new_addresses_are_limited_and_a_refused_one_changes_nothin
     assert (me["name"], me["pending_email"]) == ("Emmy", f"emmy{limit - 1}@example.org")
     assert _outbox(stack, "emmy.noether@example.org") == []
     client.close()
+
+
+def test_a_pending_change_of_address_is_purged_with_the_account(stack: LocalRuntime):
+    from tests.integration.test_privacy_helpers import AFTER_THE_DEADLINE, purger, schedule, sweep_everything
+
+    # Given an account with a change of address waiting for confirmation, whose deletion is due
+    client = signed_in(stack.api_url, "chien-shiung@example.com")
+    account_id = client.get("/v1/me").json()["id"]
+    pending = client.request("PATCH", "/v1/me", json={"email": "chien-shiung.wu@example.org"})
+    assert pending.json()["pending_email"] == "chien-shiung.wu@example.org"
+    services = get_services()
+    schedule(services.accounts.require(account_id))
+    # When the purge runs after the countdown
+    assert purger(clock=AFTER_THE_DEADLINE).run_due()["purged"] >= 1
+    # Then neither address nor the change is stored anywhere
+    assert services.email_changes.pending(account_id) is None
+    assert sweep_everything(stack.emulator_url, ["chien-shiung.wu@example.org", "chien-shiung@example.com"]) == []
+    client.close()
