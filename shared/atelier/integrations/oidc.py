@@ -51,7 +51,7 @@ class OidcProvider(Protocol):
 
     def exchange_code(self, *, code: str, code_verifier: str, redirect_uri: str) -> ProviderTokens: ...
 
-    def identify(self, tokens: ProviderTokens, *, nonce: str) -> Identity: ...
+    def identify(self, provider_tokens: ProviderTokens, *, nonce: str) -> Identity: ...
 
 
 def is_loopback_url(url: str) -> bool:
@@ -205,13 +205,13 @@ class OidcClient:
         access_token = answer.get("access_token")
         return ProviderTokens(id_token=str(id_token), access_token=str(access_token) if access_token else None)
 
-    def identify(self, tokens: ProviderTokens, *, nonce: str) -> Identity:
+    def identify(self, provider_tokens: ProviderTokens, *, nonce: str) -> Identity:
         """The person the verified ID token names; their email, name and picture from the ID token
         or, when it carries no email, from UserInfo (whose `sub` must be the ID token's)."""
-        claims = self.verify_id_token(tokens.id_token, nonce=nonce)
+        claims = self.verify_id_token(provider_tokens.id_token, nonce=nonce)
         profile = claims
         if not claims.get("email"):
-            user_info = self._user_info(tokens.access_token, subject=str(claims["sub"]))
+            user_info = self._user_info(provider_tokens.access_token, subject=str(claims["sub"]))
             profile = claims | {name: user_info[name] for name in _PROFILE_CLAIMS if name in user_info}
         email = profile.get("email")
         if not email or not isinstance(email, str):
