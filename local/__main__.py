@@ -1,13 +1,17 @@
 """``python -m local`` (``make dev``): the whole stack on this machine, no Docker, no AWS account.
 
 Environment knobs:
-    PORT           the API's port (default 3000; 0 picks a free one)
-    HOST           the address to listen on (default 127.0.0.1)
-    EMULATOR_PORT  the AWS emulator's port (default: a free one)
+    PORT                 the API's port (default 3000; 0 picks a free one)
+    HOST                 the address to listen on (default 127.0.0.1)
+    EMULATOR_PORT        the AWS emulator's port (default: a free one)
+    PARAMETER_OVERRIDES  the template's parameters, as `sam deploy --parameter-overrides` takes them:
+                         'AdminEmails=me@example.com MinimumAge=18'. Providers in OidcProviders sit
+                         beside the local OpenID Connect issuers.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -15,7 +19,10 @@ import sys
 import threading
 from types import FrameType
 
-from local.runtime import SCHEDULES_PREFIX, LocalRuntime
+from local.runtime import DEFAULT_TEMPLATE, SCHEDULES_PREFIX, LocalRuntime
+from local.template import TemplateError, load_document, parse_parameter_overrides
+
+PARAMETER_OVERRIDES = "PARAMETER_OVERRIDES"
 
 
 def main() -> int:
@@ -28,16 +35,25 @@ def main() -> int:
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
 
-    runtime = LocalRuntime(
-        port=int(os.environ.get("PORT", "3000")),
-        host=os.environ.get("HOST", "127.0.0.1"),
-        emulator_port=int(os.environ.get("EMULATOR_PORT", "0")),
-    )
+    try:
+        parameters = parameter_overrides(os.environ.get(PARAMETER_OVERRIDES, ""))
+        runtime = LocalRuntime(
+            port=int(os.environ.get("PORT", "3000")),
+            host=os.environ.get("HOST", "127.0.0.1"),
+            emulator_port=int(os.environ.get("EMULATOR_PORT", "0")),
+            parameters=parameters,
+        )
+    except ValueError as exc:
+        print(f"cannot start the local runtime: {exc}", file=sys.stderr)
+        return 2
     try:
         runtime.start()
     except OSError as exc:
         print(f"cannot start the local runtime: {exc} (is PORT {runtime.port} in use?)", file=sys.stderr)
         return 1
+    except TemplateError as exc:
+        print(f"cannot start the local runtime: {exc}", file=sys.stderr)
+        return 2
     try:
         print(banner(runtime), flush=True)
         while not stop_requested.wait(0.5):
@@ -49,6 +65,20 @@ def main() -> int:
     return 0
 
 
+def parameter_overrides(text: str) -> dict[str, str]:
+    """PARAMETER_OVERRIDES read as `sam deploy` reads them; a name the template lacks is refused
+    here, with the template's parameters listed, before anything starts."""
+    overrides = parse_parameter_overrides(text)
+    known = list(load_document(DEFAULT_TEMPLATE).get("Parameters") or {})
+    unknown = sorted(set(overrides) - set(known))
+    if unknown:
+        raise TemplateError(
+            f"{PARAMETER_OVERRIDES} names {', '.join(unknown)}, which template.yaml does not have; "
+            f"its parameters are: {', '.join(known)}"
+        )
+    return overrides
+
+
 def banner(runtime: LocalRuntime) -> str:
     api = runtime.api_url
     lines = ["", "Atelier local runtime", ""]
@@ -56,6 +86,12 @@ def banner(runtime: LocalRuntime) -> str:
     docs = [path for method, path, _ in runtime.routes if method == "GET" and path.endswith("/docs")]
     lines.extend(f"  Docs         {api}{path}" for path in docs)
     lines.append(f"  Emulator     {runtime.emulator_url}   (AWS_ENDPOINT_URL; any access key)")
+    given = " ".join(_shown(name, value) for name, value in runtime.parameters.items())
+    lines.append(
+        "  Parameters   "
+        + (given or "the template's defaults")
+        + f"   (set with {PARAMETER_OVERRIDES}='AdminEmails=me@example.com MinimumAge=18', as sam deploy takes them)"
+    )
     lines.append(f"  Tables       {', '.join(runtime.provisioned.tables) or '-'}")
     lines.append(f"  Queues       {', '.join(runtime.provisioned.queues) or '-'}")
     lines.append(f"  Buckets      {', '.join(runtime.provisioned.buckets) or '-'}")
@@ -74,6 +110,16 @@ def banner(runtime: LocalRuntime) -> str:
         lines.append(f"  ! {function} failed to load (see the log above): {error.splitlines()[0]}")
     lines.extend(["", "Ctrl-C stops.", ""])
     return "\n".join(lines)
+
+
+def _shown(name: str, value: str) -> str:
+    """A parameter as the banner shows it: providers by name only, as their settings may hold secrets."""
+    if name == "OidcProviders":
+        try:
+            return f"OidcProviders=({', '.join(json.loads(value))})"
+        except ValueError:
+            return "OidcProviders=(unreadable)"
+    return f"{name}={value}"
 
 
 def _rows(rows: list[str]) -> list[str]:

@@ -3,7 +3,12 @@
 Sign in as any email: with ``login_hint=<email>`` the authorization request is approved at once (so a
 script can sign in); without it a small page asks for an email. Codes are single-use and short-lived,
 bound to the client, redirect URI, nonce and PKCE challenge; ID tokens are RS256-signed with a key
-made at start-up and published at the JWKS endpoint. Never deployed.
+made at start-up and published at the JWKS endpoint. The callback carries the RFC 9207 ``iss``
+parameter, and client credentials in the Basic header are form-urlencoded (RFC 6749 2.3.1).
+
+A second issuer, mounted at ``/_local/oidc-userinfo``, keeps every claim but ``sub`` out of the ID
+token and serves them from UserInfo only, as panva's oidc-provider does by default (OIDC Core 5.4),
+so the relying party's UserInfo path runs over HTTP. Never deployed.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import unquote_plus, urlencode
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -25,11 +30,16 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from local.standins import LocalRequest, LocalResponse, LocalRoutes, StandIn
 
 PREFIX = "/_local/oidc"
+USERINFO_ONLY_PREFIX = "/_local/oidc-userinfo"
+LOCAL_PROVIDER = "local"
+USERINFO_ONLY_PROVIDER = "local-userinfo"
 CLIENT_ID = "atelier-local"
 # A documented local-only secret: the issuer exists only inside the local runtime.
 CLIENT_SECRET = "atelier-local-secret"  # noqa: S105
 CODE_LIFETIME_SECONDS = 60
 ID_TOKEN_LIFETIME_SECONDS = 300
+# The claims a UserInfo-only issuer leaves out of its ID tokens.
+PROFILE_CLAIMS = ("email", "email_verified", "name", "picture")
 
 
 @dataclass(frozen=True)
@@ -48,12 +58,27 @@ def subject_for(email: str) -> str:
 
 
 class LocalOidcIssuer:
-    def __init__(self, *, client_id: str = CLIENT_ID, client_secret: str = CLIENT_SECRET) -> None:
+    """``claims_in_userinfo_only`` keeps email, name and picture out of the ID token (UserInfo has
+    them); ``user_info_overrides`` changes UserInfo's answer (a None value removes a claim), so a
+    test can make it name another subject."""
+
+    def __init__(
+        self,
+        *,
+        client_id: str = CLIENT_ID,
+        client_secret: str = CLIENT_SECRET,
+        prefix: str = PREFIX,
+        claims_in_userinfo_only: bool = False,
+    ) -> None:
         self.client_id = client_id
         self.client_secret = client_secret
+        self.prefix = prefix
+        self.claims_in_userinfo_only = claims_in_userinfo_only
+        self.user_info_overrides: dict[str, Any] = {}
         self.key_id = secrets.token_hex(8)
         self._private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self._codes: dict[str, _PendingCode] = {}
+        self._access_tokens: dict[str, tuple[str, float]] = {}
         self._lock = threading.Lock()
         self.allowed_redirect_uris: set[str] = set()
 
@@ -65,11 +90,12 @@ class LocalOidcIssuer:
         routes.post("/authorize")(self.authorize)
         routes.post("/token")(self.token)
         routes.get("/jwks")(self.jwks)
+        routes.get("/userinfo")(self.user_info)
+        routes.post("/userinfo")(self.user_info)
         return routes
 
-    @staticmethod
-    def issuer_url(request: LocalRequest) -> str:
-        return f"{request.base_url}{PREFIX}"
+    def issuer_url(self, request: LocalRequest) -> str:
+        return f"{request.base_url}{self.prefix}"
 
     def discovery(self, request: LocalRequest) -> LocalResponse:
         issuer = self.issuer_url(request)
@@ -79,6 +105,8 @@ class LocalOidcIssuer:
                 "authorization_endpoint": f"{issuer}/authorize",
                 "token_endpoint": f"{issuer}/token",
                 "jwks_uri": f"{issuer}/jwks",
+                "userinfo_endpoint": f"{issuer}/userinfo",
+                "authorization_response_iss_parameter_supported": True,
                 "response_types_supported": ["code"],
                 "subject_types_supported": ["public"],
                 "id_token_signing_alg_values_supported": ["RS256"],
@@ -102,9 +130,9 @@ class LocalOidcIssuer:
             return LocalResponse.error(400, "invalid_request", problem)
         email = (values.get("login_hint") or "").strip()
         if not email:
-            return LocalResponse.html(_sign_in_page(values))
+            return LocalResponse.html(_sign_in_page(values, self.prefix))
         if "@" not in email or len(email) > 254:
-            return LocalResponse.html(_sign_in_page(values, error="Enter an email address."), status=400)
+            return LocalResponse.html(_sign_in_page(values, self.prefix, error="Enter an email address."), status=400)
         code = secrets.token_urlsafe(32)
         with self._lock:
             self._codes[code] = _PendingCode(
@@ -115,7 +143,7 @@ class LocalOidcIssuer:
                 email=email,
                 expires_at=time.time() + CODE_LIFETIME_SECONDS,
             )
-        answer = {"code": code, "state": values.get("state", "")}
+        answer = {"code": code, "state": values.get("state", ""), "iss": self.issuer_url(request)}
         return LocalResponse.redirect(f"{values['redirect_uri']}?{urlencode(answer)}")
 
     def _authorization_problem(self, values: dict[str, str]) -> str | None:
@@ -150,10 +178,16 @@ class LocalOidcIssuer:
             return LocalResponse.json({"error": "invalid_grant"}, status=400)
         if _s256(form.get("code_verifier", "")) != pending.code_challenge:
             return LocalResponse.json({"error": "invalid_grant", "error_description": "PKCE check failed"}, status=400)
-        id_token = self.sign_id_token(self.issuer_url(request), pending.email, nonce=pending.nonce)
+        withheld = dict.fromkeys(PROFILE_CLAIMS) if self.claims_in_userinfo_only else None
+        id_token = self.sign_id_token(
+            self.issuer_url(request), pending.email, nonce=pending.nonce, extra_claims=withheld
+        )
+        access_token = secrets.token_urlsafe(32)
+        with self._lock:
+            self._access_tokens[access_token] = (pending.email, time.time() + ID_TOKEN_LIFETIME_SECONDS)
         return LocalResponse.json(
             {
-                "access_token": secrets.token_urlsafe(32),
+                "access_token": access_token,
                 "token_type": "Bearer",
                 "expires_in": ID_TOKEN_LIFETIME_SECONDS,
                 "id_token": id_token,
@@ -161,20 +195,44 @@ class LocalOidcIssuer:
             headers=[("Cache-Control", "no-store")],
         )
 
+    def user_info(self, request: LocalRequest) -> LocalResponse:
+        """OIDC Core 5.3: the claims about the person the bearer access token was issued for."""
+        authorization = request.header("authorization") or ""
+        token = authorization[7:] if authorization.lower().startswith("bearer ") else ""
+        with self._lock:
+            found = self._access_tokens.get(token)
+        if found is None or found[1] < time.time():
+            return LocalResponse.json(
+                {"error": "invalid_token"}, status=401, headers=[("WWW-Authenticate", 'Bearer error="invalid_token"')]
+            )
+        claims = self.profile_claims(found[0])
+        for name, value in self.user_info_overrides.items():
+            if value is None:
+                claims.pop(name, None)
+            else:
+                claims[name] = value
+        return LocalResponse.json(claims)
+
     # -- tokens ------------------------------------------------------------------------------
+    @staticmethod
+    def profile_claims(email: str) -> dict[str, Any]:
+        local_part = email.split("@", 1)[0]
+        return {
+            "sub": subject_for(email),
+            "email": email,
+            "email_verified": True,
+            "name": local_part.replace(".", " ").title(),
+        }
+
     def sign_id_token(
         self, issuer: str, email: str, *, nonce: str | None, extra_claims: dict[str, Any] | None = None
     ) -> str:
         """An ID token; `extra_claims` override the standard ones (a None value removes one)."""
         now = int(time.time())
-        local_part = email.split("@", 1)[0]
         claims: dict[str, Any] = {
             "iss": issuer,
             "aud": self.client_id,
-            "sub": subject_for(email),
-            "email": email,
-            "email_verified": True,
-            "name": local_part.replace(".", " ").title(),
+            **self.profile_claims(email),
             "iat": now,
             "auth_time": now,
             "exp": now + ID_TOKEN_LIFETIME_SECONDS,
@@ -201,11 +259,12 @@ def _client_credentials(request: LocalRequest, form: dict[str, str]) -> tuple[st
         except ValueError:
             return None, None
         client_id, _, client_secret = decoded.partition(":")
-        return client_id, client_secret
+        # RFC 6749 2.3.1: each part was form-urlencoded before it was joined.
+        return unquote_plus(client_id), unquote_plus(client_secret)
     return form.get("client_id"), form.get("client_secret")
 
 
-def _sign_in_page(values: dict[str, str], error: str = "") -> str:
+def _sign_in_page(values: dict[str, str], prefix: str, error: str = "") -> str:
     hidden = "".join(
         f'<input type="hidden" name="{html.escape(name)}" value="{html.escape(value)}">'
         for name, value in values.items()
@@ -219,7 +278,7 @@ def _sign_in_page(values: dict[str, str], error: str = "") -> str:
         "<h1>Sign in to Atelier</h1>"
         "<p>This is the local identity provider: sign in as any email address.</p>"
         f"{notice}"
-        f'<form method="post" action="{PREFIX}/authorize">{hidden}'
+        f'<form method="post" action="{html.escape(prefix)}/authorize">{hidden}'
         '<label for="email">Email</label><br>'
         '<input id="email" name="login_hint" type="email" required autofocus '
         'style="width:100%;padding:.5rem;margin:.5rem 0" placeholder="you@example.com">'
@@ -227,18 +286,54 @@ def _sign_in_page(values: dict[str, str], error: str = "") -> str:
     )
 
 
-def local_oidc_environment(base_url: str) -> dict[str, str]:
-    """The settings that point Atelier's sign-in at this issuer."""
-    provider = {"issuer": f"{base_url}{PREFIX}", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
-    return {"OIDC_PROVIDERS": json.dumps({"local": provider}), "OIDC_DEFAULT_PROVIDER": "local"}
+LOCAL_PROVIDERS = {PREFIX: LOCAL_PROVIDER, USERINFO_ONLY_PREFIX: USERINFO_ONLY_PROVIDER}
 
 
-def oidc_stand_in() -> StandIn:
-    issuer = LocalOidcIssuer()
+def configured_providers(providers_json: str | None) -> dict[str, Any]:
+    """The providers a deployment-style ``OidcProviders`` parameter names, checked before start-up."""
+    if not providers_json or not providers_json.strip():
+        return {}
+    try:
+        providers = json.loads(providers_json)
+    except ValueError as exc:
+        raise ValueError(f"OidcProviders is not JSON: {exc}") from exc
+    if not isinstance(providers, dict) or not all(isinstance(value, dict) for value in providers.values()):
+        raise ValueError('OidcProviders must be a JSON object of providers: {"name": {"issuer": ..., ...}}')
+    taken = sorted(set(providers) & set(LOCAL_PROVIDERS.values()))
+    if taken:
+        raise ValueError(f"OidcProviders: the names {', '.join(taken)} belong to the local issuers; choose others")
+    return providers
+
+
+def local_oidc_environment(base_url: str, configured: dict[str, Any] | None = None) -> dict[str, str]:
+    """The settings that point Atelier's sign-in at the local issuers, beside any configured ones."""
+    local = {
+        name: {"issuer": f"{base_url}{prefix}", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
+        for prefix, name in LOCAL_PROVIDERS.items()
+    }
+    return {"OIDC_PROVIDERS": json.dumps({**(configured or {}), **local}), "OIDC_DEFAULT_PROVIDER": LOCAL_PROVIDER}
+
+
+def oidc_stand_ins(providers_json: str | None = None) -> list[StandIn]:
+    """The two local issuers. ``providers_json`` (the ``OidcProviders`` parameter, when given) names
+    real providers that sit beside them; the template's default is not used locally."""
+    configured = configured_providers(providers_json)
+    issuers = [
+        LocalOidcIssuer(),
+        LocalOidcIssuer(prefix=USERINFO_ONLY_PREFIX, claims_in_userinfo_only=True),
+    ]
 
     def environment(base_url: str) -> dict[str, str]:
         # Registered like a real client registration: only Atelier's own callback may receive codes.
-        issuer.allowed_redirect_uris = {f"{base_url}/v1/auth/callback"}
-        return local_oidc_environment(base_url)
+        for issuer in issuers:
+            issuer.allowed_redirect_uris = {f"{base_url}/v1/auth/callback"}
+        return local_oidc_environment(base_url, configured)
 
-    return StandIn(PREFIX, issuer.routes(), "OpenID Connect issuer: sign in as any email", environment)
+    return [
+        StandIn(PREFIX, issuers[0].routes(), "OpenID Connect issuer: sign in as any email", environment),
+        StandIn(
+            USERINFO_ONLY_PREFIX,
+            issuers[1].routes(),
+            f"the same, claims only from UserInfo (?provider={USERINFO_ONLY_PROVIDER})",
+        ),
+    ]

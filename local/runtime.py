@@ -32,16 +32,21 @@ DEFAULT_TEMPLATE = PROJECT_ROOT / "template.yaml"
 SCHEDULES_PREFIX = "/_local/schedules"
 
 
-def default_stand_ins() -> list[StandIn]:
+def default_stand_ins(parameters: Mapping[str, str] | None = None) -> list[StandIn]:
     """The stand-ins for the outside world that ``python -m local`` mounts (a runtime given none).
 
-    Each is a ``StandIn`` (see local/standins.py); list new ones here.
+    Each is a ``StandIn`` (see local/standins.py); list new ones here. ``parameters`` are the
+    template's, as given: providers in ``OidcProviders`` sit beside the local OIDC issuers.
     """
-    from local.oidc import oidc_stand_in
+    from local.oidc import oidc_stand_ins
     from local.outbox import outbox_stand_in
     from local.payments import payments_stand_ins
 
-    return [oidc_stand_in(), outbox_stand_in(), *payments_stand_ins()]
+    return [
+        *oidc_stand_ins((parameters or {}).get("OidcProviders")),
+        outbox_stand_in(),
+        *payments_stand_ins(),
+    ]
 
 
 class LocalRuntime:
@@ -72,7 +77,7 @@ class LocalRuntime:
         self._host = host
         self._parameters = dict(parameters or {})
         self._emulator_port = emulator_port
-        self._extra_stand_ins = list(default_stand_ins() if stand_ins is None else stand_ins)
+        self._extra_stand_ins = list(default_stand_ins(self._parameters) if stand_ins is None else stand_ins)
         self._fire_schedules = fire_schedules
         self._retry_delay = retry_delay_seconds
         self._max_environments = max_environments
@@ -184,6 +189,11 @@ class LocalRuntime:
     def port(self) -> int:
         """The API's port as asked for (0 until started means "any free port")."""
         return self._port
+
+    @property
+    def parameters(self) -> dict[str, str]:
+        """The template parameters given to this runtime (the rest take the template's defaults)."""
+        return dict(self._parameters)
 
     @property
     def api_url(self) -> str:

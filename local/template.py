@@ -61,6 +61,35 @@ NO_VALUE = _NoValue()
 
 
 # ------------------------------------------------------------------------------------------
+# Parameter overrides, written as for `sam deploy --parameter-overrides`.
+# ------------------------------------------------------------------------------------------
+_PARAMETER_NAME = re.compile(r"[A-Za-z0-9]+")
+_LONG_FORM = re.compile(r"ParameterKey=([A-Za-z0-9]+),ParameterValue=(.*)", re.DOTALL)
+
+
+def parse_parameter_overrides(text: str) -> dict[str, str]:
+    """``Key=Value`` pairs separated by spaces, as ``sam deploy --parameter-overrides`` takes them:
+    a value may be quoted with single or double quotes (``OidcProviders='{"x": {...}}'``), and the
+    long form ``ParameterKey=Key,ParameterValue=Value`` is understood too."""
+    import shlex
+
+    try:
+        words = shlex.split(text)
+    except ValueError as exc:
+        raise TemplateError(f"parameter overrides cannot be read ({exc}): {text!r}") from exc
+    overrides: dict[str, str] = {}
+    for word in words:
+        long_form = _LONG_FORM.fullmatch(word)
+        name, separator, value = (long_form.group(1), "=", long_form.group(2)) if long_form else word.partition("=")
+        if not separator or not _PARAMETER_NAME.fullmatch(name):
+            raise TemplateError(f"parameter overrides are Key=Value pairs separated by spaces, not {word!r}")
+        if name in overrides:
+            raise TemplateError(f"parameter {name} is given twice")
+        overrides[name] = value
+    return overrides
+
+
+# ------------------------------------------------------------------------------------------
 # Loading: CloudFormation's short-form tags (!Ref, !Sub...) become their long form.
 # ------------------------------------------------------------------------------------------
 class _TemplateLoader(yaml.SafeLoader):
@@ -152,8 +181,15 @@ class Template:
         endpoint_url: str | None = None,
     ) -> Template:
         path = Path(path).resolve()
+        document = load_document(path)
+        known = dict(document.get("Parameters") or {})
+        unknown = sorted(set(parameters or {}) - set(known))
+        if unknown:
+            raise TemplateError(
+                f"{path.name} has no parameter {', '.join(unknown)}; its parameters are: {', '.join(known) or 'none'}"
+            )
         merged = {"Stage": DEFAULT_STAGE, **(parameters or {})}
-        return cls(load_document(path), path, merged, stack_name, endpoint_url)
+        return cls(document, path, merged, stack_name, endpoint_url)
 
     # -- resources ---------------------------------------------------------------------------
     def logical_ids(self, resource_type: str | None = None) -> list[str]:
@@ -380,6 +416,9 @@ class Template:
             value = overrides.get(name, definition.get("Default"))
             if value is None:
                 raise TemplateError(f"parameter {name} has no value and no default")
+            allowed = definition.get("AllowedValues")
+            if name in overrides and allowed and str(value) not in {str(choice) for choice in allowed}:
+                raise TemplateError(f"parameter {name} is {value!r}; allowed: {', '.join(map(str, allowed))}")
             if definition.get("Type") == "CommaDelimitedList" or str(definition.get("Type", "")).startswith("List<"):
                 value = value if isinstance(value, list) else [item.strip() for item in str(value).split(",")]
             values[name] = value

@@ -11,11 +11,12 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from atelier.api.errors import error_responses
-from atelier.api.requests import signed_in_account_id
+from atelier.api.requests import public_base_url, signed_in_account_id
 from atelier.api.resolver import make_resolver, serve
 from atelier.api.schemas.accounts import (
     AcceptTermsRequest,
     CreateWorkspaceRequest,
+    EmailConfirmationRequest,
     MeResponse,
     PolicyResponse,
     PolicyVersionBody,
@@ -31,6 +32,7 @@ from atelier.models.accounts import PolicyKind
 from atelier.observability import logger, metrics, tracer
 from atelier.services import get_services
 from atelier.usecases.accept_terms import accept_terms
+from atelier.usecases.change_email import confirm_email_change
 from atelier.usecases.get_account import get_account
 from atelier.usecases.manage_workspaces import (
     create_workspace,
@@ -55,21 +57,52 @@ ExportId = Annotated[str, Path(max_length=64)]
 def get_me() -> MeResponse:
     services = get_services()
     account_id = signed_in_account_id(app.current_event, services)
-    return MeResponse.of(get_account(account_id, accounts=services.accounts))
+    view = get_account(
+        account_id, accounts=services.accounts, email_changes=services.email_changes, clock=services.clock
+    )
+    return MeResponse.of(view.account, view.pending_email)
 
 
 @app.patch(
-    "/v1/me", summary="Correct name, email or preferences", tags=["account"], responses=error_responses(401, 403)
+    "/v1/me",
+    summary="Correct name, email or preferences (a new email takes effect once confirmed from it)",
+    tags=["account"],
+    responses=error_responses(401, 403, 429),
 )
 def patch_me(body: UpdateMeRequest) -> MeResponse:
     services = get_services()
     account_id = signed_in_account_id(app.current_event, services)
-    account = update_profile(
+    view = update_profile(
         account_id,
         name=body.name,
         email=body.email,
         preferences=body.preferences.to_domain() if body.preferences else None,
+        site_base_url=public_base_url(app.current_event, services.settings),
         accounts=services.accounts,
+        email_changes=services.email_changes,
+        rate_limiter=services.rate_limiter,
+        mailer=services.mailer,
+        sent_emails=services.sent_emails,
+        clock=services.clock,
+        settings=services.settings,
+    )
+    return MeResponse.of(view.account, view.pending_email)
+
+
+@app.post(
+    "/v1/me/email-confirmations",
+    summary="Confirm a new email address with the token from the link sent to it",
+    tags=["account"],
+    responses=error_responses(401, 403, 422),
+)
+def post_email_confirmation(body: EmailConfirmationRequest) -> MeResponse:
+    services = get_services()
+    account_id = signed_in_account_id(app.current_event, services)
+    account = confirm_email_change(
+        account_id,
+        body.token,
+        accounts=services.accounts,
+        email_changes=services.email_changes,
         mailer=services.mailer,
         sent_emails=services.sent_emails,
         clock=services.clock,

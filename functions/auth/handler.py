@@ -67,12 +67,13 @@ def login(redirect_to: RedirectPath = None, login_hint: ShortText = None, provid
     tags=["auth"],
     responses=error_responses(400, 503, success={302: "Signed in; redirect to where sign-in started"}),
 )
-def callback(code: ShortText = None, state: ShortText = None, error: ShortText = None):
+def callback(code: ShortText = None, state: ShortText = None, error: ShortText = None, iss: ShortText = None):
     services = get_services()
     result = complete_sign_in(
         code=code,
         state=state,
         provider_error=error,
+        response_issuer=iss,
         browser_binding=request_cookies(app.current_event).get(cookies.SIGN_IN_COOKIE),
         callback_url=callback_url(app.current_event, services.settings),
         provider_for=services.oidc_provider,

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from atelier.data.accounts import AccountRepository
     from atelier.data.api_keys import ApiKeyRepository
     from atelier.data.assets import AssetRepository, UploadRepository
+    from atelier.data.email_changes import EmailChangeRepository
     from atelier.data.emails import SentEmailRepository
     from atelier.data.exports import ExportRepository
     from atelier.data.gallery import GalleryRepository
@@ -60,6 +61,12 @@ class Services:
         from atelier.data.accounts import AccountRepository
 
         return AccountRepository()
+
+    @cached_property
+    def email_changes(self) -> EmailChangeRepository:
+        from atelier.data.email_changes import EmailChangeRepository
+
+        return EmailChangeRepository()
 
     @cached_property
     def sessions(self) -> SessionRepository:
@@ -205,7 +212,8 @@ class Services:
             secret = get_secret(configured.client_secret_parameter)
         from atelier.integrations.oidc import OidcClient
 
-        provider = OidcClient(configured, secret)
+        # Plain http only to an issuer on this machine, and only in the local runtime.
+        provider = OidcClient(configured, secret, allow_loopback_http=self.settings.local_runtime)
         with self._providers_lock:
             return self._providers.setdefault(name, provider)
 

@@ -204,6 +204,11 @@ class Settings(BaseModel):
     api_key_creation_window_seconds: int = 3600
     max_api_keys_per_account: int = 25
     max_workspaces_per_account: int = 50
+    # How long the link confirming a new email address works.
+    email_change_seconds: int = 24 * 3600
+    # Requests for a new address (each mails an address the caller chose) per account per window.
+    email_change_limit: int = 5
+    email_change_window_seconds: int = 3600
 
     # Billing. CATALOG is a JSON object {"packs": [...], "plans": [...]} of CatalogItem fields.
     catalog: Annotated[dict[str, Any], BeforeValidator(_json_object)] = Field(default_factory=_default_catalog)

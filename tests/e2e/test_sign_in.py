@@ -1,10 +1,11 @@
 """Sign-in through the local OpenID Connect issuer over real HTTP, and everything that must refuse."""
 
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
 from atelier.api.cookies import ALLOWED_COOKIES
+from local.oidc import USERINFO_ONLY_PROVIDER
 from tests.support.client import ApiClient
 
 
@@ -157,3 +158,35 @@ def test_no_cookie_outside_the_allowed_set_is_ever_set(anonymous: ApiClient):
     names = {header.split("=", 1)[0] for header in anonymous.set_cookie_headers}
     assert names
     assert names <= ALLOWED_COOKIES
+
+
+def test_a_provider_that_keeps_claims_to_user_info_signs_people_in(anonymous: ApiClient):
+    # Given the local issuer whose ID tokens carry only `sub` (claims in UserInfo, OIDC Core 5.4)
+    # When
+    answer = anonymous.sign_in("katherine.johnson@example.com", provider=USERINFO_ONLY_PROVIDER)
+    # Then the email and name come from UserInfo
+    assert answer.status_code == 302, answer.text
+    me = anonymous.get("/v1/me").json()
+    assert me["email"] == "katherine.johnson@example.com"
+    assert me["name"] == "Katherine Johnson"
+
+
+@pytest.mark.parametrize("iss", ["missing", "another issuer"])
+def test_a_callback_whose_iss_does_not_name_the_provider_is_refused(stack, iss):
+    # Given an approved sign-in from a provider that sends RFC 9207's `iss`
+    client = ApiClient(stack.api_url)
+    query = {
+        name: values[0]
+        for name, values in parse_qs(urlsplit(_approved_callback(client, "iss@example.com")).query).items()
+    }
+    assert query["iss"] == f"{stack.api_url}/_local/oidc"
+    # When the callback arrives without it, or naming another issuer (a mix-up)
+    if iss == "missing":
+        del query["iss"]
+    else:
+        query["iss"] = "https://attacker.example"
+    answer = client.get(f"/v1/auth/callback?{urlencode(query)}")
+    # Then no session is made
+    assert answer.status_code == 400
+    assert answer.json()["error"]["code"] == "sign_in_failed"
+    assert client.get("/v1/me").status_code == 401

@@ -80,6 +80,13 @@ RIGHTFUL_REFUSALS: dict[str, list[RightfulRefusal]] = {
             fields=frozenset({"cursor"}),
         )
     ],
+    "POST /v1/me/email-confirmations": [
+        RightfulRefusal(
+            422,
+            "A confirmation token is one the API emailed to a new address; a made-up one confirms nothing.",
+            codes=frozenset({"email_confirmation_invalid"}),
+        )
+    ],
     "POST /v1/jobs": [MODEL_CATALOGUE],
     "POST /v1/shares": [
         RightfulRefusal(

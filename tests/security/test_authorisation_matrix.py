@@ -251,6 +251,11 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/v1/me"): Row(signed_in_only(200), at("/v1/me")),
     # The right to rectification holds for restricted and leaving accounts too.
     ("PATCH", "/v1/me"): Row(signed_in_only(200), at("/v1/me", {"name": "Renamed Person"})),
+    # Confirming a new address: the token is looked up in the caller's own account only, so any
+    # token but the caller's own (here a made-up one) is refused as invalid.
+    ("POST", "/v1/me/email-confirmations"): Row(
+        signed_in_only(422), at("/v1/me/email-confirmations", {"token": "not-a-token"})
+    ),
     # Withdrawing consent is always possible.
     ("PUT", "/v1/me/consent"): Row(signed_in_only(200), at("/v1/me/consent", {"analytics": False})),
     ("POST", "/v1/me/terms"): Row(

@@ -979,6 +979,7 @@ CSRF_BODIES: dict[tuple[str, str], dict[str, Any] | None] = {
     ("POST", "/v1/me/api-keys"): {"name": "csrf"},
     ("DELETE", "/v1/me/api-keys/{api_key_id}"): None,
     ("PATCH", "/v1/me"): {"name": "Mallory"},
+    ("POST", "/v1/me/email-confirmations"): {"token": "csrf"},
     ("PUT", "/v1/me/consent"): {"marketing_emails": True},
     ("POST", "/v1/me/terms"): {"version": "v1", "age_confirmed": True},
     ("POST", "/v1/me/exports"): None,

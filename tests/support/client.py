@@ -62,15 +62,16 @@ class ApiClient:
                 else:
                     self.cookies[name] = morsel.value
 
-    def begin_sign_in(self, email: str | None, redirect_to: str = "/") -> httpx.Response:
+    def begin_sign_in(self, email: str | None, redirect_to: str = "/", provider: str | None = None) -> httpx.Response:
         """Login, then the issuer's answer: a redirect to the callback (with login_hint) or a page."""
         query = {"redirect_to": redirect_to} | ({"login_hint": email} if email else {})
+        query |= {"provider": provider} if provider else {}
         login = self.get(f"/v1/auth/login?{urlencode(query)}")
         assert login.status_code == 302, login.text
         return self.http.get(login.headers["location"])
 
-    def sign_in(self, email: str, redirect_to: str = "/") -> httpx.Response:
-        approved = self.begin_sign_in(email, redirect_to)
+    def sign_in(self, email: str, redirect_to: str = "/", provider: str | None = None) -> httpx.Response:
+        approved = self.begin_sign_in(email, redirect_to, provider)
         assert approved.status_code == 302, approved.text
         return self.follow(approved.headers["location"])
 

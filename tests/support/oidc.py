@@ -12,7 +12,8 @@ from atelier.settings import OidcProviderSettings
 from local.oidc import CLIENT_ID, CLIENT_SECRET, PREFIX, LocalOidcIssuer
 from local.standins import LocalRequest
 
-BASE_URL = "http://issuer.test"
+# A loopback address: plain http is allowed only to an issuer on this machine, in local mode.
+BASE_URL = "http://127.0.0.1:8799"
 ISSUER = f"{BASE_URL}{PREFIX}"
 
 
@@ -24,7 +25,7 @@ def issuer_transport(issuer: LocalOidcIssuer) -> httpx.MockTransport:
         local = LocalRequest(
             method=request.method,
             path=url.path,
-            subpath=url.path[len(PREFIX) :],
+            subpath=url.path[len(issuer.prefix) :],
             query=parse_qs(url.query),
             headers={name.lower(): value for name, value in request.headers.items()},
             body=request.content,
@@ -37,5 +38,5 @@ def issuer_transport(issuer: LocalOidcIssuer) -> httpx.MockTransport:
 
 
 def client_for(issuer: LocalOidcIssuer, *, client_id: str = CLIENT_ID, secret: str = CLIENT_SECRET) -> OidcClient:
-    settings = OidcProviderSettings(issuer=ISSUER, client_id=client_id, client_secret=secret)
-    return OidcClient(settings, secret, http=httpx.Client(transport=issuer_transport(issuer)))
+    settings = OidcProviderSettings(issuer=f"{BASE_URL}{issuer.prefix}", client_id=client_id, client_secret=secret)
+    return OidcClient(settings, secret, http=httpx.Client(transport=issuer_transport(issuer)), allow_loopback_http=True)

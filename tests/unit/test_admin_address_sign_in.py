@@ -10,6 +10,7 @@ import pytest
 
 from atelier import errors, tokens
 from atelier.clock import SystemClock
+from atelier.integrations.oidc import ProviderTokens
 from atelier.models.accounts import Identity, SignInState
 from atelier.settings import Settings
 from atelier.usecases.complete_sign_in import complete_sign_in
@@ -37,10 +38,13 @@ class _Provider:
     def __init__(self, identity: Identity) -> None:
         self.identity = identity
 
-    def exchange_code(self, **_: Any) -> str:
-        return "id-token"
+    def check_response_issuer(self, _issuer: str | None) -> None:
+        return None
 
-    def verify_id_token(self, _token: str, *, nonce: str) -> Identity:
+    def exchange_code(self, **_: Any) -> ProviderTokens:
+        return ProviderTokens("id-token")
+
+    def identify(self, _tokens: ProviderTokens, *, nonce: str) -> Identity:
         assert nonce == "n-1"
         return self.identity
 

@@ -7,6 +7,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from atelier import errors
+from atelier.integrations.oidc import ProviderTokens
 from local.oidc import LocalOidcIssuer, subject_for
 from tests.support.oidc import ISSUER, client_for
 
@@ -20,7 +21,7 @@ def test_a_well_formed_token_gives_the_identity(issuer):
     # Given a token signed by the issuer for this client with the expected nonce
     token = issuer.sign_id_token(ISSUER, "ada@example.com", nonce="n-1")
     # When
-    identity = client_for(issuer).verify_id_token(token, nonce="n-1")
+    identity = client_for(issuer).identify(ProviderTokens(token), nonce="n-1")
     # Then
     assert identity.email == "ada@example.com"
     assert identity.subject == subject_for("ada@example.com")
@@ -45,7 +46,7 @@ def test_tokens_that_do_not_check_out_are_refused(issuer, case):
     nonce = None if case == "missing nonce" else "n-1"
     token = issuer.sign_id_token(ISSUER, "ada@example.com", nonce=nonce, extra_claims=overrides)
     with pytest.raises(errors.SignInFailedError):
-        client_for(issuer).verify_id_token(token, nonce="n-1")
+        client_for(issuer).identify(ProviderTokens(token), nonce="n-1")
 
 
 def test_a_token_signed_with_another_key_is_refused(issuer):
@@ -56,7 +57,7 @@ def test_a_token_signed_with_another_key_is_refused(issuer):
     token = jwt.encode(claims, impostor, algorithm="RS256", headers={"kid": issuer.key_id})
     # Then
     with pytest.raises(errors.SignInFailedError):
-        client_for(issuer).verify_id_token(token, nonce="n-1")
+        client_for(issuer).identify(ProviderTokens(token), nonce="n-1")
 
 
 def test_unsigned_and_symmetric_tokens_are_refused(issuer):
@@ -68,7 +69,7 @@ def test_unsigned_and_symmetric_tokens_are_refused(issuer):
     )
     for token in (unsigned, symmetric):
         with pytest.raises(errors.SignInFailedError):
-            client_for(issuer).verify_id_token(token, nonce="n-1")
+            client_for(issuer).identify(ProviderTokens(token), nonce="n-1")
 
 
 def test_a_code_works_once_and_only_with_its_pkce_verifier(issuer):
@@ -102,5 +103,5 @@ def test_the_exchange_gives_a_token_that_verifies(issuer):
         redirect_uri=redirect_uri, state="s", nonce="n-9", code_challenge=code_challenge("v" * 43), login_hint="c@d.co"
     )
     code = parse_qs(urlsplit(client.http.get(url).headers["location"]).query)["code"][0]
-    token = client.exchange_code(code=code, code_verifier="v" * 43, redirect_uri=redirect_uri)
-    assert client.verify_id_token(token, nonce="n-9").email == "c@d.co"
+    provider_tokens = client.exchange_code(code=code, code_verifier="v" * 43, redirect_uri=redirect_uri)
+    assert client.identify(provider_tokens, nonce="n-9").email == "c@d.co"

@@ -109,6 +109,17 @@ class SentEmailItem(ExpiringItem):
     sent_at = UTCDateTimeAttribute()
 
 
+class EmailChangeItem(ExpiringItem):
+    """PK=ACCOUNT#<id> SK=EMAILCHANGE: a change of address waiting for the link sent to the new
+    address; only the confirmation token's hash is kept. One per account; gone once confirmed,
+    replaced by a newer request, swept once expired, purged with the partition."""
+
+    new_email = UnicodeAttribute()
+    token_hash = UnicodeAttribute()
+    requested_at = UTCDateTimeAttribute()
+    change_expires_at = UTCDateTimeAttribute()
+
+
 class RateCounterItem(ExpiringItem):
     """PK=RATE#<scope>#<hashed subject> SK=WINDOW#<start>: hits in one fixed window."""
 

@@ -24,6 +24,8 @@ SESSION_PREFIX = "SESSION#"
 API_KEY_PREFIX = "APIKEY#"
 WORKSPACE_PREFIX = "WORKSPACE#"
 EMAIL_PREFIX = "EMAIL#"
+# The account's one pending change of email address (its confirmation token's hash, the new address).
+EMAIL_CHANGE_SK = "EMAILCHANGE"
 POINTER_SK = "POINTER"
 ACCOUNT_SHARDS = 16
 

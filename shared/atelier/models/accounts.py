@@ -69,6 +69,18 @@ class Identity(BaseModel):
     picture_url: str | None = None
 
 
+class PendingEmailChange(BaseModel):
+    """A new address the account holder asked for, in effect once the link sent to it is used."""
+
+    model_config = ConfigDict(frozen=True)
+
+    account_id: str
+    new_email: str
+    token_hash: str
+    requested_at: datetime
+    expires_at: datetime
+
+
 class Session(BaseModel):
     model_config = ConfigDict(frozen=True)
 

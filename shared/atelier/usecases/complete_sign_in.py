@@ -1,6 +1,7 @@
-"""Completes an OpenID Connect sign-in: consumes the state once, checks the browser binding,
-exchanges the code with PKCE, verifies the ID token, finds or creates the account, and opens a
-new session."""
+"""Completes an OpenID Connect sign-in: consumes the state once, checks the browser binding and the
+issuer the callback names (RFC 9207), exchanges the code with PKCE, verifies the ID token (and reads
+UserInfo when the token carries no email), checks the address and name the provider gave, finds or
+creates the account, and opens a new session."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from atelier.data.sign_in_states import SignInStateRepository
 from atelier.ids import IdPrefix, new_id
 from atelier.integrations.oidc import OidcProvider
 from atelier.models.accounts import Account, Identity, Session, Workspace
+from atelier.models.email import clean_display_name, deliverable_address
 from atelier.settings import Settings
 from atelier.usecases.moderate import is_admin_address
 from atelier.usecases.open_session import open_session
@@ -36,6 +38,7 @@ def complete_sign_in(
     code: str | None,
     state: str | None,
     provider_error: str | None,
+    response_issuer: str | None = None,
     browser_binding: str | None,
     callback_url: str,
     provider_for: Callable[[str], OidcProvider],
@@ -54,11 +57,13 @@ def complete_sign_in(
         raise errors.SignInFailedError()
     if not tokens.same(pending.browser_binding_hash, tokens.hash_token(browser_binding)):
         raise errors.SignInFailedError()
+    provider = provider_for(pending.provider)
+    # Before the answer is read at all, error or code: it must come from the provider asked.
+    provider.check_response_issuer(response_issuer)
     if provider_error or not code:
         raise errors.SignInFailedError("The identity provider did not approve the sign-in.")
-    provider = provider_for(pending.provider)
-    id_token = provider.exchange_code(code=code, code_verifier=pending.code_verifier, redirect_uri=callback_url)
-    identity = provider.verify_id_token(id_token, nonce=pending.nonce)
+    provider_tokens = provider.exchange_code(code=code, code_verifier=pending.code_verifier, redirect_uri=callback_url)
+    identity = _checked(provider.identify(provider_tokens, nonce=pending.nonce))
     if not identity.email_verified and is_admin_address(identity.email, settings):
         # The admin role goes with the address: only an address its provider vouches for claims it.
         raise errors.SignInFailedError("The identity provider has not verified this email address.")
@@ -68,6 +73,15 @@ def complete_sign_in(
     return SignInResult(
         account=account, session_token=token, session=session, redirect_to=pending.redirect_to, created=created
     )
+
+
+def _checked(identity: Identity) -> Identity:
+    """The identity with an address mail can go to (one mailbox, no control characters, a sane
+    length) and a name fit to show and to write into mail; an unusable address refuses sign-in."""
+    email = deliverable_address(identity.email)
+    if email is None:
+        raise errors.SignInFailedError("The identity provider's email address cannot receive mail from Atelier.")
+    return identity.model_copy(update={"email": email, "name": clean_display_name(identity.name)})
 
 
 def _find_or_create_account(identity: Identity, *, accounts: AccountRepository, clock: Clock) -> tuple[Account, bool]:

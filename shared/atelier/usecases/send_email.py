@@ -1,7 +1,14 @@
 """Sends an email to an account holder and keeps the record of it (P13): at most once, so the record
-is written after the send, and a record that cannot be written is logged, never retried by failing."""
+is written after the send, and a record that cannot be written is logged, never retried by failing.
+
+Every email reports on an action that has already committed, so this is the one place a
+notification failure is handled: whatever goes wrong building or sending the message (an outage, an
+address or header the mail library refuses) is logged and counted (the `EmailsNotSent` metric),
+and the caller carries on; no handler or use case catches mail errors itself."""
 
 from __future__ import annotations
+
+from aws_lambda_powertools.metrics import MetricUnit
 
 from atelier import errors
 from atelier.clock import Clock
@@ -10,7 +17,7 @@ from atelier.ids import IdPrefix, new_id
 from atelier.integrations.email import Mailer
 from atelier.models.accounts import Account
 from atelier.models.email import EmailKind, OutgoingEmail, SentEmail
-from atelier.observability import logger
+from atelier.observability import logger, metrics
 
 
 def send_email(
@@ -19,18 +26,21 @@ def send_email(
     subject: str,
     text: str,
     *,
+    to: str | None = None,
     mailer: Mailer,
     sent_emails: SentEmailRepository,
     clock: Clock,
 ) -> bool:
-    """Answers whether the email went out. Marketing goes only to those who opted in; a mail
-    outage is logged and does not undo the action the email reports on."""
+    """Answers whether the email went out. It goes to the account's address, or to `to` (a new
+    address being confirmed). Marketing goes only to those who opted in. Never raises for the mail
+    itself: the action the email reports on stands whatever happens here."""
     if not kind.is_transactional and not account.consent.marketing_emails:
         return False
     try:
-        mailer.send(OutgoingEmail(to=account.email, kind=kind, subject=subject, text=text))
-    except errors.DependencyUnavailableError:
-        logger.warning("email not sent", extra={"email_kind": kind.value})
+        mailer.send(OutgoingEmail(to=to or account.email, kind=kind, subject=subject, text=text))
+    except Exception as exc:
+        logger.warning("email not sent", extra={"email_kind": kind.value, "reason": type(exc).__name__})
+        metrics.add_metric(name="EmailsNotSent", unit=MetricUnit.Count, value=1)
         return False
     sent = SentEmail(id=new_id(IdPrefix.EMAIL), account_id=account.id, kind=kind, subject=subject, sent_at=clock.now())
     try:

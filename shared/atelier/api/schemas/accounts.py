@@ -40,9 +40,13 @@ class MeResponse(BaseModel):
     consent: ConsentBody
     preferences: PreferencesBody
     default_workspace_id: str
+    pending_email: str | None = Field(
+        default=None,
+        description="A new address asked for with PATCH /v1/me, in effect once confirmed from the link sent to it.",
+    )
 
     @classmethod
-    def of(cls, account: Account) -> MeResponse:
+    def of(cls, account: Account, pending_email: str | None = None) -> MeResponse:
         return cls(
             id=account.id,
             email=account.email,
@@ -55,6 +59,7 @@ class MeResponse(BaseModel):
             consent=ConsentBody.of(account.consent),
             preferences=PreferencesBody(theme=account.preferences.theme),
             default_workspace_id=account.default_workspace_id,
+            pending_email=pending_email,
         )
 
 
@@ -62,6 +67,10 @@ class UpdateMeRequest(StrictRequest):
     name: DisplayText | None = None
     email: EmailAddress | None = None
     preferences: PreferencesBody | None = None
+
+
+class EmailConfirmationRequest(StrictRequest):
+    token: str = Field(min_length=1, max_length=256, description="The token from the link emailed to the new address.")
 
 
 class UpdateConsentRequest(StrictRequest):

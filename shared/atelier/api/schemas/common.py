@@ -6,20 +6,17 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
+from atelier.models.email import EMAIL_ADDRESS_MAX_LENGTH, EMAIL_ADDRESS_PATTERN
+
 # Display names and labels: trimmed, non-empty, bounded, no control characters.
 DisplayText = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")
 ]
-# An address mail can be sent to: ASCII only (SES takes neither UTF-8 local parts nor unencoded
-# international domains), and none of the characters that make a header hold another mailbox or
-# none at all (`,` `;` `<` `[`...). Anything looser was stored, then broke every email sent to it.
+# An address mail can be sent to (the same rule sign-in applies to the provider's address).
+# Anything looser was stored, then broke every email sent to it.
 EmailAddress = Annotated[
     str,
-    StringConstraints(
-        strip_whitespace=True,
-        max_length=254,
-        pattern=r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@(?:[A-Za-z0-9-]+\.)+[A-Za-z0-9-]+$",
-    ),
+    StringConstraints(strip_whitespace=True, max_length=EMAIL_ADDRESS_MAX_LENGTH, pattern=EMAIL_ADDRESS_PATTERN),
 ]
 
 
