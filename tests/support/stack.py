@@ -29,7 +29,10 @@ def reset_cached_clients() -> None:
     get_services.cache_clear()
     base._connection.cache_clear()
     for model in _all_models(Model):
-        model._connection = None
+        # Forget the connection a class opened itself; assigning None on every class instead would
+        # hide a class that inherits its base's connection, as production code would see it.
+        if "_connection" in vars(model):
+            delattr(model, "_connection")
 
 
 @contextmanager
