@@ -10,11 +10,12 @@ every function (see docs/decisions.md). The SDK is therefore loaded only when th
 from __future__ import annotations
 
 import os
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.tracing.base import BaseProvider, BaseSegment
 
 
@@ -40,11 +41,11 @@ class _NoopSegment(BaseSegment):
 
 class _NoopProvider(BaseProvider):
     @contextmanager
-    def in_subsegment(self, name: Any = None, **kwargs: Any) -> Generator[BaseSegment, None, None]:
+    def in_subsegment(self, name: Any = None, **kwargs: Any) -> Generator[BaseSegment]:
         yield _NoopSegment()
 
     @contextmanager
-    def in_subsegment_async(self, name: Any = None, **kwargs: Any) -> Generator[BaseSegment, None, None]:  # type: ignore[override]
+    def in_subsegment_async(self, name: Any = None, **kwargs: Any) -> Generator[BaseSegment]:  # type: ignore[override]
         yield _NoopSegment()
 
     def put_annotation(self, key: str, value: Any) -> None:
@@ -65,10 +66,43 @@ def _sdk_tracing_enabled() -> bool:
     return os.environ.get("XRAY_SDK_TRACING", "false").lower() in {"1", "true", "yes"}
 
 
-logger = Logger(service="atelier")
-metrics = Metrics(namespace="Atelier", service="atelier")
+SERVICE = "atelier"
+METRICS_NAMESPACE = "Atelier"
+# One of each per run of a scheduled task, with the task's name as the `Task` dimension; the
+# template's alarms watch them (a failure, and a period without any success).
+SCHEDULED_TASK_SUCCEEDED = "ScheduledTaskSucceeded"
+SCHEDULED_TASK_FAILED = "ScheduledTaskFailed"
+
+logger = Logger(service=SERVICE)
+metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE)
 tracer = (
     Tracer(service="atelier")
     if _sdk_tracing_enabled()
     else Tracer(service="atelier", disabled=True, auto_patch=False, provider=_NoopProvider())
 )
+
+
+def _count_task_run(metric: str, task: str) -> None:
+    # A metric of its own, written at once: the invocation's shared metric set keeps no Task
+    # dimension, and the count is out even if the invocation is then cut short.
+    with single_metric(
+        name=metric,
+        unit=MetricUnit.Count,
+        value=1,
+        namespace=METRICS_NAMESPACE,
+        default_dimensions={"service": SERVICE},
+    ) as metric_set:
+        metric_set.add_dimension(name="Task", value=task)
+
+
+@contextmanager
+def scheduled_task_run(task: str) -> Iterator[None]:
+    """Counts a run of a scheduled task as succeeded or failed. A failure is logged and propagates,
+    so Lambda counts an error as well; nothing is swallowed. `task` is one of a few fixed names."""
+    try:
+        yield
+    except Exception:
+        _count_task_run(SCHEDULED_TASK_FAILED, task)
+        logger.exception("scheduled task failed", extra={"task": task})
+        raise
+    _count_task_run(SCHEDULED_TASK_SUCCEEDED, task)
