@@ -10,7 +10,7 @@ every function (see docs/decisions.md). The SDK is therefore loaded only when th
 from __future__ import annotations
 
 import os
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -95,14 +95,24 @@ def _count_task_run(metric: str, task: str) -> None:
         metric_set.add_dimension(name="Task", value=task)
 
 
-@contextmanager
-def scheduled_task_run(task: str) -> Iterator[None]:
-    """Counts a run of a scheduled task as succeeded or failed. A failure is logged and propagates,
-    so Lambda counts an error as well; nothing is swallowed. `task` is one of a few fixed names."""
+def run_scheduled_task(
+    task: str, work: Callable[[], dict[str, Any]], *, failures_key: str | None = None
+) -> dict[str, Any]:
+    """Runs a scheduled task and counts the run as succeeded or failed (`task` is one of a few
+    fixed names). A task that raises is counted, logged, and its error propagates, so Lambda counts
+    an error as well. A task that finished but reports items it could not do (its outcome's
+    `failures_key`, e.g. accounts whose purge failed and is retried next run) is counted as failed
+    too, without failing the invocation: the rest of its work is done."""
     try:
-        yield
+        outcome = work()
     except Exception:
         _count_task_run(SCHEDULED_TASK_FAILED, task)
         logger.exception("scheduled task failed", extra={"task": task})
         raise
-    _count_task_run(SCHEDULED_TASK_SUCCEEDED, task)
+    failures = int(outcome.get(failures_key, 0)) if failures_key else 0
+    if failures:
+        _count_task_run(SCHEDULED_TASK_FAILED, task)
+        logger.error("scheduled task left work undone", extra={"task": task, "failures": failures})
+    else:
+        _count_task_run(SCHEDULED_TASK_SUCCEEDED, task)
+    return outcome

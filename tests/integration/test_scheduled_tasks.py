@@ -14,7 +14,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from pynamodb.models import Model
 
 from atelier.data import keys
 from atelier.data.base import main_table_connection
@@ -36,6 +35,7 @@ from tests.integration.test_privacy_helpers import (
     schedule,
 )
 from tests.support.generation import KeptMessages
+from tests.support.stack import forget_model_connections
 
 SWEEP, PURGE, RETENTION = "sweep-overdue-jobs", "purge-due-accounts", "retention-sweep"
 TASKS = (SWEEP, PURGE, RETENTION)
@@ -47,15 +47,6 @@ ORDERS = [
     (PURGE, EXPORT, RETENTION, GALLERY, SWEEP, PURGE),
     (RETENTION, PURGE, PURGE, SWEEP, EXPORT, GALLERY),
 ]
-
-
-def _forget_every_connection() -> None:
-    pending: list[type[Model]] = [Model]
-    while pending:
-        klass = pending.pop()
-        pending.extend(klass.__subclasses__())
-        if klass is not Model and "_connection" in vars(klass):
-            delattr(klass, "_connection")
 
 
 class DueWork:
@@ -139,7 +130,7 @@ def test_every_scheduled_task_does_its_work_in_any_order_in_one_warm_process(sta
     assert not due.purged()
     assert not due.swept()
     assert not due.retained()
-    _forget_every_connection()
+    forget_model_connections()
     run = _runner(stack)
     # When the steps run in this order, one after another, in this one process
     for step in order:

@@ -85,3 +85,24 @@ def test_a_task_that_succeeds_is_counted_by_task(monkeypatch, capsys):
     metrics = _task_metrics(capsys.readouterr().out)
     assert ("ScheduledTaskSucceeded", {"service": "atelier", "Task": TASK}) in metrics
     assert not [name for name, _ in metrics if name == "ScheduledTaskFailed"]
+
+
+def test_a_purge_that_left_accounts_unpurged_is_counted_as_failed_without_failing_the_run(monkeypatch, capsys):
+    # Given a purge run that purged one account and could not purge another (retried next run)
+    monkeypatch.setitem(handler._TASKS, "purge-due-accounts", lambda: {"purged": 1, "failed": 1})
+    # When its schedule fires
+    answer = handler.lambda_handler(_event("purge-due-accounts"), _context())
+    # Then the run answers what it did, and is counted as failed, not as succeeded
+    assert answer["outcome"] == {"purged": 1, "failed": 1}
+    metrics = _task_metrics(capsys.readouterr().out)
+    assert ("ScheduledTaskFailed", {"service": "atelier", "Task": "purge-due-accounts"}) in metrics
+    assert not [name for name, _ in metrics if name == "ScheduledTaskSucceeded"]
+
+
+def test_jobs_the_sweep_failed_are_its_work_not_its_failure(monkeypatch, capsys):
+    # Given an overdue-jobs sweep that failed two stuck jobs (what it is for)
+    monkeypatch.setitem(handler._TASKS, "sweep-overdue-jobs", lambda: {"failed": 2})
+    # When its schedule fires / Then the run is counted as succeeded
+    handler.lambda_handler(_event("sweep-overdue-jobs"), _context())
+    metrics = _task_metrics(capsys.readouterr().out)
+    assert ("ScheduledTaskSucceeded", {"service": "atelier", "Task": "sweep-overdue-jobs"}) in metrics
