@@ -226,3 +226,15 @@ def test_a_failed_invocation_of_the_scheduled_function_alarms():
     ]
     assert alarm["MetricName"] == "Errors"
     assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+
+
+def test_every_table_is_used_by_some_function():
+    # A table no function may read or write only costs money and misleads readers of the template.
+    granted = set()
+    for function in functions().values():
+        for policy in function["Properties"].get("Policies", []):
+            if isinstance(policy, dict):
+                for name, arguments in policy.items():
+                    if name.startswith("DynamoDB") and isinstance(arguments, dict):
+                        granted.add(arguments["TableName"]["Ref"])
+    assert set(resources("AWS::DynamoDB::Table")) <= granted
