@@ -110,6 +110,7 @@ def post_job(
         queue=services.generation_queue,
         clock=services.clock,
         settings=services.settings,
+        workflows=services.workflows,
     )
     return Response(status_code=202, content_type="application/json", body=JobResponse.of(submitted.job))
 

@@ -1,5 +1,8 @@
 """Scheduled: maintenance that runs on EventBridge schedules (the stuck-job sweep, the purge of
-accounts whose deletion is due, the retention sweep)."""
+accounts whose deletion is due, the retention sweep).
+
+Every run is counted as succeeded or failed (metrics with a `Task` dimension, watched by alarms);
+a failing task raises, so the invocation fails as well (see docs/decisions.md)."""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from atelier import errors
-from atelier.observability import logger, metrics, tracer
+from atelier.observability import logger, metrics, run_scheduled_task, tracer
 from atelier.services import get_services
 from atelier.usecases.manage_jobs import sweep_overdue_jobs
 from atelier.usecases.purge_account import Purger
@@ -61,6 +64,9 @@ _TASKS: dict[str, Callable[[], dict[str, Any]]] = {
     "retention-sweep": _retention,
 }
 
+# The outcome's count of items a run could not do (retried by the next run), where a task has one.
+_FAILURES = {"purge-due-accounts": "failed"}
+
 
 def task_of(event: EventBridgeModel) -> str:
     rule = event.resources[0].rsplit("/", 1)[-1] if event.resources else ""
@@ -77,6 +83,6 @@ def task_of(event: EventBridgeModel) -> str:
 @event_parser(model=EventBridgeModel)
 def lambda_handler(event: EventBridgeModel, context: LambdaContext) -> dict[str, Any]:
     task = task_of(event)
-    outcome = _TASKS[task]()
+    outcome = run_scheduled_task(task, _TASKS[task], failures_key=_FAILURES.get(task))
     logger.info("scheduled task done", extra={"task": task, "outcome": outcome})
     return {"task": task, "outcome": outcome}

@@ -168,7 +168,6 @@ class Settings(BaseModel):
 
     main_table_name: str = "atelier-dev-main"
     ledger_table_name: str = "atelier-dev-ledger"
-    idempotency_table_name: str = "atelier-dev-idempotency"
     assets_bucket_name: str = "atelier-dev-assets"
     exports_bucket_name: str = "atelier-dev-exports"
     generation_queue_url: str = ""

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from cfnlint import api as cfnlint_api
 
+from atelier.observability import SCHEDULED_TASK_FAILED, SCHEDULED_TASK_SUCCEEDED, SERVICE_NAME
 from tests.support.template import ROOT, TEMPLATE_PATH, declared_routes, functions, resources, served_routes, template
 
 SAM = ROOT / ".venv-sam" / "bin" / "sam"
@@ -168,3 +169,88 @@ def test_a_payment_no_account_can_take_alarms_whichever_provider_reported_it():
     assert watched == [{"service": "atelier", "provider": provider} for provider in every_provider]
     assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
     assert alarm["Threshold"] == 0
+
+
+def _scheduled_tasks() -> dict[str, int]:
+    """Task name -> seconds between runs, from the scheduled function's Schedule events."""
+    units = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}
+    tasks = {}
+    for event in functions()["ScheduledFunction"]["Properties"]["Events"].values():
+        assert event["Type"] == "Schedule"
+        name = event["Properties"]["Name"]["Fn::Sub"]
+        amount, unit = event["Properties"]["Schedule"].removeprefix("rate(").removesuffix(")").split()
+        tasks[name.removeprefix("atelier-${Stage}-")] = int(amount) * units[unit]
+    return tasks
+
+
+def _task_alarms(metric: str) -> dict[str, dict]:
+    alarms = {}
+    for alarm in resources("AWS::CloudWatch::Alarm").values():
+        properties = alarm["Properties"]
+        if properties.get("Namespace") == "Atelier" and properties["MetricName"] == metric:
+            dimensions = {dimension["Name"]: dimension["Value"] for dimension in properties["Dimensions"]}
+            # The dimensions the scheduled function writes, exactly: an alarm on any other set sees nothing.
+            assert set(dimensions) == {"service", "Task"}
+            assert dimensions["service"] == SERVICE_NAME
+            alarms[dimensions["Task"]] = properties
+    return alarms
+
+
+def test_the_scheduled_tasks_in_the_template_are_those_the_function_runs():
+    from functions.scheduled.handler import _TASKS
+
+    assert set(_scheduled_tasks()) == set(_TASKS)
+
+
+def test_every_scheduled_task_alarms_when_a_run_fails():
+    alarms = _task_alarms(SCHEDULED_TASK_FAILED)
+    assert set(alarms) == set(_scheduled_tasks())
+    for properties in alarms.values():
+        assert properties["Statistic"] == "Sum"
+        assert properties["ComparisonOperator"] == "GreaterThanThreshold"
+        assert properties["Threshold"] == 0
+        assert properties["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+
+
+def test_every_scheduled_task_alarms_when_it_has_not_succeeded_for_longer_than_its_schedule_allows():
+    alarms = _task_alarms(SCHEDULED_TASK_SUCCEEDED)
+    tasks = _scheduled_tasks()
+    assert set(alarms) == set(tasks)
+    for task, properties in alarms.items():
+        # A task that stopped running writes nothing: missing data must count against it.
+        assert properties["TreatMissingData"] == "breaching"
+        assert properties["Statistic"] == "Sum"
+        assert properties["ComparisonOperator"] == "LessThanThreshold"
+        assert properties["Threshold"] == 1
+        assert properties["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+        # Every period of the window breaches: no success at all within it.
+        periods = properties["EvaluationPeriods"]
+        assert properties.get("DatapointsToAlarm", periods) == periods
+        window = properties["Period"] * periods
+        # Long enough for at least two runs to have been due (no alarm on a run's ordinary jitter)...
+        assert window >= 2 * tasks[task] or window >= tasks[task] + 3600, task
+        # ...and within CloudWatch's limits: one day for periods under an hour, seven days otherwise.
+        assert window <= (86400 if properties["Period"] < 3600 else 7 * 86400), task
+
+
+def test_a_failed_invocation_of_the_scheduled_function_alarms():
+    [alarm] = [
+        alarm["Properties"]
+        for alarm in resources("AWS::CloudWatch::Alarm").values()
+        if alarm["Properties"].get("Namespace") == "AWS/Lambda"
+        and alarm["Properties"]["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "ScheduledFunction"}}]
+    ]
+    assert alarm["MetricName"] == "Errors"
+    assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+
+
+def test_every_table_is_used_by_some_function():
+    # A table no function may read or write only costs money and misleads readers of the template.
+    granted = set()
+    for function in functions().values():
+        for policy in function["Properties"].get("Policies", []):
+            if isinstance(policy, dict):
+                for name, arguments in policy.items():
+                    if name.startswith("DynamoDB") and isinstance(arguments, dict):
+                        granted.add(arguments["TableName"]["Ref"])
+    assert set(resources("AWS::DynamoDB::Table")) <= granted

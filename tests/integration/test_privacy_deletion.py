@@ -59,9 +59,9 @@ def partition_snapshot(account_id: str) -> dict[str, dict]:
 
 def index_keys(account_id: str) -> dict[str, str | None]:
     from atelier.data import keys
-    from atelier.data.base import MainTableModel
+    from atelier.data.base import main_table_connection
 
-    raw = MainTableModel._get_connection().get_item(keys.account_pk(account_id), keys.ACCOUNT_SK, consistent_read=True)
+    raw = main_table_connection().get_item(keys.account_pk(account_id), keys.ACCOUNT_SK, consistent_read=True)
     item = raw["Item"]
     return {name: item.get(name, {}).get("S") for name in ("GSI2PK", "GSI2SK")}
 

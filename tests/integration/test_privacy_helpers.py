@@ -15,7 +15,7 @@ import boto3
 
 from atelier import errors, tokens
 from atelier.data import keys
-from atelier.data.base import MainTableModel
+from atelier.data.base import main_table_connection
 from atelier.ids import IdPrefix, new_id
 from atelier.integrations.storage import upload_key
 from atelier.models.accounts import Account, Principal, PrincipalKind, Workspace
@@ -350,7 +350,7 @@ def run_generation_once(account_id: str, job_id: str, provider: FakeProvider, qu
 
 def write_unknown_item(account_id: str) -> None:
     """An item of a type a later capability might add, which no code here knows."""
-    MainTableModel._get_connection().put_item(
+    main_table_connection().put_item(
         keys.account_pk(account_id),
         "WORKFLOW#wf_future",
         attributes={"entity": {"S": "workflow"}, "title": {"S": "Future workflow"}, "steps": {"N": "3"}},

@@ -149,3 +149,46 @@ def test_the_upload_route_answers_a_form_over_http(stack):
         "/v1/uploads", json={"filename": "../../etc/passwd", "content_type": "image/png", "size_bytes": 10}
     )
     assert traversal.status_code == 422
+
+
+def photo_taken_sideways() -> bytes:
+    """A camera's JPEG stored 40x30 as the sensor saw it (red left half, blue right half), whose EXIF
+    orientation (6) says: turn 90 degrees clockwise to show it, 30x40, red on top."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (40, 30), (0, 0, 255))
+    ImageDraw.Draw(image).rectangle((0, 0, 19, 29), fill=(255, 0, 0))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotate 90 CW to display
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", exif=exif, quality=95)
+    return buffer.getvalue()
+
+
+def test_an_uploaded_photo_is_turned_upright_before_its_metadata_is_dropped(stack):
+    from PIL import Image
+
+    # Given a photo whose pixels are stored sideways, with the turn to apply in its EXIF
+    services = get_services()
+    account = new_account()
+    original = photo_taken_sideways()
+    started = begin(account.id, "image/jpeg", len(original))
+    assert post_form(started, original, "image/jpeg").status_code < 300
+    # When it is first used
+    verified_reference_url(
+        account.id,
+        started.upload.id,
+        uploads=services.uploads,
+        storage=services.asset_storage,
+        settings=services.settings,
+    )
+    # Then the stored image is upright (30x40, red on top), with no EXIF left to turn it again
+    cleaned = services.asset_storage.get(started.upload.object_key, 10_000_000)
+    with Image.open(io.BytesIO(cleaned)) as image:
+        assert image.size == (30, 40)
+        assert not image.getexif()
+        top, bottom = image.convert("RGB").getpixel((15, 5)), image.convert("RGB").getpixel((15, 35))
+    assert top[0] > 200 > top[2], top
+    assert bottom[2] > 200 > bottom[0], bottom
+    upload = services.uploads.get(account.id, started.upload.id)
+    assert (upload.width, upload.height) == (30, 40)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -61,6 +62,11 @@ def unpublish_actions() -> list[Action]:
     ]
 
 
+# What `month_page` writes into a cursor: a month, and "<index sort key>|<owner id>|<asset id>".
+_CURSOR_MONTH = re.compile(r"[12][0-9]{3}-(0[1-9]|1[0-2])")
+_CURSOR_AFTER = re.compile(r"[0-9A-Za-z:.+#_-]{1,100}\|[0-9a-z_]{1,64}\|[0-9a-z_]{1,64}")
+
+
 @dataclass(frozen=True)
 class GalleryCursor:
     month: str
@@ -79,7 +85,9 @@ class GalleryCursor:
             raise errors.InvalidFieldError(
                 "Invalid cursor.", details=[{"field": "cursor", "location": "query"}]
             ) from exc
-        if not isinstance(month, str) or len(month) != 7 or (after is not None and not isinstance(after, str)):
+        if not isinstance(month, str) or not _CURSOR_MONTH.fullmatch(month):
+            raise errors.InvalidFieldError("Invalid cursor.", details=[{"field": "cursor", "location": "query"}])
+        if after is not None and not (isinstance(after, str) and _CURSOR_AFTER.fullmatch(after)):
             raise errors.InvalidFieldError("Invalid cursor.", details=[{"field": "cursor", "location": "query"}])
         return cls(month=month, after=after)
 

@@ -87,7 +87,7 @@ def verified_reference_url(
 
 
 def verify_upload(upload: Upload, *, uploads: UploadRepository, storage: ObjectStore, settings: Settings) -> None:
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     content = storage.get(upload.object_key, settings.upload_max_bytes)
     if content is None:
@@ -104,11 +104,14 @@ def verify_upload(upload: Upload, *, uploads: UploadRepository, storage: ObjectS
             if image.width * image.height > settings.upload_max_pixels:
                 raise UploadRejectedError("The image is too large.")
             image.load()
+            # A camera stores the pixels as the sensor saw them and says how to turn them in the
+            # EXIF orientation tag; the turn is applied first, since dropping the metadata drops it.
+            upright = ImageOps.exif_transpose(image)
             # Re-encoding the pixels alone drops EXIF, GPS and every other metadata block.
-            clean = Image.new(image.mode, image.size)
-            clean.putdata(list(image.getdata())) if image.mode in ("1", "L", "P") else clean.paste(image)
-            if image.mode == "P" and image.getpalette():
-                clean.putpalette(image.getpalette() or [])
+            clean = Image.new(upright.mode, upright.size)
+            clean.putdata(list(upright.getdata())) if upright.mode in ("1", "L", "P") else clean.paste(upright)
+            if upright.mode == "P" and upright.getpalette():
+                clean.putpalette(upright.getpalette() or [])
             buffer = io.BytesIO()
             clean.save(buffer, format=declared_format)
     except UploadRejectedError:

@@ -22,6 +22,7 @@ from atelier.data.jobs import IdempotencyConflictError, JobRepository
 from atelier.data.policies import PolicyRepository
 from atelier.data.rate_limits import RateLimiter
 from atelier.data.wallets import StepRefusedError, WalletRepository
+from atelier.data.workflows import WorkflowRepository
 from atelier.ids import IdPrefix, has_prefix, new_id
 from atelier.integrations.moderation import BlocklistModeration, ModerationCategory
 from atelier.integrations.queue import MessageQueue
@@ -62,6 +63,20 @@ def body_hash(submission: JobSubmission) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def _require_own_version(account_id: str, version_id: str, workflows: WorkflowRepository | None) -> None:
+    """A job may name only a version of one of the caller's own workflows, as running a workflow
+    does (someone else's public or shared workflow is run by forking it first); any other id is
+    answered as not found, like anything that is not the caller's."""
+    version = workflows.version_by_id(account_id, version_id) if workflows is not None else None
+    workflow = workflows.get(account_id, version.workflow_id) if workflows is not None and version else None
+    if workflow is None:
+        raise errors.NotFoundError(
+            "No such workflow version.", details=[{"field": "workflow_version_id", "location": "body"}]
+        )
+    if workflow.taken_down:
+        raise errors.ForbiddenError("This item was removed by moderation.")
+
+
 def submit_job(
     principal: Principal,
     submission: JobSubmission,
@@ -77,7 +92,10 @@ def submit_job(
     queue: MessageQueue,
     clock: Clock,
     settings: Settings,
+    workflows: WorkflowRepository | None = None,
 ) -> SubmittedJob:
+    """`workflows` is needed only to check a submission that names a workflow version; without it,
+    such a submission is refused (a version is never recorded unchecked)."""
     if not principal.is_signed_in or principal.account_id is None:
         raise errors.NotSignedInError()
     account_id = principal.account_id
@@ -105,6 +123,9 @@ def submit_job(
         raise errors.InvalidFieldError(
             "Unknown upload.", details=[{"field": "reference_upload_ids", "location": "body"}]
         )
+
+    if submission.workflow_version_id is not None:
+        _require_own_version(account_id, submission.workflow_version_id, workflows)
 
     verdict = moderation.check(submission.prompt, submission.negative_prompt)
     if not verdict.allowed:
