@@ -153,6 +153,7 @@ def post_cancel(job_id: Id) -> JobResponse:
         wallets=services.wallets,
         provider_for=services.inference_provider,
         clock=services.clock,
+        events=services.webhook_events,
     )
     return JobResponse.of(job)
 

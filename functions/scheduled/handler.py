@@ -30,6 +30,7 @@ def _sweep() -> dict[str, Any]:
         provider_for=services.inference_provider,
         clock=services.clock,
         settings=services.settings,
+        events=services.webhook_events,
     )
 
 

@@ -33,6 +33,8 @@ class IdPrefix(StrEnum):
     LEDGER_ENTRY = "le"
     EMAIL = "eml"
     REQUEST = "req"
+    WEBHOOK_ENDPOINT = "whe"
+    WEBHOOK_MESSAGE = "msg"
 
 
 def _encode(value: int, length: int) -> str:

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from atelier.data.shares import ShareRepository
     from atelier.data.sign_in_states import SignInStateRepository
     from atelier.data.wallets import WalletRepository
+    from atelier.data.webhooks import WebhookRepository
     from atelier.data.workflows import WorkflowRepository
     from atelier.data.workspaces import WorkspaceRepository
     from atelier.integrations.bulk_storage import BulkObjectStore
@@ -44,6 +45,8 @@ if TYPE_CHECKING:
     from atelier.integrations.payments.base import PaymentProvider
     from atelier.integrations.queue import MessageQueue
     from atelier.integrations.storage import ObjectStore
+    from atelier.integrations.webhooks import WebhookSender
+    from atelier.usecases.deliver_webhooks import WebhookEvents
 
 
 class Services:
@@ -297,6 +300,34 @@ class Services:
         from atelier.integrations.queue import MessageQueue
 
         return MessageQueue(self.settings.policy_notice_queue_url)
+
+    # -- outbound webhooks ------------------------------------------------------------------------
+    @cached_property
+    def webhooks(self) -> WebhookRepository:
+        from atelier.data.webhooks import WebhookRepository
+
+        return WebhookRepository()
+
+    @cached_property
+    def webhook_queue(self) -> MessageQueue:
+        from atelier.integrations.queue import MessageQueue
+
+        return MessageQueue(self.settings.webhook_queue_url)
+
+    @cached_property
+    def webhook_events(self) -> WebhookEvents:
+        from atelier.usecases.deliver_webhooks import WebhookEvents
+
+        return WebhookEvents(self.webhooks, self.webhook_queue, self.clock)
+
+    @cached_property
+    def webhook_sender(self) -> WebhookSender:
+        from atelier.integrations.webhooks import WebhookSender
+
+        # Plain http to 127.0.0.1 only in the local runtime, for a developer's own listener.
+        return WebhookSender(
+            timeout_seconds=self.settings.webhook_timeout_seconds, allow_local=self.settings.local_runtime
+        )
 
 
 @lru_cache(maxsize=1)

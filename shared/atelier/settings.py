@@ -305,6 +305,21 @@ class Settings(BaseModel):
     # Days of the expiry index the retention sweep looks back over (older days were swept before).
     retention_lookback_days: int = 7
 
+    # -- Outbound webhooks ---------------------------------------------------------------------
+    webhook_queue_url: str = ""
+    max_webhook_endpoints_per_account: int = 20
+    # Each attempt's whole budget (connect, send, answer); redirects are never followed.
+    webhook_timeout_seconds: float = 10
+    # Retries wait base * 4^(n-1) seconds (at most the maximum), give or take a fifth at random,
+    # and stop once the next one would start this long after the first attempt.
+    webhook_retry_base_seconds: float = 30
+    webhook_retry_max_delay_seconds: int = 6 * 3600
+    webhook_retry_window_seconds: int = 24 * 3600
+    # An endpoint failing for this long without one success is disabled and its owner emailed.
+    webhook_disable_after_seconds: int = 3 * 24 * 3600
+    # A rotated secret still signs deliveries (next to the new one) for this long.
+    webhook_secret_overlap_seconds: int = 24 * 3600
+
     @field_validator("minimum_age")
     @classmethod
     def _supported_minimum_age(cls, value: int) -> int:

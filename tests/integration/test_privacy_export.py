@@ -85,7 +85,8 @@ def test_the_archive_holds_every_row_and_object_with_a_manifest_that_checks_out(
     }
     assert {row.entity for row in partition} >= {
         "account", "session", "api_key", "workspace", "job", "idempotency_key", "upload", "asset", "wallet",
-        "hold", "checkout", "subscription", "sent_email", "export", "workflow",
+        "hold", "checkout", "subscription", "sent_email", "export", "workflow", "webhook_endpoint",
+        "webhook_delivery",
     }  # fmt: skip
     for row in partition:
         assert (row.entity, row.sk) in exported_keys, row
@@ -140,9 +141,13 @@ def test_the_archive_holds_every_row_and_object_with_a_manifest_that_checks_out(
         tokens.hash_token(person.session_token),
         person.api_key,
         tokens.hash_token(person.api_key),
+        person.webhook_secret,
     ):
         assert secret.encode() not in everything
     assert b"token_hash" not in everything
+    assert b"whsec_" not in everything
+    [endpoint] = records(archive, "webhook_endpoints.json")
+    assert endpoint["url"] == "https://hooks.example.com/atelier"
 
 
 def test_the_archive_passes_an_independent_zip_tool(stack):

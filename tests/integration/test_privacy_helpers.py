@@ -22,12 +22,15 @@ from atelier.models.accounts import Account, Principal, PrincipalKind, Workspace
 from atelier.models.billing import Subscription
 from atelier.models.email import EmailKind
 from atelier.models.generation import Visibility
+from atelier.models.webhooks import WebhookEventType
 from atelier.services import get_services
 from atelier.usecases.accept_terms import accept_terms
 from atelier.usecases.build_export import ExportMessage, build_export
 from atelier.usecases.create_api_key import create_api_key
+from atelier.usecases.deliver_webhooks import WebhookEvents
 from atelier.usecases.manage_assets import update_asset
 from atelier.usecases.manage_uploads import start_upload
+from atelier.usecases.manage_webhooks import create_endpoint, send_test_event
 from atelier.usecases.manage_workspaces import create_workspace
 from atelier.usecases.open_session import open_session
 from atelier.usecases.purge_account import Checkpoint, Purger
@@ -92,6 +95,7 @@ class FullAccount:
     private_labels: list[str]
     upload_filename: str
     workspace_name: str
+    webhook_secret: str = ""
 
     @property
     def needles(self) -> list[str]:
@@ -111,6 +115,7 @@ class FullAccount:
             self.workspace_name,
             *self.prompts,
             *self.private_labels,
+            *([self.webhook_secret] if self.webhook_secret else []),
         ]
 
 
@@ -311,6 +316,7 @@ def full_account(provider: FakeProvider | None = None) -> FullAccount:
         sent_emails=services.sent_emails,
         clock=services.clock,
     )
+    webhook_secret = add_webhook_endpoint(account.id)
     export_now(account)
     write_unknown_item(account.id)
     return FullAccount(
@@ -327,7 +333,27 @@ def full_account(provider: FakeProvider | None = None) -> FullAccount:
         private_labels=private_labels,
         upload_filename=upload_filename,
         workspace_name=workspace_name,
+        webhook_secret=webhook_secret,
     )
+
+
+def add_webhook_endpoint(account_id: str) -> str:
+    """A webhook endpoint with one delivery logged (a test event); answers its signing secret."""
+    services = get_services()
+    endpoint = create_endpoint(
+        account_id,
+        url="https://hooks.example.com/atelier",
+        events=[WebhookEventType.EXPORT_READY],
+        description="ci",
+        enabled=True,
+        include_prompt=False,
+        webhooks=services.webhooks,
+        clock=services.clock,
+        settings=services.settings,
+    )
+    events = WebhookEvents(services.webhooks, KeptMessages(), services.clock)  # type: ignore[arg-type]
+    send_test_event(account_id, endpoint.id, events=events)
+    return endpoint.signing_secret
 
 
 def run_generation_once(account_id: str, job_id: str, provider: FakeProvider, queue: KeptMessages) -> None:

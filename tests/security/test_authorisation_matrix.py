@@ -287,6 +287,37 @@ MATRIX: dict[tuple[str, str], Row] = {
         owner_only(200), lambda c: Call(f"/v1/me/exports/{c.mine.export('read')}")
     ),
     ("GET", "/v1/me/deletion"): Row(signed_in_only(200), at("/v1/me/deletion")),
+    # -- webhook endpoints: an account's own integration settings, in any state ------------------------
+    ("GET", "/v1/webhook-endpoints"): Row(signed_in_only(200), at("/v1/webhook-endpoints")),
+    ("POST", "/v1/webhook-endpoints"): Row(
+        signed_in_only(201),
+        at("/v1/webhook-endpoints", {"url": "https://hooks.example.com/in", "events": ["job.succeeded"]}),
+    ),
+    ("GET", "/v1/webhook-endpoints/{endpoint_id}"): Row(
+        owner_only(200), lambda c: Call(f"/v1/webhook-endpoints/{c.mine.webhook_endpoint('read')}")
+    ),
+    ("PATCH", "/v1/webhook-endpoints/{endpoint_id}"): Row(
+        owner_only(200),
+        lambda c: Call(f"/v1/webhook-endpoints/{c.mine.webhook_endpoint('read')}", {"description": "ci"}),
+    ),
+    ("DELETE", "/v1/webhook-endpoints/{endpoint_id}"): Row(
+        owner_only(204), lambda c: Call(f"/v1/webhook-endpoints/{c.mine.webhook_endpoint('delete')}")
+    ),
+    ("POST", "/v1/webhook-endpoints/{endpoint_id}/rotate-secret"): Row(
+        owner_only(200), lambda c: Call(f"/v1/webhook-endpoints/{c.mine.webhook_endpoint('rotate')}/rotate-secret")
+    ),
+    ("GET", "/v1/webhook-endpoints/{endpoint_id}/deliveries"): Row(
+        owner_only(200), lambda c: Call(f"/v1/webhook-endpoints/{c.mine.webhook_endpoint('read')}/deliveries")
+    ),
+    ("POST", "/v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/redeliver"): Row(
+        owner_only(202),
+        lambda c: Call(
+            "/v1/webhook-endpoints/{}/deliveries/{}/redeliver".format(*c.mine.webhook_delivery("redeliver"))
+        ),
+    ),
+    ("POST", "/v1/webhook-endpoints/{endpoint_id}/test"): Row(
+        owner_only(202), lambda c: Call(f"/v1/webhook-endpoints/{c.mine.webhook_endpoint('read')}/test")
+    ),
     # -- credits -----------------------------------------------------------------------------------
     ("GET", "/v1/billing/balance"): Row(signed_in_only(200), at("/v1/billing/balance")),
     # A cap only limits spending, so it may be set in any state.

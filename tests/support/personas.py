@@ -23,10 +23,13 @@ from atelier.models.accounts import Account, AccountStatus, Principal, Principal
 from atelier.models.gallery import Share, TargetType, WorkflowDefinition
 from atelier.models.generation import Asset, Visibility
 from atelier.models.privacy import Export, ExportStatus
+from atelier.models.webhooks import DeliveryStatus, WebhookEventType
 from atelier.services import get_services
 from atelier.usecases.create_api_key import create_api_key
+from atelier.usecases.deliver_webhooks import WebhookEvents
 from atelier.usecases.handle_payment_event import Outcome
 from atelier.usecases.manage_assets import update_asset
+from atelier.usecases.manage_webhooks import create_endpoint, send_test_event
 from atelier.usecases.manage_workflows import create_workflow
 from atelier.usecases.manage_workspaces import create_workspace
 from atelier.usecases.submit_job import JobSubmission, submit_job
@@ -182,6 +185,15 @@ class Holdings:
     def export(self, purpose: str) -> str:
         return str(self._once("export", purpose, self._make_export))
 
+    def webhook_endpoint(self, purpose: str) -> str:
+        return str(self._once("webhook_endpoint", purpose, self._make_webhook_endpoint))
+
+    def webhook_delivery(self, purpose: str) -> tuple[str, str]:
+        """(endpoint id, message id) of a delivered event, which may be redelivered."""
+        made = self._once("webhook_delivery", purpose, self._make_webhook_delivery)
+        assert isinstance(made, tuple)
+        return made
+
     # -- how each is made ------------------------------------------------------------------------
     def _make_asset(self, public: bool) -> str:
         """A stored output, written as the worker writes one; published through the use case."""
@@ -320,3 +332,33 @@ class Holdings:
         )
         assert finished
         return export.id
+
+    def _make_webhook_endpoint(self) -> str:
+        services = get_services()
+        endpoint = create_endpoint(
+            self.account.id,
+            url="https://hooks.example.com/in",
+            events=[WebhookEventType.JOB_SUCCEEDED],
+            description="",
+            enabled=True,
+            include_prompt=False,
+            webhooks=services.webhooks,
+            clock=services.clock,
+            settings=services.settings,
+        )
+        return endpoint.id
+
+    def _make_webhook_delivery(self) -> tuple[str, str]:
+        services = get_services()
+        endpoint_id = self.webhook_endpoint("deliveries")
+        events = WebhookEvents(services.webhooks, KeptMessages(), services.clock)  # type: ignore[arg-type]
+        delivery = send_test_event(self.account.id, endpoint_id, events=events)
+        assert services.webhooks.record_attempt(
+            delivery,
+            status=DeliveryStatus.DELIVERED,
+            now=datetime.now(UTC),
+            response_status=200,
+            error=None,
+            next_attempt_at=None,
+        )
+        return endpoint_id, delivery.id

@@ -611,3 +611,43 @@ class AccountListingItem(MainTableModel):
     gsi1pk = UnicodeAttribute(attr_name="GSI1PK", null=True)
     gsi1sk = UnicodeAttribute(attr_name="GSI1SK", null=True)
     by_shard = AccountShardIndex()
+
+
+class WebhookEndpointItem(MainTableModel):
+    """PK=ACCOUNT#<id> SK=WHENDPOINT#<endpoint id>: an outbound webhook endpoint, its signing secret
+    and, during a rotation's overlap window, the previous one."""
+
+    endpoint_id = UnicodeAttribute()
+    url = UnicodeAttribute()
+    events = ListAttribute(of=UnicodeAttribute, default=list)
+    description = UnicodeAttribute(default="")
+    enabled = BooleanAttribute(default=True)
+    include_prompt = BooleanAttribute(default=False)
+    signing_secret = UnicodeAttribute()
+    previous_signing_secret = UnicodeAttribute(null=True)
+    previous_secret_expires_at = UTCDateTimeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    # The first failed attempt of an unbroken run of failures; cleared by any success.
+    failing_since = UTCDateTimeAttribute(null=True)
+    disabled_reason = UnicodeAttribute(null=True)
+
+
+class WebhookDeliveryItem(ExpiringItem):
+    """PK=ACCOUNT#<id> SK=WHDELIVERY#<endpoint id>#<message id>: one event for one endpoint, the
+    exact body every attempt sends, and how its attempts went (30-day TTL)."""
+
+    endpoint_id = UnicodeAttribute()
+    message_id = UnicodeAttribute()
+    event_type = UnicodeAttribute()
+    body = UnicodeAttribute()
+    status = UnicodeAttribute()  # pending | delivered | failed
+    attempts = NumberAttribute(default=0)
+    created_at = UTCDateTimeAttribute()
+    # Retries stop this long after the chain (the first attempt, or a manual redelivery) began.
+    window_started_at = UTCDateTimeAttribute()
+    last_attempt_at = UTCDateTimeAttribute(null=True)
+    last_status = NumberAttribute(null=True)
+    last_error = UnicodeAttribute(null=True)
+    next_attempt_at = UTCDateTimeAttribute(null=True)
+    delivered_at = UTCDateTimeAttribute(null=True)

@@ -288,3 +288,20 @@ def notice_sk(kind: str, version: str) -> str:
 
 def account_shards() -> list[str]:
     return [f"ACCOUNTS#{shard:02d}" for shard in range(ACCOUNT_SHARDS)]
+
+
+# Outbound webhooks: an account's endpoints, and each endpoint's delivery log (one row per event).
+WEBHOOK_ENDPOINT_PREFIX = "WHENDPOINT#"
+WEBHOOK_DELIVERY_PREFIX = "WHDELIVERY#"
+
+
+def webhook_endpoint_sk(endpoint_id: str) -> str:
+    return f"{WEBHOOK_ENDPOINT_PREFIX}{endpoint_id}"
+
+
+def webhook_deliveries_prefix(endpoint_id: str) -> str:
+    return f"{WEBHOOK_DELIVERY_PREFIX}{endpoint_id}#"
+
+
+def webhook_delivery_sk(endpoint_id: str, message_id: str) -> str:
+    return f"{webhook_deliveries_prefix(endpoint_id)}{message_id}"

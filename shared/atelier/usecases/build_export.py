@@ -60,6 +60,8 @@ ENTITY_FILES = {
     "sent_email": "emails.json",
     "export": "exports.json",
     "export_lock": "exports.json",
+    "webhook_endpoint": "webhook_endpoints.json",
+    "webhook_delivery": "webhook_deliveries.json",
     "ledger_entry": "ledger.json",
     "payment_record": "payments.json",
     "reversal": "payments.json",

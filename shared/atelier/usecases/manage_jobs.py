@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from atelier import errors
 from atelier.clock import Clock
@@ -16,6 +17,9 @@ from atelier.models.generation import Job, JobError, JobStatus
 from atelier.observability import logger
 from atelier.settings import Settings
 from atelier.usecases.run_generation import fail, finish
+
+if TYPE_CHECKING:
+    from atelier.usecases.deliver_webhooks import WebhookEvents
 
 
 class JobFinishedError(errors.ConflictError):
@@ -58,6 +62,7 @@ def cancel_job(
     wallets: WalletRepository,
     provider_for: Callable[[str], InferenceProvider],
     clock: Clock,
+    events: WebhookEvents | None = None,
 ) -> Job:
     job = get_job(account_id, job_id, jobs=jobs)
     if job.status.is_final:
@@ -68,7 +73,16 @@ def cancel_job(
         except errors.AtelierError:
             # The hold is released whatever the provider says; a late result is discarded.
             logger.warning("provider cancel failed", extra={"job_id": job.id, "provider": job.provider})
-    fail(job, "canceled", "Canceled by its owner.", jobs=jobs, wallets=wallets, clock=clock, status=JobStatus.CANCELED)
+    fail(
+        job,
+        "canceled",
+        "Canceled by its owner.",
+        jobs=jobs,
+        wallets=wallets,
+        clock=clock,
+        status=JobStatus.CANCELED,
+        events=events,
+    )
     return get_job(account_id, job_id, jobs=jobs)
 
 
@@ -80,13 +94,21 @@ def sweep_overdue_jobs(
     provider_for: Callable[[str], InferenceProvider],
     clock: Clock,
     settings: Settings,
+    events: WebhookEvents | None = None,
 ) -> dict[str, int]:
     """Every job past its deadline is re-checked with its provider, then finished or failed and
     released. Nothing stays `running` forever."""
     outcomes: dict[str, int] = {}
     for job in jobs.overdue(clock.now()):
         status = _settle_overdue(
-            job, jobs=jobs, wallets=wallets, storage=storage, provider_for=provider_for, clock=clock, settings=settings
+            job,
+            jobs=jobs,
+            wallets=wallets,
+            storage=storage,
+            provider_for=provider_for,
+            clock=clock,
+            settings=settings,
+            events=events,
         )
         outcomes[status.value] = outcomes.get(status.value, 0) + 1
     return outcomes
@@ -101,6 +123,7 @@ def _settle_overdue(
     provider_for: Callable[[str], InferenceProvider],
     clock: Clock,
     settings: Settings,
+    events: WebhookEvents | None = None,
 ) -> JobStatus:
     if job.status is JobStatus.RUNNING and job.provider_job_id:
         provider = provider_for(job.provider)
@@ -108,10 +131,20 @@ def _settle_overdue(
             state = provider.status(job.provider_job_id)
             if state.status.is_final:
                 return finish(
-                    job, state, provider, jobs=jobs, wallets=wallets, storage=storage, clock=clock, settings=settings
+                    job,
+                    state,
+                    provider,
+                    jobs=jobs,
+                    wallets=wallets,
+                    storage=storage,
+                    clock=clock,
+                    settings=settings,
+                    events=events,
                 )
             provider.cancel(job.provider_job_id)
         except errors.AtelierError:
             logger.warning("overdue job could not be re-checked", extra={"job_id": job.id})
     error = JobError(code="timed_out", message="The job took too long and was stopped; nothing was charged.")
-    return fail(job, error.code, error.message, jobs=jobs, wallets=wallets, clock=clock, discard_from=storage)
+    return fail(
+        job, error.code, error.message, jobs=jobs, wallets=wallets, clock=clock, discard_from=storage, events=events
+    )

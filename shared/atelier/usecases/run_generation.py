@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel
 
@@ -34,6 +34,9 @@ from atelier.integrations.storage import ObjectStore, output_key, output_prefix
 from atelier.models.generation import Asset, Job, JobError, JobStatus
 from atelier.observability import logger
 from atelier.settings import Settings
+
+if TYPE_CHECKING:
+    from atelier.usecases.deliver_webhooks import WebhookEvents
 
 _EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "video/mp4": "mp4"}
 _POLL_DELAYS = (2, 3, 5, 8, 13, 20, 30, 45, 60)
@@ -61,6 +64,7 @@ def run_generation(
     provider_for: Callable[[str], InferenceProvider],
     clock: Clock,
     settings: Settings,
+    events: WebhookEvents | None = None,
 ) -> JobStatus | None:
     """Answers the job's status after this step (None when the job no longer exists). Raises on
     a passing failure so the queue redelivers; on the last delivery the job fails and its hold is
@@ -79,16 +83,24 @@ def run_generation(
             provider_for=provider_for,
             clock=clock,
             settings=settings,
+            events=events,
         )
     except ProviderRejectedError as exc:
         # Refused for good, perhaps after some outputs were stored (a later one too large, say).
         return fail(
-            job, "provider_rejected", exc.message, jobs=jobs, wallets=wallets, clock=clock, discard_from=storage
+            job,
+            "provider_rejected",
+            exc.message,
+            jobs=jobs,
+            wallets=wallets,
+            clock=clock,
+            discard_from=storage,
+            events=events,
         )
     except errors.InvalidFieldError as exc:
         # The job's own input is unusable (a reference upload that is not the image it claimed to
         # be): every delivery would fail the same way, so the job fails now, saying why.
-        return fail(job, exc.code, exc.message, jobs=jobs, wallets=wallets, clock=clock)
+        return fail(job, exc.code, exc.message, jobs=jobs, wallets=wallets, clock=clock, events=events)
     except Exception:
         if job.status is JobStatus.QUEUED:
             _give_back_start(job, jobs)
@@ -102,6 +114,7 @@ def run_generation(
                 wallets=wallets,
                 clock=clock,
                 discard_from=storage,
+                events=events,
             )
         raise
 
@@ -125,6 +138,7 @@ def _step(
     provider_for: Callable[[str], InferenceProvider],
     clock: Clock,
     settings: Settings,
+    events: WebhookEvents | None = None,
 ) -> JobStatus:
     provider = provider_for(job.provider)
     if job.status is JobStatus.QUEUED:
@@ -140,10 +154,28 @@ def _step(
             return JobStatus.RUNNING
     else:
         if job.provider_job_id is None:
-            return fail(job, "generation_failed", "The provider lost the job.", jobs=jobs, wallets=wallets, clock=clock)
+            return fail(
+                job,
+                "generation_failed",
+                "The provider lost the job.",
+                jobs=jobs,
+                wallets=wallets,
+                clock=clock,
+                events=events,
+            )
         state = provider.status(job.provider_job_id)
     if state.status.is_final:
-        return finish(job, state, provider, jobs=jobs, wallets=wallets, storage=storage, clock=clock, settings=settings)
+        return finish(
+            job,
+            state,
+            provider,
+            jobs=jobs,
+            wallets=wallets,
+            storage=storage,
+            clock=clock,
+            settings=settings,
+            events=events,
+        )
     if clock.now() >= job.deadline_at:
         provider.cancel(state.provider_job_id)
         return fail(
@@ -153,6 +185,7 @@ def _step(
             jobs=jobs,
             wallets=wallets,
             clock=clock,
+            events=events,
         )
     jobs.record_progress(job, progress=state.progress, queue_position=state.queue_position)
     queue.send(
@@ -195,7 +228,10 @@ def finish(
     storage: ObjectStore,
     clock: Clock,
     settings: Settings,
+    events: WebhookEvents | None = None,
 ) -> JobStatus:
+    """Stores the outputs and settles a succeeded job, or fails it; a job this call (or a racing
+    one) finished is announced to the account's webhook endpoints, once whatever repeats."""
     if state.status is not ProviderStatus.SUCCEEDED or not state.outputs:
         if state.status is ProviderStatus.CANCELED:
             return fail(
@@ -206,6 +242,7 @@ def finish(
                 wallets=wallets,
                 clock=clock,
                 status=JobStatus.CANCELED,
+                events=events,
             )
         return fail(
             job,
@@ -214,6 +251,7 @@ def finish(
             jobs=jobs,
             wallets=wallets,
             clock=clock,
+            events=events,
         )
     from atelier.integrations.inference.media import probe
 
@@ -257,13 +295,19 @@ def finish(
             compute_seconds=state.compute_seconds,
         ),
     )
+    current = jobs.get(job.account_id, job.id) if events is not None or not settled else None
+    _announce(current, events)
     if not settled:
-        current = jobs.get(job.account_id, job.id)
         if current is not None and current.status is not JobStatus.SUCCEEDED:
             # Canceled while the provider worked: its outputs are discarded, not kept.
             storage.delete([asset.object_key for asset in assets])
         return current.status if current else JobStatus.CANCELED
     return JobStatus.SUCCEEDED
+
+
+def _announce(job: Job | None, events: WebhookEvents | None) -> None:
+    if events is not None and job is not None and job.status.is_final:
+        events.job_finished(job)
 
 
 def discard_outputs(job: Job, storage: ObjectStore) -> None:
@@ -285,6 +329,7 @@ def fail(
     clock: Clock,
     status: JobStatus = JobStatus.FAILED,
     discard_from: ObjectStore | None = None,
+    events: WebhookEvents | None = None,
 ) -> JobStatus:
     """Ends an unfinished job without charging it and answers its status after (another delivery
     may have finished it first). Given `discard_from`, the outputs an attempt stored there are
@@ -298,6 +343,7 @@ def fail(
         extra=jobs.completion_step(job, status=status, now=now, error=JobError(code=code, message=message)),
     )
     current = jobs.get(job.account_id, job.id)
+    _announce(current, events)
     ended = current.status if current else status
     if discard_from is not None and ended is not JobStatus.SUCCEEDED:
         discard_outputs(job, discard_from)
