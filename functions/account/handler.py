@@ -282,6 +282,7 @@ def post_deletion() -> Response[DeletionScheduledResponse]:
         sent_emails=services.sent_emails,
         clock=services.clock,
         settings=services.settings,
+        events=services.webhook_events,
     )
     return Response(status_code=202, content_type="application/json", body=DeletionScheduledResponse.of(state))
 

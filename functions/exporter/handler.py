@@ -35,6 +35,7 @@ def handle_record(record: ExportRecord) -> None:
         sent_emails=services.sent_emails,
         clock=services.clock,
         settings=services.settings,
+        events=services.webhook_events,
     )
     logger.info("export step", extra={"export_id": record.body.export_id, "status": status.value if status else None})
 

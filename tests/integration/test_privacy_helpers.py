@@ -383,7 +383,7 @@ def write_unknown_item(account_id: str) -> None:
     )
 
 
-def export_now(account: Account, *, receive_count: int = 1, asset_objects: Any = None):
+def export_now(account: Account, *, receive_count: int = 1, asset_objects: Any = None, events: Any = None):
     """Requests an export and builds it at once, as the exporter would."""
     services = get_services()
     queue = KeptMessages()
@@ -409,6 +409,7 @@ def export_now(account: Account, *, receive_count: int = 1, asset_objects: Any =
         sent_emails=services.sent_emails,
         clock=services.clock,
         settings=services.settings,
+        events=events,
     )
     return services.exports.get(account.id, export.id)
 

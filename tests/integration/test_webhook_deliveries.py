@@ -5,17 +5,19 @@ event announced twice reaching the receiver once."""
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from atelier.clock import isoformat
 from atelier.models.email import EmailKind
 from atelier.models.webhooks import DeliveryStatus, WebhookEventType
 from atelier.services import get_services
 from atelier.usecases.deliver_webhooks import DeliveryMessage, WebhookEvents, deliver
 from atelier.usecases.manage_webhooks import create_endpoint, send_test_event
 from tests.integration.test_money import NullMailer
-from tests.integration.test_privacy_helpers import create_account
+from tests.integration.test_privacy_helpers import create_account, export_now
 from tests.support.generation import KeptMessages
 
 
@@ -39,12 +41,14 @@ class SetClock:
         return self.at
 
 
-def endpoint_for(account_id: str, clock: SetClock) -> str:
+def endpoint_for(
+    account_id: str, clock: SetClock, events: tuple[WebhookEventType, ...] = (WebhookEventType.JOB_SUCCEEDED,)
+) -> str:
     services = get_services()
     return create_endpoint(
         account_id,
         url="https://hooks.example.com/in",
-        events=[WebhookEventType.JOB_SUCCEEDED],
+        events=list(events),
         description="",
         enabled=True,
         include_prompt=False,
@@ -182,3 +186,40 @@ def test_one_event_announced_twice_reaches_the_receiver_once(stack):
     assert [(delivery.event_type, delivery.status) for delivery in deliveries] == [
         (WebhookEventType.JOB_SUCCEEDED, DeliveryStatus.DELIVERED)
     ]
+
+
+def test_a_ready_export_and_a_scheduled_deletion_are_announced_with_ids_and_status_only(stack):
+    # Given an endpoint subscribed to exports and deletions
+    from atelier.usecases.schedule_deletion import schedule_deletion
+
+    clock, queue, sender = SetClock(), KeptMessages(), ScriptedSender(status=200)
+    account = create_account()
+    subscribed = (WebhookEventType.EXPORT_READY, WebhookEventType.DELETION_SCHEDULED)
+    endpoint_for(account.id, clock, subscribed)
+    services = get_services()
+    events = WebhookEvents(services.webhooks, queue, clock)  # type: ignore[arg-type]
+
+    # When an export is built, and the account's deletion is scheduled
+    export = export_now(account, events=events)
+    assert export is not None
+    state = schedule_deletion(
+        account.id,
+        privacy=services.privacy,
+        accounts=services.accounts,
+        mailer=NullMailer(),
+        sent_emails=services.sent_emails,
+        clock=services.clock,
+        settings=services.settings,
+        events=events,
+    )
+    assert drain(queue, sender, clock) == [DeliveryStatus.DELIVERED, DeliveryStatus.DELIVERED]
+
+    # Then both arrive, naming the export and the purge time, never a link or the address
+    bodies = [json.loads(body) for _, body, _ in sender.posts]
+    assert [body["type"] for body in bodies] == ["export.ready", "deletion.scheduled"]
+    assert bodies[0]["data"]["id"] == export.id
+    assert bodies[0]["data"]["status"] == "ready"
+    assert bodies[1]["data"]["purge_at"] == isoformat(state.purge_at)  # type: ignore[arg-type]
+    everything = b"".join(body for _, body, _ in sender.posts)
+    assert b"http" not in everything
+    assert account.email.encode() not in everything

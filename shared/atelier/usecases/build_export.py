@@ -40,6 +40,7 @@ from atelier.usecases.send_email import send_email
 
 if TYPE_CHECKING:
     from atelier.integrations.zipstream import ZipStream
+    from atelier.usecases.deliver_webhooks import WebhookEvents
 
 FORMAT_VERSION = 1
 
@@ -138,6 +139,7 @@ def build_export(
     sent_emails: SentEmailRepository,
     clock: Clock,
     settings: Settings,
+    events: WebhookEvents | None = None,
 ) -> ExportStatus | None:
     """Answers the export's status after this delivery (None when it was already finished or is
     gone). A failure is retried by the queue; on the last delivery the export is marked failed,
@@ -175,6 +177,8 @@ def build_export(
             message="The export could not be built; request a new one.",
             now=clock.now(),
         )
+        if events is not None:
+            events.export_finished(account.id, export.id, ready=False, occurred_at=clock.now())
         return ExportStatus.FAILED
     now = clock.now()
     available_until = now + timedelta(seconds=settings.export_available_seconds)
@@ -199,6 +203,10 @@ def build_export(
         sent_emails=sent_emails,
         clock=clock,
     )
+    if events is not None:
+        events.export_finished(
+            account.id, export.id, ready=True, occurred_at=now, expires_at=available_until, size_bytes=size
+        )
     logger.info("export ready", extra={"export_id": export.id, "size_bytes": size})
     return ExportStatus.READY
 

@@ -160,6 +160,44 @@ class WebhookEvents:
         }
         return self.publish(job.account_id, event_type, data, key=job.id, occurred_at=occurred_at, prompt=job.prompt)
 
+    def export_finished(
+        self,
+        account_id: str,
+        export_id: str,
+        *,
+        ready: bool,
+        occurred_at: datetime,
+        expires_at: datetime | None = None,
+        size_bytes: int | None = None,
+    ) -> int:
+        """Announces an export that is ready (never its link: the owner fetches it signed in) or failed."""
+        data: dict[str, Any] = {
+            "object": "export",
+            "id": export_id,
+            "account_id": account_id,
+            "status": "ready" if ready else "failed",
+            "expires_at": isoformat(expires_at) if expires_at else None,
+            "size_bytes": size_bytes,
+        }
+        event_type = WebhookEventType.EXPORT_READY if ready else WebhookEventType.EXPORT_FAILED
+        return self.publish(account_id, event_type, data, key=export_id, occurred_at=occurred_at)
+
+    def deletion_scheduled(self, account_id: str, *, requested_at: datetime, purge_at: datetime) -> int:
+        data = {
+            "object": "account",
+            "id": account_id,
+            "account_id": account_id,
+            "status": "deletion_scheduled",
+            "purge_at": isoformat(purge_at),
+        }
+        return self.publish(
+            account_id,
+            WebhookEventType.DELETION_SCHEDULED,
+            data,
+            key=f"{account_id}:{isoformat(requested_at)}",
+            occurred_at=requested_at,
+        )
+
 
 def _message(delivery: WebhookDelivery) -> DeliveryMessage:
     return DeliveryMessage(

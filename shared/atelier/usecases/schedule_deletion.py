@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from atelier import errors
 from atelier.clock import Clock, isoformat
@@ -29,6 +30,9 @@ from atelier.models.privacy import DeletionState
 from atelier.settings import Settings
 from atelier.usecases.send_email import send_email
 
+if TYPE_CHECKING:
+    from atelier.usecases.deliver_webhooks import WebhookEvents
+
 
 def schedule_deletion(
     account_id: str,
@@ -39,6 +43,7 @@ def schedule_deletion(
     sent_emails: SentEmailRepository,
     clock: Clock,
     settings: Settings,
+    events: WebhookEvents | None = None,
 ) -> DeletionState:
     now = clock.now()
     state = privacy.schedule_deletion(
@@ -61,6 +66,8 @@ def schedule_deletion(
         sent_emails=sent_emails,
         clock=clock,
     )
+    if events is not None:
+        events.deletion_scheduled(account_id, requested_at=now, purge_at=state.purge_at)
     return state
 
 
