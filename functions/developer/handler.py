@@ -53,6 +53,7 @@ def post_endpoint(body: CreateWebhookEndpointRequest) -> Response[CreatedWebhook
         description=body.description,
         enabled=body.enabled,
         include_prompt=body.include_prompt,
+        credits_low_threshold=body.credits_low_threshold,
         webhooks=services.webhooks,
         clock=services.clock,
         settings=services.settings,
@@ -97,6 +98,7 @@ def patch_endpoint(endpoint_id: Id, body: UpdateWebhookEndpointRequest) -> Webho
         description=body.description,
         enabled=body.enabled,
         include_prompt=body.include_prompt,
+        credits_low_threshold=body.credits_low_threshold,
     )
     endpoint = manage_webhooks.update_endpoint(
         account_id, endpoint_id, changes, webhooks=services.webhooks, clock=services.clock, settings=services.settings

@@ -219,6 +219,7 @@ def post_workflow_job(
         queue=services.generation_queue,
         clock=services.clock,
         settings=services.settings,
+        events=services.webhook_events,
     )
     return Response(status_code=202, content_type="application/json", body=JobResponse.of(submitted.job))
 

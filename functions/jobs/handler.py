@@ -111,6 +111,7 @@ def post_job(
         clock=services.clock,
         settings=services.settings,
         workflows=services.workflows,
+        events=services.webhook_events,
     )
     return Response(status_code=202, content_type="application/json", body=JobResponse.of(submitted.job))
 

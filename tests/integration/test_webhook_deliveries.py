@@ -223,3 +223,66 @@ def test_a_ready_export_and_a_scheduled_deletion_are_announced_with_ids_and_stat
     everything = b"".join(body for _, body, _ in sender.posts)
     assert b"http" not in everything
     assert account.email.encode() not in everything
+
+
+def test_credits_low_is_sent_once_when_a_job_takes_the_balance_below_the_threshold(stack):
+    # Given 200 credits and an endpoint that wants to hear when the balance goes below 199
+    from atelier.usecases.manage_webhooks import create_endpoint as create
+    from atelier.usecases.submit_job import JobSubmission, submit_job
+    from tests.integration.test_privacy_helpers import principal_of, ready_account
+
+    clock, queue, sender = SetClock(), KeptMessages(), ScriptedSender(status=200)
+    account = ready_account(200)
+    services = get_services()
+    create(
+        account.id,
+        url="https://hooks.example.com/in",
+        events=[WebhookEventType.CREDITS_LOW],
+        description="",
+        enabled=True,
+        include_prompt=False,
+        credits_low_threshold=199,
+        webhooks=services.webhooks,
+        clock=clock,
+        settings=services.settings,
+    )
+    events = WebhookEvents(services.webhooks, queue, clock)  # type: ignore[arg-type]
+
+    def new_job() -> None:
+        submit_job(
+            principal_of(account),
+            JobSubmission(
+                kind="image",
+                model="local-image",
+                prompt="a kite",
+                negative_prompt=None,
+                params={},
+                reference_upload_ids=[],
+            ),
+            workspace_id=None,
+            idempotency_key=None,
+            jobs=services.jobs,
+            wallets=services.wallets,
+            accounts=services.accounts,
+            policies=services.policies,
+            rate_limiter=services.rate_limiter,
+            moderation=services.moderation,
+            queue=KeptMessages(),  # type: ignore[arg-type]
+            clock=services.clock,
+            settings=services.settings,
+            events=events,
+        )
+
+    # When two jobs are submitted, the first taking the balance below the threshold
+    new_job()
+    new_job()
+    drain(queue, sender, clock)
+
+    # Then one credits.low event arrived, with the balance it went down to
+    [(_, body, _)] = sender.posts
+    payload = json.loads(body)
+    after_first = (
+        200 - services.jobs.page(account.id, limit=5, after=None, status=None, workspace_id=None)[0][0].cost_credits
+    )
+    assert payload["type"] == "credits.low"
+    assert payload["data"] == {"object": "balance", "account_id": account.id, "status": "low", "credits": after_first}

@@ -623,6 +623,7 @@ class WebhookEndpointItem(MainTableModel):
     description = UnicodeAttribute(default="")
     enabled = BooleanAttribute(default=True)
     include_prompt = BooleanAttribute(default=False)
+    credits_low_threshold = NumberAttribute(null=True)
     signing_secret = UnicodeAttribute()
     previous_signing_secret = UnicodeAttribute(null=True)
     previous_secret_expires_at = UTCDateTimeAttribute(null=True)

@@ -12,7 +12,13 @@ from pynamodb.expressions.condition import Condition
 from atelier.data import keys
 from atelier.data.base import epoch_seconds, is_conditional_failure, translate_errors
 from atelier.data.items import WebhookDeliveryItem, WebhookEndpointItem
-from atelier.models.webhooks import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEventType
+from atelier.models.webhooks import (
+    DEFAULT_CREDITS_LOW_THRESHOLD,
+    DeliveryStatus,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEventType,
+)
 
 DELIVERY_RETENTION = timedelta(days=30)
 
@@ -26,6 +32,9 @@ def _to_endpoint(account_id: str, item: WebhookEndpointItem) -> WebhookEndpoint:
         description=item.description or "",
         enabled=bool(item.enabled),
         include_prompt=bool(item.include_prompt),
+        credits_low_threshold=DEFAULT_CREDITS_LOW_THRESHOLD
+        if item.credits_low_threshold is None
+        else int(item.credits_low_threshold),
         signing_secret=item.signing_secret,
         previous_signing_secret=item.previous_signing_secret,
         previous_secret_expires_at=item.previous_secret_expires_at,
@@ -85,6 +94,7 @@ class WebhookRepository:
             description=endpoint.description,
             enabled=endpoint.enabled,
             include_prompt=endpoint.include_prompt,
+            credits_low_threshold=endpoint.credits_low_threshold,
             signing_secret=endpoint.signing_secret,
             created_at=endpoint.created_at,
             updated_at=endpoint.updated_at,

@@ -20,6 +20,7 @@ class WebhookEventType(StrEnum):
     TEST = "webhook.test"
 
 
+DEFAULT_CREDITS_LOW_THRESHOLD = 100
 SUBSCRIBABLE_EVENTS = tuple(event for event in WebhookEventType if event is not WebhookEventType.TEST)
 
 
@@ -39,6 +40,8 @@ class WebhookEndpoint(BaseModel):
     description: str = ""
     enabled: bool = True
     include_prompt: bool = False
+    # `credits.low` is sent when a hold takes the balance from at least this to below it.
+    credits_low_threshold: int = DEFAULT_CREDITS_LOW_THRESHOLD
     signing_secret: str
     previous_signing_secret: str | None = None
     previous_secret_expires_at: datetime | None = None

@@ -87,6 +87,7 @@ class WebhookEvents:
         key: str,
         occurred_at: datetime,
         prompt: str | None = None,
+        wanted_by: Callable[[WebhookEndpoint], bool] | None = None,
     ) -> int:
         """Queues the event for every enabled endpoint of the account that subscribes to it, and
         answers how many. `key` names the event (the same key, the same message id); `prompt`
@@ -96,7 +97,7 @@ class WebhookEvents:
             targets = [
                 endpoint
                 for endpoint in self.webhooks.endpoints(account_id)
-                if endpoint.enabled and event_type in endpoint.events
+                if endpoint.enabled and event_type in endpoint.events and (wanted_by is None or wanted_by(endpoint))
             ]
             message_id = derived_id(
                 IdPrefix.WEBHOOK_MESSAGE, f"{event_type.value}:{key}", now_ms=int(occurred_at.timestamp() * 1000)
@@ -181,6 +182,34 @@ class WebhookEvents:
         }
         event_type = WebhookEventType.EXPORT_READY if ready else WebhookEventType.EXPORT_FAILED
         return self.publish(account_id, event_type, data, key=export_id, occurred_at=occurred_at)
+
+    def credits_held(
+        self, account_id: str, *, held: int, balance: Callable[[], int], key: str, occurred_at: datetime
+    ) -> int:
+        """After `held` credits were reserved (a new job, `key`): `credits.low` to each endpoint whose
+        threshold the balance has just gone below. The balance is read only when some endpoint
+        subscribes to the event."""
+        try:
+            subscribed = any(
+                endpoint.enabled and WebhookEventType.CREDITS_LOW in endpoint.events
+                for endpoint in self.webhooks.endpoints(account_id)
+            )
+            after = balance() if subscribed else 0
+        except Exception as exc:
+            logger.warning("credits.low not checked", extra={"reason": repr(exc)})
+            return 0
+        if not subscribed:
+            return 0
+        before = after + held
+        data = {"object": "balance", "account_id": account_id, "status": "low", "credits": after}
+        return self.publish(
+            account_id,
+            WebhookEventType.CREDITS_LOW,
+            data,
+            key=key,
+            occurred_at=occurred_at,
+            wanted_by=lambda endpoint: after < endpoint.credits_low_threshold <= before,
+        )
 
     def deletion_scheduled(self, account_id: str, *, requested_at: datetime, purge_at: datetime) -> int:
         data = {

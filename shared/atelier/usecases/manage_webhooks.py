@@ -13,7 +13,13 @@ from atelier.data.webhooks import DELIVERY_RETENTION, WebhookRepository
 from atelier.ids import IdPrefix, has_prefix, new_id
 from atelier.integrations.queue import MessageQueue
 from atelier.integrations.webhooks import new_secret, url_problem
-from atelier.models.webhooks import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEventType
+from atelier.models.webhooks import (
+    DEFAULT_CREDITS_LOW_THRESHOLD,
+    DeliveryStatus,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEventType,
+)
 from atelier.settings import Settings
 from atelier.usecases.deliver_webhooks import DeliveryMessage, WebhookEvents, envelope, new_test_message_id
 
@@ -35,6 +41,7 @@ class EndpointChanges:
     description: str | None = None
     enabled: bool | None = None
     include_prompt: bool | None = None
+    credits_low_threshold: int | None = None
 
 
 def _checked_url(url: str, settings: Settings) -> str:
@@ -61,6 +68,7 @@ def create_endpoint(
     description: str,
     enabled: bool,
     include_prompt: bool,
+    credits_low_threshold: int = DEFAULT_CREDITS_LOW_THRESHOLD,
     webhooks: WebhookRepository,
     clock: Clock,
     settings: Settings,
@@ -79,6 +87,7 @@ def create_endpoint(
         description=description,
         enabled=enabled,
         include_prompt=include_prompt,
+        credits_low_threshold=credits_low_threshold,
         signing_secret=new_secret(),
         created_at=now,
         updated_at=now,
@@ -121,6 +130,8 @@ def update_endpoint(
         fields["enabled"] = changes.enabled
     if changes.include_prompt is not None:
         fields["include_prompt"] = changes.include_prompt
+    if changes.credits_low_threshold is not None:
+        fields["credits_low_threshold"] = changes.credits_low_threshold
     updated = webhooks.update_endpoint(account_id, endpoint_id, fields)
     if updated is None:
         raise errors.NotFoundError()

@@ -12,7 +12,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from atelier import errors
 from atelier.clock import Clock
@@ -34,6 +34,9 @@ from atelier.usecases.list_models import find_model, validate_params
 from atelier.usecases.read_policy import terms_in_force
 from atelier.usecases.require_consent import require_consent
 from atelier.usecases.run_generation import GenerationMessage
+
+if TYPE_CHECKING:
+    from atelier.usecases.deliver_webhooks import WebhookEvents
 
 
 class PromptRejectedError(errors.InvalidFieldError):
@@ -93,6 +96,7 @@ def submit_job(
     clock: Clock,
     settings: Settings,
     workflows: WorkflowRepository | None = None,
+    events: WebhookEvents | None = None,
 ) -> SubmittedJob:
     """`workflows` is needed only to check a submission that names a workflow version; without it,
     such a submission is refused (a version is never recorded unchecked)."""
@@ -214,6 +218,10 @@ def submit_job(
             ),
         )
         raise
+    if events is not None:
+        events.credits_held(
+            account_id, held=cost, balance=lambda: wallets.get(account_id).balance, key=job.id, occurred_at=now
+        )
     return SubmittedJob(job=job, replayed=False)
 
 

@@ -8,13 +8,14 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from atelier.api.schemas.common import StrictRequest
 from atelier.clock import isoformat
-from atelier.models.webhooks import WebhookDelivery, WebhookEndpoint
+from atelier.models.webhooks import DEFAULT_CREDITS_LOW_THRESHOLD, WebhookDelivery, WebhookEndpoint
 
 EventName = Literal[
     "job.succeeded", "job.failed", "job.canceled", "export.ready", "export.failed", "credits.low", "deletion.scheduled"
 ]
 EndpointUrl = Annotated[str, StringConstraints(strip_whitespace=True, min_length=8, max_length=2048)]
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
+Threshold = Annotated[int, Field(ge=1, le=1_000_000_000)]
 Events = Annotated[list[EventName], Field(min_length=1, max_length=7)]
 
 
@@ -26,6 +27,10 @@ class CreateWebhookEndpointRequest(StrictRequest):
     description: Description = ""
     enabled: bool = True
     include_prompt: bool = Field(default=False, description="Job events carry the job's prompt only when true.")
+    credits_low_threshold: Threshold = Field(
+        default=DEFAULT_CREDITS_LOW_THRESHOLD,
+        description="`credits.low` is sent when a new job takes the balance from at least this to below it.",
+    )
 
 
 class UpdateWebhookEndpointRequest(StrictRequest):
@@ -34,6 +39,7 @@ class UpdateWebhookEndpointRequest(StrictRequest):
     description: Description | None = None
     enabled: bool | None = None
     include_prompt: bool | None = None
+    credits_low_threshold: Threshold | None = None
 
 
 class WebhookEndpointResponse(BaseModel):
@@ -43,6 +49,7 @@ class WebhookEndpointResponse(BaseModel):
     description: str
     enabled: bool
     include_prompt: bool
+    credits_low_threshold: int
     disabled_reason: str | None = Field(default=None, description="`failing` when disabled after 3 days of failures.")
     created_at: str
     updated_at: str
@@ -56,6 +63,7 @@ class WebhookEndpointResponse(BaseModel):
             description=endpoint.description,
             enabled=endpoint.enabled,
             include_prompt=endpoint.include_prompt,
+            credits_low_threshold=endpoint.credits_low_threshold,
             disabled_reason=None if endpoint.enabled else endpoint.disabled_reason,
             created_at=isoformat(endpoint.created_at),
             updated_at=isoformat(endpoint.updated_at),
