@@ -15,6 +15,7 @@ from atelier.api.resolver import make_resolver, serve
 from atelier.api.schemas.webhooks import (
     CreatedWebhookEndpointResponse,
     CreateWebhookEndpointRequest,
+    DefaultSecretResponse,
     RotatedSecretResponse,
     UpdateWebhookEndpointRequest,
     WebhookDeliveryPage,
@@ -72,6 +73,19 @@ def get_endpoints() -> WebhookEndpointList:
 
 
 @app.get(
+    "/v1/webhook-endpoints/default/secret",
+    summary="The secret that signs deliveries to a job's own `webhook_url` (made on first use)",
+    tags=TAGS,
+    responses=error_responses(401),
+)
+def get_default_secret() -> DefaultSecretResponse:
+    services = get_services()
+    account_id = signed_in_account_id(app.current_event, services)
+    endpoint = manage_webhooks.default_endpoint(account_id, webhooks=services.webhooks, clock=services.clock)
+    return DefaultSecretResponse(endpoint_id=endpoint.id, secret=endpoint.signing_secret)
+
+
+@app.get(
     "/v1/webhook-endpoints/<endpoint_id>",
     summary="One webhook endpoint (never its secret)",
     tags=TAGS,
@@ -80,7 +94,8 @@ def get_endpoints() -> WebhookEndpointList:
 def get_one_endpoint(endpoint_id: Id) -> WebhookEndpointResponse:
     services = get_services()
     account_id = signed_in_account_id(app.current_event, services)
-    return WebhookEndpointResponse.of(manage_webhooks.get_endpoint(account_id, endpoint_id, webhooks=services.webhooks))
+    endpoint = manage_webhooks.get_endpoint(account_id, endpoint_id, webhooks=services.webhooks, allow_default=True)
+    return WebhookEndpointResponse.of(endpoint)
 
 
 @app.patch(

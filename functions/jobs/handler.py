@@ -98,6 +98,7 @@ def post_job(
             params=dict(body.params),
             reference_upload_ids=list(body.reference_upload_ids),
             workflow_version_id=body.workflow_version_id,
+            webhook_url=body.webhook_url,
         ),
         workspace_id=header_workspace or cookie_workspace,
         idempotency_key=idempotency_key,

@@ -246,3 +246,46 @@ def test_other_accounts_endpoints_are_not_found(stack: LocalRuntime, developer: 
     stranger.close()
     assert developer.get(base).json()["enabled"] is True
     assert httpx.get(f"{stack.api_url}{base}").status_code == 401
+
+
+def test_a_jobs_own_webhook_url_hears_of_it_signed_with_the_default_secret(
+    stack: LocalRuntime, developer: ApiClient, receiver: Receiver
+):
+    # Given the account's default secret, and credits
+    buy_credits(developer)
+    default = developer.get("/v1/webhook-endpoints/default/secret")
+    assert default.status_code == 200, default.text
+    secret = default.json()["secret"]
+    assert developer.get("/v1/webhook-endpoints/default/secret").json()["secret"] == secret
+
+    # When a job names its own receiver
+    submitted = developer.post(
+        "/v1/jobs",
+        json={"kind": "image", "model": "local-image", "prompt": "a tern", "webhook_url": receiver.url},
+    )
+    assert submitted.status_code == 202, submitted.text
+    assert submitted.json()["webhook_url"] == receiver.url
+    job = wait_for(developer, submitted.json()["id"])
+    [request] = receiver.wait_for(1)
+    stack.wait_until_queues_settle(consumers=["DeliveriesFunction", "WorkerFunction"])
+
+    # Then the receiver gets the job's event, signed with the default secret, and the default
+    # endpoint's log lists it; no registered endpoint is involved
+    assert len(receiver.received) == 1
+    payload = verified(secret, request)
+    assert (payload["type"], payload["data"]["id"]) == ("job.succeeded", job["id"])
+    [logged] = deliveries(developer, "default")
+    assert (logged["id"], logged["status"]) == (request.headers["webhook-id"], "delivered")
+    assert developer.get("/v1/webhook-endpoints").json()["items"] == []
+
+
+def test_a_job_with_a_private_webhook_url_is_refused_before_anything_is_held(developer: ApiClient):
+    buy_credits(developer)
+    before = developer.get("/v1/billing/balance").json()
+    answer = developer.post(
+        "/v1/jobs",
+        json={"kind": "image", "model": "local-image", "prompt": "a tern", "webhook_url": "https://10.1.1.1/in"},
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"]["details"][0]["field"] == "webhook_url"
+    assert developer.get("/v1/billing/balance").json() == before

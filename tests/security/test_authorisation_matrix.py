@@ -293,6 +293,9 @@ MATRIX: dict[tuple[str, str], Row] = {
         signed_in_only(201),
         at("/v1/webhook-endpoints", {"url": "https://hooks.example.com/in", "events": ["job.succeeded"]}),
     ),
+    ("GET", "/v1/webhook-endpoints/default/secret"): Row(
+        signed_in_only(200), at("/v1/webhook-endpoints/default/secret")
+    ),
     ("GET", "/v1/webhook-endpoints/{endpoint_id}"): Row(
         owner_only(200), lambda c: Call(f"/v1/webhook-endpoints/{c.mine.webhook_endpoint('read')}")
     ),

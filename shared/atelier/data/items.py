@@ -252,6 +252,8 @@ class JobItem(MainTableModel):
     params = JSONAttribute(default=dict)
     reference_upload_ids = ListAttribute(of=UnicodeAttribute, default=list)
     workflow_version_id = UnicodeAttribute(null=True)
+    # A per-job webhook receiver (deliveries signed with the account's default secret).
+    webhook_url = UnicodeAttribute(null=True)
     status = UnicodeAttribute()
     provider = UnicodeAttribute()
     provider_job_id = UnicodeAttribute(null=True)
@@ -652,3 +654,4 @@ class WebhookDeliveryItem(ExpiringItem):
     last_error = UnicodeAttribute(null=True)
     next_attempt_at = UTCDateTimeAttribute(null=True)
     delivered_at = UTCDateTimeAttribute(null=True)
+    url = UnicodeAttribute(null=True)

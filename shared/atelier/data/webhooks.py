@@ -14,6 +14,7 @@ from atelier.data.base import epoch_seconds, is_conditional_failure, translate_e
 from atelier.data.items import WebhookDeliveryItem, WebhookEndpointItem
 from atelier.models.webhooks import (
     DEFAULT_CREDITS_LOW_THRESHOLD,
+    DEFAULT_ENDPOINT_ID,
     DeliveryStatus,
     WebhookDelivery,
     WebhookEndpoint,
@@ -61,6 +62,7 @@ def _to_delivery(account_id: str, item: WebhookDeliveryItem) -> WebhookDelivery:
         last_error=item.last_error,
         next_attempt_at=item.next_attempt_at,
         delivered_at=item.delivered_at,
+        url=item.url,
     )
 
 
@@ -71,7 +73,32 @@ class WebhookRepository:
             items = WebhookEndpointItem.query(
                 keys.account_pk(account_id), WebhookEndpointItem.sk.startswith(keys.WEBHOOK_ENDPOINT_PREFIX)
             )
-            return [_to_endpoint(account_id, item) for item in items]
+            return [_to_endpoint(account_id, item) for item in items if item.endpoint_id != DEFAULT_ENDPOINT_ID]
+
+    def default_endpoint(self, account_id: str, *, secret: str, now: datetime) -> WebhookEndpoint:
+        """The account's default endpoint, made with `secret` if it does not exist yet."""
+        item = WebhookEndpointItem(
+            keys.account_pk(account_id),
+            keys.webhook_endpoint_sk(DEFAULT_ENDPOINT_ID),
+            entity="webhook_endpoint",
+            endpoint_id=DEFAULT_ENDPOINT_ID,
+            url="",
+            events=[],
+            description="Per-job webhook_url deliveries",
+            enabled=True,
+            signing_secret=secret,
+            created_at=now,
+            updated_at=now,
+        )
+        with translate_errors():
+            try:
+                item.save(condition=WebhookEndpointItem.pk.does_not_exist())
+            except PutError as exc:
+                if not is_conditional_failure(exc):
+                    raise
+        found = self.get_endpoint(account_id, DEFAULT_ENDPOINT_ID)
+        assert found is not None
+        return found
 
     def get_endpoint(self, account_id: str, endpoint_id: str) -> WebhookEndpoint | None:
         with translate_errors():
@@ -196,6 +223,7 @@ class WebhookRepository:
             created_at=delivery.created_at,
             window_started_at=delivery.window_started_at,
             next_attempt_at=delivery.next_attempt_at,
+            url=delivery.url,
             expires_at=epoch_seconds(delivery.created_at + DELIVERY_RETENTION),
         )
         with translate_errors():

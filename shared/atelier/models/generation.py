@@ -89,6 +89,7 @@ class Job(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
     reference_upload_ids: list[str] = Field(default_factory=list)
     workflow_version_id: str | None = None
+    webhook_url: str | None = None
     status: JobStatus
     provider: str
     provider_job_id: str | None = None

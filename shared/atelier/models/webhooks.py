@@ -21,6 +21,9 @@ class WebhookEventType(StrEnum):
 
 
 DEFAULT_CREDITS_LOW_THRESHOLD = 100
+# The account's default endpoint: no URL of its own, it holds the secret that signs deliveries to
+# per-job `webhook_url`s (each delivery names its URL) and keeps their delivery log.
+DEFAULT_ENDPOINT_ID = "default"
 SUBSCRIBABLE_EVENTS = tuple(event for event in WebhookEventType if event is not WebhookEventType.TEST)
 
 
@@ -76,3 +79,5 @@ class WebhookDelivery(BaseModel):
     last_error: str | None = None
     next_attempt_at: datetime | None = None
     delivered_at: datetime | None = None
+    # A per-job receiver; None for deliveries to the endpoint's own URL.
+    url: str | None = None

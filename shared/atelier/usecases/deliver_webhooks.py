@@ -36,6 +36,7 @@ from atelier.integrations.webhooks import (
     WebhookAddressRefusedError,
     WebhookSender,
     WebhookUnreachableError,
+    new_secret,
     signature_header,
 )
 from atelier.models.email import EmailKind
@@ -114,7 +115,13 @@ class WebhookEvents:
         return len(targets)
 
     def queue_delivery(
-        self, endpoint: WebhookEndpoint, message_id: str, event_type: WebhookEventType, body: str
+        self,
+        endpoint: WebhookEndpoint,
+        message_id: str,
+        event_type: WebhookEventType,
+        body: str,
+        *,
+        url: str | None = None,
     ) -> WebhookDelivery:
         now = self.clock.now()
         delivery = WebhookDelivery(
@@ -128,6 +135,7 @@ class WebhookEvents:
             created_at=now,
             window_started_at=now,
             next_attempt_at=now,
+            url=url,
         )
         if not self.webhooks.add_delivery(delivery):
             existing = self.webhooks.get_delivery(endpoint.account_id, endpoint.id, message_id)
@@ -159,7 +167,30 @@ class WebhookEvents:
             "charged_credits": job.charged_credits,
             "finished_at": isoformat(occurred_at),
         }
-        return self.publish(job.account_id, event_type, data, key=job.id, occurred_at=occurred_at, prompt=job.prompt)
+        announced = self.publish(
+            job.account_id, event_type, data, key=job.id, occurred_at=occurred_at, prompt=job.prompt
+        )
+        if job.webhook_url:
+            announced += self._to_job_receiver(job, event_type, data, occurred_at)
+        return announced
+
+    def _to_job_receiver(
+        self, job: Job, event_type: WebhookEventType, data: dict[str, Any], occurred_at: datetime
+    ) -> int:
+        """The job's own `webhook_url`, signed with the account's default secret (never the prompt)."""
+        try:
+            endpoint = self.webhooks.default_endpoint(job.account_id, secret=new_secret(), now=self.clock.now())
+            message_id = derived_id(
+                IdPrefix.WEBHOOK_MESSAGE, f"{event_type.value}:{job.id}", now_ms=int(occurred_at.timestamp() * 1000)
+            )
+            self.queue_delivery(
+                endpoint, message_id, event_type, envelope(event_type, occurred_at, data), url=job.webhook_url
+            )
+        except Exception as exc:
+            logger.warning("webhook event not queued", extra={"event_type": event_type.value, "reason": repr(exc)})
+            metrics.add_metric(name="WebhookEventsLost", unit=MetricUnit.Count, value=1)
+            return 0
+        return 1
 
     def export_finished(
         self,
@@ -274,6 +305,19 @@ def deliver(
         webhooks.close(delivery, error="The endpoint is disabled.")
         return DeliveryStatus.FAILED
     status, error = _attempt(endpoint, delivery, sender, now)
+    if delivery.url is not None:
+        # A per-job receiver: its failures are its own, never held against the default endpoint.
+        return _retry_or_fail(
+            delivery,
+            status,
+            error,
+            webhooks=webhooks,
+            queue=queue,
+            message=message,
+            now=now,
+            settings=settings,
+            rng=rng,
+        )
     if status is not None and 200 <= status < 300:
         webhooks.record_attempt(
             delivery, status=DeliveryStatus.DELIVERED, now=now, response_status=status, error=None, next_attempt_at=None
@@ -297,6 +341,29 @@ def deliver(
             delivery, status=DeliveryStatus.FAILED, now=now, response_status=status, error=error, next_attempt_at=None
         )
         return DeliveryStatus.FAILED
+    return _retry_or_fail(
+        delivery, status, error, webhooks=webhooks, queue=queue, message=message, now=now, settings=settings, rng=rng
+    )
+
+
+def _retry_or_fail(
+    delivery: WebhookDelivery,
+    status: int | None,
+    error: str | None,
+    *,
+    webhooks: WebhookRepository,
+    queue: MessageQueue,
+    message: DeliveryMessage,
+    now: datetime,
+    settings: Settings,
+    rng: Callable[[], float],
+) -> DeliveryStatus:
+    if status is not None and 200 <= status < 300:
+        webhooks.record_attempt(
+            delivery, status=DeliveryStatus.DELIVERED, now=now, response_status=status, error=None, next_attempt_at=None
+        )
+        metrics.add_metric(name="WebhooksDelivered", unit=MetricUnit.Count, value=1)
+        return DeliveryStatus.DELIVERED
     wait = retry_delay(delivery.attempts + 1, settings, rng)
     next_at = now + timedelta(seconds=wait)
     if next_at - delivery.window_started_at > timedelta(seconds=settings.webhook_retry_window_seconds):
@@ -330,7 +397,7 @@ def _attempt(
         "webhook-signature": signature_header(endpoint.secrets_at(now), delivery.id, timestamp, body),
     }
     try:
-        status = sender.post(endpoint.url, body, headers)
+        status = sender.post(delivery.url or endpoint.url, body, headers)
     except (WebhookAddressRefusedError, WebhookUnreachableError) as exc:
         return None, exc.message
     if 300 <= status < 400:

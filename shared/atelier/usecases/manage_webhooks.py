@@ -15,6 +15,7 @@ from atelier.integrations.queue import MessageQueue
 from atelier.integrations.webhooks import new_secret, url_problem
 from atelier.models.webhooks import (
     DEFAULT_CREDITS_LOW_THRESHOLD,
+    DEFAULT_ENDPOINT_ID,
     DeliveryStatus,
     WebhookDelivery,
     WebhookEndpoint,
@@ -96,13 +97,23 @@ def create_endpoint(
     return endpoint
 
 
-def get_endpoint(account_id: str, endpoint_id: str, *, webhooks: WebhookRepository) -> WebhookEndpoint:
-    endpoint = (
-        webhooks.get_endpoint(account_id, endpoint_id) if has_prefix(endpoint_id, IdPrefix.WEBHOOK_ENDPOINT) else None
-    )
+def get_endpoint(
+    account_id: str, endpoint_id: str, *, webhooks: WebhookRepository, allow_default: bool = False
+) -> WebhookEndpoint:
+    """The account's endpoint, or 404. The default endpoint (per-job receivers) is found only where
+    `allow_default` says so: it can be read, rotated and its log read, not changed or removed."""
+    known = has_prefix(endpoint_id, IdPrefix.WEBHOOK_ENDPOINT) or (allow_default and endpoint_id == DEFAULT_ENDPOINT_ID)
+    endpoint = webhooks.get_endpoint(account_id, endpoint_id) if known else None
     if endpoint is None:
         raise errors.NotFoundError()
     return endpoint
+
+
+def default_endpoint(account_id: str, *, webhooks: WebhookRepository, clock: Clock) -> WebhookEndpoint:
+    """The account's default endpoint, made on first use: its secret signs deliveries to per-job
+    `webhook_url`s. Unlike an endpoint's, this secret can be read again (as Replicate's can), since
+    scripts that pass a `webhook_url` need it; it is rotated like any other."""
+    return webhooks.default_endpoint(account_id, secret=new_secret(), now=clock.now())
 
 
 def list_endpoints(account_id: str, *, webhooks: WebhookRepository) -> list[WebhookEndpoint]:
@@ -149,7 +160,7 @@ def rotate_secret(
 ) -> WebhookEndpoint:
     """A new secret (answered this once); the previous one keeps signing deliveries, next to the
     new one, for the overlap window, so receivers can switch over without losing an event."""
-    endpoint = get_endpoint(account_id, endpoint_id, webhooks=webhooks)
+    endpoint = get_endpoint(account_id, endpoint_id, webhooks=webhooks, allow_default=True)
     now = clock.now()
     rotated = webhooks.rotate_secret(
         account_id,
@@ -161,7 +172,7 @@ def rotate_secret(
     )
     if rotated is None:
         raise errors.ConflictError("The secret was rotated meanwhile; try again.")
-    return get_endpoint(account_id, endpoint_id, webhooks=webhooks)
+    return get_endpoint(account_id, endpoint_id, webhooks=webhooks, allow_default=True)
 
 
 def list_deliveries(
@@ -173,7 +184,7 @@ def list_deliveries(
     webhooks: WebhookRepository,
     clock: Clock,
 ) -> tuple[list[WebhookDelivery], str | None]:
-    get_endpoint(account_id, endpoint_id, webhooks=webhooks)
+    get_endpoint(account_id, endpoint_id, webhooks=webhooks, allow_default=True)
     return webhooks.deliveries(account_id, endpoint_id, limit=limit, after=cursor, now=clock.now())
 
 
@@ -187,7 +198,7 @@ def redeliver(
     clock: Clock,
 ) -> WebhookDelivery:
     """Attempts a delivered or failed delivery again, with the same message id and body."""
-    get_endpoint(account_id, endpoint_id, webhooks=webhooks)
+    get_endpoint(account_id, endpoint_id, webhooks=webhooks, allow_default=True)
     delivery = (
         webhooks.get_delivery(account_id, endpoint_id, message_id)
         if has_prefix(message_id, IdPrefix.WEBHOOK_MESSAGE)

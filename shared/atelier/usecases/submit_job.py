@@ -26,6 +26,7 @@ from atelier.data.workflows import WorkflowRepository
 from atelier.ids import IdPrefix, has_prefix, new_id
 from atelier.integrations.moderation import BlocklistModeration, ModerationCategory
 from atelier.integrations.queue import MessageQueue
+from atelier.integrations.webhooks import url_problem
 from atelier.models.accounts import AccountStatus, Principal
 from atelier.models.generation import Job, JobError, JobStatus
 from atelier.observability import logger
@@ -53,6 +54,7 @@ class JobSubmission:
     params: dict[str, Any]
     reference_upload_ids: list[str]
     workflow_version_id: str | None = None
+    webhook_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,10 @@ def submit_job(
 
     if submission.workflow_version_id is not None:
         _require_own_version(account_id, submission.workflow_version_id, workflows)
+    if submission.webhook_url is not None:
+        problem = url_problem(submission.webhook_url, allow_local=settings.local_runtime)
+        if problem is not None:
+            raise errors.InvalidFieldError(problem, details=[{"field": "webhook_url", "location": "body"}])
 
     verdict = moderation.check(submission.prompt, submission.negative_prompt)
     if not verdict.allowed:
@@ -161,6 +167,7 @@ def submit_job(
         params=params,
         reference_upload_ids=submission.reference_upload_ids,
         workflow_version_id=submission.workflow_version_id,
+        webhook_url=submission.webhook_url,
         status=JobStatus.QUEUED,
         provider=model.provider,
         cost_credits=cost,

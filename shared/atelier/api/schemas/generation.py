@@ -73,6 +73,11 @@ class SubmitJobRequest(StrictRequest):
     params: dict[str, int | float | str | bool] = Field(default_factory=dict, max_length=20)
     reference_upload_ids: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list, max_length=8)
     workflow_version_id: Annotated[str, Field(max_length=64)] | None = None
+    webhook_url: Annotated[str, Field(min_length=8, max_length=2048)] | None = Field(
+        default=None,
+        description="A receiver for this job's `job.succeeded`, `job.failed` or `job.canceled` event, signed "
+        "with the account's default webhook secret (`GET /v1/webhook-endpoints/default/secret`).",
+    )
 
 
 class JobErrorBody(BaseModel):
@@ -97,6 +102,7 @@ class JobResponse(BaseModel):
     charged_credits: int
     compute_seconds: float | None
     workflow_version_id: str | None = None
+    webhook_url: str | None = None
     created_at: str
     started_at: str | None
     finished_at: str | None
@@ -120,6 +126,7 @@ class JobResponse(BaseModel):
             charged_credits=job.charged_credits,
             compute_seconds=job.compute_seconds,
             workflow_version_id=job.workflow_version_id,
+            webhook_url=job.webhook_url,
             created_at=isoformat(job.created_at),
             started_at=isoformat(job.started_at) if job.started_at else None,
             finished_at=isoformat(job.finished_at) if job.finished_at else None,

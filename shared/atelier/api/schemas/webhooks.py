@@ -83,6 +83,11 @@ class RotatedSecretResponse(BaseModel):
     previous_secret_expires_at: str = Field(description="Until then deliveries are signed with both secrets.")
 
 
+class DefaultSecretResponse(BaseModel):
+    endpoint_id: str = Field(description="`default`: its delivery log lists the per-job deliveries.")
+    secret: str = Field(description="Signs deliveries to the `webhook_url` a job names.")
+
+
 class WebhookEndpointList(BaseModel):
     items: list[WebhookEndpointResponse]
     next_cursor: str | None = None
