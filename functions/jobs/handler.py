@@ -84,6 +84,7 @@ def post_upload(body: CreateUploadRequest) -> Response[UploadResponse]:
 def post_job(
     body: SubmitJobRequest,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)] = None,
+    cancel_after: Annotated[str | None, Header(alias="Cancel-After", max_length=32)] = None,
 ) -> Response[JobResponse]:
     services = get_services()
     event = app.current_event
@@ -99,6 +100,7 @@ def post_job(
             reference_upload_ids=list(body.reference_upload_ids),
             workflow_version_id=body.workflow_version_id,
             webhook_url=body.webhook_url,
+            cancel_after=cancel_after,
         ),
         workspace_id=header_workspace or cookie_workspace,
         idempotency_key=idempotency_key,

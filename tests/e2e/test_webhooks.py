@@ -289,3 +289,41 @@ def test_a_job_with_a_private_webhook_url_is_refused_before_anything_is_held(dev
     assert answer.status_code == 422, answer.text
     assert answer.json()["error"]["details"][0]["field"] == "webhook_url"
     assert developer.get("/v1/billing/balance").json() == before
+
+
+def test_a_job_past_its_cancel_after_is_canceled_released_and_announced(
+    stack: LocalRuntime, developer: ApiClient, receiver: Receiver
+):
+    # Given an endpoint for canceled jobs, and credits
+    buy_credits(developer)
+    register(developer, receiver.url, ["job.canceled"])
+    before = developer.get("/v1/billing/balance").json()
+
+    # When a video job is given one second
+    submitted = developer.post(
+        "/v1/jobs",
+        json={"kind": "video", "model": "local-video", "prompt": "waves", "params": {"duration_s": 1}},
+        headers={"Cancel-After": "1s"},
+    )
+    assert submitted.status_code == 202, submitted.text
+    assert submitted.json()["cancel_at"]
+    job = wait_for(developer, submitted.json()["id"])
+    [request] = receiver.wait_for(1)
+    stack.wait_until_queues_settle(consumers=["DeliveriesFunction", "WorkerFunction"])
+
+    # Then it is canceled for its deadline, nothing is charged, and the receiver is told
+    assert (job["status"], job["error"]["code"], job["charged_credits"]) == ("canceled", "deadline", 0)
+    assert developer.get("/v1/billing/balance").json() == before
+    payload = json.loads(request.body)
+    assert (payload["type"], payload["data"]["error"]["code"]) == ("job.canceled", "deadline")
+
+
+def test_an_unreadable_cancel_after_is_refused(developer: ApiClient):
+    buy_credits(developer)
+    answer = developer.post(
+        "/v1/jobs",
+        json={"kind": "image", "model": "local-image", "prompt": "a tern"},
+        headers={"Cancel-After": "whenever"},
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"]["details"] == [{"field": "Cancel-After", "location": "header"}]

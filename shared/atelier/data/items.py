@@ -254,6 +254,7 @@ class JobItem(MainTableModel):
     workflow_version_id = UnicodeAttribute(null=True)
     # A per-job webhook receiver (deliveries signed with the account's default secret).
     webhook_url = UnicodeAttribute(null=True)
+    cancel_at = UTCDateTimeAttribute(null=True)
     status = UnicodeAttribute()
     provider = UnicodeAttribute()
     provider_job_id = UnicodeAttribute(null=True)

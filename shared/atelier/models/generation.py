@@ -54,6 +54,9 @@ class ModelSpec(BaseModel):
     price: PriceRule
     params: dict[str, ParamSpec] = Field(default_factory=dict)
     max_reference_images: int = 0
+    # A job of this model not finished this long after it was accepted is canceled (reason
+    # `deadline`), unless the request's `Cancel-After` says otherwise.
+    cancel_after_seconds: float | None = Field(default=None, gt=0)
 
 
 class JobStatus(StrEnum):
@@ -90,6 +93,8 @@ class Job(BaseModel):
     reference_upload_ids: list[str] = Field(default_factory=list)
     workflow_version_id: str | None = None
     webhook_url: str | None = None
+    # Cancel-After: unfinished at this moment, the job is canceled (error code `deadline`).
+    cancel_at: datetime | None = None
     status: JobStatus
     provider: str
     provider_job_id: str | None = None

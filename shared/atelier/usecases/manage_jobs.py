@@ -16,7 +16,7 @@ from atelier.integrations.storage import ObjectStore
 from atelier.models.generation import Job, JobError, JobStatus
 from atelier.observability import logger
 from atelier.settings import Settings
-from atelier.usecases.run_generation import fail, finish
+from atelier.usecases.run_generation import cancel_at_deadline, fail, finish
 
 if TYPE_CHECKING:
     from atelier.usecases.deliver_webhooks import WebhookEvents
@@ -125,6 +125,10 @@ def _settle_overdue(
     settings: Settings,
     events: WebhookEvents | None = None,
 ) -> JobStatus:
+    if job.cancel_at is not None and job.cancel_at <= clock.now():
+        return cancel_at_deadline(
+            job, provider_for=provider_for, jobs=jobs, wallets=wallets, storage=storage, clock=clock, events=events
+        )
     if job.status is JobStatus.RUNNING and job.provider_job_id:
         provider = provider_for(job.provider)
         try:

@@ -10,6 +10,7 @@ transaction only finishes an unfinished job, and output keys and asset ids deriv
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Literal
@@ -29,7 +30,7 @@ from atelier.integrations.inference.base import (
     ProviderRejectedError,
     ProviderStatus,
 )
-from atelier.integrations.queue import MessageQueue
+from atelier.integrations.queue import MAX_DELAY_SECONDS, MessageQueue
 from atelier.integrations.storage import ObjectStore, output_key, output_prefix
 from atelier.models.generation import Asset, Job, JobError, JobStatus
 from atelier.observability import logger
@@ -45,7 +46,8 @@ _POLL_DELAYS = (2, 3, 5, 8, 13, 20, 30, 45, 60)
 class GenerationMessage(BaseModel):
     account_id: str
     job_id: str
-    action: Literal["start", "poll"]
+    # `deadline`: the job's Cancel-After moment has come (or a hop towards it).
+    action: Literal["start", "poll", "deadline"]
 
 
 def poll_delay(polls: int) -> int:
@@ -72,6 +74,16 @@ def run_generation(
     job = jobs.get(message.account_id, message.job_id)
     if job is None or job.status.is_final:
         return None if job is None else job.status
+    if job.cancel_at is not None and clock.now() >= job.cancel_at:
+        return cancel_at_deadline(
+            job, provider_for=provider_for, jobs=jobs, wallets=wallets, storage=storage, clock=clock, events=events
+        )
+    if message.action == "deadline":
+        # A hop towards a deadline beyond SQS's longest delay.
+        if job.cancel_at is not None:
+            wait = math.ceil((job.cancel_at - clock.now()).total_seconds())
+            queue.send(message, delay_seconds=min(max(wait, 1), MAX_DELAY_SECONDS))
+        return job.status
     try:
         return _step(
             job,
@@ -117,6 +129,37 @@ def run_generation(
                 events=events,
             )
         raise
+
+
+def cancel_at_deadline(
+    job: Job,
+    *,
+    provider_for: Callable[[str], InferenceProvider],
+    jobs: JobRepository,
+    wallets: WalletRepository,
+    storage: ObjectStore,
+    clock: Clock,
+    events: WebhookEvents | None = None,
+) -> JobStatus:
+    """The job's Cancel-After has passed: it is canceled at its provider and its hold released,
+    once (the release finishes only an unfinished job), reported `canceled` with code `deadline`."""
+    if job.status is JobStatus.RUNNING and job.provider_job_id:
+        try:
+            provider_for(job.provider).cancel(job.provider_job_id)
+        except errors.AtelierError:
+            # The hold is released whatever the provider says; a late result is discarded.
+            logger.warning("provider cancel at deadline failed", extra={"job_id": job.id, "provider": job.provider})
+    return fail(
+        job,
+        "deadline",
+        "The job was not finished by its Cancel-After deadline and was canceled; nothing was charged.",
+        jobs=jobs,
+        wallets=wallets,
+        clock=clock,
+        status=JobStatus.CANCELED,
+        discard_from=storage,
+        events=events,
+    )
 
 
 def _give_back_start(job: Job, jobs: JobRepository) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -55,6 +57,8 @@ class JobSubmission:
     reference_upload_ids: list[str]
     workflow_version_id: str | None = None
     webhook_url: str | None = None
+    # The `Cancel-After` header as sent (`300s`, `5m`, `1h30m`); None for the model's default.
+    cancel_after: str | None = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +124,11 @@ def submit_job(
             f"{model.id} makes {model.kind}s.", details=[{"field": "kind", "location": "body"}]
         )
     params = validate_params(model, submission.params)
+    cancel_after = (
+        parse_duration(submission.cancel_after)
+        if submission.cancel_after is not None
+        else (timedelta(seconds=model.cancel_after_seconds) if model.cancel_after_seconds else None)
+    )
     if len(submission.reference_upload_ids) > model.max_reference_images:
         raise errors.InvalidFieldError(
             f"{model.id} takes at most {model.max_reference_images} reference images.",
@@ -155,6 +164,7 @@ def submit_job(
     deadline = timedelta(
         seconds=settings.video_job_deadline_seconds if model.kind == "video" else settings.image_job_deadline_seconds
     )
+    cancel_at = now + cancel_after if cancel_after is not None else None
     job = Job(
         id=new_id(IdPrefix.JOB),
         account_id=account_id,
@@ -168,11 +178,13 @@ def submit_job(
         reference_upload_ids=submission.reference_upload_ids,
         workflow_version_id=submission.workflow_version_id,
         webhook_url=submission.webhook_url,
+        cancel_at=cancel_at,
         status=JobStatus.QUEUED,
         provider=model.provider,
         cost_credits=cost,
         created_at=now,
-        deadline_at=now + deadline,
+        # The overdue sweep also finds a job past its Cancel-After (and cancels it, reason `deadline`).
+        deadline_at=min(now + deadline, cancel_at) if cancel_at is not None else now + deadline,
     )
     key_hash = hashlib.sha256(idempotency_key.encode()).hexdigest() if idempotency_key else None
     fingerprint = body_hash(submission)
@@ -225,11 +237,44 @@ def submit_job(
             ),
         )
         raise
+    if cancel_after is not None:
+        # On time, not only at the sweep's next run: the worker cancels it when this arrives (a
+        # deadline beyond SQS's 15-minute delay takes several hops).
+        deadline_message = GenerationMessage(account_id=account_id, job_id=job.id, action="deadline")
+        try:
+            queue.send(deadline_message, delay_seconds=math.ceil(cancel_after.total_seconds()))
+        except errors.DependencyUnavailableError:
+            logger.warning("deadline message not queued; the sweep cancels the job", extra={"job_id": job.id})
     if events is not None:
         events.credits_held(
             account_id, held=cost, balance=lambda: wallets.get(account_id).balance, key=job.id, occurred_at=now
         )
     return SubmittedJob(job=job, replayed=False)
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+MIN_CANCEL_AFTER = timedelta(seconds=1)
+MAX_CANCEL_AFTER = timedelta(hours=24)
+
+
+def parse_duration(text: str) -> timedelta:
+    """A `Cancel-After` value: one or more number-and-unit parts (`300s`, `5m`, `1h30m`, `1.5m`),
+    between a second and a day."""
+    value = text.strip().lower()
+    parts = _DURATION.findall(value)
+    if not value or "".join(number + unit for number, unit in parts) != value:
+        raise errors.InvalidFieldError(
+            "Cancel-After is a duration such as 300s, 5m or 1h30m.",
+            details=[{"field": "Cancel-After", "location": "header"}],
+        )
+    duration = timedelta(seconds=sum(float(number) * _UNIT_SECONDS[unit] for number, unit in parts))
+    if not MIN_CANCEL_AFTER <= duration <= MAX_CANCEL_AFTER:
+        raise errors.InvalidFieldError(
+            "Cancel-After must be between 1 second and 24 hours.",
+            details=[{"field": "Cancel-After", "location": "header"}],
+        )
+    return duration
 
 
 def _explain_refusal(

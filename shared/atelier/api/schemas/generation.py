@@ -103,6 +103,7 @@ class JobResponse(BaseModel):
     compute_seconds: float | None
     workflow_version_id: str | None = None
     webhook_url: str | None = None
+    cancel_at: str | None = Field(default=None, description="From `Cancel-After`: unfinished then, it is canceled.")
     created_at: str
     started_at: str | None
     finished_at: str | None
@@ -127,6 +128,7 @@ class JobResponse(BaseModel):
             compute_seconds=job.compute_seconds,
             workflow_version_id=job.workflow_version_id,
             webhook_url=job.webhook_url,
+            cancel_at=isoformat(job.cancel_at) if job.cancel_at else None,
             created_at=isoformat(job.created_at),
             started_at=isoformat(job.started_at) if job.started_at else None,
             finished_at=isoformat(job.finished_at) if job.finished_at else None,
