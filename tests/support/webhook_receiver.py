@@ -16,6 +16,8 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+    # When it arrived (wall clock, seconds), for latency figures.
+    at: float = field(default_factory=time.time)
 
 
 @dataclass
