@@ -84,7 +84,15 @@ def post_upload(body: CreateUploadRequest) -> Response[UploadResponse]:
 def post_job(
     body: SubmitJobRequest,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)] = None,
-    cancel_after: Annotated[str | None, Header(alias="Cancel-After", max_length=32)] = None,
+    cancel_after: Annotated[
+        str | None,
+        Header(
+            alias="Cancel-After",
+            max_length=32,
+            pattern=r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$",
+            description="Cancel the job if it has not finished this long after it was accepted: `300s`, `5m`, `1h30m`.",
+        ),
+    ] = None,
 ) -> Response[JobResponse]:
     services = get_services()
     event = app.current_event

@@ -48,6 +48,15 @@ MODEL_CATALOGUE = RightfulRefusal(
     fields=frozenset({"model", "kind", "definition.kind", "params", "reference_upload_ids"}),
 )
 
+PUBLIC_ADDRESS = RightfulRefusal(
+    422,
+    "A webhook receiver must be on a public https address, which DNS and address ranges decide, not a schema.",
+    fields=frozenset({"url", "webhook_url"}),
+)
+CANCEL_AFTER_RANGE = RightfulRefusal(
+    422, "Cancel-After must add up to between 1 second and 24 hours.", fields=frozenset({"Cancel-After"})
+)
+
 # Schema-valid requests the API rightly refuses, by operation: what would make them acceptable is
 # not, and cannot be, in the document. Only these answers are excused from the positive-data check.
 RIGHTFUL_REFUSALS: dict[str, list[RightfulRefusal]] = {
@@ -87,7 +96,9 @@ RIGHTFUL_REFUSALS: dict[str, list[RightfulRefusal]] = {
             codes=frozenset({"email_confirmation_invalid"}),
         )
     ],
-    "POST /v1/jobs": [MODEL_CATALOGUE],
+    "POST /v1/jobs": [MODEL_CATALOGUE, PUBLIC_ADDRESS, CANCEL_AFTER_RANGE],
+    "POST /v1/webhook-endpoints": [PUBLIC_ADDRESS],
+    "PATCH /v1/webhook-endpoints/{endpoint_id}": [PUBLIC_ADDRESS],
     "POST /v1/shares": [
         RightfulRefusal(
             422, "A share's expiry must be in the future, which no schema can say.", fields=frozenset({"expires_at"})

@@ -73,7 +73,7 @@ class SubmitJobRequest(StrictRequest):
     params: dict[str, int | float | str | bool] = Field(default_factory=dict, max_length=20)
     reference_upload_ids: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list, max_length=8)
     workflow_version_id: Annotated[str, Field(max_length=64)] | None = None
-    webhook_url: Annotated[str, Field(min_length=8, max_length=2048)] | None = Field(
+    webhook_url: Annotated[str, Field(min_length=8, max_length=2048, pattern=r"^https?://[^\s]+$")] | None = Field(
         default=None,
         description="A receiver for this job's `job.succeeded`, `job.failed` or `job.canceled` event, signed "
         "with the account's default webhook secret (`GET /v1/webhook-endpoints/default/secret`).",

@@ -6,16 +6,18 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from atelier.api.schemas.common import StrictRequest
+from atelier.api.schemas.common import StrictRequest, WholeNumber
 from atelier.clock import isoformat
 from atelier.models.webhooks import DEFAULT_CREDITS_LOW_THRESHOLD, WebhookDelivery, WebhookEndpoint
 
 EventName = Literal[
     "job.succeeded", "job.failed", "job.canceled", "export.ready", "export.failed", "credits.low", "deletion.scheduled"
 ]
-EndpointUrl = Annotated[str, StringConstraints(strip_whitespace=True, min_length=8, max_length=2048)]
+EndpointUrl = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=8, max_length=2048, pattern=r"^https?://[^\s]+$")
+]
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
-Threshold = Annotated[int, Field(ge=1, le=1_000_000_000)]
+Threshold = Annotated[int, Field(ge=1, le=1_000_000_000), WholeNumber]
 Events = Annotated[list[EventName], Field(min_length=1, max_length=7)]
 
 
