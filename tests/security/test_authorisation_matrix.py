@@ -216,7 +216,6 @@ def _report_target(cell: Cell) -> dict[str, Any]:
     return {
         "target_type": "asset",
         "target_id": owner.asset("public", public=True),
-        "owner_id": owner.account.id,
         "reason": "spam",
     }
 
@@ -424,13 +423,16 @@ def open_report(world: World) -> str:
         world.owner.asset("reported", public=True),
         ReportReason.VIOLENCE,
         None,
-        owner_id=world.owner.account.id,
+        accounts=services.accounts,
+        policies=services.policies,
+        assets=services.assets,
         reports=services.reports,
         moderation=services.moderation_actions,
         shares=services.shares,
         workflows=services.workflows,
         gallery=services.gallery,
         rate_limiter=services.rate_limiter,
+        mailer=services.mailer,
         clock=services.clock,
         settings=services.settings,
     )
