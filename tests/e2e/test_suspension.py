@@ -144,7 +144,8 @@ def test_suspending_during_a_deletion_countdown_takes_effect_and_cancelling_keep
 
 def test_a_suspended_account_whose_deletion_is_due_is_still_purged(stack, admin, reporter):
     # Given an account suspended, then counting down to deletion
-    owner, owner_id, _ = suspended_owner(stack, admin, reporter)
+    owner, owner_id, asset_id = suspended_owner(stack, admin, reporter)
+    assert get_services().assets.owner_of(asset_id) == owner_id
     assert owner.post("/v1/me/deletion").status_code == 202
 
     # When the countdown ends and the purge schedule runs
@@ -155,8 +156,9 @@ def test_a_suspended_account_whose_deletion_is_due_is_still_purged(stack, admin,
 
     wait_until(purged, timeout_s=GRACE_SECONDS + 60, every_s=0.5)
 
-    # Then the account is gone: its session no longer works
+    # Then the account is gone: its session no longer works, and its asset's id pointer went with it
     assert owner.get("/v1/me").status_code == 401
+    assert get_services().assets.owner_of(asset_id) is None
 
 
 def test_a_suspension_hides_public_items_links_and_workflows_until_a_moderator_lifts_it(stack, admin, reporter):

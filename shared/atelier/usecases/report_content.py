@@ -123,7 +123,7 @@ def report_content(
     reports.create(report)
     if reason is ReportReason.MINOR_SAFETY:
         _hold_on_a_strong_signal(report, reports=reports, moderation=moderation, workflows=workflows, settings=settings)
-    _alert_on_a_burst(rate_limiter=rate_limiter, mailer=mailer, clock=clock, settings=settings)
+    alert_on_a_burst(rate_limiter=rate_limiter, mailer=mailer, clock=clock, settings=settings)
     return report
 
 
@@ -155,7 +155,7 @@ def _hold_on_a_strong_signal(
     )
 
 
-def _alert_on_a_burst(*, rate_limiter: RateLimiter, mailer: Mailer, clock: Clock, settings: Settings) -> None:
+def alert_on_a_burst(*, rate_limiter: RateLimiter, mailer: Mailer, clock: Clock, settings: Settings) -> None:
     """Counts the report in the burst window; the one that fills it alerts the moderators, once."""
     window = settings.report_burst_window_seconds
     try:
