@@ -367,6 +367,11 @@ MATRIX: dict[tuple[str, str], Row] = {
         admins_only(200),
         lambda c: Call(f"/v1/admin/reports/{c.world.report_id}/resolve", {"action": "dismiss", "note": "checked"}),
     ),
+    # Only a moderator lifts a suspension (P19); the owner is not suspended, so the admin's is a conflict.
+    ("POST", "/v1/admin/accounts/{account_id}/lift-suspension"): Row(
+        admins_only(409),
+        lambda c: Call(f"/v1/admin/accounts/{c.owner.account.id}/lift-suspension", {"note": "appeal"}),
+    ),
     ("POST", "/v1/admin/policies"): Row(
         admins_only(201),
         at(
