@@ -613,7 +613,6 @@ def _gallery(r: Recorder, world: dict[str, Any]) -> None:
         json_body={
             "target_type": "asset",
             "target_id": world["asset_id"],
-            "owner_id": maker.account_id,
             "reason": "spam",
         },
         caller=other,
