@@ -682,6 +682,18 @@ def _moderation(r: Recorder, world: dict[str, Any]) -> None:
             json_body={"action": "dismiss", "note": "bench"},
             caller=admin,
         )
+    if _has_route(r, "POST", "/v1/admin/accounts/{account_id}/lift-suspension"):
+        from atelier.services import get_services
+
+        maker = world["maker"]
+        get_services().moderation_actions.suspend_account(maker.account_id, datetime.now(UTC))
+        r.route(
+            "POST /v1/admin/accounts/{account_id}/lift-suspension",
+            "POST",
+            f"/v1/admin/accounts/{maker.account_id}/lift-suspension",
+            json_body={"note": "bench"},
+            caller=admin,
+        )
     effective = (datetime.now(UTC) + timedelta(days=15)).isoformat(timespec="seconds")
     r.route(
         "POST /v1/admin/policies: a material change",
