@@ -190,6 +190,12 @@ def test_a_suspension_hides_public_items_links_and_workflows_until_a_moderator_l
     assert anonymous.get(f"/v1/s/{token}").status_code == 404
     assert reporter.get(f"/v1/workflows/{workflow['id']}").status_code == 404
     assert reporter.post(f"/v1/workflows/{workflow['id']}/fork", json={}).status_code == 404
+    assert (
+        reporter.post(
+            "/v1/reports", json={"target_type": "asset", "target_id": public_asset, "reason": "spam"}
+        ).status_code
+        == 404
+    )
 
     # When the moderator lifts the suspension, with a note
     lifted = admin.post(f"/v1/admin/accounts/{owner_id}/lift-suspension", json={"note": "appeal upheld"})
