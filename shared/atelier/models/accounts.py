@@ -23,7 +23,7 @@ class AccountStatus(StrEnum):
         return self in (AccountStatus.ACTIVE, AccountStatus.RESTRICTED)
 
 
-def effective_status(stored: str, suspended_at: object) -> AccountStatus:
+def effective_status(stored: str, suspended_at: datetime | None) -> AccountStatus:
     """The status an account has: a standing suspension wins over the stored status."""
     return AccountStatus.SUSPENDED if suspended_at is not None else AccountStatus(stored)
 

@@ -1,7 +1,7 @@
 """Moderation (P7, P17): the admin role, the report queue, and resolving a report. Every action is
 audited with the resolution itself (one transaction); removal hides the item from every read path
 in the same write; quarantine moves the object out of the owner's prefix and records what a report
-to the authorities needs."""
+to the authorities needs. A suspension stands until a moderator lifts it (P19), also audited."""
 
 from __future__ import annotations
 
