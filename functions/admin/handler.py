@@ -1,5 +1,5 @@
-"""Admin: the report queue, resolving reports (moderation), and publishing policy versions. Anyone
-without the admin role gets 404: these routes are not confirmed to exist."""
+"""Admin: the report queue, resolving reports (moderation), lifting suspensions, and publishing
+policy versions. Anyone without the admin role gets 404: these routes are not confirmed to exist."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ from atelier.api.errors import error_responses
 from atelier.api.requests import principal as request_principal
 from atelier.api.resolver import make_resolver, serve
 from atelier.api.schemas.gallery import (
+    AdminAccountStatusResponse,
     AdminReportPage,
     AdminReportResponse,
+    LiftSuspensionRequest,
     PublishedPolicyResponse,
     PublishPolicyRequest,
     ResolveReportRequest,
@@ -24,7 +26,7 @@ from atelier.models.accounts import PolicyKind
 from atelier.models.gallery import ModerationAction, ReportStatus
 from atelier.observability import logger, metrics, tracer
 from atelier.services import get_services
-from atelier.usecases.moderate import list_reports, require_admin, resolve_report
+from atelier.usecases.moderate import lift_suspension, list_reports, require_admin, resolve_report
 from atelier.usecases.publish_policy import publish_policy
 
 app = make_resolver()
@@ -73,6 +75,28 @@ def post_resolve(report_id: Annotated[str, Path(max_length=64)], body: ResolveRe
         settings=services.settings,
     )
     return AdminReportResponse.of(report)
+
+
+@app.post(
+    "/v1/admin/accounts/<account_id>/lift-suspension",
+    summary="Lift an account's suspension, with a note (audited)",
+    tags=["admin"],
+    responses=error_responses(404, 409, 422),
+)
+def post_lift_suspension(
+    account_id: Annotated[str, Path(max_length=64)], body: LiftSuspensionRequest
+) -> AdminAccountStatusResponse:
+    moderator_id = _admin_id()
+    services = get_services()
+    account = lift_suspension(
+        moderator_id,
+        account_id,
+        body.note,
+        accounts=services.accounts,
+        moderation=services.moderation_actions,
+        clock=services.clock,
+    )
+    return AdminAccountStatusResponse.of(account)
 
 
 @app.post(

@@ -320,7 +320,7 @@ def get_shared(token: Annotated[str, Path(max_length=128)]) -> SharedItemRespons
     "/v1/reports",
     summary="Report an asset or workflow",
     tags=["reports"],
-    responses=error_responses(401, 404, 409, 422, 429, success={201: "Reported"}),
+    responses=error_responses(401, 403, 404, 409, 422, 429, success={201: "Reported"}),
 )
 def post_report(body: CreateReportRequest) -> Response[ReportResponse]:
     services = get_services()
@@ -331,13 +331,16 @@ def post_report(body: CreateReportRequest) -> Response[ReportResponse]:
         body.target_id,
         ReportReason(body.reason),
         body.details,
-        owner_id=body.owner_id,
+        accounts=services.accounts,
+        policies=services.policies,
+        assets=services.assets,
         reports=services.reports,
         moderation=services.moderation_actions,
         shares=services.shares,
         workflows=services.workflows,
         gallery=services.gallery,
         rate_limiter=services.rate_limiter,
+        mailer=services.mailer,
         clock=services.clock,
         settings=services.settings,
     )

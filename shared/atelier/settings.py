@@ -257,6 +257,18 @@ class Settings(BaseModel):
     # The oldest month the gallery's cursor walks back to (yyyy-mm).
     gallery_first_month: str = "2026-01"
     reports_per_hour: int = 20
+    # A minor-safety report hides the item at once, pending review, only on a stronger signal than
+    # one account's word (P17): this many distinct reporters of it within the window, or a reporter
+    # whose earlier reports moderators upheld at least `report_trusted_min_upheld` times and in at
+    # least `report_trusted_min_precision` of the resolved cases.
+    report_hold_min_reporters: int = 3
+    report_hold_window_seconds: int = 24 * 3600
+    report_trusted_min_upheld: int = 3
+    report_trusted_min_precision: float = 0.8
+    # This many reports (of anything, by anyone) within the window alert the moderators: an email
+    # to each admin address and the ReportBurst metric, once per window.
+    report_burst_threshold: int = 30
+    report_burst_window_seconds: int = 3600
     # A material policy change takes effect at least this many days after it is published (P15).
     policy_notice_days: int = 14
     policy_notice_queue_url: str = ""

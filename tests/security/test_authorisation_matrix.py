@@ -216,7 +216,6 @@ def _report_target(cell: Cell) -> dict[str, Any]:
     return {
         "target_type": "asset",
         "target_id": owner.asset("public", public=True),
-        "owner_id": owner.account.id,
         "reason": "spam",
     }
 
@@ -373,6 +372,11 @@ MATRIX: dict[tuple[str, str], Row] = {
         admins_only(200),
         lambda c: Call(f"/v1/admin/reports/{c.world.report_id}/resolve", {"action": "dismiss", "note": "checked"}),
     ),
+    # Only a moderator lifts a suspension (P19); the owner is not suspended, so the admin's is a conflict.
+    ("POST", "/v1/admin/accounts/{account_id}/lift-suspension"): Row(
+        admins_only(409),
+        lambda c: Call(f"/v1/admin/accounts/{c.owner.account.id}/lift-suspension", {"note": "appeal"}),
+    ),
     ("POST", "/v1/admin/policies"): Row(
         admins_only(201),
         at(
@@ -429,13 +433,16 @@ def open_report(world: World) -> str:
         world.owner.asset("reported", public=True),
         ReportReason.VIOLENCE,
         None,
-        owner_id=world.owner.account.id,
+        accounts=services.accounts,
+        policies=services.policies,
+        assets=services.assets,
         reports=services.reports,
         moderation=services.moderation_actions,
         shares=services.shares,
         workflows=services.workflows,
         gallery=services.gallery,
         rate_limiter=services.rate_limiter,
+        mailer=services.mailer,
         clock=services.clock,
         settings=services.settings,
     )

@@ -1010,6 +1010,7 @@ CSRF_BODIES: dict[tuple[str, str], dict[str, Any] | None] = {
     ("DELETE", "/v1/shares/{share_id}"): None,
     ("POST", "/v1/reports"): {"target_type": "asset", "target_id": "ast_x", "reason": "spam"},
     ("POST", "/v1/admin/reports/{report_id}/resolve"): {"action": "dismiss", "note": "csrf"},
+    ("POST", "/v1/admin/accounts/{account_id}/lift-suspension"): {"note": "csrf"},
     ("POST", "/v1/admin/policies"): {
         "kind": "terms",
         "version": "csrf",

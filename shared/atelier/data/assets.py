@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
 from atelier import errors
 from atelier.data import gallery, keys
 from atelier.data.base import is_conditional_failure, transaction, translate_errors
-from atelier.data.items import AssetItem, GalleryEntryItem, UploadItem, WorkspaceItem
+from atelier.data.items import AssetItem, GalleryEntryItem, PointerItem, UploadItem, WorkspaceItem
 from atelier.models.generation import Asset, Upload, UploadStatus, Visibility
 
 
@@ -129,6 +129,9 @@ class AssetRepository:
                 raise errors.NotFoundError()
             return existing
         item = AssetItem(keys.account_pk(account_id), keys.asset_sk(asset_id))
+        if published_at is not None:
+            self._publish(item, actions, condition, published_at)
+            return self._require(account_id, asset_id)
         with translate_errors():
             try:
                 item.update(actions=actions, condition=condition)
@@ -140,9 +143,51 @@ class AssetRepository:
                 raise
         return _to_asset(item)
 
+    def _publish(self, item: AssetItem, actions: list[Action], condition: Condition, at: datetime) -> None:
+        """The publishing update and the asset's id pointer, in one transaction."""
+        account_id = item.pk.removeprefix(keys.ACCOUNT)
+        asset_id = item.sk.removeprefix(keys.ASSET_PREFIX)
+        pointer = PointerItem(
+            keys.asset_pointer_pk(asset_id),
+            keys.POINTER_SK,
+            entity="asset_pointer",
+            account_id=account_id,
+            created_at=at,
+        )
+        tx = transaction()
+        with translate_errors():
+            try:
+                with tx:
+                    tx.update(item, actions=actions, condition=condition, label="asset")
+                    tx.save(pointer)
+            except TransactWriteError as exc:
+                if "asset" in tx.failures(exc):
+                    if self.get(account_id, asset_id) is not None:
+                        raise errors.ForbiddenError("This item was removed by moderation.") from exc
+                    raise errors.NotFoundError() from exc
+                raise
+
+    def _require(self, account_id: str, asset_id: str) -> Asset:
+        with translate_errors():
+            try:
+                item = AssetItem.get(keys.account_pk(account_id), keys.asset_sk(asset_id), consistent_read=True)
+            except AssetItem.DoesNotExist as exc:
+                raise errors.NotFoundError() from exc
+        return _to_asset(item)
+
+    def owner_of(self, asset_id: str) -> str | None:
+        """The owner of an asset published at some time (its id pointer), or None."""
+        with translate_errors():
+            try:
+                pointer = PointerItem.get(keys.asset_pointer_pk(asset_id), keys.POINTER_SK, consistent_read=True)
+            except PointerItem.DoesNotExist:
+                return None
+        return pointer.account_id
+
     def delete(self, asset: Asset) -> None:
         with translate_errors(), transaction() as tx:
             tx.delete(AssetItem(keys.account_pk(asset.account_id), keys.asset_sk(asset.id)))
+            tx.delete(PointerItem(keys.asset_pointer_pk(asset.id), keys.POINTER_SK))
             tx.update(
                 WorkspaceItem(keys.account_pk(asset.account_id), keys.workspace_sk(asset.workspace_id)),
                 actions=[WorkspaceItem.content_count.add(-1)],

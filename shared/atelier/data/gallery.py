@@ -30,7 +30,7 @@ from atelier.clock import isoformat
 from atelier.data import keys
 from atelier.data.base import is_conditional_failure, translate_errors
 from atelier.data.items import AccountItem, GalleryEntryItem
-from atelier.models.accounts import AccountStatus
+from atelier.models.accounts import AccountStatus, effective_status
 from atelier.models.gallery import GalleryEntry
 from atelier.models.generation import Visibility
 
@@ -162,8 +162,12 @@ class GalleryRepository:
         with translate_errors():
             for start in range(0, len(wanted), _BATCH_GET_LIMIT):
                 batch = [(keys.account_pk(account_id), keys.ACCOUNT_SK) for account_id in wanted[start : start + 100]]
-                for item in AccountItem.batch_get(batch, attributes_to_get=["account_id", "name", "status"]):
-                    found[item.account_id] = PublicOwner(name=item.name, status=AccountStatus(item.status))
+                for item in AccountItem.batch_get(
+                    batch, attributes_to_get=["account_id", "name", "status", "suspended_at"]
+                ):
+                    found[item.account_id] = PublicOwner(
+                        name=item.name, status=effective_status(item.status, item.suspended_at)
+                    )
         return found
 
 

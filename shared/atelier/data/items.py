@@ -10,6 +10,7 @@ from pynamodb.attributes import (
     MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
@@ -29,6 +30,11 @@ class AccountItem(MainTableModel):
     picture_url = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     status = UnicodeAttribute(default="active")
+    # A moderator's suspension (P19): its own attribute, which no money or deletion flow writes.
+    suspended_at = UTCDateTimeAttribute(null=True)
+    # The account's record as a reporter: its reports moderators upheld, and dismissed.
+    reports_upheld = NumberAttribute(null=True)
+    reports_dismissed = NumberAttribute(null=True)
     age_confirmed = BooleanAttribute(default=False)
     terms_version = UnicodeAttribute(null=True)
     terms_accepted_at = UTCDateTimeAttribute(null=True)
@@ -340,6 +346,7 @@ class AccountDeletionItem(MainTableModel):
 
     account_id = UnicodeAttribute()
     status = UnicodeAttribute(default="active")
+    suspended_at = UTCDateTimeAttribute(null=True)
     ledger_id = UnicodeAttribute()
     identity_issuer = UnicodeAttribute()
     identity_subject = UnicodeAttribute()
@@ -553,13 +560,21 @@ class OpenReportItem(MainTableModel):
     report_id = UnicodeAttribute()
 
 
+class ReportSignalItem(ExpiringItem):
+    """PK=REPORTSIGNAL#<target type>#<target id> SK=WINDOW#<window start>: the distinct reporters
+    (salted hashes, never account ids) of minor-safety reports on one target in one fixed window."""
+
+    reporters = UnicodeSetAttribute(null=True)
+
+
 class ModerationAuditItem(MainTableModel):
     """PK=MODAUDIT#<yyyy-mm> SK=<at>#<audit id>: who did what to what, when and why."""
 
     audit_id = UnicodeAttribute()
     moderator_id = UnicodeAttribute()
     action = UnicodeAttribute()
-    report_id = UnicodeAttribute()
+    # None for an action on an account itself (lifting a suspension).
+    report_id = UnicodeAttribute(null=True)
     target_type = UnicodeAttribute()
     target_id = UnicodeAttribute()
     owner_id = UnicodeAttribute()

@@ -13,6 +13,19 @@ class AccountStatus(StrEnum):
     ACTIVE = "active"
     RESTRICTED = "restricted"
     DELETION_SCHEDULED = "deletion_scheduled"
+    # Never stored in the account row's `status` (which money and deletion flows move): a moderator's
+    # suspension is its own attribute, `suspended_at`, and shows as this status while it stands (P19).
+    SUSPENDED = "suspended"
+
+    @property
+    def shows_public_content(self) -> bool:
+        """Whether others may see this account's public items and share links."""
+        return self in (AccountStatus.ACTIVE, AccountStatus.RESTRICTED)
+
+
+def effective_status(stored: str, suspended_at: datetime | None) -> AccountStatus:
+    """The status an account has: a standing suspension wins over the stored status."""
+    return AccountStatus.SUSPENDED if suspended_at is not None else AccountStatus(stored)
 
 
 class Consent(BaseModel):
@@ -45,6 +58,8 @@ class Account(BaseModel):
     picture_url: str | None = None
     created_at: datetime
     status: AccountStatus = AccountStatus.ACTIVE
+    # Set by a moderator's suspension, cleared only by a moderator lifting it (P19).
+    suspended_at: datetime | None = None
     age_confirmed: bool = False
     terms_version: str | None = None
     terms_accepted_at: datetime | None = None

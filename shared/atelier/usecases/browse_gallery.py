@@ -1,14 +1,16 @@
 """The public gallery: published assets, newest first, one month partition per page (one Query) and
-the owners' display names (one BatchGetItem). No sign-in; never the owner's email."""
+the owners' display names (one BatchGetItem). No sign-in; never the owner's email nor account id:
+an owner is shown by display name and a public handle that does not lead back to the account."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 
 from atelier.clock import Clock, isoformat
 from atelier.data.gallery import GalleryCursor, GalleryRepository, previous_month
 from atelier.integrations.storage import ObjectStore
-from atelier.models.accounts import AccountStatus
 from atelier.models.gallery import GalleryEntry
 from atelier.settings import Settings
 
@@ -17,7 +19,15 @@ from atelier.settings import Settings
 class GalleryItemView:
     entry: GalleryEntry
     owner_name: str
+    owner_handle: str
     download_url: str
+
+
+def public_handle(account_id: str, settings: Settings) -> str:
+    """A stable public name for an account's public items: a keyed hash, so it cannot be turned
+    back into the account id (which authorises nothing, but is kept out of public view)."""
+    digest = hmac.new(settings.address_hash_salt.encode(), f"public-handle\n{account_id}".encode(), hashlib.sha256)
+    return f"u_{digest.hexdigest()[:20]}"
 
 
 @dataclass(frozen=True)
@@ -50,11 +60,12 @@ def browse_gallery(
         GalleryItemView(
             entry=entry,
             owner_name=owners[entry.owner_id].name,
+            owner_handle=public_handle(entry.owner_id, settings),
             download_url=storage.presigned_get(entry.object_key, settings.download_url_seconds),
         )
         for entry in entries
-        # An owner gone, or whose deletion is scheduled, is never shown (the entry flag is the
-        # first line; this is the second, for the moments before the flag is cleared).
-        if entry.owner_id in owners and owners[entry.owner_id].status is not AccountStatus.DELETION_SCHEDULED
+        # An owner gone, suspended, or whose deletion is scheduled, is never shown (for a deletion the
+        # entry flag is the first line and this the second; a suspension is read here only, live).
+        if entry.owner_id in owners and owners[entry.owner_id].status.shows_public_content
     ]
     return GalleryPage(items=views, next_cursor=next_position.encode() if next_position else None)

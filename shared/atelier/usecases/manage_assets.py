@@ -12,10 +12,9 @@ from atelier.data.assets import AssetRepository
 from atelier.data.policies import PolicyRepository
 from atelier.ids import IdPrefix, has_prefix
 from atelier.integrations.storage import ObjectStore
-from atelier.models.accounts import AccountStatus
 from atelier.models.generation import Asset, Visibility
 from atelier.settings import Settings
-from atelier.usecases.require_consent import require_consent
+from atelier.usecases.require_consent import require_consent, require_good_standing
 
 
 @dataclass(frozen=True)
@@ -79,8 +78,7 @@ def update_asset(
         # Publishing needs the terms accepted and the age attested (P14), and a removed item stays down.
         account = accounts.require(account_id)
         require_consent(account, policies=policies, clock=clock, settings=settings)
-        if account.status is not AccountStatus.ACTIVE:
-            raise errors.AccountRestrictedError()
+        require_good_standing(account)
         if asset.removed:
             raise errors.ForbiddenError("This item was removed by moderation.")
         # Listed in the gallery by the same write that makes it public.

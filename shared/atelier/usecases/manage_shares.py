@@ -16,10 +16,9 @@ from atelier.data.shares import ShareRepository
 from atelier.data.workflows import WorkflowRepository
 from atelier.ids import IdPrefix, has_prefix, new_id
 from atelier.integrations.storage import ObjectStore
-from atelier.models.accounts import AccountStatus
 from atelier.models.gallery import Share, TargetType, Workflow, WorkflowVersion
 from atelier.settings import Settings
-from atelier.usecases.require_consent import require_consent
+from atelier.usecases.require_consent import require_consent, require_good_standing
 
 
 @dataclass(frozen=True)
@@ -68,8 +67,7 @@ def create_share(
     now = clock.now()
     account = accounts.require(account_id)
     require_consent(account, policies=policies, clock=clock, settings=settings)
-    if account.status is not AccountStatus.ACTIVE:
-        raise errors.AccountRestrictedError()
+    require_good_standing(account)
     if expires_at is not None and expires_at <= now:
         raise errors.InvalidFieldError(
             "The expiry must be in the future.", details=[{"field": "expires_at", "location": "body"}]
@@ -120,7 +118,7 @@ def open_share(
 ) -> SharedItem:
     share = resolve_share(token, shares=shares, clock=clock)
     owner = gallery.public_owners([share.account_id]).get(share.account_id)
-    if owner is None or owner.status is AccountStatus.DELETION_SCHEDULED:
+    if owner is None or not owner.status.shows_public_content:
         raise errors.NotFoundError()
     if share.target_type is TargetType.ASSET:
         exposure = asset_exposure(share.account_id, share.target_id)

@@ -101,8 +101,9 @@ def deletion_state(account_id: str, *, privacy: PrivacyRepository) -> DeletionSt
 
 
 def owner_is_public(status: AccountStatus) -> bool:
-    """Whether an account's public content may be shown to others: not once its deletion is scheduled."""
-    return status is not AccountStatus.DELETION_SCHEDULED
+    """Whether an account's public content may be shown to others: not once its deletion is
+    scheduled, nor while it is suspended."""
+    return status.shows_public_content
 
 
 def is_publicly_visible(asset: Asset, owner_status: AccountStatus) -> bool:

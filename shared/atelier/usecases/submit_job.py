@@ -170,6 +170,7 @@ def submit_job(
         (AccountItem.age_confirmed == True)  # noqa: E712 - a DynamoDB condition
         & (AccountItem.terms_version == terms_version)
         & (AccountItem.status == AccountStatus.ACTIVE.value)
+        & AccountItem.suspended_at.does_not_exist()
     )
     try:
         wallets.hold(
@@ -247,6 +248,8 @@ def _explain_refusal(
         raise errors.ConflictError("Retry the request.") from refused
     if "account" in refused.failures:
         account = accounts.require(job.account_id)
+        if account.status is AccountStatus.SUSPENDED:
+            raise errors.AccountSuspendedError() from refused
         if account.status is AccountStatus.RESTRICTED:
             raise errors.AccountRestrictedError() from refused
         if account.status is AccountStatus.DELETION_SCHEDULED:

@@ -34,7 +34,7 @@ class MeResponse(BaseModel):
     name: str
     picture_url: str | None
     created_at: str
-    status: Literal["active", "restricted", "deletion_scheduled"]
+    status: Literal["active", "restricted", "suspended", "deletion_scheduled"]
     age_confirmed: bool
     terms_version: str | None
     consent: ConsentBody
