@@ -30,6 +30,7 @@ from atelier.clock import isoformat
 from atelier.models.accounts import PolicyKind
 from atelier.observability import logger, metrics, tracer
 from atelier.services import get_services
+from atelier.snapstart import prepare
 from atelier.usecases.accept_terms import accept_terms
 from atelier.usecases.get_account import get_account
 from atelier.usecases.manage_workspaces import (
@@ -291,3 +292,6 @@ def get_deletion() -> DeletionStatusResponse:
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return serve(app, event, context)
+
+
+prepare("account", resolver=app)

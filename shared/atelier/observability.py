@@ -40,11 +40,11 @@ class _NoopSegment(BaseSegment):
 
 class _NoopProvider(BaseProvider):
     @contextmanager
-    def in_subsegment(self, name: Any = None, **kwargs: Any) -> Generator[BaseSegment, None, None]:
+    def in_subsegment(self, name: Any = None, **kwargs: Any) -> Generator[BaseSegment]:
         yield _NoopSegment()
 
     @contextmanager
-    def in_subsegment_async(self, name: Any = None, **kwargs: Any) -> Generator[BaseSegment, None, None]:  # type: ignore[override]
+    def in_subsegment_async(self, name: Any = None, **kwargs: Any) -> Generator[BaseSegment]:  # type: ignore[override]
         yield _NoopSegment()
 
     def put_annotation(self, key: str, value: Any) -> None:

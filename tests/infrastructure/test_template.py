@@ -152,3 +152,38 @@ def test_every_declared_route_reaches_a_handler_that_serves_it():
 def test_every_served_route_is_declared_in_the_template():
     undeclared = sorted(served_routes() - declared_routes())
     assert undeclared == [], f"served by a handler but not declared in template.yaml: {undeclared}"
+
+
+# SnapStart serves published versions only, and not with more than 512 MB of /tmp, provisioned
+# concurrency or EFS.
+SNAPSTART_EPHEMERAL_LIMIT_MB = 512
+
+
+def _function_setting(name: str, key: str):
+    return functions()[name]["Properties"].get(key, template()["Globals"]["Function"].get(key))
+
+
+@pytest.mark.parametrize("name", sorted(functions()))
+def test_every_function_is_served_through_its_published_alias(name):
+    # Given a function of the template
+    # When its alias setting is read (its own, or the Globals')
+    # Then a version is published on each deploy and every event source and API integration uses the alias
+    assert _function_setting(name, "AutoPublishAlias") == "live"
+
+
+@pytest.mark.parametrize("name", sorted(functions()))
+def test_snapstart_is_on_wherever_the_function_allows_it(name):
+    # Given a function and what SnapStart cannot serve
+    properties = functions()[name]["Properties"]
+    ephemeral_mb = int((properties.get("EphemeralStorage") or {}).get("Size", 512))
+    cannot = (
+        ephemeral_mb > SNAPSTART_EPHEMERAL_LIMIT_MB
+        or "ProvisionedConcurrencyConfig" in properties
+        or "FileSystemConfigs" in properties
+    )
+
+    # When its SnapStart setting is read (its own over the Globals')
+    apply_on = {**(template()["Globals"]["Function"].get("SnapStart") or {}), **(properties.get("SnapStart") or {})}
+
+    # Then SnapStart is on unless the function needs something SnapStart cannot serve
+    assert apply_on.get("ApplyOn") == ("None" if cannot else "PublishedVersions")

@@ -188,22 +188,22 @@ class LogGuard:
 
     # -- pytest hooks ----------------------------------------------------------------------------
     @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, Any, None]:
+    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, Any]:
         self._enter(item.nodeid)
         yield
 
     @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, Any, None]:
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, Any]:
         self._enter(item.nodeid)
         yield
 
     @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, Any, None]:
+    def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, Any]:
         self._enter(item.nodeid)
         yield
 
     @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any]:
         outcome = yield
         report: pytest.TestReport = outcome.get_result()
         with self._lock:

@@ -66,6 +66,14 @@ class MainTableModel(Model):
     pk = UnicodeAttribute(hash_key=True, attr_name="PK")
     sk = UnicodeAttribute(range_key=True, attr_name="SK")
     entity = UnicodeAttribute()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # PynamoDB caches a connection per class, but a class without one of its own uses its
+        # parent's, built from the parent's schema: once the base table's connection exists (batch
+        # deletes use it), an item type's index queries would fail with "has no index".
+        cls._connection = None
+
     # Epoch seconds; the TTL backstop. Reads filter on it; purges delete explicitly.
     expires_at = NumberAttribute(null=True)
 
@@ -73,6 +81,10 @@ class MainTableModel(Model):
 class LedgerTableModel(Model):
     class Meta(metaclass=_LedgerTableMeta):
         max_retry_attempts = 3
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._connection = None  # each item type its own connection and schema (see MainTableModel)
 
 
 def error_code(exc: PynamoDBException) -> str | None:

@@ -18,7 +18,7 @@ import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from atelier.integrations.inference.base import InferenceProvider, ProviderError, ProviderRejectedError
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     import httpx
 
 # A secret value, or a function that fetches it when called.
-Secret: TypeAlias = str | Callable[[], str]
+type Secret = str | Callable[[], str]
 
 PROVIDER_NAMES = ("local", "openai", "modelark", "runpod", "replicate")
 

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import TypeAlias
 
 from atelier import errors
 from atelier.integrations.payments.base import PaymentProvider, ProviderUnsupportedError
 from atelier.settings import Settings
 
 # A secret value, or a function that fetches it when called.
-Secret: TypeAlias = str | Callable[[], str]
+type Secret = str | Callable[[], str]
 
 
 def reveal(secret: Secret, what: str) -> str:
