@@ -86,7 +86,8 @@ bench: $(VENV)/.installed ## Run the benchmarks under bench/ and print their fig
 
 .PHONY: build
 build: $(SAM_VENV)/.installed ## sam build for arm64
-	$(SAM_VENV)/bin/sam build
+	@# sam build resolves the layer with the runtime's `python3.13` from PATH: the one found above comes first.
+	PATH="$(dir $(PYTHON)):$$PATH" $(SAM_VENV)/bin/sam build
 	@# SAM's zips date every file 1980, so timestamp-checked .pyc would be stale on every cold start.
 	$(PYTHON) scripts/build_bytecode.py .aws-sam/build
 

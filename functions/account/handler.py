@@ -31,6 +31,7 @@ from atelier.clock import isoformat
 from atelier.models.accounts import PolicyKind
 from atelier.observability import logger, metrics, tracer
 from atelier.services import get_services
+from atelier.snapstart import prepare
 from atelier.usecases.accept_terms import accept_terms
 from atelier.usecases.change_email import confirm_email_change
 from atelier.usecases.get_account import get_account
@@ -324,3 +325,6 @@ def get_deletion() -> DeletionStatusResponse:
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return serve(app, event, context)
+
+
+prepare("account", resolver=app)

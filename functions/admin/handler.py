@@ -26,6 +26,7 @@ from atelier.models.accounts import PolicyKind
 from atelier.models.gallery import ModerationAction, ReportStatus
 from atelier.observability import logger, metrics, tracer
 from atelier.services import get_services
+from atelier.snapstart import prepare
 from atelier.usecases.moderate import lift_suspension, list_reports, require_admin, resolve_report
 from atelier.usecases.publish_policy import publish_policy
 
@@ -130,3 +131,6 @@ def post_policy(body: PublishPolicyRequest) -> Response[PublishedPolicyResponse]
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return serve(app, event, context)
+
+
+prepare("admin", resolver=app)

@@ -18,6 +18,7 @@ from atelier.api.resolver import make_resolver, serve
 from atelier.api.schemas.accounts import ApiKeyPage, ApiKeyResponse, CreateApiKeyRequest, CreatedApiKeyResponse
 from atelier.observability import logger, metrics, tracer
 from atelier.services import get_services
+from atelier.snapstart import prepare
 from atelier.usecases.authenticate import require_account_id
 from atelier.usecases.begin_sign_in import SAFE_REDIRECT_PATTERN, begin_sign_in
 from atelier.usecases.complete_sign_in import complete_sign_in
@@ -175,3 +176,6 @@ def revoke_key(api_key_id: Annotated[str, Path(max_length=64)]):
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return serve(app, event, context)
+
+
+prepare("auth", resolver=app)

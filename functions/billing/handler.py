@@ -24,6 +24,7 @@ from atelier.api.schemas.billing import (
 )
 from atelier.observability import logger, metrics, tracer
 from atelier.services import get_services
+from atelier.snapstart import prepare
 from atelier.usecases.manage_credits import current_subscription, list_ledger, read_balance, set_spend_cap
 from atelier.usecases.read_catalog import catalog_items
 from atelier.usecases.start_checkout import start_checkout
@@ -119,3 +120,6 @@ def get_subscription() -> SubscriptionResponse | None:
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return serve(app, event, context)
+
+
+prepare("billing", resolver=app)

@@ -39,6 +39,7 @@ from atelier.models.gallery import ReportReason, TargetType
 from atelier.models.generation import Visibility
 from atelier.observability import logger, metrics, tracer
 from atelier.services import get_services
+from atelier.snapstart import prepare
 from atelier.usecases.browse_gallery import browse_gallery
 from atelier.usecases.manage_shares import create_share, list_shares, open_share, revoke_share
 from atelier.usecases.manage_workflows import (
@@ -352,3 +353,6 @@ def post_report(body: CreateReportRequest) -> Response[ReportResponse]:
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return serve(app, event, context)
+
+
+prepare("gallery", resolver=app)

@@ -30,6 +30,7 @@ from atelier.clock import isoformat
 from atelier.models.generation import Visibility
 from atelier.observability import logger, metrics, tracer
 from atelier.services import get_services
+from atelier.snapstart import prepare
 from atelier.usecases.list_models import list_models
 from atelier.usecases.manage_assets import delete_asset, list_assets, read_asset, update_asset
 from atelier.usecases.manage_jobs import cancel_job, get_job, list_jobs
@@ -239,3 +240,6 @@ def remove_asset(asset_id: Id):
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return serve(app, event, context)
+
+
+prepare("jobs", resolver=app)

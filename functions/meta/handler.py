@@ -14,6 +14,7 @@ from atelier.api import docs_page, openapi
 from atelier.api.resolver import make_resolver, serve
 from atelier.observability import logger, metrics, tracer
 from atelier.settings import get_settings
+from atelier.snapstart import prepare
 
 app = make_resolver()
 
@@ -52,3 +53,6 @@ def get_docs_page():
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return serve(app, event, context)
+
+
+prepare("meta", resolver=app)

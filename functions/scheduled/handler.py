@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from atelier import errors
 from atelier.observability import logger, metrics, run_scheduled_task, tracer
 from atelier.services import get_services
+from atelier.snapstart import prepare
 from atelier.usecases.manage_jobs import sweep_overdue_jobs
 from atelier.usecases.purge_account import Purger
 from atelier.usecases.sweep_retention import sweep_retention
@@ -86,3 +87,6 @@ def lambda_handler(event: EventBridgeModel, context: LambdaContext) -> dict[str,
     outcome = run_scheduled_task(task, _TASKS[task], failures_key=_FAILURES.get(task))
     logger.info("scheduled task done", extra={"task": task, "outcome": outcome})
     return {"task": task, "outcome": outcome}
+
+
+prepare("scheduled")

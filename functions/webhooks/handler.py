@@ -17,6 +17,7 @@ from atelier.api.resolver import make_resolver, serve
 from atelier.api.schemas.billing import WebhookReceipt
 from atelier.observability import logger, metrics, tracer
 from atelier.services import Services, get_services
+from atelier.snapstart import prepare
 from atelier.usecases.handle_payment_event import handle_payment_event
 from atelier.usecases.handle_provider_callback import handle_provider_callback
 
@@ -117,3 +118,6 @@ def provider_callback(
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return serve(app, event, context)
+
+
+prepare("webhooks", resolver=app)

@@ -164,6 +164,14 @@ class Services:
 
         return BlocklistModeration(self.settings.blocked_prompt_terms)
 
+    def forget_providers(self) -> None:
+        """Drops the inference, payment and sign-in providers built so far (each holds a secret read
+        from SSM, an HTTP connection pool and timed caches); the next use builds them again."""
+        with self._providers_lock:
+            self._inference_providers.clear()
+            self._payment_providers.clear()
+            self._providers.clear()
+
     def inference_provider(self, name: str) -> InferenceProvider:
         with self._providers_lock:
             if name in self._inference_providers:

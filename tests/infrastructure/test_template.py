@@ -254,3 +254,38 @@ def test_every_table_is_used_by_some_function():
                     if name.startswith("DynamoDB") and isinstance(arguments, dict):
                         granted.add(arguments["TableName"]["Ref"])
     assert set(resources("AWS::DynamoDB::Table")) <= granted
+
+
+# SnapStart serves published versions only, and not with more than 512 MB of /tmp, provisioned
+# concurrency or EFS.
+SNAPSTART_EPHEMERAL_LIMIT_MB = 512
+
+
+def _function_setting(name: str, key: str):
+    return functions()[name]["Properties"].get(key, template()["Globals"]["Function"].get(key))
+
+
+@pytest.mark.parametrize("name", sorted(functions()))
+def test_every_function_is_served_through_its_published_alias(name):
+    # Given a function of the template
+    # When its alias setting is read (its own, or the Globals')
+    # Then a version is published on each deploy and every event source and API integration uses the alias
+    assert _function_setting(name, "AutoPublishAlias") == "live"
+
+
+@pytest.mark.parametrize("name", sorted(functions()))
+def test_snapstart_is_on_wherever_the_function_allows_it(name):
+    # Given a function and what SnapStart cannot serve
+    properties = functions()[name]["Properties"]
+    ephemeral_mb = int((properties.get("EphemeralStorage") or {}).get("Size", 512))
+    cannot = (
+        ephemeral_mb > SNAPSTART_EPHEMERAL_LIMIT_MB
+        or "ProvisionedConcurrencyConfig" in properties
+        or "FileSystemConfigs" in properties
+    )
+
+    # When its SnapStart setting is read (its own over the Globals')
+    apply_on = {**(template()["Globals"]["Function"].get("SnapStart") or {}), **(properties.get("SnapStart") or {})}
+
+    # Then SnapStart is on unless the function needs something SnapStart cannot serve
+    assert apply_on.get("ApplyOn") == ("None" if cannot else "PublishedVersions")
