@@ -10,6 +10,7 @@ from pynamodb.attributes import (
     MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
@@ -59,6 +60,8 @@ class PointerItem(MainTableModel):
     absolute_expires_at = UTCDateTimeAttribute(null=True)
     last_seen_at = UTCDateTimeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
+    # For API keys: what the key may do. Absent on keys made before scopes: the default scopes.
+    scopes = UnicodeSetAttribute(null=True)
 
 
 class SessionItem(MainTableModel):
@@ -77,6 +80,7 @@ class ApiKeyItem(MainTableModel):
     prefix = UnicodeAttribute()
     token_hash = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
+    scopes = UnicodeSetAttribute(null=True)
 
 
 class WorkspaceItem(MainTableModel):
