@@ -231,6 +231,8 @@ def post_workflow_job(
         policies=services.policies,
         rate_limiter=services.rate_limiter,
         moderation=services.moderation,
+        uploads=services.uploads,
+        storage=services.asset_storage,
         queue=services.generation_queue,
         clock=services.clock,
         settings=services.settings,

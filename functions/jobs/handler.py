@@ -57,7 +57,7 @@ def get_models() -> ModelList:
     access=Access.scoped(Scope.GENERATE),
     summary="Start a reference-image upload (a presigned POST)",
     tags=["generation"],
-    responses=error_responses(401, 403, 413, 422, success={201: "Upload started"}),
+    responses=error_responses(401, 403, 409, 413, 422, 429, success={201: "Upload started"}),
 )
 def post_upload(body: CreateUploadRequest) -> Response[UploadResponse]:
     services = get_services()
@@ -68,6 +68,9 @@ def post_upload(body: CreateUploadRequest) -> Response[UploadResponse]:
         body.content_type,
         body.size_bytes,
         uploads=services.uploads,
+        accounts=services.accounts,
+        policies=services.policies,
+        rate_limiter=services.rate_limiter,
         storage=services.asset_storage,
         clock=services.clock,
         settings=services.settings,
@@ -113,6 +116,8 @@ def post_job(
         policies=services.policies,
         rate_limiter=services.rate_limiter,
         moderation=services.moderation,
+        uploads=services.uploads,
+        storage=services.asset_storage,
         queue=services.generation_queue,
         clock=services.clock,
         settings=services.settings,

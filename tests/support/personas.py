@@ -247,6 +247,8 @@ class Holdings:
             policies=services.policies,
             rate_limiter=services.rate_limiter,
             moderation=services.moderation,
+            uploads=services.uploads,
+            storage=services.asset_storage,
             queue=KeptMessages(),  # type: ignore[arg-type]
             clock=services.clock,
             settings=services.settings,
