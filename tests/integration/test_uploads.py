@@ -331,11 +331,11 @@ def test_a_job_using_an_upload_frees_its_quota_untags_it_and_keeps_it_past_expir
     with pytest.raises(UploadQuotaExceededError):
         begin(account.id, "image/png", 100, settings=settings)
 
-    # When a job uses it
-    submitted = submit_with_references(account, [started.upload.id])
+    # When a job uses it (naming it twice, as a job may)
+    submitted = submit_with_references(account, [started.upload.id, started.upload.id])
 
     # Then the job is accepted, the upload is used, untagged and out of the quota
-    assert submitted.job.reference_upload_ids == [started.upload.id]
+    assert submitted.job.reference_upload_ids == [started.upload.id, started.upload.id]
     upload = services.uploads.get(account.id, started.upload.id)
     assert upload.is_used
     assert upload.status is UploadStatus.VERIFIED

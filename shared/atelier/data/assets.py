@@ -210,7 +210,8 @@ class UploadRepository:
         """The writes that go into a job's submission transaction: each upload no job has used yet
         becomes used (off the expiry index, out of the quota). Its condition fails, labelled
         "upload", when another request used or expired one of them meanwhile."""
-        unused = [upload for upload in uploads if not upload.is_used]
+        # A job may name one upload twice; a transaction may touch an item only once.
+        unused = list({upload.id: upload for upload in uploads if not upload.is_used}.values())
 
         def steps(tx: Transaction) -> None:
             if not unused:
