@@ -10,6 +10,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from atelier.api import cookies
+from atelier.api.access import Access
 from atelier.api.errors import error_responses
 from atelier.api.requests import callback_url, client_address, signed_in_account_id
 from atelier.api.requests import cookies as request_cookies
@@ -36,6 +37,7 @@ ProviderName = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_
 
 @app.get(
     "/v1/auth/login",
+    access=Access.public(),
     summary="Start signing in with an identity provider",
     tags=["auth"],
     responses=error_responses(422, 429, 503, success={302: "Redirect to the identity provider"}),
@@ -64,6 +66,7 @@ def login(redirect_to: RedirectPath = None, login_hint: ShortText = None, provid
 
 @app.get(
     "/v1/auth/callback",
+    access=Access.public(),
     summary="Finish signing in (the identity provider redirects here)",
     tags=["auth"],
     responses=error_responses(400, 503, success={302: "Signed in; redirect to where sign-in started"}),
@@ -96,7 +99,11 @@ def callback(code: ShortText = None, state: ShortText = None, error: ShortText =
 
 
 @app.post(
-    "/v1/auth/logout", summary="End this session", tags=["auth"], responses=error_responses(success={204: "Signed out"})
+    "/v1/auth/logout",
+    access=Access.optional(),
+    summary="End this session",
+    tags=["auth"],
+    responses=error_responses(success={204: "Signed out"}),
 )
 def logout():
     services = get_services()
@@ -111,6 +118,7 @@ def logout():
 
 @app.post(
     "/v1/auth/logout-all",
+    access=Access.session(),
     summary="End every session of the account",
     tags=["auth"],
     responses=error_responses(401, 403, success={204: "Every session ended"}),
@@ -124,6 +132,7 @@ def logout_all():
 
 @app.post(
     "/v1/me/api-keys",
+    access=Access.session(),
     summary="Create an API key (shown once)",
     tags=["auth"],
     responses=error_responses(401, 403, 409, 429, success={201: "Created"}),
@@ -134,6 +143,7 @@ def create_key(body: CreateApiKeyRequest) -> Response[CreatedApiKeyResponse]:
     created = create_api_key(
         account_id,
         body.name,
+        body.scope_set(),
         api_keys=services.api_keys,
         accounts=services.accounts,
         rate_limiter=services.rate_limiter,
@@ -148,6 +158,7 @@ def create_key(body: CreateApiKeyRequest) -> Response[CreatedApiKeyResponse]:
 
 @app.get(
     "/v1/me/api-keys",
+    access=Access.session(),
     summary="List API keys (never the keys themselves)",
     tags=["auth"],
     responses=error_responses(401),
@@ -160,6 +171,7 @@ def list_keys() -> ApiKeyPage:
 
 @app.delete(
     "/v1/me/api-keys/<api_key_id>",
+    access=Access.session(),
     summary="Revoke an API key",
     tags=["auth"],
     responses=error_responses(401, 403, 404, success={204: "Revoked"}),

@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Que
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from atelier.api.access import Access
 from atelier.api.errors import error_responses
 from atelier.api.requests import principal as request_principal
 from atelier.api.requests import public_base_url, signed_in_account_id, workspace_choice
@@ -35,6 +36,7 @@ from atelier.api.schemas.gallery import (
     WorkflowVersionResponse,
 )
 from atelier.api.schemas.generation import JobResponse
+from atelier.models.accounts import Scope
 from atelier.models.gallery import ReportReason, TargetType
 from atelier.models.generation import Visibility
 from atelier.observability import logger, metrics, tracer
@@ -65,6 +67,7 @@ Limit = Annotated[int, Query(ge=1, le=100)]
 
 @app.post(
     "/v1/workflows",
+    access=Access.scoped(Scope.LIBRARY_WRITE),
     summary="Save a workflow (version 1)",
     tags=["workflows"],
     responses=error_responses(401, 403, 422, success={201: "Created"}),
@@ -84,7 +87,13 @@ def post_workflow(body: CreateWorkflowRequest) -> Response[WorkflowResponse]:
     return Response(status_code=201, content_type="application/json", body=WorkflowResponse.of(view))
 
 
-@app.get("/v1/workflows", summary="Your workflows, newest first", tags=["workflows"], responses=error_responses(401))
+@app.get(
+    "/v1/workflows",
+    access=Access.scoped(Scope.LIBRARY_READ),
+    summary="Your workflows, newest first",
+    tags=["workflows"],
+    responses=error_responses(401),
+)
 def get_workflows(limit: Limit = 20, cursor: Cursor = None) -> WorkflowPageResponse:
     services = get_services()
     account_id = signed_in_account_id(app.current_event, services)
@@ -95,6 +104,7 @@ def get_workflows(limit: Limit = 20, cursor: Cursor = None) -> WorkflowPageRespo
 
 @app.get(
     "/v1/workflows/<workflow_id>",
+    access=Access.optional(Scope.LIBRARY_READ),
     summary="One workflow: yours, or a public one",
     tags=["workflows"],
     responses=error_responses(404),
@@ -109,6 +119,7 @@ def get_workflow(workflow_id: Id) -> WorkflowResponse:
 
 @app.patch(
     "/v1/workflows/<workflow_id>",
+    access=Access.scoped(Scope.LIBRARY_WRITE),
     summary="Rename, describe or publish a workflow",
     tags=["workflows"],
     responses=error_responses(401, 403, 404),
@@ -133,6 +144,7 @@ def patch_workflow(workflow_id: Id, body: UpdateWorkflowRequest) -> WorkflowResp
 
 @app.post(
     "/v1/workflows/<workflow_id>/versions",
+    access=Access.scoped(Scope.LIBRARY_WRITE),
     summary="Add an immutable version",
     tags=["workflows"],
     responses=error_responses(401, 404, 409, 422, success={201: "Created"}),
@@ -154,6 +166,7 @@ def post_version(workflow_id: Id, body: CreateVersionRequest) -> Response[Workfl
 
 @app.get(
     "/v1/workflows/<workflow_id>/versions",
+    access=Access.scoped(Scope.LIBRARY_READ),
     summary="Every version of a workflow, oldest first",
     tags=["workflows"],
     responses=error_responses(401, 404),
@@ -167,6 +180,7 @@ def get_versions(workflow_id: Id) -> WorkflowVersionList:
 
 @app.post(
     "/v1/workflows/<workflow_id>/fork",
+    access=Access.scoped(Scope.LIBRARY_WRITE),
     summary="Copy a public or shared workflow into your account",
     tags=["workflows"],
     responses=error_responses(401, 404, success={201: "Forked"}),
@@ -189,6 +203,7 @@ def post_fork(workflow_id: Id, body: ForkRequest | None = None) -> Response[Work
 
 @app.post(
     "/v1/workflows/<workflow_id>/versions/<version>/jobs",
+    access=Access.scoped(Scope.GENERATE),
     summary="Run a workflow version with its template's variables filled in",
     tags=["workflows"],
     responses=error_responses(401, 402, 403, 404, 409, 422, 429, 503, success={202: "Accepted"}),
@@ -217,6 +232,8 @@ def post_workflow_job(
         policies=services.policies,
         rate_limiter=services.rate_limiter,
         moderation=services.moderation,
+        uploads=services.uploads,
+        storage=services.asset_storage,
         queue=services.generation_queue,
         clock=services.clock,
         settings=services.settings,
@@ -225,7 +242,11 @@ def post_workflow_job(
 
 
 @app.get(
-    "/v1/gallery", summary="Public assets, newest first (no sign-in)", tags=["gallery"], responses=error_responses(422)
+    "/v1/gallery",
+    access=Access.public(),
+    summary="Public assets, newest first (no sign-in)",
+    tags=["gallery"],
+    responses=error_responses(422),
 )
 def get_gallery(
     kind: Annotated[Literal["image", "video", "upload"] | None, Query()] = None,
@@ -249,6 +270,7 @@ def get_gallery(
 
 @app.post(
     "/v1/shares",
+    access=Access.scoped(Scope.LIBRARY_WRITE),
     summary="Share one asset or workflow by link",
     tags=["shares"],
     responses=error_responses(401, 403, 404, 422, success={201: "Created"}),
@@ -277,7 +299,13 @@ def post_share(body: CreateShareRequest) -> Response[CreatedShareResponse]:
     return Response(status_code=201, content_type="application/json", body=payload)
 
 
-@app.get("/v1/shares", summary="Your share links", tags=["shares"], responses=error_responses(401))
+@app.get(
+    "/v1/shares",
+    access=Access.scoped(Scope.LIBRARY_READ),
+    summary="Your share links",
+    tags=["shares"],
+    responses=error_responses(401),
+)
 def get_shares() -> ShareList:
     services = get_services()
     account_id = signed_in_account_id(app.current_event, services)
@@ -286,6 +314,7 @@ def get_shares() -> ShareList:
 
 @app.delete(
     "/v1/shares/<share_id>",
+    access=Access.scoped(Scope.LIBRARY_WRITE),
     summary="Revoke a share link",
     tags=["shares"],
     responses=error_responses(401, 404, success={204: "Revoked"}),
@@ -299,6 +328,7 @@ def delete_share(share_id: Id):
 
 @app.get(
     "/v1/s/<token>",
+    access=Access.public(),
     summary="The item a share link shows (no sign-in)",
     tags=["shares"],
     responses=error_responses(404),
@@ -319,6 +349,7 @@ def get_shared(token: Annotated[str, Path(max_length=128)]) -> SharedItemRespons
 
 @app.post(
     "/v1/reports",
+    access=Access.session(),
     summary="Report an asset or workflow",
     tags=["reports"],
     responses=error_responses(401, 403, 404, 409, 422, 429, success={201: "Reported"}),

@@ -55,7 +55,13 @@ def _purge() -> dict[str, Any]:
 
 def _retention() -> dict[str, Any]:
     services = get_services()
-    return sweep_retention(retention=services.retention, clock=services.clock, settings=services.settings)
+    return sweep_retention(
+        retention=services.retention,
+        uploads=services.uploads,
+        storage=services.asset_storage,
+        clock=services.clock,
+        settings=services.settings,
+    )
 
 
 # Each schedule's rule is named atelier-<stage>-<task> in template.yaml.

@@ -11,6 +11,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
+from atelier.api.access import Access
 from atelier.api.errors import error_responses
 from atelier.api.requests import lower_case_headers, public_base_url, raw_body
 from atelier.api.resolver import make_resolver, serve
@@ -52,23 +53,30 @@ def _apply(services: Services, event: Any) -> str:
 _WEBHOOK_ERRORS = error_responses(400, 503)
 
 
-@app.post("/v1/webhooks/stripe", summary="Stripe events", tags=["webhooks"], responses=_WEBHOOK_ERRORS)
+@app.post(
+    "/v1/webhooks/stripe", access=Access.public(), summary="Stripe events", tags=["webhooks"], responses=_WEBHOOK_ERRORS
+)
 def stripe_webhook() -> WebhookReceipt:
     return _receive("stripe")
 
 
-@app.post("/v1/webhooks/paypal", summary="PayPal events", tags=["webhooks"], responses=_WEBHOOK_ERRORS)
+@app.post(
+    "/v1/webhooks/paypal", access=Access.public(), summary="PayPal events", tags=["webhooks"], responses=_WEBHOOK_ERRORS
+)
 def paypal_webhook() -> WebhookReceipt:
     return _receive("paypal")
 
 
-@app.post("/v1/webhooks/creem", summary="Creem events", tags=["webhooks"], responses=_WEBHOOK_ERRORS)
+@app.post(
+    "/v1/webhooks/creem", access=Access.public(), summary="Creem events", tags=["webhooks"], responses=_WEBHOOK_ERRORS
+)
 def creem_webhook() -> WebhookReceipt:
     return _receive("creem")
 
 
 @app.get(
     "/v1/billing/return/<provider>",
+    access=Access.public(),
     summary="Where a provider's checkout page sends the buyer back",
     tags=["webhooks"],
     responses=error_responses(400, 422, 503, success={302: "Back to the studio"}),
@@ -94,6 +102,7 @@ class CallbackReceipt(BaseModel):
 
 @app.post(
     "/v1/webhooks/providers/<provider>",
+    access=Access.public(),
     summary="Inference providers' callbacks (hints: the job is re-checked with the provider)",
     tags=["webhooks"],
     responses=_WEBHOOK_ERRORS,

@@ -250,6 +250,14 @@ class Settings(BaseModel):
     upload_max_bytes: int = 10 * 1024 * 1024
     upload_max_pixels: int = 4096 * 4096
     upload_url_seconds: int = 600
+    # Reference uploads never used in a job: how many may be started per window, how many (and how
+    # many declared bytes) an account may hold at once, and how long one is kept before the
+    # retention sweep deletes it with its object (the bucket's lifecycle rule is the backstop).
+    upload_rate_limit: int = 30
+    upload_rate_window_seconds: int = 3600
+    max_unused_uploads: int = 50
+    max_unused_upload_bytes: int = 200 * 1024 * 1024
+    unused_upload_days: int = 3
     download_url_seconds: int = 300
     # Words that refuse a prompt outright (moderation's first line; a moderation service may add more).
     blocked_prompt_terms: CommaSeparated = Field(default_factory=list)

@@ -167,10 +167,11 @@ def _warm_resolver(resolver: APIGatewayRestResolver) -> None:
     import jmespath
     from aws_lambda_powertools.logging import correlation_paths
 
+    from atelier.api.openapi import SECURITY_SCHEMES
     from atelier.api.resolver import serve
     from atelier.observability import metrics
 
-    resolver.get_openapi_schema()  # every route's dependant and validation models
+    resolver.get_openapi_schema(security_schemes=SECURITY_SCHEMES)  # every route's dependant and validation models
     serve(resolver, warm_up_event(), None)  # type: ignore[arg-type]
     _warm_routes(resolver)
     # The request log's correlation id is a JMESPath expression, parsed (and cached) on first use.

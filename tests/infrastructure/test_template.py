@@ -8,6 +8,7 @@ import pytest
 from cfnlint import api as cfnlint_api
 
 from atelier.observability import SCHEDULED_TASK_FAILED, SCHEDULED_TASK_SUCCEEDED, SERVICE_NAME
+from atelier.settings import Settings
 from tests.support.template import ROOT, TEMPLATE_PATH, declared_routes, functions, resources, served_routes, template
 
 SAM = ROOT / ".venv-sam" / "bin" / "sam"
@@ -136,6 +137,16 @@ def test_buckets_are_private_and_encrypted():
 def test_exports_expire_after_seven_days():
     rules = resources("AWS::S3::Bucket")["ExportsBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
     assert any(rule["Status"] == "Enabled" and rule.get("ExpirationInDays") == 7 for rule in rules)
+
+
+def test_uploads_no_job_used_expire_by_their_tag_after_the_retention_sweep_had_its_chance():
+    rules = resources("AWS::S3::Bucket")["AssetsBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    [rule] = [rule for rule in rules if rule.get("TagFilters")]
+    assert rule["Status"] == "Enabled"
+    assert rule["TagFilters"] == [{"Key": "unused", "Value": "true"}]
+    assert "Prefix" not in rule  # keys are accounts/<id>/uploads/...: no prefix singles them out
+    # The sweep deletes unused uploads after UNUSED_UPLOAD_DAYS; the rule is a later backstop.
+    assert rule["ExpirationInDays"] > Settings().unused_upload_days + 1
 
 
 def test_money_and_content_tables_have_point_in_time_recovery():

@@ -57,6 +57,8 @@ class Pipeline:
             policies=services.policies,
             rate_limiter=services.rate_limiter,
             moderation=services.moderation,
+            uploads=services.uploads,
+            storage=services.asset_storage,
             queue=self.queue,  # type: ignore[arg-type]
             clock=services.clock,
             settings=services.settings,

@@ -178,6 +178,8 @@ def submit(principal: Principal, queue: KeptMessages, prompt: str, *, kind: str 
         policies=services.policies,
         rate_limiter=services.rate_limiter,
         moderation=services.moderation,
+        uploads=services.uploads,
+        storage=services.asset_storage,
         queue=queue,  # type: ignore[arg-type]
         clock=services.clock,
         settings=services.settings,
@@ -254,6 +256,9 @@ def full_account(provider: FakeProvider | None = None) -> FullAccount:
         "image/png",
         2000,
         uploads=services.uploads,
+        accounts=services.accounts,
+        policies=services.policies,
+        rate_limiter=services.rate_limiter,
         storage=services.asset_storage,
         clock=services.clock,
         settings=services.settings,

@@ -133,6 +133,9 @@ class Row(NamedTuple):
     build: Callable[[Cell], Call]
     # Webhooks: a signature is the credential, and cookies are not even read.
     reads_no_session: bool = False
+    # What the script (an API key with every scope) gets when it is not what the owner gets: 403
+    # session_required on what only a session may do.
+    key: Expected | None = None
 
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -141,12 +144,14 @@ LIKE_THE_OWNER = (CROSS_SITE, SCRIPT)
 
 
 def expected_of(route: tuple[str, str], row: Row, persona: str) -> Expected:
-    """An API key carries exactly its account's rights: the script gets what the owner gets. The
-    owner's session sent by another site gets what the owner gets on a safe method, and 403 on an
-    unsafe one (API.md: cookie-authenticated unsafe requests need an allowed Origin)."""
+    """An API key with every scope carries its account's rights except what needs a session (the
+    account, its keys, email, consent, sessions, deletion, exports, money settings, reports): the
+    script gets what the owner gets, or the row's `key`. The owner's session sent by another site
+    gets what the owner gets on a safe method, and 403 on an unsafe one (API.md: cookie-authenticated
+    unsafe requests need an allowed Origin)."""
     method, _path = route
     if persona == SCRIPT:
-        return row.expected[OWNER]
+        return row.key if row.key is not None else row.expected[OWNER]
     if persona == CROSS_SITE:
         return 403 if method in UNSAFE_METHODS and not row.reads_no_session else row.expected[OWNER]
     return row.expected[persona]
@@ -249,24 +254,25 @@ MATRIX: dict[tuple[str, str], Row] = {
     # -- the account: the caller's own, whatever its state ----------------------------------------
     ("GET", "/v1/me"): Row(signed_in_only(200), at("/v1/me")),
     # The right to rectification holds for restricted and leaving accounts too.
-    ("PATCH", "/v1/me"): Row(signed_in_only(200), at("/v1/me", {"name": "Renamed Person"})),
+    ("PATCH", "/v1/me"): Row(signed_in_only(200), at("/v1/me", {"name": "Renamed Person"}), key=403),
     # Confirming a new address: the token is looked up in the caller's own account only, so any
     # token but the caller's own (here a made-up one) is refused as invalid.
     ("POST", "/v1/me/email-confirmations"): Row(
-        signed_in_only(422), at("/v1/me/email-confirmations", {"token": "not-a-token"})
+        signed_in_only(422), at("/v1/me/email-confirmations", {"token": "not-a-token"}), key=403
     ),
     # Withdrawing consent is always possible.
-    ("PUT", "/v1/me/consent"): Row(signed_in_only(200), at("/v1/me/consent", {"analytics": False})),
+    ("PUT", "/v1/me/consent"): Row(signed_in_only(200), at("/v1/me/consent", {"analytics": False}), key=403),
     ("POST", "/v1/me/terms"): Row(
         signed_in_only(200),
         lambda c: Call("/v1/me/terms", {"version": c.world.terms_version, "age_confirmed": True}),
+        key=403,
     ),
-    ("GET", "/v1/me/api-keys"): Row(signed_in_only(200), at("/v1/me/api-keys")),
+    ("GET", "/v1/me/api-keys"): Row(signed_in_only(200), at("/v1/me/api-keys"), key=403),
     # API.md is silent on keys for restricted or leaving accounts; a key carries no more rights than
     # the session that made it (spending stays refused), so making one is not refused.
-    ("POST", "/v1/me/api-keys"): Row(signed_in_only(201), at("/v1/me/api-keys", {"name": "ci"})),
+    ("POST", "/v1/me/api-keys"): Row(signed_in_only(201), at("/v1/me/api-keys", {"name": "ci"}), key=403),
     ("DELETE", "/v1/me/api-keys/{api_key_id}"): Row(
-        owner_only(204), lambda c: Call(f"/v1/me/api-keys/{c.mine.api_key('revoke')}")
+        owner_only(204), lambda c: Call(f"/v1/me/api-keys/{c.mine.api_key('revoke')}"), key=403
     ),
     ("GET", "/v1/workspaces"): Row(signed_in_only(200), at("/v1/workspaces")),
     # Silent in API.md: organising one's own private library spends nothing and publishes nothing.
@@ -281,16 +287,16 @@ MATRIX: dict[tuple[str, str], Row] = {
         owner_only(204), lambda c: Call(f"/v1/workspaces/{c.mine.workspace('delete')}")
     ),
     # "Download my data" is a right that neither a restriction nor a deletion countdown takes away.
-    ("POST", "/v1/me/exports"): Row(signed_in_only(202), at("/v1/me/exports")),
+    ("POST", "/v1/me/exports"): Row(signed_in_only(202), at("/v1/me/exports"), key=403),
     ("GET", "/v1/me/exports/{export_id}"): Row(
-        owner_only(200), lambda c: Call(f"/v1/me/exports/{c.mine.export('read')}")
+        owner_only(200), lambda c: Call(f"/v1/me/exports/{c.mine.export('read')}"), key=403
     ),
-    ("GET", "/v1/me/deletion"): Row(signed_in_only(200), at("/v1/me/deletion")),
+    ("GET", "/v1/me/deletion"): Row(signed_in_only(200), at("/v1/me/deletion"), key=403),
     # -- credits -----------------------------------------------------------------------------------
     ("GET", "/v1/billing/balance"): Row(signed_in_only(200), at("/v1/billing/balance")),
     # A cap only limits spending, so it may be set in any state.
     ("PUT", "/v1/billing/spend-cap"): Row(
-        signed_in_only(200), at("/v1/billing/spend-cap", {"monthly_credits": 100_000})
+        signed_in_only(200), at("/v1/billing/spend-cap", {"monthly_credits": 100_000}), key=403
     ),
     ("GET", "/v1/billing/ledger"): Row(signed_in_only(200), at("/v1/billing/ledger")),
     ("GET", "/v1/billing/subscription"): Row(signed_in_only(200), at("/v1/billing/subscription")),
@@ -299,6 +305,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/v1/billing/checkout"): Row(
         signed_in_only(201) | {DELETION_SCHEDULED: 403},
         at("/v1/billing/checkout", {"item_id": "pack_starter", "provider": "stripe"}),
+        key=403,
     ),
     # -- generation and the library ----------------------------------------------------------------
     # A reference upload is private and spends nothing; generating with it is what is refused.
@@ -365,7 +372,7 @@ MATRIX: dict[tuple[str, str], Row] = {
         owner_only(204), lambda c: Call(f"/v1/shares/{c.mine.share('revoke').id}")
     ),
     # Anyone signed in may report public content (P7), the owner's one public asset here.
-    ("POST", "/v1/reports"): Row(signed_in_only(201), lambda c: Call("/v1/reports", _report_target(c))),
+    ("POST", "/v1/reports"): Row(signed_in_only(201), lambda c: Call("/v1/reports", _report_target(c)), key=403),
     # -- admin -------------------------------------------------------------------------------------
     ("GET", "/v1/admin/reports"): Row(admins_only(200), at("/v1/admin/reports?status=open")),
     ("POST", "/v1/admin/reports/{report_id}/resolve"): Row(
@@ -392,10 +399,10 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     # -- last: calls that change the caller's own state --------------------------------------------
     # Asking to be deleted is always possible, but once is enough.
-    ("POST", "/v1/me/deletion"): Row(signed_in_only(202) | {DELETION_SCHEDULED: 409}, at("/v1/me/deletion")),
-    ("DELETE", "/v1/me/deletion"): Row(signed_in_only(200), at("/v1/me/deletion")),
+    ("POST", "/v1/me/deletion"): Row(signed_in_only(202) | {DELETION_SCHEDULED: 409}, at("/v1/me/deletion"), key=403),
+    ("DELETE", "/v1/me/deletion"): Row(signed_in_only(200), at("/v1/me/deletion"), key=403),
     ("POST", "/v1/auth/logout"): Row(everyone(204), _logout),
-    ("POST", "/v1/auth/logout-all"): Row(signed_in_only(204), at("/v1/auth/logout-all")),
+    ("POST", "/v1/auth/logout-all"): Row(signed_in_only(204), at("/v1/auth/logout-all"), key=403),
 }
 
 

@@ -7,6 +7,7 @@ import pytest
 from pydantic import BaseModel, Field
 
 from atelier import errors
+from atelier.api.access import Access
 from atelier.api.resolver import make_resolver, serve
 from tests.support.events import FakeLambdaContext, api_event
 
@@ -18,12 +19,12 @@ class CreateThing(BaseModel):
     count: Annotated[int, Field(ge=1)]
 
 
-@app.post("/v1/things")
+@app.post("/v1/things", access=Access.public())
 def create_thing(thing: CreateThing) -> dict[str, Any]:
     return {"name": thing.name}
 
 
-@app.get("/v1/things/<thing_id>")
+@app.get("/v1/things/<thing_id>", access=Access.public())
 def get_thing(thing_id: str) -> dict[str, Any]:
     if thing_id == "missing":
         raise errors.NotFoundError()

@@ -126,6 +126,19 @@ class Upload(BaseModel):
     width: int | None = None
     height: int | None = None
     sha256: str | None = None
+    # Until a job first uses it, an upload is kept until `unused_until` and counts against the
+    # account's unused-upload quota with its declared size.
+    unused_until: datetime | None = None
+    used_at: datetime | None = None
+    # The size declared when it was started, which it holds of the quota while unused.
+    quota_bytes: int = 0
+
+    @property
+    def is_used(self) -> bool:
+        return self.used_at is not None or self.unused_until is None
+
+    def expired(self, now: datetime) -> bool:
+        return not self.is_used and self.unused_until is not None and now >= self.unused_until
 
 
 class Visibility(StrEnum):
