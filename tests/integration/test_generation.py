@@ -433,4 +433,4 @@ def test_a_provider_callback_prompts_a_poll_and_a_forged_one_is_refused(pipeline
     assert callback("valid", "pj-unknown") is False
     assert callback("valid", f"pj-{job.id}") is True
     [poll] = pipeline.queue.take()
-    assert poll == GenerationMessage(account_id=account.id, job_id=job.id, action="poll")
+    assert poll == GenerationMessage(account_id=account.id, job_id=job.id, action="check")

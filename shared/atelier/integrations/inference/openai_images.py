@@ -94,7 +94,9 @@ class OpenAIImagesProvider:
     def fetch_output(self, output: ProviderOutput, *, max_bytes: int) -> bytes:
         return self._fetcher.fetch(output, max_bytes=max_bytes)
 
-    def verify_callback(self, headers: Mapping[str, str], raw_body: bytes) -> str:
+    def verify_callback(
+        self, headers: Mapping[str, str], raw_body: bytes, query: Mapping[str, str] | None = None
+    ) -> str:
         raise CallbackSignatureError("OpenAI Images sends no callbacks.")
 
 

@@ -132,7 +132,9 @@ class ReplicateProvider:
         return self._fetcher.fetch(output, max_bytes=max_bytes)
 
     # -- callbacks ---------------------------------------------------------------------------
-    def verify_callback(self, headers: Mapping[str, str], raw_body: bytes) -> str:
+    def verify_callback(
+        self, headers: Mapping[str, str], raw_body: bytes, query: Mapping[str, str] | None = None
+    ) -> str:
         lowered = {name.lower(): value for name, value in headers.items()}
         webhook_id = lowered.get("webhook-id", "")
         timestamp = lowered.get("webhook-timestamp", "")
