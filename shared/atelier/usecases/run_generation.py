@@ -1,15 +1,15 @@
 """Runs a generation job, one step per queue message.
 
 `start` submits to the provider; a synchronous provider answers with the result at once, others
-are looked at again near the model's expected duration, then at steps of 5 % of the time the job
-has run (never under 0.1 s): a look due within `generation_inline_wait_seconds` is waited for in
-the same invocation (inside its time budget), a later one is a delayed `poll` message, so no Lambda
-waits on a long job. Providers that can call back are asked to (`<ApiBaseUrl>/v1/webhooks/
-providers/{provider}`); a callback sends a `check` message, which looks at once but schedules
-nothing, the `poll` chain going on by itself. A provider whose circuit is open is not called: the
-message comes back when the circuit may let a call through, and past
-`provider_outage_limit_seconds` of outage the job fails with `provider_unavailable`, its hold
-released. When the job is
+are looked at again from 70 % of the model's expected duration, then at steps of 5 % of the time
+the job has run (never under 0.1 s): a look due within `generation_inline_wait_seconds` is waited
+for in the same invocation (inside its time budget; never for a provider that will call back), a
+later one is a delayed `poll` message, so no Lambda waits on a long job. Providers that can call
+back are asked to (`<ApiBaseUrl>/v1/webhooks/providers/{provider}`); a callback sends a `check`
+message, which looks at once but schedules nothing, the `poll` chain going on by itself. A
+provider whose circuit is open is not called: the message comes back when the circuit may let a
+call through, and past `provider_outage_limit_seconds` of outage the job fails with
+`provider_unavailable`, its hold released. When the job is
 done its outputs are copied into the assets bucket at once (providers delete theirs within hours),
 then the job, its assets and its credits change in one transaction: success settles the cost,
 failure or cancellation releases the hold. Each of those happens once whatever is redelivered: the
@@ -47,9 +47,10 @@ from atelier.observability import logger
 from atelier.settings import Settings
 
 _EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "video/mp4": "mp4"}
-# The first look comes at this share of the expected duration; later looks every STEP_SHARE of the
-# time the job has run (or of the expected duration while that is longer), within these bounds.
-FIRST_LOOK_SHARE = 0.9
+# The first look comes at this share of the expected duration (so a job up to 30 % quicker than usual
+# is still seen within a step); later looks every STEP_SHARE of the time the job has run (or of the
+# expected duration while that is longer), within these bounds.
+FIRST_LOOK_SHARE = 0.7
 STEP_SHARE = 0.05
 MIN_STEP_SECONDS = 0.1
 MAX_STEP_SECONDS = 60.0
@@ -245,7 +246,8 @@ def _step(
         if message.action == "check":
             return JobStatus.RUNNING  # a callback came early: the poll chain looks again
         delay = next_look_in(expected, (clock.now() - started).total_seconds())
-        if _may_wait(delay, waited, settings):
+        if _may_wait(delay, waited, settings) and callback_url(job.provider, settings) is None:
+            # (a provider that calls back is not waited for: its callback starts the look at once)
             sleep(delay)
             waited += delay
             state = provider.status(state.provider_job_id)
