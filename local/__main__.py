@@ -4,6 +4,11 @@ Environment knobs:
     PORT           the API's port (default 3000; 0 picks a free one)
     HOST           the address to listen on (default 127.0.0.1)
     EMULATOR_PORT  the AWS emulator's port (default: a free one)
+    LOCAL_INFERENCE_QUEUE_SECONDS, LOCAL_INFERENCE_RUN_SECONDS
+                   how long the inference providers' stand-ins take over a job (1 s and 2 s)
+
+The inference providers' stand-ins (OpenAI, ModelArk, RunPod, Replicate) are mounted too, so the
+models on those providers run here, and the providers that call back do so to this runtime.
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ import sys
 import threading
 from types import FrameType
 
-from local.runtime import SCHEDULES_PREFIX, LocalRuntime
+from local.inference import inference_stand_ins
+from local.runtime import SCHEDULES_PREFIX, LocalRuntime, default_stand_ins
 
 
 def main() -> int:
@@ -32,6 +38,7 @@ def main() -> int:
         port=int(os.environ.get("PORT", "3000")),
         host=os.environ.get("HOST", "127.0.0.1"),
         emulator_port=int(os.environ.get("EMULATOR_PORT", "0")),
+        stand_ins=[*default_stand_ins(), *inference_stand_ins()],
     )
     try:
         runtime.start()

@@ -225,7 +225,7 @@ class ModelArkProvider:
     def verify_callback(
         self, headers: Mapping[str, str], raw_body: bytes, query: Mapping[str, str] | None = None
     ) -> str:
-        verify_callback_token(query, reveal(self._api_key, "modelark api key"), self.name)
+        verify_callback_token(query, lambda: reveal(self._api_key, "modelark api key"), self.name)
         return callback_id(raw_body)
 
 

@@ -86,13 +86,14 @@ def tokened_callback_url(url: str, key: str, provider: str, job_id: str, **extra
     return f"{url}{'&' if '?' in url else '?'}{urlencode(query)}"
 
 
-def verify_callback_token(query: Mapping[str, str] | None, key: str, provider: str) -> None:
-    """Raises CallbackSignatureError unless the query carries the token of the job it names."""
+def verify_callback_token(query: Mapping[str, str] | None, key: Callable[[], str], provider: str) -> None:
+    """Raises CallbackSignatureError unless the query carries the token of the job it names (the
+    key is read only for a callback that has a token to check)."""
     from atelier.integrations.inference.base import CallbackSignatureError
 
     job_id = (query or {}).get("job", "")
     token = (query or {}).get("token", "")
-    if not job_id or not token or not hmac.compare_digest(token, callback_token(key, provider, job_id)):
+    if not job_id or not token or not hmac.compare_digest(token, callback_token(key(), provider, job_id)):
         raise CallbackSignatureError()
 
 

@@ -136,7 +136,7 @@ class RunPodProvider:
     def verify_callback(
         self, headers: Mapping[str, str], raw_body: bytes, query: Mapping[str, str] | None = None
     ) -> str:
-        verify_callback_token(query, reveal(self._api_key, "runpod api key"), self.name)
+        verify_callback_token(query, lambda: reveal(self._api_key, "runpod api key"), self.name)
         endpoint = (query or {}).get("endpoint", "")
         if not _ENDPOINT_ID.match(endpoint):
             raise CallbackSignatureError("The callback names no endpoint.")
