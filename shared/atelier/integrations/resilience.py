@@ -46,7 +46,7 @@ class CircuitOpenError(errors.DependencyUnavailableError):
     code = "provider_unavailable"
     default_message = "The provider is unavailable; try again shortly."
 
-    def __init__(self, provider: str, *, retry_after_seconds: float, outage_seconds: float) -> None:
+    def __init__(self, provider: str = "inference", *, retry_after_seconds: float = 1.0, outage_seconds: float = 0.0):
         super().__init__(
             f"The {provider} provider is unavailable; try again shortly.",
             details={"provider": provider, "reason": "circuit_open"},
