@@ -497,13 +497,26 @@ def test_outputs_are_never_fetched_from_elsewhere(network, provider, url):
     assert sum(len(stand_in.requests) for stand_in in network.stand_ins.values()) == calls_before
 
 
-def test_a_download_that_fails_in_transit_is_retryable(network):
+def test_a_download_that_fails_in_transit_every_time_is_retryable(network):
+    # Given an output whose host fails every attempt of the download
     adapter = network.modelark()
     job = network.run_to_end(adapter, adapter.submit(request("video", model="seedance")))
-    network.stand_in("modelark").faults.fail_next("500")
+    network.stand_in("modelark").faults.fail_next("500", times=DEFAULT_RETRY_POLICY.attempts)
+    # When it is fetched, then it is a ProviderError (the queue tries again), not a refusal
     with pytest.raises(ProviderError) as raised:
         adapter.fetch_output(job.outputs[0], max_bytes=MAX_BYTES)
     assert not isinstance(raised.value, ProviderRejectedError)
+
+
+def test_a_download_that_fails_once_is_made_again_at_once(network, provider_retries_never_wait):
+    # Given an output whose host answers 500 once
+    adapter = network.modelark()
+    job = network.run_to_end(adapter, adapter.submit(request("video", model="seedance")))
+    network.stand_in("modelark").faults.fail_next("500")
+    # When it is fetched, then the download is made again after one wait and gives the video
+    content = adapter.fetch_output(job.outputs[0], max_bytes=MAX_BYTES)
+    assert probe(content, "video/mp4").content_type == "video/mp4"
+    assert len(provider_retries_never_wait) == 1
 
 
 def test_a_missing_output_file_is_a_final_refusal(network):

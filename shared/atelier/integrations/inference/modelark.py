@@ -47,6 +47,7 @@ from atelier.integrations.inference.registry import (
     tokened_callback_url,
     verify_callback_token,
 )
+from atelier.integrations.resilience import Resilient
 
 if TYPE_CHECKING:
     import httpx
@@ -100,6 +101,7 @@ class ModelArkProvider:
             lambda: self._api.http,
             hosts=DEFAULT_OUTPUT_HOSTS if output_hosts is None else output_hosts,
             trusted_origin=trusted_origin,
+            resilient=Resilient(f"{self.name}-outputs"),
         )
 
     def _auth(self) -> dict[str, str]:

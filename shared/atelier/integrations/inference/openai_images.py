@@ -35,6 +35,7 @@ from atelier.integrations.inference.registry import (
     malformed,
     reveal,
 )
+from atelier.integrations.resilience import Resilient
 
 if TYPE_CHECKING:
     import httpx
@@ -66,6 +67,7 @@ class OpenAIImagesProvider:
             lambda: self._api.http,
             hosts=DEFAULT_OUTPUT_HOSTS if output_hosts is None else output_hosts,
             trusted_origin=trusted_origin,
+            resilient=Resilient(f"{self.name}-outputs"),
         )
 
     def _auth(self) -> dict[str, str]:

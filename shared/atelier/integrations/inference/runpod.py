@@ -55,6 +55,7 @@ from atelier.integrations.inference.registry import (
     tokened_callback_url,
     verify_callback_token,
 )
+from atelier.integrations.resilience import Resilient
 
 if TYPE_CHECKING:
     import httpx
@@ -90,7 +91,10 @@ class RunPodProvider:
         self._api_key = api_key
         self._api = JsonApi(self.name, api_base, self._auth, http, timeout_seconds=timeout_seconds)
         self._fetcher = fetcher or OutputFetcher(
-            lambda: self._api.http, hosts=output_hosts, trusted_origin=trusted_origin
+            lambda: self._api.http,
+            hosts=output_hosts,
+            trusted_origin=trusted_origin,
+            resilient=Resilient(f"{self.name}-outputs"),
         )
 
     def _auth(self) -> dict[str, str]:
