@@ -555,3 +555,31 @@ def test_a_callbacks_look_does_not_start_a_second_poll_chain(pipeline):
     assert pipeline.run(check) is JobStatus.RUNNING
     # Then it looked, and scheduled nothing: the poll chain already on its way goes on alone
     assert pipeline.queue.take() == []
+
+
+def test_a_callback_whose_url_names_another_job_prompts_nothing(pipeline):
+    # Given a running job, and a callback whose URL was made for another job of ours
+    pipeline.provider.asynchronous = True
+    account, principal = ready_account(50)
+    job = pipeline.submit(principal).job
+    [start] = pipeline.queue.take()
+    pipeline.run(start)
+    pipeline.queue.take()
+    services = get_services()
+
+    def callback(query):
+        return handle_provider_callback(
+            "local",
+            {"x-signature": "valid"},
+            f"pj-{job.id}".encode(),
+            query,
+            provider=pipeline.provider,
+            jobs=services.jobs,
+            queue=pipeline.queue,  # type: ignore[arg-type]
+        )
+
+    # When it names this job's provider id, then it is ignored; the right job's URL prompts a check
+    assert callback({"job": "job_someone_else"}) is False
+    assert pipeline.queue.take() == []
+    assert callback({"job": job.id}) is True
+    assert pipeline.queue.take() == [GenerationMessage(account_id=account.id, job_id=job.id, action="check")]
