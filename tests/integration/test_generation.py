@@ -583,3 +583,16 @@ def test_a_callback_whose_url_names_another_job_prompts_nothing(pipeline):
     assert pipeline.queue.take() == []
     assert callback({"job": job.id}) is True
     assert pipeline.queue.take() == [GenerationMessage(account_id=account.id, job_id=job.id, action="check")]
+
+
+def test_a_check_for_a_job_not_yet_started_submits_nothing(pipeline):
+    # Given a queued job
+    account, principal = ready_account(50)
+    job = pipeline.submit(principal).job
+    pipeline.queue.take()
+    # When a check message comes for it (only a start message may submit)
+    check = GenerationMessage(account_id=account.id, job_id=job.id, action="check")
+    # Then nothing is submitted and the job stays queued, its hold in place
+    assert pipeline.run(check) is JobStatus.QUEUED
+    assert pipeline.provider.submitted == []
+    assert (wallet(account).balance, wallet(account).held) == (48, 2)

@@ -214,6 +214,8 @@ def _step(
     provider = provider_for(job.provider)
     started: datetime
     if job.status is JobStatus.QUEUED:
+        if message.action == "check":
+            return JobStatus.QUEUED  # a callback only ever looks; the start message submits
         if not jobs.claim_start(job, clock.now(), timedelta(seconds=settings.generation_start_lease_seconds)):
             # Another delivery is starting this job; if it fails, its own redelivery starts it again.
             return JobStatus.QUEUED
