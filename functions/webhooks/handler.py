@@ -115,6 +115,7 @@ def provider_callback(
         provider,
         lower_case_headers(app.current_event),
         raw_body(app.current_event),
+        dict(app.current_event.query_string_parameters or {}),
         provider=services.inference_provider(provider),
         jobs=services.jobs,
         queue=services.generation_queue,

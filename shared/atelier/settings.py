@@ -85,6 +85,7 @@ def _default_models() -> list[dict[str, Any]]:
             "price": {"base": 1, "per_megapixel": 1},
             "params": {"width": _dimension(512, 64, 1024), "height": _dimension(512, 64, 1024), "seed": seed},
             "max_reference_images": 2,
+            "expected_seconds": 1,
         },
         {
             "id": "local-video",
@@ -99,6 +100,7 @@ def _default_models() -> list[dict[str, Any]]:
                 "height": _dimension(256, 64, 512),
                 "seed": seed,
             },
+            "expected_seconds": 3,
         },
         {
             "id": "gpt-image-1",
@@ -135,6 +137,7 @@ def _default_models() -> list[dict[str, Any]]:
                 "seed": seed,
             },
             "max_reference_images": 1,
+            "expected_seconds": 60,
         },
     ]
 
@@ -247,6 +250,15 @@ class Settings(BaseModel):
     # can start it again while a duplicate delivery meanwhile cannot.
     generation_start_lease_seconds: int = 180
     output_max_bytes: int = 200 * 1024 * 1024
+    # How long a model takes when MODELS does not say (the worker's first look is near it).
+    image_expected_seconds: float = 15
+    video_expected_seconds: float = 90
+    # The longest a worker waits in-process for a job about to finish (beyond it, a delayed message),
+    # and the time it keeps for the download and the store after the wait.
+    generation_inline_wait_seconds: float = 10
+    generation_reserve_seconds: float = 60
+    # A job whose provider has been failing (its circuit open) this long fails, its hold released.
+    provider_outage_limit_seconds: float = 300
     upload_max_bytes: int = 10 * 1024 * 1024
     upload_max_pixels: int = 4096 * 4096
     upload_url_seconds: int = 600

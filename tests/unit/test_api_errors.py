@@ -112,5 +112,8 @@ def test_every_domain_error_has_an_http_status():
             yield sub
             yield from all_subclasses(sub)
 
-    unmapped = [klass.__name__ for klass in all_subclasses(errors.AtelierError) if status_for(klass()) == 500]
+    # An instance made without its constructor: some errors require details that play no part in the status.
+    unmapped = [
+        klass.__name__ for klass in all_subclasses(errors.AtelierError) if status_for(klass.__new__(klass)) == 500
+    ]
     assert unmapped == []

@@ -150,9 +150,18 @@ def make_resolver() -> AtelierResolver:
     return app
 
 
+# API Gateway answers 504 after 29 s whatever the function does: provider retries stay inside it.
+API_GATEWAY_SECONDS = 29.0
+
+
 def serve(app: APIGatewayRestResolver, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    from atelier.integrations.resilience import time_budget
+
     started = time.perf_counter()
-    response = app.resolve(event, context)
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    budget = min(API_GATEWAY_SECONDS, remaining() / 1000) if callable(remaining) else API_GATEWAY_SECONDS
+    with time_budget(budget - 1.0):
+        response = app.resolve(event, context)
     multi_value = response.setdefault("multiValueHeaders", {}) or {}
     for name, value in (response.pop("headers", None) or {}).items():
         multi_value.setdefault(name, [value])

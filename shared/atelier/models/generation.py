@@ -54,6 +54,8 @@ class ModelSpec(BaseModel):
     price: PriceRule
     params: dict[str, ParamSpec] = Field(default_factory=dict)
     max_reference_images: int = 0
+    # How long the provider usually takes (seconds, queue included): the worker first looks near it.
+    expected_seconds: float | None = Field(default=None, gt=0)
 
 
 class JobStatus(StrEnum):
