@@ -111,7 +111,7 @@ openapi: $(VENV)/.installed web/node_modules/.installed ## Regenerate shared/ate
 	$(NPM) run --silent openapi
 
 .PHONY: bench
-bench: $(VENV)/.installed ## Run the benchmarks under bench/ and print their figures
+bench: $(VENV)/.installed web/dist/index.html ## Run the benchmarks under bench/ and print their figures
 	@# The built-artifact figures need `make build`; without a build they are reported as pending.
 	$(MAKE) --no-print-directory build || echo "bench: make build failed; the built-artifact figures will say so"
 	$(PY) -m bench.report $(BENCH_ARGS)

@@ -326,7 +326,7 @@ class Gateway:
         matched = self.router.match(request.method, request.path)
         if matched is None and self._serves_web(request):
             assert self.web is not None
-            return self.web.serve(request.path)
+            return self.web.serve(request.path, _header(request, "accept-encoding") or "")
         if matched is None:
             # A REST API answers an unknown path, or a method a resource lacks, as a missing token.
             return self.gateway_response(not_found(), "MISSING_AUTHENTICATION_TOKEN")

@@ -9,7 +9,9 @@ script, HSTS, frame denial, nosniff and a referrer policy.
 
 from __future__ import annotations
 
+import gzip
 import mimetypes
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -28,6 +30,8 @@ _TYPES = {
     ".webmanifest": "application/manifest+json",
     ".txt": "text/plain; charset=utf-8",
 }
+_COMPRESSED_SUFFIXES = {".js", ".css", ".html", ".svg", ".json", ".webmanifest", ".txt"}
+_MIN_COMPRESSED_BYTES = 1024  # CloudFront compresses files from 1,000 bytes
 
 
 def content_security_policy(media_origins: Iterable[str] = ()) -> str:
@@ -74,21 +78,25 @@ class WebSite:
     def __init__(self, root: Path, media_origins: Iterable[str] = ()) -> None:
         self.root = root.resolve()
         self.media_origins = tuple(media_origins)
+        self._compressed: dict[tuple[Path, int], bytes] = {}
+        self._lock = threading.Lock()
 
     @property
     def built(self) -> bool:
         return (self.root / "index.html").is_file()
 
-    def serve(self, path: str) -> LocalResponse:
-        """The file at ``path``, else ``index.html`` (a missing hashed asset stays a 404)."""
+    def serve(self, path: str, accept_encoding: str = "") -> LocalResponse:
+        """The file at ``path``, else ``index.html`` (a missing hashed asset stays a 404); text
+        gzip-compressed when the browser accepts it, as CloudFront's compression does."""
+        gzip_ok = "gzip" in accept_encoding.lower()
         found = self._file(path)
         if found is not None:
-            return self._answer(found, _cache_control(path, found))
+            return self._answer(found, _cache_control(path, found), gzip_ok)
         if path.startswith(ASSETS_PREFIX) or not self.built:
             response = LocalResponse.text("Not found.", status=404)
             response.headers.extend(security_headers(self.media_origins))
             return response
-        return self._answer(self.root / "index.html", NO_CACHE)
+        return self._answer(self.root / "index.html", NO_CACHE, gzip_ok)
 
     def _file(self, path: str) -> Path | None:
         relative = path.lstrip("/") or "index.html"
@@ -97,8 +105,20 @@ class WebSite:
             return None
         return candidate
 
-    def _answer(self, file: Path, cache: str) -> LocalResponse:
+    def _answer(self, file: Path, cache: str, gzip_ok: bool) -> LocalResponse:
         content_type = _TYPES.get(file.suffix) or mimetypes.guess_type(file.name)[0] or "application/octet-stream"
         body = file.read_bytes()
         headers = [("Content-Type", content_type), ("Cache-Control", cache), *security_headers(self.media_origins)]
+        if file.suffix in _COMPRESSED_SUFFIXES and len(body) >= _MIN_COMPRESSED_BYTES:
+            headers.append(("Vary", "Accept-Encoding"))
+            if gzip_ok:
+                body = self._gzip(file, body)
+                headers.append(("Content-Encoding", "gzip"))
         return LocalResponse(200, body, headers)  # the server sends no body for HEAD
+
+    def _gzip(self, file: Path, body: bytes) -> bytes:
+        key = (file, file.stat().st_mtime_ns)
+        with self._lock:
+            if key not in self._compressed:
+                self._compressed[key] = gzip.compress(body, compresslevel=6, mtime=0)
+            return self._compressed[key]

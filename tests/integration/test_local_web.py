@@ -139,3 +139,24 @@ def test_the_local_checkout_returns_the_buyer_to_the_studio_billing_page() -> No
 
     assert environment["CHECKOUT_SUCCESS_URL"] == "http://127.0.0.1:3000/billing?checkout=success"
     assert environment["CHECKOUT_CANCEL_URL"] == "http://127.0.0.1:3000/billing?checkout=canceled"
+
+
+def test_text_files_are_gzip_compressed_for_browsers_that_accept_it(dist: Path) -> None:
+    # Given a script large enough to be worth compressing, as CloudFront compresses
+    script = "console.log('studio');\n" * 200
+    (dist / "assets" / "index-abc123.js").write_text(script)
+    gateway = _gateway(WebSite(dist))
+    gateway.start()
+    try:
+        with httpx.Client(base_url=gateway.url) as client:
+            # When a browser that accepts gzip asks for it, Then it is compressed, and decodes to the file
+            compressed = client.get("/assets/index-abc123.js", headers={"Accept-Encoding": "gzip"})
+            assert compressed.headers["content-encoding"] == "gzip"
+            assert int(compressed.headers["content-length"]) < len(script)
+            assert compressed.text == script
+            # When a client that does not accept it asks, Then it gets the file as it is
+            plain = client.get("/assets/index-abc123.js", headers={"Accept-Encoding": "identity"})
+            assert "content-encoding" not in plain.headers
+            assert plain.text == script
+    finally:
+        gateway.stop()

@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures";
 import { BillingPage, SandboxCheckoutPage } from "./pages/BillingPage";
 import { GalleryPage } from "./pages/GalleryPage";
 import { LibraryPage } from "./pages/LibraryPage";
@@ -157,4 +157,28 @@ test("without credits, Generate explains and links to buying credits", async ({ 
 test("an unknown page shows the app's not-found page", async ({ page }) => {
   await page.goto("/no/such/page");
   await expect(page.getByRole("heading", { level: 1, name: "Page not found" })).toBeVisible();
+});
+
+test("a reference image uploads through the presigned POST, shows a preview, and can be removed", async ({
+  page,
+}) => {
+  // Given a person on the Studio with a model that takes reference images
+  await signUp(page, uniqueEmail("noether"));
+  const studio = new StudioPage(page);
+  await studio.goto();
+  await studio.chooseModelMatching(/^Local image/);
+  // When they add an image
+  const png = Buffer.from(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==",
+    "base64",
+  );
+  await page
+    .getByLabel("Add reference images")
+    .setInputFiles({ name: "dot.png", mimeType: "image/png", buffer: png });
+  // Then its preview shows, and the upload completes
+  await expect(page.getByRole("img", { name: "Reference image 1: dot.png" })).toBeVisible();
+  await expect(page.getByText("Uploaded", { exact: true })).toBeVisible();
+  // When they remove it, Then it is gone
+  await page.getByRole("button", { name: "Remove reference image 1" }).click();
+  await expect(page.getByRole("img", { name: /Reference image 1/ })).toHaveCount(0);
 });

@@ -2,6 +2,9 @@ import { lazy, Suspense, useEffect, useRef } from "react";
 import { Route, Routes, useLocation } from "react-router-dom";
 import { useMe } from "../api/queries";
 import { GalleryScreen } from "../screens/gallery/GalleryScreen";
+// The two screens people land on from outside (the home page and shared links) are in the first
+// load; the others are fetched when opened.
+import ShareScreen from "../screens/share/ShareScreen";
 import { Layout } from "./Layout";
 import { RequireSignIn } from "./RequireSignIn";
 import { applyTheme, rememberTheme } from "./theme";
@@ -10,7 +13,6 @@ const StudioScreen = lazy(() => import("../screens/studio/StudioScreen"));
 const LibraryScreen = lazy(() => import("../screens/library/LibraryScreen"));
 const BillingScreen = lazy(() => import("../screens/billing/BillingScreen"));
 const SettingsScreen = lazy(() => import("../screens/settings/SettingsScreen"));
-const ShareScreen = lazy(() => import("../screens/share/ShareScreen"));
 const NotFoundScreen = lazy(() => import("../screens/notfound/NotFoundScreen"));
 
 export function App() {

@@ -17,6 +17,9 @@ export function GalleryScreen() {
   const gallery = useGallery(kind);
   const sentinel = useRef<HTMLDivElement>(null);
   const { hasNextPage, isFetchingNextPage, fetchNextPage } = gallery;
+  // A page can come back empty (a month nobody published in); scrolling on past it is the
+  // person's choice (Load more), so an empty gallery does not walk back through every month.
+  const lastPageHadItems = (gallery.data?.pages.at(-1)?.items.length ?? 0) > 0;
 
   useEffect(() => {
     document.title = "Gallery · Atelier";
@@ -25,7 +28,7 @@ export function GalleryScreen() {
   // Infinite scroll: the next page loads as the end of the grid comes into view.
   useEffect(() => {
     const node = sentinel.current;
-    if (!node || !hasNextPage || typeof IntersectionObserver === "undefined") return;
+    if (!node || !hasNextPage || !lastPageHadItems || typeof IntersectionObserver === "undefined") return;
     const observer = new IntersectionObserver(
       (entries) => {
         if (entries.some((entry) => entry.isIntersecting) && !isFetchingNextPage) void fetchNextPage();
@@ -34,7 +37,7 @@ export function GalleryScreen() {
     );
     observer.observe(node);
     return () => observer.disconnect();
-  }, [hasNextPage, isFetchingNextPage, fetchNextPage]);
+  }, [hasNextPage, isFetchingNextPage, fetchNextPage, lastPageHadItems]);
 
   const items = gallery.data?.pages.flatMap((page) => page.items) ?? [];
 
