@@ -74,7 +74,9 @@ def test_the_root_serves_index_html_uncached_with_the_security_headers(site: htt
     assert "script-src 'self';" in policy
     assert "unsafe-inline" not in policy
     assert "frame-ancestors 'none'" in policy
-    assert f"img-src 'self' data: blob: {STORAGE_ORIGIN}" in policy
+    assert f"img-src 'self' data: {STORAGE_ORIGIN};" in policy
+    assert "blob:" not in policy
+    assert "base-uri 'none'" in policy
 
 
 def test_hashed_assets_are_cached_for_a_year(site: httpx.Client) -> None:

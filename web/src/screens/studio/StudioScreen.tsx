@@ -27,6 +27,16 @@ export default function StudioScreen() {
   return <Studio models={models.data.items} />;
 }
 
+/** A data: URL for the preview (the CSP allows data: images, not blob: ones). */
+function readAsDataUrl(file: File): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(String(reader.result));
+    reader.onerror = () => reject(reader.error ?? new Error("The file could not be read."));
+    reader.readAsDataURL(file);
+  });
+}
+
 function newKey(): string {
   return crypto.randomUUID();
 }
@@ -97,9 +107,10 @@ function Studio({ models }: { models: Model[] }) {
     const room = Math.max(0, model.max_reference_images - references.length);
     for (const file of Array.from(files).slice(0, room)) {
       const key = newKey();
+      const preview = await readAsDataUrl(file);
       setReferences((current) => [
         ...current,
-        { key, name: file.name, preview: URL.createObjectURL(file), uploadId: null, error: null },
+        { key, name: file.name, preview, uploadId: null, error: null },
       ]);
       try {
         const uploadId = await uploadReference(file);
@@ -116,8 +127,6 @@ function Studio({ models }: { models: Model[] }) {
 
   function removeReference(key: string) {
     setReferences((current) => {
-      const gone = current.find((item) => item.key === key);
-      if (gone) URL.revokeObjectURL(gone.preview);
       return current.filter((item) => item.key !== key);
     });
     changed();
