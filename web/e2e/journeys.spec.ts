@@ -151,7 +151,8 @@ test("without credits, Generate explains and links to buying credits", async ({ 
   const alert = page.getByRole("alert");
   await expect(alert).toContainText("Not enough credits");
   await alert.getByRole("link", { name: "Buy credits" }).click();
-  await expect(page.getByRole("heading", { level: 1, name: "Billing" })).toBeVisible();
+  // And following it lands on Billing with the focus on its heading, as a page load would
+  await expect(page.getByRole("heading", { level: 1, name: "Billing" })).toBeFocused();
 });
 
 test("an unknown page shows the app's not-found page", async ({ page }) => {

@@ -1,4 +1,4 @@
-import { lazy, Suspense, useEffect, useRef } from "react";
+import { lazy, Suspense, useEffect, type ReactNode } from "react";
 import { Route, Routes, useLocation } from "react-router-dom";
 import { useMe } from "../api/queries";
 import { GalleryScreen } from "../screens/gallery/GalleryScreen";
@@ -24,42 +24,115 @@ export function App() {
       rememberTheme(theme);
     }
   }, [theme]);
-  useFocusOnNavigation();
 
   return (
     <Layout>
       <Suspense fallback={<p role="status">Loading…</p>}>
         <Routes>
-          <Route path="/" element={<GalleryScreen />} />
-          <Route path="/s/:token" element={<ShareScreen />} />
-          <Route path="/studio" element={<RequireSignIn screen="Studio" element={<StudioScreen />} />} />
-          <Route path="/library" element={<RequireSignIn screen="Library" element={<LibraryScreen />} />} />
-          <Route path="/billing" element={<RequireSignIn screen="Billing" element={<BillingScreen />} />} />
+          <Route
+            path="/"
+            element={
+              <Focused>
+                <GalleryScreen />
+              </Focused>
+            }
+          />
+          <Route
+            path="/s/:token"
+            element={
+              <Focused>
+                <ShareScreen />
+              </Focused>
+            }
+          />
+          <Route
+            path="/studio"
+            element={
+              <RequireSignIn
+                screen="Studio"
+                element={
+                  <Focused>
+                    <StudioScreen />
+                  </Focused>
+                }
+              />
+            }
+          />
+          <Route
+            path="/library"
+            element={
+              <RequireSignIn
+                screen="Library"
+                element={
+                  <Focused>
+                    <LibraryScreen />
+                  </Focused>
+                }
+              />
+            }
+          />
+          <Route
+            path="/billing"
+            element={
+              <RequireSignIn
+                screen="Billing"
+                element={
+                  <Focused>
+                    <BillingScreen />
+                  </Focused>
+                }
+              />
+            }
+          />
           <Route
             path="/settings"
-            element={<RequireSignIn screen="Settings" element={<SettingsScreen />} consent={false} />}
+            element={
+              <RequireSignIn
+                screen="Settings"
+                element={
+                  <Focused>
+                    <SettingsScreen />
+                  </Focused>
+                }
+                consent={false}
+              />
+            }
           />
-          <Route path="*" element={<NotFoundScreen />} />
+          <Route
+            path="*"
+            element={
+              <Focused>
+                <NotFoundScreen />
+              </Focused>
+            }
+          />
         </Routes>
       </Suspense>
     </Layout>
   );
 }
 
-/** After an in-app navigation, focus moves to the new page's heading, as a page load would. */
-function useFocusOnNavigation() {
+let firstScreen = true;
+
+/**
+ * After an in-app navigation, focus moves to the new screen's target (the element the URL's hash
+ * names, else its heading), as a page load would put a screen reader there. It runs once the
+ * screen, lazy or not, has rendered; the first screen of a page load keeps the browser's focus.
+ */
+function Focused({ children }: { children: ReactNode }) {
   const location = useLocation();
-  const first = useRef(true);
   useEffect(() => {
-    if (first.current) {
-      first.current = false;
+    if (firstScreen) {
+      firstScreen = false;
       return;
     }
-    const heading = document.querySelector<HTMLElement>("main h1");
-    const target = heading ?? document.querySelector<HTMLElement>("main");
-    if (target) {
+    const named = location.hash ? document.getElementById(decodeURIComponent(location.hash.slice(1))) : null;
+    const target = named ?? document.querySelector<HTMLElement>("main h1") ?? document.querySelector("main");
+    if (target instanceof HTMLElement) {
       if (!target.hasAttribute("tabindex")) target.setAttribute("tabindex", "-1");
       target.focus();
+      target.scrollIntoView?.({ block: "start" });
     }
-  }, [location.pathname]);
+  }, [location.pathname, location.hash]);
+  return <>{children}</>;
 }
