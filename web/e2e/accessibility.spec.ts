@@ -89,3 +89,21 @@ test("every screen passes an axe scan, in the light and the dark theme", async (
   await expectAccessible(strangerPage, "share page, revoked");
   await stranger.close();
 });
+
+test("at 360 px wide the screens fit without sideways scrolling", async ({ page }) => {
+  // Given a phone-sized window
+  await page.setViewportSize({ width: 360, height: 740 });
+  const fits = () => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+  // Then the gallery, the terms, the studio and billing fit its width
+  await new GalleryPage(page).goto();
+  expect(await fits()).toBe(true);
+  await signIn(page, uniqueEmail("phone"), "/studio");
+  await expect(page.getByRole("button", { name: "Accept and continue" })).toBeVisible();
+  expect(await fits()).toBe(true);
+  await new TermsPage(page).accept();
+  await new StudioPage(page).goto();
+  expect(await fits()).toBe(true);
+  await new BillingPage(page).goto();
+  await expect(page.getByRole("button", { name: "Buy" }).first()).toBeVisible();
+  expect(await fits()).toBe(true);
+});
