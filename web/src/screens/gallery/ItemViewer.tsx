@@ -36,7 +36,7 @@ export function ItemViewer({ item, onClose }: { item: GalleryItem; onClose: () =
         )}
         <p className="muted">Published {new Date(item.published_at).toLocaleDateString()}</p>
         <div className="actions">
-          <ReportButton targetType="asset" targetId={item.id} />
+          <ReportButton targetType="asset" targetId={item.id} ownerId={item.owner.id} />
           <button type="button" onClick={() => ref.current?.close()}>
             Close
           </button>

@@ -56,10 +56,14 @@ function Studio({ models }: { models: Model[] }) {
 
   const params = (model?.params ?? {}) as Record<string, ParamSpec>;
   const estimate = model ? priceCredits(model, paramsToSend(params, values)) : 0;
+  // The server's price for these exact choices, once a job with them was accepted, wins.
+  const signature = JSON.stringify([model?.id, paramsToSend(params, values)]);
+  const [quoted, setQuoted] = useState<{ signature: string; credits: number } | null>(null);
   const uploading = references.some((reference) => reference.uploadId === null && reference.error === null);
 
   const generate = useMutation({
-    mutationFn: async (): Promise<Job> => {
+    // The variable is the choices' signature, so the price the server answers is kept for them.
+    mutationFn: async (_signature: string): Promise<Job> => {
       if (!model) throw new Error("No model");
       return unwrap(
         api.POST("/v1/jobs", {
@@ -77,8 +81,9 @@ function Studio({ models }: { models: Model[] }) {
         }),
       );
     },
-    onSuccess: (job) => {
+    onSuccess: (job, submitted) => {
       idempotencyKey.current = newKey();
+      setQuoted({ signature: submitted, credits: job.cost_credits });
       client.setQueryData(keys.jobs, (page: { items: Job[]; next_cursor: string | null } | undefined) =>
         page ? { ...page, items: [job, ...page.items.filter((item) => item.id !== job.id)] } : page,
       );
@@ -99,7 +104,7 @@ function Studio({ models }: { models: Model[] }) {
     event.preventDefault();
     if (inFlight.current || uploading) return;
     inFlight.current = true;
-    generate.mutate();
+    generate.mutate(signature);
   }
 
   async function addFiles(files: FileList | null) {
@@ -225,7 +230,10 @@ function Studio({ models }: { models: Model[] }) {
           )}
           {generate.isError && <ErrorBanner error={generate.error} />}
           <div className="submit-row">
-            <PriceTag estimate={estimate} />
+            <PriceTag
+              estimate={estimate}
+              confirmed={quoted?.signature === signature ? quoted.credits : null}
+            />
             <button
               type="submit"
               className="primary"
