@@ -324,9 +324,9 @@ class Gateway:
         if request.path == LOCAL_PREFIX or request.path.startswith(f"{LOCAL_PREFIX}/"):
             return self._handle_local(request)
         matched = self.router.match(request.method, request.path)
-        if matched is None and self._serves_web(request):
-            assert self.web is not None
-            return self.web.serve(request.path, _header(request, "accept-encoding") or "")
+        site = self._site_for(request) if matched is None else None
+        if site is not None:
+            return site.serve(request.path, _header(request, "accept-encoding") or "")
         if matched is None:
             # A REST API answers an unknown path, or a method a resource lacks, as a missing token.
             return self.gateway_response(not_found(), "MISSING_AUTHENTICATION_TOKEN")
@@ -340,10 +340,12 @@ class Gateway:
             failed = LocalResponse.error(502, "internal_error", "The function failed; see the runtime's log.")
             return self.gateway_response(failed, "DEFAULT_5XX")
 
-    def _serves_web(self, request: IncomingRequest) -> bool:
-        """The studio answers reads of any path that is not an API route; ``/v1/...`` never falls back."""
+    def _site_for(self, request: IncomingRequest) -> WebSite | None:
+        """The studio answers reads of any path that is no API route; ``/v1/...`` never falls back."""
         is_api = request.path == "/v1" or request.path.startswith("/v1/")
-        return self.web is not None and self.web.built and request.method in ("GET", "HEAD") and not is_api
+        if self.web is None or not self.web.built or request.method not in ("GET", "HEAD") or is_api:
+            return None
+        return self.web
 
     def _handle_local(self, request: IncomingRequest) -> LocalResponse:
         found = self.stand_ins.find(request.path)

@@ -51,7 +51,8 @@ class LocalRuntime:
 
     ``code_root`` is where the template's CodeUri and ContentUri paths start (by default, the
     template's directory). Port 0 picks a free port. ``retry_delay_seconds`` is how soon a failed
-    SQS record comes back; ``fire_schedules=False`` leaves schedules to on-demand runs.
+    SQS record comes back; ``fire_schedules=False`` leaves schedules to on-demand runs. ``web_root``
+    is the built web studio served at ``/`` (when built; None serves none).
     """
 
     def __init__(
