@@ -148,6 +148,7 @@ def benchmarks() -> list[Benchmark]:
         Benchmark("purge", ["--items", "5000"], ["--items", "500"], parse_purge),
         Benchmark("artifact", [], []),
         Benchmark("snapstart", ["--runs", "5", "--restores", "3"], ["--runs", "3", "--restores", "1"]),
+        Benchmark("web", ["--runs", "3"], ["--runs", "1", "--images", "4"]),
     ]
 
 

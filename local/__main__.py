@@ -89,6 +89,10 @@ def parameter_overrides(text: str) -> dict[str, str]:
 def banner(runtime: LocalRuntime) -> str:
     api = runtime.api_url
     lines = ["", "Atelier local runtime", ""]
+    if runtime.web_built:
+        lines.append(f"  Studio       {api}/")
+    else:
+        lines.append("  Studio       not built (make dev builds web/dist)")
     lines.append(f"  API          {api}")
     docs = [path for method, path, _ in runtime.routes if method == "GET" and path.endswith("/docs")]
     lines.extend(f"  Docs         {api}{path}" for path in docs)

@@ -24,11 +24,13 @@ from local.resources import ProvisionedResources, provision
 from local.schedules import Scheduler
 from local.standins import StandIn, StandInRegistry
 from local.template import REGION, Template
+from local.web import WebSite
 
 logger = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TEMPLATE = PROJECT_ROOT / "template.yaml"
+DEFAULT_WEB_ROOT = PROJECT_ROOT / "web" / "dist"  # the built studio (`make dev` builds it)
 SCHEDULES_PREFIX = "/_local/schedules"
 
 
@@ -54,7 +56,8 @@ class LocalRuntime:
 
     ``code_root`` is where the template's CodeUri and ContentUri paths start (by default, the
     template's directory). Port 0 picks a free port. ``retry_delay_seconds`` is how soon a failed
-    SQS record comes back; ``fire_schedules=False`` leaves schedules to on-demand runs.
+    SQS record comes back; ``fire_schedules=False`` leaves schedules to on-demand runs. ``web_root``
+    is the built web studio served at ``/`` (when built; None serves none).
     """
 
     def __init__(
@@ -70,6 +73,7 @@ class LocalRuntime:
         retry_delay_seconds: int = DEFAULT_RETRY_DELAY_SECONDS,
         max_environments: int = DEFAULT_MAX_ENVIRONMENTS,
         fresh_layers: bool = True,
+        web_root: str | Path | None = DEFAULT_WEB_ROOT,
     ) -> None:
         self.template_path = Path(template_path).resolve()
         self.code_root = Path(code_root).resolve() if code_root else self.template_path.parent
@@ -84,6 +88,7 @@ class LocalRuntime:
         # Tests that also call the domain package directly share its modules with the handlers
         # (and reset its cached clients themselves), so one exception class is one class.
         self._fresh_layers = fresh_layers
+        self._web_root = Path(web_root) if web_root is not None else None
 
         self.stand_ins = StandInRegistry()
         self.emulator: SerialMotoServer | None = None
@@ -126,6 +131,8 @@ class LocalRuntime:
             self._host,
             self._port,
             gateway_responses=gateway_response_headers(self.template),
+            # Presigned media links point at the emulator, so the studio's CSP lets it load them.
+            web=WebSite(self._web_root, [self.emulator.endpoint_url]) if self._web_root is not None else None,
         )
         self._apply_environment()
         if self._fresh_layers:
@@ -200,6 +207,11 @@ class LocalRuntime:
         if self._gateway is None:
             raise RuntimeError("the runtime is not running")
         return self._gateway.url
+
+    @property
+    def web_built(self) -> bool:
+        """Whether the studio's built files are there to serve at ``/``."""
+        return self._web_root is not None and (self._web_root / "index.html").is_file()
 
     @property
     def emulator_url(self) -> str:
