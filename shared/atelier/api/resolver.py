@@ -18,10 +18,11 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from atelier import errors
-from atelier.api import headers
+from atelier.api import cors, headers
 from atelier.api.errors import error_response, response_for, validation_details
 from atelier.api.request_log import log_request
 from atelier.observability import logger, metrics
+from atelier.settings import get_settings
 
 _JSON_MEDIA_TYPE = "application/json"
 
@@ -84,9 +85,22 @@ def make_resolver() -> APIGatewayRestResolver:
     return app
 
 
+def _preflight(request_headers: dict[str, str] | None, allowed: frozenset[str]) -> dict[str, Any]:
+    answer = cors.preflight_headers(cors.request_origin(request_headers), allowed)
+    return {"statusCode": 204, "body": "", "isBase64Encoded": False, "headers": answer}
+
+
 def serve(app: APIGatewayRestResolver, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     started = time.perf_counter()
-    response = app.resolve(event, context)
+    allowed = get_settings().allowed_origins
+    request_headers = event.get("headers") or {}
+    if cors.is_preflight(str(event.get("httpMethod") or ""), request_headers):
+        response = _preflight(request_headers, allowed)
+    else:
+        response = app.resolve(event, context)
+        extra = cors.response_headers(cors.request_origin(request_headers), allowed)
+        response.setdefault("headers", {})
+        response["headers"] = {**(response.get("headers") or {}), **extra}
     multi_value = response.setdefault("multiValueHeaders", {}) or {}
     for name, value in (response.pop("headers", None) or {}).items():
         multi_value.setdefault(name, [value])
