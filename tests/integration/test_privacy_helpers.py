@@ -273,6 +273,7 @@ def full_account(provider: FakeProvider | None = None) -> FullAccount:
         accounts=services.accounts,
         policies=services.policies,
         storage=services.asset_storage,
+        public_media=services.public_media,
         clock=services.clock,
         settings=services.settings,
     )
@@ -288,6 +289,7 @@ def full_account(provider: FakeProvider | None = None) -> FullAccount:
         accounts=services.accounts,
         policies=services.policies,
         storage=services.asset_storage,
+        public_media=services.public_media,
         clock=services.clock,
         settings=services.settings,
     )
@@ -379,6 +381,7 @@ def export_now(account: Account, *, receive_count: int = 1, asset_objects: Any =
         accounts=services.accounts,
         asset_objects=asset_objects or services.asset_objects,
         export_objects=services.export_objects,
+        public_media=services.public_media,
         mailer=services.mailer,
         sent_emails=services.sent_emails,
         clock=services.clock,
@@ -406,6 +409,7 @@ def purger(
         payments=services.payments,
         asset_objects=asset_objects or services.asset_objects,
         export_objects=services.export_objects,
+        public_media=services.public_media,
         payment_provider_for=lambda _name: payment_provider,  # type: ignore[arg-type,return-value]
         inference_provider_for=lambda _name: inference_provider,  # type: ignore[arg-type,return-value]
         mailer=services.mailer,
@@ -426,6 +430,7 @@ def schedule(account: Account, clock: Any = None):
         accounts=services.accounts,
         mailer=services.mailer,
         sent_emails=services.sent_emails,
+        public_media=services.public_media,
         clock=clock or services.clock,
         settings=services.settings,
     )

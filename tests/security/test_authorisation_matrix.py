@@ -431,6 +431,7 @@ def open_report(world: World) -> str:
         workflows=services.workflows,
         gallery=services.gallery,
         rate_limiter=services.rate_limiter,
+        public_media=services.public_media,
         clock=services.clock,
         settings=services.settings,
     )

@@ -65,7 +65,7 @@ def served_routes() -> set[Route]:
             continue
         for route in app._static_routes + app._dynamic_routes:
             routes.add(Route(route.method.upper(), route.openapi_path, handler.parent.name))
-            if handler.parent.name not in _NO_BROWSER_CALLERS:
+            if handler.parent.name not in _NO_BROWSER_CALLERS and route.openapi_path.startswith("/v1/"):
                 # `serve` answers a CORS preflight on every path of a function a browser may call.
                 routes.add(Route("OPTIONS", route.openapi_path, handler.parent.name))
     return routes

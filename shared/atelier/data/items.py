@@ -255,6 +255,7 @@ class UploadItem(MainTableModel):
     width = NumberAttribute(null=True)
     height = NumberAttribute(null=True)
     sha256 = UnicodeAttribute(null=True)
+    thumbnail_key = UnicodeAttribute(null=True)
 
 
 class AssetItem(MainTableModel):
@@ -276,6 +277,9 @@ class AssetItem(MainTableModel):
     visibility = UnicodeAttribute(default="private")
     removed = BooleanAttribute(default=False)
     created_at = UTCDateTimeAttribute()
+    thumbnail_key = UnicodeAttribute(null=True)
+    poster_key = UnicodeAttribute(null=True)
+    public_prefix = UnicodeAttribute(null=True)
     gsi1pk = UnicodeAttribute(attr_name="GSI1PK", null=True)
     gsi1sk = UnicodeAttribute(attr_name="GSI1SK", null=True)
 
@@ -412,6 +416,9 @@ class GalleryEntryItem(MainTableModel):
     listed = BooleanAttribute(null=True)
     under_review = BooleanAttribute(null=True)
     quarantined = BooleanAttribute(null=True)
+    thumbnail_key = UnicodeAttribute(null=True)
+    poster_key = UnicodeAttribute(null=True)
+    public_prefix = UnicodeAttribute(null=True)
     gsi1pk = UnicodeAttribute(attr_name="GSI1PK", null=True)
     gsi1sk = UnicodeAttribute(attr_name="GSI1SK", null=True)
     gsi2pk = UnicodeAttribute(attr_name="GSI2PK", null=True)

@@ -126,6 +126,7 @@ class Upload(BaseModel):
     width: int | None = None
     height: int | None = None
     sha256: str | None = None
+    thumbnail_key: str | None = None
 
 
 class Visibility(StrEnum):
@@ -153,3 +154,8 @@ class Asset(BaseModel):
     visibility: Visibility = Visibility.PRIVATE
     removed: bool = False
     created_at: datetime
+    # Derived previews beside the object (None where none could be made), and the prefix of the
+    # public copies while published (see integrations/public_media.py).
+    thumbnail_key: str | None = None
+    poster_key: str | None = None
+    public_prefix: str | None = None

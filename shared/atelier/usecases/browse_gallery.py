@@ -1,5 +1,6 @@
 """The public gallery: published assets, newest first, one month partition per page (one Query) and
-the owners' display names (one BatchGetItem). No sign-in; never the owner's email."""
+the owners' display names (one BatchGetItem). No sign-in; never the owner's email. Media are named
+by the public copies' plain URLs, so a page mints no presigned URL per item."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass
 
 from atelier.clock import Clock, isoformat
 from atelier.data.gallery import GalleryCursor, GalleryRepository, previous_month
+from atelier.integrations.public_media import POSTER, THUMBNAIL, file_name, public_url
 from atelier.integrations.storage import ObjectStore
 from atelier.models.accounts import AccountStatus
 from atelier.models.gallery import GalleryEntry
@@ -18,12 +20,41 @@ class GalleryItemView:
     entry: GalleryEntry
     owner_name: str
     download_url: str
+    thumbnail_url: str | None = None
+    poster_url: str | None = None
 
 
 @dataclass(frozen=True)
 class GalleryPage:
     items: list[GalleryItemView]
     next_cursor: str | None
+
+
+def media_view(
+    entry: GalleryEntry, owner_name: str, *, storage: ObjectStore, media_base_url: str, settings: Settings
+) -> GalleryItemView:
+    """Plain, cacheable URLs of the public copies; an entry published before they existed (no
+    public prefix) falls back to short-lived presigned URLs of the private objects."""
+    if entry.public_prefix:
+        prefix = entry.public_prefix
+        return GalleryItemView(
+            entry=entry,
+            owner_name=owner_name,
+            download_url=public_url(media_base_url, prefix, file_name(entry.object_key)),
+            thumbnail_url=public_url(media_base_url, prefix, THUMBNAIL) if entry.thumbnail_key else None,
+            poster_url=public_url(media_base_url, prefix, POSTER) if entry.poster_key else None,
+        )
+
+    def url(key: str | None) -> str | None:
+        return storage.presigned_get(key, settings.download_url_seconds) if key else None
+
+    return GalleryItemView(
+        entry=entry,
+        owner_name=owner_name,
+        download_url=storage.presigned_get(entry.object_key, settings.download_url_seconds),
+        thumbnail_url=url(entry.thumbnail_key),
+        poster_url=url(entry.poster_key),
+    )
 
 
 def browse_gallery(
@@ -33,6 +64,7 @@ def browse_gallery(
     limit: int,
     gallery: GalleryRepository,
     storage: ObjectStore,
+    media_base_url: str,
     clock: Clock,
     settings: Settings,
 ) -> GalleryPage:
@@ -47,10 +79,8 @@ def browse_gallery(
         next_position = None
     owners = gallery.public_owners(entry.owner_id for entry in entries) if entries else {}
     views = [
-        GalleryItemView(
-            entry=entry,
-            owner_name=owners[entry.owner_id].name,
-            download_url=storage.presigned_get(entry.object_key, settings.download_url_seconds),
+        media_view(
+            entry, owners[entry.owner_id].name, storage=storage, media_base_url=media_base_url, settings=settings
         )
         for entry in entries
         # An owner gone, or whose deletion is scheduled, is never shown (the entry flag is the

@@ -13,12 +13,14 @@ from atelier.data.reports import ReportRepository
 from atelier.data.shares import ShareRepository
 from atelier.data.workflows import WorkflowRepository
 from atelier.ids import IdPrefix, has_prefix, new_id
+from atelier.integrations.public_media import PublicMedia
 from atelier.models.accounts import AccountStatus
 from atelier.models.gallery import Report, ReportReason, ReportStatus, TargetType
 from atelier.models.generation import Visibility
 from atelier.observability import logger
 from atelier.settings import Settings
 from atelier.usecases.manage_shares import resolve_share
+from atelier.usecases.publish_media import withdraw
 
 
 def _target_owner(
@@ -66,6 +68,7 @@ def report_content(
     workflows: WorkflowRepository,
     gallery: GalleryRepository,
     rate_limiter: RateLimiter,
+    public_media: PublicMedia,
     clock: Clock,
     settings: Settings,
 ) -> Report:
@@ -89,6 +92,7 @@ def report_content(
     if reason is ReportReason.MINOR_SAFETY:
         if target_type is TargetType.ASSET:
             moderation.hold_asset(owner, resolved_id)
+            withdraw(owner, resolved_id, public_media=public_media)
         else:
             workflows.set_takedown(owner, resolved_id, removed=None, under_review=True)
         logger.warning("content held for review", extra={"report_id": report.id, "target_type": target_type.value})

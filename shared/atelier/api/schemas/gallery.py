@@ -139,6 +139,8 @@ class GalleryItemResponse(BaseModel):
     duration_s: float | None
     owner: GalleryOwner
     download_url: str
+    thumbnail_url: str | None = Field(description="WebP, longest side 512 px; a cacheable public URL")
+    poster_url: str | None = Field(description="A video's poster frame (WebP); null for an image")
     published_at: str
 
     @classmethod
@@ -153,6 +155,8 @@ class GalleryItemResponse(BaseModel):
             duration_s=entry.duration_s,
             owner=GalleryOwner(id=entry.owner_id, name=view.owner_name),
             download_url=view.download_url,
+            thumbnail_url=view.thumbnail_url,
+            poster_url=view.poster_url,
             published_at=isoformat(entry.published_at),
         )
 
@@ -204,6 +208,8 @@ class SharedAssetBody(BaseModel):
     height: int | None
     duration_s: float | None
     download_url: str | None
+    thumbnail_url: str | None = None
+    poster_url: str | None = None
 
 
 class SharedItemResponse(BaseModel):
@@ -224,6 +230,8 @@ class SharedItemResponse(BaseModel):
                 height=item.asset.height,
                 duration_s=item.asset.duration_s,
                 download_url=item.download_url,
+                thumbnail_url=item.thumbnail_url,
+                poster_url=item.poster_url,
             )
         workflow = None
         if item.workflow is not None:
