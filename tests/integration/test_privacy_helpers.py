@@ -381,7 +381,6 @@ def export_now(account: Account, *, receive_count: int = 1, asset_objects: Any =
         accounts=services.accounts,
         asset_objects=asset_objects or services.asset_objects,
         export_objects=services.export_objects,
-        public_media=services.public_media,
         mailer=services.mailer,
         sent_emails=services.sent_emails,
         clock=services.clock,

@@ -42,10 +42,11 @@ class PublicMedia:
         self._source = source
         self._cache_control = f"public, max-age={cache_seconds}"
 
-    def publish(self, asset_id: str, files: Mapping[str, str]) -> str:
+    def publish(self, asset_id: str, files: Mapping[str, str], *, prefix: str | None = None) -> str:
         """Copies each source object (name -> key in the assets bucket) under a new publication
-        prefix, and answers the prefix. A copy that fails removes what was copied."""
-        prefix = f"{asset_prefix(asset_id)}{secrets.token_urlsafe(12)}/"
+        prefix (or the one given: the same publication put back), and answers the prefix. A copy
+        that fails removes what was copied."""
+        prefix = prefix or f"{asset_prefix(asset_id)}{secrets.token_urlsafe(12)}/"
         try:
             for name, source_key in files.items():
                 self._public.copy_from(

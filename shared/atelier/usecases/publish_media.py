@@ -22,10 +22,16 @@ def media_files(object_key: str, thumbnail_key: str | None, poster_key: str | No
 
 
 def expose(
-    asset_id: str, object_key: str, thumbnail_key: str | None, poster_key: str | None, *, public_media: PublicMedia
+    asset_id: str,
+    object_key: str,
+    thumbnail_key: str | None,
+    poster_key: str | None,
+    *,
+    public_media: PublicMedia,
+    prefix: str | None = None,
 ) -> str:
-    """Copies the asset's media to a new public prefix and answers it (not yet recorded)."""
-    return public_media.publish(asset_id, media_files(object_key, thumbnail_key, poster_key))
+    """Copies the asset's media to a new public prefix (or `prefix`) and answers it (not recorded)."""
+    return public_media.publish(asset_id, media_files(object_key, thumbnail_key, poster_key), prefix=prefix)
 
 
 def withdraw(account_id: str, asset_id: str, *, public_media: PublicMedia) -> None:
@@ -47,25 +53,30 @@ def republish(account_id: str, asset_id: str, *, public_media: PublicMedia) -> b
 
 
 def withdraw_account(account_id: str, *, public_media: PublicMedia) -> int:
-    """Withdraws the public copies of every asset the account ever published; answers how many."""
+    """Deletes the public copies of every asset the account ever published; answers how many. The
+    rows keep their prefix (nothing lists them meanwhile: the countdown and suspension hide them),
+    so a cancelled countdown puts the very same publication back."""
     found = published_media(account_id)
     for item in found:
         public_media.withdraw(item.asset_id)
-        if item.public_prefix:
-            set_public_prefix(account_id, item.asset_id, None)
     return len(found)
 
 
 def restore_account(account_id: str, *, public_media: PublicMedia) -> int:
-    """Copies again the media of every asset of the account that is public and showable (after a
-    cancelled deletion); answers how many."""
+    """Copies again, under the prefix its row kept, the media of every public and showable asset of
+    the account (a cancelled deletion); answers how many."""
     restored = 0
     for item in published_media(account_id):
-        if not item.showable:
+        if not item.showable or not item.public_prefix:
             continue
-        public_media.withdraw(item.asset_id)
-        prefix = expose(item.asset_id, item.object_key, item.thumbnail_key, item.poster_key, public_media=public_media)
-        set_public_prefix(account_id, item.asset_id, prefix)
+        expose(
+            item.asset_id,
+            item.object_key,
+            item.thumbnail_key,
+            item.poster_key,
+            public_media=public_media,
+            prefix=item.public_prefix,
+        )
         restored += 1
     logger.info("public media restored", extra={"assets": restored})
     return restored
