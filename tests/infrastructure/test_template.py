@@ -264,3 +264,29 @@ def test_only_the_worker_loads_the_video_decoding_layer():
         if {"Ref": "MediaLayer"} in function["Properties"].get("Layers", [])
     ]
     assert loaders == ["WorkerFunction"]
+
+
+def _grants_bucket(function: dict, bucket: str) -> bool:
+    return any(
+        isinstance(policy, dict)
+        and any(
+            isinstance(body, dict) and body.get("BucketName") == {"Ref": bucket}
+            for name, body in policy.items()
+            if name in ("S3CrudPolicy", "S3WritePolicy")
+        )
+        for policy in function["Properties"].get("Policies", [])
+    )
+
+
+@pytest.mark.parametrize(
+    ("function", "why"),
+    [
+        ("JobsFunction", "publish, unpublish and delete assets"),
+        ("GalleryFunction", "a minor-safety report holds an item"),
+        ("AdminFunction", "moderation removes, quarantines, suspends, or dismisses"),
+        ("AccountFunction", "the deletion countdown starts or is cancelled"),
+        ("ScheduledFunction", "the purge"),
+    ],
+)
+def test_every_function_that_hides_or_shows_public_items_may_write_public_media(function, why):
+    assert _grants_bucket(functions()[function], "PublicMediaBucket"), why
