@@ -25,10 +25,10 @@ def request_origin(headers: Mapping[str, str] | None) -> str | None:
     return None
 
 
-def is_preflight(method: str, headers: Mapping[str, str] | None) -> bool:
-    if method.upper() != "OPTIONS":
-        return False
-    return any(name.lower() == "access-control-request-method" for name in (headers or {}))
+def is_preflight(method: str) -> bool:
+    """Every OPTIONS request is answered as a preflight: no route serves OPTIONS, and the answer
+    names an origin only when it is allowed (a bare OPTIONS gets a 204 and `Vary` alone)."""
+    return method.upper() == "OPTIONS"
 
 
 def preflight_headers(origin: str | None, allowed: frozenset[str]) -> dict[str, str]:

@@ -94,7 +94,7 @@ def serve(app: APIGatewayRestResolver, event: dict[str, Any], context: LambdaCon
     started = time.perf_counter()
     allowed = get_settings().allowed_origins
     request_headers = event.get("headers") or {}
-    if cors.is_preflight(str(event.get("httpMethod") or ""), request_headers):
+    if cors.is_preflight(str(event.get("httpMethod") or "")):
         response = _preflight(request_headers, allowed)
     else:
         response = app.resolve(event, context)
