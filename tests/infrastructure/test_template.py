@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from cfnlint import api as cfnlint_api
 
+from tests.security.test_security_headers import html_policy_problems
 from tests.support.template import ROOT, TEMPLATE_PATH, declared_routes, functions, resources, served_routes, template
 
 SAM = ROOT / ".venv-sam" / "bin" / "sam"
@@ -237,6 +238,8 @@ def test_the_response_headers_policy_is_strict():
     assert directives["connect-src"].startswith("'self'")
     assert directives["img-src"].startswith("'self'")
     assert directives["frame-ancestors"] == "'none'"
+    # The same bar as every HTML page the API serves.
+    assert html_policy_problems(policy) == []
     assert config["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
     assert config["FrameOptions"]["FrameOption"] == "DENY"
     assert config["ContentTypeOptions"]["Override"] is True

@@ -25,7 +25,7 @@ def web_content_security_policy(settings: Settings) -> str:
     store = " ".join(_object_store_origins(settings))
     return (
         "default-src 'self'; script-src 'self'; style-src 'self'; "
-        f"img-src 'self' data: blob: {store}; media-src 'self' blob: {store}; connect-src 'self' {store}; "
+        f"img-src 'self' data: {store}; media-src 'self' {store}; connect-src 'self' {store}; "
         "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     )
 
