@@ -123,6 +123,11 @@ build: $(SAM_VENV)/.installed ## sam build for arm64
 	@# SAM's zips date every file 1980, so timestamp-checked .pyc would be stale on every cold start.
 	$(PYTHON) scripts/build_bytecode.py .aws-sam/build
 
+.PHONY: deploy-web
+deploy-web: $(VENV)/.installed ## Build the web studio and upload it to a deployed stage (STAGE=dev|staging|prod)
+	@test -n "$(STAGE)" || { echo "usage: make deploy-web STAGE=dev" >&2; exit 1; }
+	$(PY) -m scripts.deploy_web --stack $${STACK:-atelier-$(STAGE)} $(DEPLOY_WEB_ARGS)
+
 .PHONY: clean
 clean: ## Remove build output and caches (keeps the virtual environments)
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache web/dist web/test-results web/playwright-report

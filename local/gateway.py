@@ -289,6 +289,8 @@ class Gateway:
         self.stand_ins = stand_ins
         self._invoke = invoke
         self._gateway_responses = dict(gateway_responses or {})
+        # Public media at /media/ (CloudFront's behaviour in production), once the runtime knows its bucket.
+        self.media: Callable[[IncomingRequest], LocalResponse] | None = None
         # Bound at construction so the port is known before any handler module is imported.
         self._server = _HttpServer((host, port), _RequestHandler, gateway=self)
         self._thread: threading.Thread | None = None
@@ -323,6 +325,8 @@ class Gateway:
     def handle(self, request: IncomingRequest) -> LocalResponse:
         if request.path == LOCAL_PREFIX or request.path.startswith(f"{LOCAL_PREFIX}/"):
             return self._handle_local(request)
+        if self.media is not None and request.path.startswith("/media/"):
+            return self.media(request)
         matched = self.router.match(request.method, request.path)
         site = self._site_for(request) if matched is None else None
         if site is not None:

@@ -19,6 +19,7 @@ from typing import Any
 from local.emulator import EMULATOR_ACCESS_KEY_ID, EMULATOR_SECRET_ACCESS_KEY, SerialMotoServer
 from local.functions import DEFAULT_MAX_ENVIRONMENTS, FunctionPool, FunctionSpec, discover_functions
 from local.gateway import Gateway, Router, gateway_response_headers, routes_from_template
+from local.media import media_handler
 from local.poller import DEFAULT_RETRY_DELAY_SECONDS, SqsPoller
 from local.resources import ProvisionedResources, provision
 from local.schedules import Scheduler
@@ -135,6 +136,9 @@ class LocalRuntime:
             web=WebSite(self._web_root, [self.emulator.endpoint_url]) if self._web_root is not None else None,
         )
         self._apply_environment()
+        media_bucket = self.environment().get("PUBLIC_MEDIA_BUCKET_NAME")
+        if media_bucket:
+            self._gateway.media = media_handler(self.emulator.endpoint_url, media_bucket)
         if self._fresh_layers:
             self._import_layers_afresh()
         self._pools = {spec.logical_id: FunctionPool(spec, self._max_environments) for spec in self.functions}
@@ -267,6 +271,8 @@ class LocalRuntime:
             AWS_REGION=REGION,
             API_BASE_URL=self.api_url,
             LOCAL_RUNTIME="1",
+            # The share page's body: the built studio's index.html, read from the working tree.
+            WEB_INDEX_PATH=str(self.code_root / "web" / "dist" / "index.html"),
         )
         return variables
 

@@ -309,6 +309,7 @@ def post_deletion() -> Response[DeletionScheduledResponse]:
         accounts=services.accounts,
         mailer=services.mailer,
         sent_emails=services.sent_emails,
+        public_media=services.public_media,
         clock=services.clock,
         settings=services.settings,
     )
@@ -332,6 +333,7 @@ def delete_deletion() -> DeletionStatusResponse:
         wallets=services.wallets,
         mailer=services.mailer,
         sent_emails=services.sent_emails,
+        public_media=services.public_media,
         clock=services.clock,
     )
     return DeletionStatusResponse.of(state)

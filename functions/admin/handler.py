@@ -80,6 +80,7 @@ def post_resolve(report_id: Annotated[str, Path(max_length=64)], body: ResolveRe
         moderation=services.moderation_actions,
         workflows=services.workflows,
         storage=services.asset_storage,
+        public_media=services.public_media,
         clock=services.clock,
         settings=services.settings,
     )

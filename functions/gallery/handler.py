@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Que
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from atelier.api import headers, share_page
 from atelier.api.access import Access
 from atelier.api.errors import error_responses
 from atelier.api.requests import principal as request_principal
@@ -43,7 +44,7 @@ from atelier.observability import logger, metrics, tracer
 from atelier.services import get_services
 from atelier.snapstart import prepare
 from atelier.usecases.browse_gallery import browse_gallery
-from atelier.usecases.manage_shares import create_share, list_shares, open_share, revoke_share
+from atelier.usecases.manage_shares import create_share, list_shares, open_share, preview_share, revoke_share
 from atelier.usecases.manage_workflows import (
     WorkflowView,
     add_version,
@@ -260,6 +261,7 @@ def get_gallery(
         limit=limit,
         gallery=services.gallery,
         storage=services.asset_storage,
+        media_base_url=services.settings.media_base_url or public_base_url(app.current_event, services.settings),
         clock=services.clock,
         settings=services.settings,
     )
@@ -294,7 +296,8 @@ def post_share(body: CreateShareRequest) -> Response[CreatedShareResponse]:
     payload = CreatedShareResponse(
         **ShareResponse.of(created.share).model_dump(),
         token=created.token,
-        url=f"{public_base_url(event, services.settings)}/v1/s/{created.token}",
+        # The page people open (HTML with link-preview tags); the studio reads /v1/s/{token}.
+        url=f"{public_base_url(event, services.settings)}/s/{created.token}",
     )
     return Response(status_code=201, content_type="application/json", body=payload)
 
@@ -347,6 +350,45 @@ def get_shared(token: Annotated[str, Path(max_length=128)]) -> SharedItemRespons
     return SharedItemResponse.of(item)
 
 
+@app.get("/s/<token>", access=Access.public(), include_in_schema=False)
+def get_share_page(token: Annotated[str, Path(max_length=128)]) -> Response[str]:
+    """The share link itself: the studio's page, with the item's link-preview tags (404 and no item
+    tags when the link shows nothing)."""
+    services = get_services()
+    event = app.current_event
+    base_url = public_base_url(event, services.settings)
+    preview = preview_share(
+        token,
+        shares=services.shares,
+        gallery=services.gallery,
+        workflows=services.workflows,
+        storage=services.asset_storage,
+        media_base_url=services.settings.media_base_url or base_url,
+        clock=services.clock,
+        settings=services.settings,
+    )
+    tags = None
+    if preview is not None:
+        tags = share_page.PreviewTags(
+            title=f"{_KIND_WORDS.get(preview.kind, 'An item')} by {preview.owner_name}",
+            description=f"Shared from {share_page.SITE_NAME}.",
+            url=f"{base_url}/s/{token}",
+            image_url=preview.image_url,
+        )
+    return Response(
+        status_code=200 if preview is not None else 404,
+        content_type="text/html; charset=utf-8",
+        body=share_page.render(services.web_index.html(), tags),
+        headers={
+            "Content-Security-Policy": headers.web_content_security_policy(services.settings),
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+_KIND_WORDS = {"image": "An image", "video": "A video", "upload": "An image", "workflow": "A workflow"}
+
+
 @app.post(
     "/v1/reports",
     access=Access.session(),
@@ -373,6 +415,7 @@ def post_report(body: CreateReportRequest) -> Response[ReportResponse]:
         gallery=services.gallery,
         rate_limiter=services.rate_limiter,
         mailer=services.mailer,
+        public_media=services.public_media,
         clock=services.clock,
         settings=services.settings,
     )

@@ -248,6 +248,7 @@ def patch_asset(asset_id: Id, body: UpdateAssetRequest) -> AssetResponse:
         accounts=services.accounts,
         policies=services.policies,
         storage=services.asset_storage,
+        public_media=services.public_media,
         clock=services.clock,
         settings=services.settings,
     )
@@ -264,7 +265,9 @@ def patch_asset(asset_id: Id, body: UpdateAssetRequest) -> AssetResponse:
 def remove_asset(asset_id: Id):
     services = get_services()
     account_id = signed_in_account_id(app.current_event, services)
-    delete_asset(account_id, asset_id, assets=services.assets, storage=services.asset_storage)
+    delete_asset(
+        account_id, asset_id, assets=services.assets, storage=services.asset_storage, public_media=services.public_media
+    )
     return Response(status_code=204)
 
 

@@ -44,6 +44,7 @@ def _purge() -> dict[str, Any]:
         payments=services.payments,
         asset_objects=services.asset_objects,
         export_objects=services.export_objects,
+        public_media=services.public_media,
         payment_provider_for=services.payment_provider,
         inference_provider_for=services.inference_provider,
         mailer=services.mailer,

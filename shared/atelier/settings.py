@@ -173,6 +173,17 @@ class Settings(BaseModel):
     ledger_table_name: str = "atelier-dev-ledger"
     assets_bucket_name: str = "atelier-dev-assets"
     exports_bucket_name: str = "atelier-dev-exports"
+    # Public copies of published media, served at <media base>/media/... (CloudFront in production).
+    public_media_bucket_name: str = "atelier-dev-public-media"
+    # Where /media/ is served; empty means the API's own public base URL (the same origin).
+    media_base_url: str = ""
+    # How long caches may keep a public copy: the longest a withdrawn copy may still be served.
+    public_media_cache_seconds: int = 600
+    # The web studio's bucket (its index.html is the share page's body) and a local file instead.
+    web_bucket_name: str = ""
+    web_index_path: str = ""
+    # How long the share page's preview image URL of a private (link-shared) item stays valid.
+    share_preview_url_seconds: int = 86_400
     generation_queue_url: str = ""
     export_queue_url: str = ""
 

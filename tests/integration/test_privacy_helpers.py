@@ -278,6 +278,7 @@ def full_account(provider: FakeProvider | None = None) -> FullAccount:
         accounts=services.accounts,
         policies=services.policies,
         storage=services.asset_storage,
+        public_media=services.public_media,
         clock=services.clock,
         settings=services.settings,
     )
@@ -293,6 +294,7 @@ def full_account(provider: FakeProvider | None = None) -> FullAccount:
         accounts=services.accounts,
         policies=services.policies,
         storage=services.asset_storage,
+        public_media=services.public_media,
         clock=services.clock,
         settings=services.settings,
     )
@@ -411,6 +413,7 @@ def purger(
         payments=services.payments,
         asset_objects=asset_objects or services.asset_objects,
         export_objects=services.export_objects,
+        public_media=services.public_media,
         payment_provider_for=lambda _name: payment_provider,  # type: ignore[arg-type,return-value]
         inference_provider_for=lambda _name: inference_provider,  # type: ignore[arg-type,return-value]
         mailer=services.mailer,
@@ -431,6 +434,7 @@ def schedule(account: Account, clock: Any = None):
         accounts=services.accounts,
         mailer=services.mailer,
         sent_emails=services.sent_emails,
+        public_media=services.public_media,
         clock=clock or services.clock,
         settings=services.settings,
     )

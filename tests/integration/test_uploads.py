@@ -141,6 +141,32 @@ def test_an_upload_is_checked_and_stripped_of_gps_on_first_use(stack):
     assert (upload.width, upload.height) == (40, 30)
 
 
+def test_a_verified_upload_gets_a_webp_thumbnail_beside_it(stack):
+    from PIL import Image
+
+    # Given a 1200 x 900 reference image uploaded and then used (its first verification)
+    services = get_services()
+    account = new_account()
+    buffer = io.BytesIO()
+    Image.new("RGB", (1200, 900), (200, 120, 10)).save(buffer, format="PNG")
+    content = buffer.getvalue()
+    started = begin(account.id, "image/png", len(content))
+    assert post_form(started, content, "image/png").status_code < 300
+    verified_reference_url(
+        account.id,
+        started.upload.id,
+        uploads=services.uploads,
+        storage=services.asset_storage,
+        settings=services.settings,
+    )
+    # Then the upload names a thumbnail stored beside it: WebP, 512 px on its longest side
+    upload = services.uploads.get(account.id, started.upload.id)
+    assert upload.thumbnail_key == f"{started.upload.object_key}.thumb.webp"
+    thumbnail = services.asset_storage.get(upload.thumbnail_key, 1_000_000)
+    with Image.open(io.BytesIO(thumbnail)) as image:
+        assert (image.format, image.size) == ("WEBP", (512, 384))
+
+
 def test_an_upload_that_lies_about_its_type_is_rejected(stack):
     services = get_services()
     account = consenting_account()

@@ -16,6 +16,7 @@ else's private thing is always 404, never 403: its existence is not confirmed.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -58,7 +59,7 @@ from tests.support.personas import (
     with_api_key,
 )
 from tests.support.stack import running_stack
-from tests.support.template import served_routes
+from tests.support.template import declared_routes, served_routes
 
 Expected = int
 
@@ -225,6 +226,14 @@ def _report_target(cell: Cell) -> dict[str, Any]:
     }
 
 
+def _preflight_paths() -> list[str]:
+    return sorted(route.path for route in declared_routes() if route.method == "OPTIONS")
+
+
+def _any_values(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "x", path)
+
+
 UNSIGNED_PAYMENT_EVENT = b'{"id": "evt_unsigned", "type": "checkout.session.completed", "data": {"object": {}}}'
 
 # Rows run in this order. The last four change the caller's own state (deletion, sessions), so they
@@ -240,6 +249,10 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/v1/gallery"): Row(everyone(200), at("/v1/gallery")),
     # A link shows its one item to anyone holding it.
     ("GET", "/v1/s/{token}"): Row(everyone(200), lambda c: Call(f"/v1/s/{c.owner.share('open').token}")),
+    # The share page (HTML) of the same link.
+    ("GET", "/s/{token}"): Row(everyone(200), lambda c: Call(f"/s/{c.owner.share('open').token}")),
+    # CORS preflights are answered before any route runs and read no credentials: the same for all.
+    **{("OPTIONS", path): Row(everyone(204), at(_any_values(path))) for path in _preflight_paths()},
     ("GET", "/v1/billing/return/{provider}"): Row(everyone(302), at("/v1/billing/return/stripe")),
     ("GET", "/v1/auth/login"): Row(everyone(302), at("/v1/auth/login?redirect_to=/")),
     ("GET", "/v1/auth/callback"): Row(everyone(302), _callback_in_flight),
@@ -450,6 +463,7 @@ def open_report(world: World) -> str:
         gallery=services.gallery,
         rate_limiter=services.rate_limiter,
         mailer=services.mailer,
+        public_media=services.public_media,
         clock=services.clock,
         settings=services.settings,
     )

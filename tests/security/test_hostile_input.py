@@ -1062,7 +1062,8 @@ def test_a_preflight_from_a_foreign_origin_gets_no_cors_grant(stack, raw):
     for route_method, path, _ in stack.routes:
         headers = {"Origin": FOREIGN_ORIGIN, "Access-Control-Request-Method": route_method}
         answer = raw.options(_concrete(path), headers=headers)
-        assert answer.status_code == 404, (path, answer.text)
+        # Answered as a preflight (browser-facing paths) or not at all (webhooks): never a grant.
+        assert answer.status_code in (204, 404), (path, answer.text)
         granted = {name for name in answer.headers if name.lower().startswith("access-control-")}
         assert granted == set(), path
 

@@ -215,6 +215,7 @@ class Holdings:
                 accounts=services.accounts,
                 policies=services.policies,
                 storage=services.asset_storage,
+                public_media=services.public_media,
                 clock=services.clock,
                 settings=services.settings,
             )

@@ -22,12 +22,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from atelier import errors
-from atelier.api import headers, requests
+from atelier.api import cors, headers, requests
 from atelier.api.access import Access
 from atelier.api.errors import error_response, response_for, validation_details
 from atelier.api.request_log import log_request
 from atelier.observability import logger, metrics
 from atelier.services import get_services
+from atelier.settings import get_settings
 from atelier.usecases.moderate import require_admin
 
 _JSON_MEDIA_TYPE = "application/json"
@@ -154,14 +155,27 @@ def make_resolver() -> AtelierResolver:
 API_GATEWAY_SECONDS = 29.0
 
 
+def _preflight(request_headers: dict[str, str] | None, allowed: frozenset[str]) -> dict[str, Any]:
+    answer = cors.preflight_headers(cors.request_origin(request_headers), allowed)
+    return {"statusCode": 204, "body": "", "isBase64Encoded": False, "headers": answer}
+
+
 def serve(app: APIGatewayRestResolver, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     from atelier.integrations.resilience import time_budget
 
     started = time.perf_counter()
-    remaining = getattr(context, "get_remaining_time_in_millis", None)
-    budget = min(API_GATEWAY_SECONDS, remaining() / 1000) if callable(remaining) else API_GATEWAY_SECONDS
-    with time_budget(budget - 1.0):
-        response = app.resolve(event, context)
+    allowed = get_settings().allowed_origins
+    request_headers = event.get("headers") or {}
+    if cors.is_preflight(str(event.get("httpMethod") or "")):
+        response = _preflight(request_headers, allowed)
+    else:
+        remaining = getattr(context, "get_remaining_time_in_millis", None)
+        budget = min(API_GATEWAY_SECONDS, remaining() / 1000) if callable(remaining) else API_GATEWAY_SECONDS
+        with time_budget(budget - 1.0):
+            response = app.resolve(event, context)
+        extra = cors.response_headers(cors.request_origin(request_headers), allowed)
+        response.setdefault("headers", {})
+        response["headers"] = {**(response.get("headers") or {}), **extra}
     multi_value = response.setdefault("multiValueHeaders", {}) or {}
     for name, value in (response.pop("headers", None) or {}).items():
         multi_value.setdefault(name, [value])

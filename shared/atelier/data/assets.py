@@ -37,6 +37,9 @@ def _to_asset(item: AssetItem) -> Asset:
         visibility=Visibility(item.visibility),
         removed=bool(item.removed),
         created_at=item.created_at,
+        thumbnail_key=item.thumbnail_key,
+        poster_key=item.poster_key,
+        public_prefix=item.public_prefix,
     )
 
 
@@ -56,6 +59,7 @@ def _to_upload(item: UploadItem) -> Upload:
         unused_until=item.unused_until,
         used_at=item.used_at,
         quota_bytes=_quota_bytes(item),
+        thumbnail_key=item.thumbnail_key,
     )
 
 
@@ -111,9 +115,11 @@ class AssetRepository:
         clear_rating: bool,
         visibility: Visibility | None,
         published_at: datetime | None = None,
+        public_prefix: str | None = None,
     ) -> Asset:
-        """`published_at` (with visibility public) lists the asset in the gallery in this same write;
-        visibility private takes it out. A removed or held asset cannot be published."""
+        """`published_at` (with visibility public) lists the asset in the gallery in this same write,
+        with `public_prefix` naming its public copies; visibility private takes it out (and forgets
+        the copies). A removed or held asset cannot be published."""
         actions: list[Action] = []
         if labels is not None:
             actions.append(AssetItem.labels.set(list(labels)))  # type: ignore[arg-type]
@@ -129,9 +135,12 @@ class AssetRepository:
                 if existing is None:
                     raise errors.NotFoundError()
                 actions.extend(gallery.publish_actions(existing.kind, asset_id, published_at))
+                if public_prefix is not None:
+                    actions.append(AssetItem.public_prefix.set(public_prefix))
                 condition = condition & (AssetItem.removed == False) & GalleryEntryItem.under_review.does_not_exist()  # noqa: E712
             elif visibility is Visibility.PRIVATE:
                 actions.extend(gallery.unpublish_actions())
+                actions.append(AssetItem.public_prefix.remove())
         if not actions:
             existing = self.get(account_id, asset_id)
             if existing is None:
@@ -346,6 +355,7 @@ class UploadRepository:
         height: int | None,
         sha256: str | None,
         size_bytes: int,
+        thumbnail_key: str | None = None,
     ) -> None:
         item = UploadItem(keys.account_pk(upload.account_id), keys.upload_sk(upload.id))
         with translate_errors():
@@ -356,5 +366,6 @@ class UploadRepository:
                     UploadItem.height.set(height) if height is not None else UploadItem.height.remove(),
                     UploadItem.sha256.set(sha256) if sha256 else UploadItem.sha256.remove(),
                     UploadItem.size_bytes.set(size_bytes),
+                    UploadItem.thumbnail_key.set(thumbnail_key) if thumbnail_key else UploadItem.thumbnail_key.remove(),
                 ]
             )

@@ -320,6 +320,7 @@ class UploadQuotaItem(MainTableModel):
 
     unused_count = NumberAttribute(default=0)
     unused_bytes = NumberAttribute(default=0)
+    thumbnail_key = UnicodeAttribute(null=True)
 
 
 class AssetItem(MainTableModel):
@@ -341,6 +342,9 @@ class AssetItem(MainTableModel):
     visibility = UnicodeAttribute(default="private")
     removed = BooleanAttribute(default=False)
     created_at = UTCDateTimeAttribute()
+    thumbnail_key = UnicodeAttribute(null=True)
+    poster_key = UnicodeAttribute(null=True)
+    public_prefix = UnicodeAttribute(null=True)
     gsi1pk = UnicodeAttribute(attr_name="GSI1PK", null=True)
     gsi1sk = UnicodeAttribute(attr_name="GSI1SK", null=True)
 
@@ -478,6 +482,9 @@ class GalleryEntryItem(MainTableModel):
     listed = BooleanAttribute(null=True)
     under_review = BooleanAttribute(null=True)
     quarantined = BooleanAttribute(null=True)
+    thumbnail_key = UnicodeAttribute(null=True)
+    poster_key = UnicodeAttribute(null=True)
+    public_prefix = UnicodeAttribute(null=True)
     gsi1pk = UnicodeAttribute(attr_name="GSI1PK", null=True)
     gsi1sk = UnicodeAttribute(attr_name="GSI1SK", null=True)
     gsi2pk = UnicodeAttribute(attr_name="GSI2PK", null=True)

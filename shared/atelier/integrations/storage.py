@@ -99,6 +99,30 @@ class ObjectStore:
         except BotoCoreError as exc:
             raise errors.DependencyUnavailableError() from exc
 
+    def copy_from(self, source_bucket: str, source_key: str, key: str, *, cache_control: str) -> bool:
+        """A server-side copy of another bucket's object to `key` here (its type kept, its cache
+        lifetime set). False when the source does not exist."""
+        try:
+            self.client.copy_object(
+                Bucket=self.bucket,
+                Key=key,
+                CopySource={"Bucket": source_bucket, "Key": source_key},
+                MetadataDirective="REPLACE",
+                CacheControl=cache_control,
+                ContentType=self._content_type(source_bucket, source_key),
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return False
+            raise errors.DependencyUnavailableError() from exc
+        except BotoCoreError as exc:
+            raise errors.DependencyUnavailableError() from exc
+        return True
+
+    def _content_type(self, bucket: str, key: str) -> str:
+        answer = self.client.head_object(Bucket=bucket, Key=key)
+        return str(answer.get("ContentType") or "application/octet-stream")
+
     def get(self, key: str, max_bytes: int) -> bytes | None:
         try:
             answer = self.client.get_object(Bucket=self.bucket, Key=key)

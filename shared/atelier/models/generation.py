@@ -142,6 +142,8 @@ class Upload(BaseModel):
     def expired(self, now: datetime) -> bool:
         return not self.is_used and self.unused_until is not None and now >= self.unused_until
 
+    thumbnail_key: str | None = None
+
 
 class Visibility(StrEnum):
     PRIVATE = "private"
@@ -168,3 +170,8 @@ class Asset(BaseModel):
     visibility: Visibility = Visibility.PRIVATE
     removed: bool = False
     created_at: datetime
+    # Derived previews beside the object (None where none could be made), and the prefix of the
+    # public copies while published (see integrations/public_media.py).
+    thumbnail_key: str | None = None
+    poster_key: str | None = None
+    public_prefix: str | None = None

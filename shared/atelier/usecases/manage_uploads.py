@@ -1,6 +1,6 @@
 """Reference-image uploads: a presigned POST that S3 itself holds to the declared type and size,
 and, on first use, a real check of the object (it decodes, its dimensions are within limits) that
-also strips EXIF/GPS metadata by re-encoding the pixels.
+also strips EXIF/GPS metadata by re-encoding the pixels, and stores its thumbnail beside it.
 
 Starting one needs the terms accepted, is rate limited, and counts against the account's quota of
 unused uploads (count and declared bytes). An upload no job has used is kept for
@@ -23,6 +23,7 @@ from atelier.data.assets import UploadRepository
 from atelier.data.policies import PolicyRepository
 from atelier.data.rate_limits import RateLimiter
 from atelier.ids import IdPrefix, has_prefix, new_id
+from atelier.integrations.previews import PREVIEW_CONTENT_TYPE, make_previews, thumbnail_key
 from atelier.integrations.storage import ObjectStore, upload_key
 from atelier.models.generation import Upload, UploadStatus
 from atelier.settings import Settings
@@ -197,6 +198,11 @@ def verify_upload(upload: Upload, *, uploads: UploadRepository, storage: ObjectS
         raise UploadRejectedError() from exc
     cleaned = buffer.getvalue()
     storage.put(upload.object_key, cleaned, upload.content_type)
+    previews = make_previews(cleaned, upload.content_type)
+    thumbnail = None
+    if previews.thumbnail is not None:
+        thumbnail = thumbnail_key(upload.object_key)
+        storage.put(thumbnail, previews.thumbnail, PREVIEW_CONTENT_TYPE)
     uploads.mark(
         upload,
         UploadStatus.VERIFIED,
@@ -204,4 +210,5 @@ def verify_upload(upload: Upload, *, uploads: UploadRepository, storage: ObjectS
         height=clean.height,
         sha256=hashlib.sha256(cleaned).hexdigest(),
         size_bytes=len(cleaned),
+        thumbnail_key=thumbnail,
     )

@@ -39,6 +39,7 @@ from atelier.integrations.inference.base import (
     ProviderRejectedError,
     ProviderStatus,
 )
+from atelier.integrations.previews import PREVIEW_CONTENT_TYPE, make_previews, poster_key, thumbnail_key
 from atelier.integrations.queue import MessageQueue
 from atelier.integrations.resilience import CircuitOpenError, remaining_seconds
 from atelier.integrations.storage import ObjectStore, output_key, output_prefix
@@ -328,12 +329,16 @@ def finish(
     from atelier.integrations.inference.media import probe
 
     assets: list[Asset] = []
+    stored: list[str] = []
     created_ms = int(job.created_at.timestamp() * 1000)
     for index, output in enumerate(state.outputs):
         content = provider.fetch_output(output, max_bytes=settings.output_max_bytes)
         info = probe(content, output.content_type)
         key = output_key(job.account_id, job.id, index, _EXTENSIONS.get(info.content_type, "bin"))
         storage.put(key, content, info.content_type, metadata={"sha256": info.sha256, "job-id": job.id})
+        stored.append(key)
+        thumbnail, poster = _store_previews(key, content, info.content_type, storage)
+        stored.extend(k for k in (thumbnail, poster) if k)
         assets.append(
             Asset(
                 id=derived_id(IdPrefix.ASSET, f"{job.id}:{index}", now_ms=created_ms),
@@ -349,6 +354,8 @@ def finish(
                 sha256=info.sha256,
                 object_key=key,
                 created_at=clock.now(),
+                thumbnail_key=thumbnail,
+                poster_key=poster,
             )
         )
     now = clock.now()
@@ -371,9 +378,23 @@ def finish(
         current = jobs.get(job.account_id, job.id)
         if current is not None and current.status is not JobStatus.SUCCEEDED:
             # Canceled while the provider worked: its outputs are discarded, not kept.
-            storage.delete([asset.object_key for asset in assets])
+            storage.delete(stored)
         return current.status if current else JobStatus.CANCELED
     return JobStatus.SUCCEEDED
+
+
+def _store_previews(key: str, content: bytes, content_type: str, storage: ObjectStore) -> tuple[str | None, str | None]:
+    """Stores the output's thumbnail (and a video's poster) beside it; answers their keys, None
+    for what could not be made."""
+    previews = make_previews(content, content_type)
+    thumbnail = poster = None
+    if previews.thumbnail is not None:
+        thumbnail = thumbnail_key(key)
+        storage.put(thumbnail, previews.thumbnail, PREVIEW_CONTENT_TYPE)
+    if previews.poster is not None:
+        poster = poster_key(key)
+        storage.put(poster, previews.poster, PREVIEW_CONTENT_TYPE)
+    return thumbnail, poster
 
 
 def discard_outputs(job: Job, storage: ObjectStore) -> None:

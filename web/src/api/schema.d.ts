@@ -983,6 +983,16 @@ export interface components {
             removed: boolean;
             /** Download Url */
             download_url: string | null;
+            /**
+             * Thumbnail Url
+             * @description WebP, longest side 512 px; short-lived like download_url
+             */
+            thumbnail_url: string | null;
+            /**
+             * Poster Url
+             * @description A video's poster frame (WebP); null for an image
+             */
+            poster_url: string | null;
             /** Created At */
             created_at: string;
         };
@@ -1275,6 +1285,16 @@ export interface components {
             owner: components["schemas"]["GalleryOwner"];
             /** Download Url */
             download_url: string;
+            /**
+             * Thumbnail Url
+             * @description WebP, longest side 512 px; a cacheable public URL
+             */
+            thumbnail_url: string | null;
+            /**
+             * Poster Url
+             * @description A video's poster frame (WebP); null for an image
+             */
+            poster_url: string | null;
             /** Published At */
             published_at: string;
         };
@@ -1653,6 +1673,10 @@ export interface components {
             duration_s: number | null;
             /** Download Url */
             download_url: string | null;
+            /** Thumbnail Url */
+            thumbnail_url?: string | null;
+            /** Poster Url */
+            poster_url?: string | null;
         };
         /** SharedItemResponse */
         SharedItemResponse: {
