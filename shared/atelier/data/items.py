@@ -312,6 +312,7 @@ class UploadItem(ExpiringItem):
     quota_bytes = NumberAttribute(null=True)
     unused_until = UTCDateTimeAttribute(null=True)
     used_at = UTCDateTimeAttribute(null=True)
+    thumbnail_key = UnicodeAttribute(null=True)
 
 
 class UploadQuotaItem(MainTableModel):
@@ -320,7 +321,6 @@ class UploadQuotaItem(MainTableModel):
 
     unused_count = NumberAttribute(default=0)
     unused_bytes = NumberAttribute(default=0)
-    thumbnail_key = UnicodeAttribute(null=True)
 
 
 class AssetItem(MainTableModel):

@@ -134,6 +134,7 @@ class Upload(BaseModel):
     used_at: datetime | None = None
     # The size declared when it was started, which it holds of the quota while unused.
     quota_bytes: int = 0
+    thumbnail_key: str | None = None
 
     @property
     def is_used(self) -> bool:
@@ -141,8 +142,6 @@ class Upload(BaseModel):
 
     def expired(self, now: datetime) -> bool:
         return not self.is_used and self.unused_until is not None and now >= self.unused_until
-
-    thumbnail_key: str | None = None
 
 
 class Visibility(StrEnum):
