@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from atelier.api.access import Access
 from atelier.api.errors import error_responses
 from atelier.api.requests import signed_in_account_id
 from atelier.api.resolver import make_resolver, serve
@@ -27,6 +28,7 @@ from atelier.clock import isoformat
 from atelier.models.webhooks import WebhookEventType
 from atelier.observability import logger, metrics, tracer
 from atelier.services import get_services
+from atelier.snapstart import prepare
 from atelier.usecases import manage_webhooks
 from atelier.usecases.manage_webhooks import EndpointChanges
 
@@ -40,6 +42,7 @@ TAGS = ["webhooks"]
 
 @app.post(
     "/v1/webhook-endpoints",
+    access=Access.session(),
     summary="Register a webhook endpoint; its signing secret is answered this once",
     tags=TAGS,
     responses=error_responses(401, 403, 409, 422, success={201: "Registered"}),
@@ -64,7 +67,13 @@ def post_endpoint(body: CreateWebhookEndpointRequest) -> Response[CreatedWebhook
     )
 
 
-@app.get("/v1/webhook-endpoints", summary="The account's webhook endpoints", tags=TAGS, responses=error_responses(401))
+@app.get(
+    "/v1/webhook-endpoints",
+    access=Access.session(),
+    summary="The account's webhook endpoints",
+    tags=TAGS,
+    responses=error_responses(401),
+)
 def get_endpoints() -> WebhookEndpointList:
     services = get_services()
     account_id = signed_in_account_id(app.current_event, services)
@@ -74,6 +83,7 @@ def get_endpoints() -> WebhookEndpointList:
 
 @app.get(
     "/v1/webhook-endpoints/default/secret",
+    access=Access.session(),
     summary="The secret that signs deliveries to a job's own `webhook_url` (made on first use)",
     tags=TAGS,
     responses=error_responses(401),
@@ -87,6 +97,7 @@ def get_default_secret() -> DefaultSecretResponse:
 
 @app.get(
     "/v1/webhook-endpoints/<endpoint_id>",
+    access=Access.session(),
     summary="One webhook endpoint (never its secret)",
     tags=TAGS,
     responses=error_responses(401, 404),
@@ -100,6 +111,7 @@ def get_one_endpoint(endpoint_id: Id) -> WebhookEndpointResponse:
 
 @app.patch(
     "/v1/webhook-endpoints/<endpoint_id>",
+    access=Access.session(),
     summary="Change a webhook endpoint's URL, events, description, or enable or disable it",
     tags=TAGS,
     responses=error_responses(401, 403, 404, 422),
@@ -123,6 +135,7 @@ def patch_endpoint(endpoint_id: Id, body: UpdateWebhookEndpointRequest) -> Webho
 
 @app.delete(
     "/v1/webhook-endpoints/<endpoint_id>",
+    access=Access.session(),
     summary="Remove a webhook endpoint and its delivery log",
     tags=TAGS,
     responses=error_responses(401, 403, 404, success={204: "Removed"}),
@@ -136,6 +149,7 @@ def remove_endpoint(endpoint_id: Id):
 
 @app.post(
     "/v1/webhook-endpoints/<endpoint_id>/rotate-secret",
+    access=Access.session(),
     summary="Rotate the signing secret; the previous one keeps signing during the overlap window",
     tags=TAGS,
     responses=error_responses(401, 403, 404, 409),
@@ -154,6 +168,7 @@ def post_rotate_secret(endpoint_id: Id) -> RotatedSecretResponse:
 
 @app.get(
     "/v1/webhook-endpoints/<endpoint_id>/deliveries",
+    access=Access.session(),
     summary="The endpoint's delivery log (30 days), newest first",
     tags=TAGS,
     responses=error_responses(401, 404),
@@ -171,6 +186,7 @@ def get_deliveries(endpoint_id: Id, limit: Limit = 20, cursor: Cursor = None) ->
 
 @app.post(
     "/v1/webhook-endpoints/<endpoint_id>/deliveries/<delivery_id>/redeliver",
+    access=Access.session(),
     summary="Attempt a delivered or failed delivery again (same message id and body)",
     tags=TAGS,
     responses=error_responses(401, 403, 404, 409, success={202: "Queued"}),
@@ -191,6 +207,7 @@ def post_redeliver(endpoint_id: Id, delivery_id: Id) -> Response[WebhookDelivery
 
 @app.post(
     "/v1/webhook-endpoints/<endpoint_id>/test",
+    access=Access.session(),
     summary="Send a `webhook.test` event to this endpoint",
     tags=TAGS,
     responses=error_responses(401, 403, 404, success={202: "Queued"}),
@@ -207,3 +224,6 @@ def post_test_event(endpoint_id: Id) -> Response[WebhookDeliveryResponse]:
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return serve(app, event, context)
+
+
+prepare("developer", resolver=app)

@@ -5,11 +5,12 @@ delayed deadline message, a redelivery of it, or the overdue sweep gets there, a
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from atelier import errors
+from atelier.integrations.resilience import time_budget
 from atelier.models.billing import LedgerKind
 from atelier.models.generation import JobStatus
 from atelier.services import get_services
@@ -41,13 +42,15 @@ def submit(account, queue: KeptMessages, cancel_after: str | None, settings=None
         policies=services.policies,
         rate_limiter=services.rate_limiter,
         moderation=services.moderation,
+        uploads=services.uploads,
+        storage=services.asset_storage,
         queue=queue,  # type: ignore[arg-type]
         clock=services.clock,
         settings=settings or services.settings,
     ).job
 
 
-def step(message, provider: FakeProvider, queue: KeptMessages, clock) -> JobStatus | None:
+def step(message, provider: FakeProvider, queue: KeptMessages, clock, sleep=None) -> JobStatus | None:
     services = get_services()
     return run_generation(
         message,
@@ -60,7 +63,22 @@ def step(message, provider: FakeProvider, queue: KeptMessages, clock) -> JobStat
         provider_for=lambda _name: provider,
         clock=clock,
         settings=services.settings,
+        **({"sleep": sleep} if sleep else {}),
     )
+
+
+class SleptClock:
+    """Real time when made, then moved only by the waits the worker makes (which do not really sleep)."""
+
+    def __init__(self) -> None:
+        self.start = datetime.now(UTC)
+        self.waits: list[float] = []
+
+    def now(self) -> datetime:
+        return self.start + timedelta(seconds=sum(self.waits))
+
+    def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
 
 
 def releases(account, job_id: str) -> int:
@@ -182,3 +200,29 @@ def test_an_unreadable_or_out_of_range_cancel_after_is_refused_and_nothing_is_he
     assert queue.sent == []
     wallet = services.wallets.get(account.id)
     assert (wallet.balance, wallet.held) == (100, 0)
+
+
+def test_a_deadline_that_comes_while_the_worker_waits_in_process_cancels_the_job_then(stack):
+    # Given a job with Cancel-After: 1s at a provider that will not finish in time
+    services = get_services()
+    account = ready_account(100)
+    queue, provider = KeptMessages(), FakeProvider(asynchronous=True, polls_to_finish=99)
+    job = submit(account, queue, "1s")
+    assert job.cancel_at is not None
+    start, _deadline = queue.take()
+
+    # When the worker starts it with time to wait for it in process
+    clock = SleptClock()
+    with time_budget(120):
+        status = step(start, provider, queue, clock, sleep=clock.sleep)
+
+    # Then no wait went past the deadline, and at it the job was canceled at the provider and
+    # released once, reported canceled for its deadline, with no further look scheduled
+    assert status is JobStatus.CANCELED
+    assert clock.now() <= job.cancel_at + timedelta(seconds=0.01)
+    ended = services.jobs.get(account.id, job.id)
+    assert ended is not None
+    assert (ended.status, ended.error.code if ended.error else None) == (JobStatus.CANCELED, "deadline")
+    assert len(provider.canceled) == 1
+    assert releases(account, job.id) == 1
+    assert queue.take() == []

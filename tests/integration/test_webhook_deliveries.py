@@ -206,6 +206,7 @@ def test_a_ready_export_and_a_scheduled_deletion_are_announced_with_ids_and_stat
         account.id,
         privacy=services.privacy,
         accounts=services.accounts,
+        public_media=services.public_media,
         mailer=NullMailer(),
         sent_emails=services.sent_emails,
         clock=services.clock,
@@ -267,6 +268,8 @@ def test_credits_low_is_sent_once_when_a_job_takes_the_balance_below_the_thresho
             policies=services.policies,
             rate_limiter=services.rate_limiter,
             moderation=services.moderation,
+            uploads=services.uploads,
+            storage=services.asset_storage,
             queue=KeptMessages(),  # type: ignore[arg-type]
             clock=services.clock,
             settings=services.settings,

@@ -35,7 +35,7 @@ from atelier.data.base import (
 from atelier.data.items import AccountDeletionItem, DeletionReceiptItem, JobItem, PointerItem
 from atelier.data.ledger_items import LedgerEntryItem, PaymentRecordItem
 from atelier.data.wallets import LEDGER_RETENTION
-from atelier.models.accounts import AccountStatus
+from atelier.models.accounts import AccountStatus, effective_status
 from atelier.models.privacy import DeletionReceipt, DeletionState, ProviderAction
 
 _KEY_ATTRIBUTES = frozenset({"PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK"})
@@ -208,6 +208,9 @@ class PrivacyRepository:
             return [(keys.provider_job_pk(attributes["provider"], attributes["provider_job_id"]), keys.POINTER_SK)]
         if row.entity == "share" and attributes.get("token_hash"):
             return [(keys.share_token_pk(attributes["token_hash"]), keys.POINTER_SK)]
+        if row.entity == "asset" and attributes.get("asset_id"):
+            # Written when the asset is first published; deleting an absent one is harmless.
+            return [(keys.asset_pointer_pk(attributes["asset_id"]), keys.POINTER_SK)]
         if row.entity == "workflow" and attributes.get("workflow_id"):
             return [(keys.workflow_pointer_pk(attributes["workflow_id"]), keys.POINTER_SK)]
         return []
@@ -291,8 +294,10 @@ class PrivacyRepository:
                     (keys.account_pk(account_id), keys.ACCOUNT_SK)
                     for account_id in wanted[start : start + _BATCH_GET_LIMIT]
                 ]
-                for item in AccountDeletionItem.batch_get(batch, attributes_to_get=["account_id", "status"]):
-                    statuses[item.account_id] = AccountStatus(item.status)
+                for item in AccountDeletionItem.batch_get(
+                    batch, attributes_to_get=["account_id", "status", "suspended_at"]
+                ):
+                    statuses[item.account_id] = effective_status(item.status, item.suspended_at)
         return statuses
 
     # -- the purge -------------------------------------------------------------------------------
