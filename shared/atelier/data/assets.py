@@ -13,7 +13,7 @@ from atelier import errors
 from atelier.data import gallery, keys
 from atelier.data.base import is_conditional_failure, transaction, translate_errors
 from atelier.data.items import AssetItem, GalleryEntryItem, UploadItem, WorkspaceItem
-from atelier.models.generation import Asset, Upload, UploadStatus, Visibility
+from atelier.models.generation import Asset, Provenance, Upload, UploadStatus, Visibility
 
 
 def _to_asset(item: AssetItem) -> Asset:
@@ -35,6 +35,12 @@ def _to_asset(item: AssetItem) -> Asset:
         visibility=Visibility(item.visibility),
         removed=bool(item.removed),
         created_at=item.created_at,
+        restriction=item.restriction,
+        provenance=(
+            Provenance(c2pa=item.provenance_c2pa, digital_source_type=item.digital_source_type)
+            if item.provenance_c2pa
+            else None
+        ),
     )
 
 

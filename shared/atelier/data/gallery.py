@@ -211,6 +211,7 @@ class AssetExposure:
     visibility: Visibility
     taken_down: bool
     created_at: datetime
+    restriction: str | None = None
 
 
 def asset_exposure(account_id: str, asset_id: str) -> AssetExposure | None:
@@ -231,4 +232,5 @@ def asset_exposure(account_id: str, asset_id: str) -> AssetExposure | None:
         visibility=Visibility(item.visibility),
         taken_down=bool(item.removed) or bool(item.under_review) or bool(item.quarantined),
         created_at=item.created_at,
+        restriction=item.restriction,
     )

@@ -133,6 +133,16 @@ class Visibility(StrEnum):
     PUBLIC = "public"
 
 
+class Provenance(BaseModel):
+    """What a stored file carries (P18): a C2PA manifest that validates, one that does not, or
+    none; and the IPTC digital source type its metadata names."""
+
+    model_config = ConfigDict(frozen=True)
+
+    c2pa: Literal["valid", "invalid", "absent"]
+    digital_source_type: str | None = None
+
+
 class Asset(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -153,3 +163,6 @@ class Asset(BaseModel):
     visibility: Visibility = Visibility.PRIVATE
     removed: bool = False
     created_at: datetime
+    # Why moderation keeps it private (never published or shared), e.g. "restricted:Suggestive".
+    restriction: str | None = None
+    provenance: Provenance | None = None

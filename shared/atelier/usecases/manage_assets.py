@@ -16,6 +16,7 @@ from atelier.models.accounts import AccountStatus
 from atelier.models.generation import Asset, Visibility
 from atelier.settings import Settings
 from atelier.usecases.require_consent import require_consent
+from atelier.usecases.screen_media import require_unrestricted
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ def update_asset(
             raise errors.AccountRestrictedError()
         if asset.removed:
             raise errors.ForbiddenError("This item was removed by moderation.")
+        require_unrestricted(asset.restriction)
         # Listed in the gallery by the same write that makes it public.
         published_at = clock.now()
     elif visibility is asset.visibility:

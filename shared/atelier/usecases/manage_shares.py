@@ -20,6 +20,7 @@ from atelier.models.accounts import AccountStatus
 from atelier.models.gallery import Share, TargetType, Workflow, WorkflowVersion
 from atelier.settings import Settings
 from atelier.usecases.require_consent import require_consent
+from atelier.usecases.screen_media import require_unrestricted
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ def _owned_target(account_id: str, target_type: TargetType, target_id: str, *, w
             raise errors.NotFoundError()
         if exposure.taken_down:
             raise errors.ForbiddenError("This item was removed by moderation.")
+        require_unrestricted(exposure.restriction)
         return
     workflow = workflows.get(account_id, target_id) if has_prefix(target_id, IdPrefix.WORKFLOW) else None
     if workflow is None:

@@ -131,6 +131,11 @@ class JobPageResponse(BaseModel):
     next_cursor: str | None
 
 
+class ProvenanceResponse(BaseModel):
+    c2pa: Literal["valid", "invalid", "absent"]
+    digital_source_type: str | None
+
+
 class AssetResponse(BaseModel):
     id: str
     job_id: str | None
@@ -148,6 +153,10 @@ class AssetResponse(BaseModel):
     removed: bool
     download_url: str | None
     created_at: str
+    # Set when media moderation keeps the item private: it can never be published or shared.
+    restriction: str | None = None
+    # Whether the file carries a valid C2PA manifest and the IPTC digital source type (P18).
+    provenance: ProvenanceResponse
 
     @classmethod
     def of(cls, view: AssetView) -> AssetResponse:
@@ -169,6 +178,11 @@ class AssetResponse(BaseModel):
             removed=asset.removed,
             download_url=view.download_url,
             created_at=isoformat(asset.created_at),
+            restriction=asset.restriction,
+            provenance=ProvenanceResponse(
+                c2pa=asset.provenance.c2pa if asset.provenance else "absent",
+                digital_source_type=asset.provenance.digital_source_type if asset.provenance else None,
+            ),
         )
 
 
