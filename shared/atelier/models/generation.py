@@ -54,6 +54,8 @@ class ModelSpec(BaseModel):
     price: PriceRule
     params: dict[str, ParamSpec] = Field(default_factory=dict)
     max_reference_images: int = 0
+    # Providers that can watermark their outputs (ModelArk) are asked to, unless a model says not (P18).
+    watermark: bool = True
 
 
 class JobStatus(StrEnum):

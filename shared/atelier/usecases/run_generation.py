@@ -201,10 +201,12 @@ def _request(job: Job, *, uploads: UploadRepository, storage: ObjectStore, setti
     seed = params.pop("seed", None)
     from atelier.usecases.list_models import find_model
 
+    model = find_model(job.model, settings)
     return GenerationRequest(
         job_id=job.id,
         kind=job.kind,
-        model=find_model(job.model, settings).provider_model,
+        model=model.provider_model,
+        watermark=model.watermark,
         prompt=job.prompt,
         negative_prompt=job.negative_prompt,
         params=params,

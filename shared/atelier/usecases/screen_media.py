@@ -35,7 +35,7 @@ from atelier.integrations.media_moderation import MediaModeration, MediaVerdict,
 from atelier.integrations.provenance import ProvenanceSigner, read_provenance
 from atelier.integrations.storage import ObjectStore
 from atelier.models.gallery import Report, ReportReason, ReportStatus, TargetType
-from atelier.models.generation import Provenance
+from atelier.models.generation import Provenance, UploadStatus
 from atelier.observability import logger
 from atelier.settings import Settings
 
@@ -226,12 +226,18 @@ def screen_references(
         content = storage.get(upload.object_key, settings.upload_max_bytes)
         if content is None:
             raise ReferenceRejectedError("A reference upload is missing or unusable.")
-        screen_reference(
-            content,
-            upload.content_type,
-            account_id=account_id,
-            upload_id=upload_id,
-            safety=safety,
-            storage=storage,
-            clock=clock,
-        )
+        try:
+            screen_reference(
+                content,
+                upload.content_type,
+                account_id=account_id,
+                upload_id=upload_id,
+                safety=safety,
+                storage=storage,
+                clock=clock,
+            )
+        except ReferenceRejectedError:
+            # Unusable for good; a quarantined one is also moved out of the account.
+            uploads.mark(upload, UploadStatus.REJECTED, width=None, height=None, sha256=None, size_bytes=len(content))
+            storage.delete([upload.object_key])
+            raise
