@@ -146,6 +146,7 @@ def benchmarks() -> list[Benchmark]:
         Benchmark("export", ["--quick"], ["--assets", "50", "--megabytes", "20"], parse_export),
         Benchmark("purge", ["--items", "5000"], ["--items", "500"], parse_purge),
         Benchmark("artifact", [], []),
+        Benchmark("media_safety", ["--runs", "7"], ["--runs", "3"]),
     ]
 
 
