@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -371,3 +372,69 @@ def test_a_known_bad_reference_upload_is_quarantined_and_its_job_fails_uncharged
     assert services.uploads.get(account.id, started.upload.id).status is UploadStatus.REJECTED
     assert services.asset_storage.get(started.upload.object_key, 10_000_000) is None
     assert services.asset_storage.get(quarantine_key(account.id, started.upload.id), 10_000_000) is not None
+
+
+@pytest.fixture(scope="module")
+def served_providers_for_safety() -> Iterator[Any]:
+    from tests.support.inference import served_providers
+
+    with served_providers(queue_seconds=0.05, run_seconds=0.1, timeout_sleep_seconds=1.5) as providers:
+        yield providers
+
+
+@pytest.mark.parametrize(
+    ("provider", "kind", "model"),
+    [
+        ("openai", "image", "gpt-image-1"),
+        ("modelark", "image", "seedream-4-0"),
+        ("modelark", "video", "seedance-1-0-lite"),
+        ("runpod", "image", "atelier-local"),
+        ("runpod", "video", "atelier-local"),
+        ("replicate", "image", "black-forest-labs/flux-schnell"),
+        ("replicate", "video", "bytedance/seedance-1-lite"),
+    ],
+)
+def test_every_provider_fakes_output_is_marked_with_a_valid_manifest(
+    stack, served_providers_for_safety, provider, kind, model
+):
+    from atelier.integrations.inference.media import probe
+    from atelier.integrations.inference.registry import forget_providers, provider_for
+    from atelier.usecases.screen_media import screen_output
+    from tests.support.inference import RUNPOD_ENDPOINT, poll_until_final, request
+
+    # Given an output of each provider's stand-in, fetched as the worker fetches it
+    forget_providers()
+    try:
+        adapter = provider_for(provider, served_providers_for_safety.settings())
+        model = RUNPOD_ENDPOINT if provider == "runpod" else model
+        job = poll_until_final(adapter, adapter.submit(request(kind, model=model, params={"duration_s": 2})))
+        content = adapter.fetch_output(job.outputs[0], max_bytes=50_000_000)
+    finally:
+        forget_providers()
+    content_type = probe(content).content_type
+    services = get_services()
+    # When the worker screens and marks it
+    screened = screen_output(
+        content,
+        content_type,
+        account_id="acc_x",
+        asset_id="ast_x",
+        model=model,
+        provider=provider,
+        created_at=datetime.now(UTC),
+        safety=services.output_safety,
+        storage=services.asset_storage,
+        clock=SystemClock(),
+    )
+    # Then c2pa's reader finds a manifest that validates, naming the provider and the AI source type
+    report, manifest = manifest_of(screened.content, content_type)
+    assert [s["code"] for s in report["validation_results"]["activeManifest"]["failure"]] == [
+        "signingCredential.untrusted"
+    ]
+    [actions] = [a for a in manifest["assertions"] if a["label"].startswith("c2pa.actions")]
+    assert actions["data"]["actions"][0]["digitalSourceType"] == DIGITAL_SOURCE_TYPE
+    assert actions["data"]["actions"][0]["parameters"]["provider"] == provider
+    assert screened.provenance.c2pa == "valid"
+    # And an image's XMP says so too
+    if kind == "image":
+        assert xmp_digital_source_type(screened.content) == DIGITAL_SOURCE_TYPE
