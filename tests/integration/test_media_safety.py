@@ -438,3 +438,37 @@ def test_every_provider_fakes_output_is_marked_with_a_valid_manifest(
     # And an image's XMP says so too
     if kind == "image":
         assert xmp_digital_source_type(screened.content) == DIGITAL_SOURCE_TYPE
+
+
+def test_a_moderator_confirms_an_automatic_quarantine_from_the_report_queue(worker):
+    from atelier.models.gallery import ModerationAction
+    from atelier.usecases.moderate import resolve_report
+
+    # Given an output quarantined by the automatic checks, and its open report in the queue
+    account, principal = ready_account(50)
+    job = worker.submit(principal, "flag:minor")
+    [message] = worker.queue.take()
+    assert worker.deliver(message) is JobStatus.FAILED
+    services = get_services()
+    from atelier.ids import IdPrefix, derived_id
+
+    asset_id = derived_id(IdPrefix.ASSET, f"{job.id}:0", now_ms=int(job.created_at.timestamp() * 1000))
+    record = services.moderation_actions.quarantine_record(asset_id)
+    assert record is not None
+    # When a moderator resolves the report with the quarantine action
+    resolved = resolve_report(
+        "acc_moderator",
+        record["report_id"],
+        ModerationAction.QUARANTINE,
+        "confirmed for the legal report",
+        reports=services.reports,
+        moderation=services.moderation_actions,
+        workflows=services.workflows,
+        storage=services.asset_storage,
+        clock=services.clock,
+        settings=services.settings,
+    )
+    # Then the report is closed as quarantined, and the quarantined bytes stay where they were
+    assert resolved.status is ReportStatus.RESOLVED
+    assert resolved.action is ModerationAction.QUARANTINE
+    assert services.asset_storage.get(quarantine_key(account.id, asset_id), 10_000_000) is not None
