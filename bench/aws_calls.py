@@ -613,7 +613,6 @@ def _gallery(r: Recorder, world: dict[str, Any]) -> None:
         json_body={
             "target_type": "asset",
             "target_id": world["asset_id"],
-            "owner_id": maker.account_id,
             "reason": "spam",
         },
         caller=other,
@@ -681,6 +680,18 @@ def _moderation(r: Recorder, world: dict[str, Any]) -> None:
             "POST",
             f"/v1/admin/reports/{world['report_id']}/resolve",
             json_body={"action": "dismiss", "note": "bench"},
+            caller=admin,
+        )
+    if _has_route(r, "POST", "/v1/admin/accounts/{account_id}/lift-suspension"):
+        from atelier.services import get_services
+
+        maker = world["maker"]
+        get_services().moderation_actions.suspend_account(maker.account_id, datetime.now(UTC))
+        r.route(
+            "POST /v1/admin/accounts/{account_id}/lift-suspension",
+            "POST",
+            f"/v1/admin/accounts/{maker.account_id}/lift-suspension",
+            json_body={"note": "bench"},
             caller=admin,
         )
     effective = (datetime.now(UTC) + timedelta(days=15)).isoformat(timespec="seconds")

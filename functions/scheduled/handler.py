@@ -1,5 +1,8 @@
 """Scheduled: maintenance that runs on EventBridge schedules (the stuck-job sweep, the purge of
-accounts whose deletion is due, the retention sweep)."""
+accounts whose deletion is due, the retention sweep).
+
+Every run is counted as succeeded or failed (metrics with a `Task` dimension, watched by alarms);
+a failing task raises, so the invocation fails as well (see docs/decisions.md)."""
 
 from __future__ import annotations
 
@@ -11,8 +14,9 @@ from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from atelier import errors
-from atelier.observability import logger, metrics, tracer
+from atelier.observability import logger, metrics, run_scheduled_task, tracer
 from atelier.services import get_services
+from atelier.snapstart import prepare
 from atelier.usecases.manage_jobs import sweep_overdue_jobs
 from atelier.usecases.purge_account import Purger
 from atelier.usecases.sweep_retention import sweep_retention
@@ -41,6 +45,7 @@ def _purge() -> dict[str, Any]:
         payments=services.payments,
         asset_objects=services.asset_objects,
         export_objects=services.export_objects,
+        public_media=services.public_media,
         payment_provider_for=services.payment_provider,
         inference_provider_for=services.inference_provider,
         mailer=services.mailer,
@@ -52,7 +57,13 @@ def _purge() -> dict[str, Any]:
 
 def _retention() -> dict[str, Any]:
     services = get_services()
-    return sweep_retention(retention=services.retention, clock=services.clock, settings=services.settings)
+    return sweep_retention(
+        retention=services.retention,
+        uploads=services.uploads,
+        storage=services.asset_storage,
+        clock=services.clock,
+        settings=services.settings,
+    )
 
 
 # Each schedule's rule is named atelier-<stage>-<task> in template.yaml.
@@ -61,6 +72,9 @@ _TASKS: dict[str, Callable[[], dict[str, Any]]] = {
     "purge-due-accounts": _purge,
     "retention-sweep": _retention,
 }
+
+# The outcome's count of items a run could not do (retried by the next run), where a task has one.
+_FAILURES = {"purge-due-accounts": "failed"}
 
 
 def task_of(event: EventBridgeModel) -> str:
@@ -78,6 +92,9 @@ def task_of(event: EventBridgeModel) -> str:
 @event_parser(model=EventBridgeModel)
 def lambda_handler(event: EventBridgeModel, context: LambdaContext) -> dict[str, Any]:
     task = task_of(event)
-    outcome = _TASKS[task]()
+    outcome = run_scheduled_task(task, _TASKS[task], failures_key=_FAILURES.get(task))
     logger.info("scheduled task done", extra={"task": task, "outcome": outcome})
     return {"task": task, "outcome": outcome}
+
+
+prepare("scheduled")

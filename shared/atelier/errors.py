@@ -59,6 +59,11 @@ class AccountRestrictedError(ForbiddenError):
     default_message = "This account is restricted."
 
 
+class AccountSuspendedError(ForbiddenError):
+    code = "account_suspended"
+    default_message = "This account is suspended by moderation; it can still read, export and delete its data."
+
+
 class NotFoundError(AtelierError):
     code = "not_found"
     default_message = "Not found."

@@ -10,11 +10,12 @@ every function (see docs/decisions.md). The SDK is therefore loaded only when th
 from __future__ import annotations
 
 import os
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.tracing.base import BaseProvider, BaseSegment
 
 
@@ -67,6 +68,10 @@ def _sdk_tracing_enabled() -> bool:
 
 METRICS_NAMESPACE = "Atelier"
 SERVICE_NAME = "atelier"  # also every metric's `service` dimension, which alarms name
+# One of each per run of a scheduled task, with the task's name as the `Task` dimension; the
+# template's alarms watch them (a failure, and a period without any success).
+SCHEDULED_TASK_SUCCEEDED = "ScheduledTaskSucceeded"
+SCHEDULED_TASK_FAILED = "ScheduledTaskFailed"
 
 logger = Logger(service=SERVICE_NAME)
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE_NAME)
@@ -75,3 +80,39 @@ tracer = (
     if _sdk_tracing_enabled()
     else Tracer(service="atelier", disabled=True, auto_patch=False, provider=_NoopProvider())
 )
+
+
+def _count_task_run(metric: str, task: str) -> None:
+    # A metric of its own, written at once: the invocation's shared metric set keeps no Task
+    # dimension, and the count is out even if the invocation is then cut short.
+    with single_metric(
+        name=metric,
+        unit=MetricUnit.Count,
+        value=1,
+        namespace=METRICS_NAMESPACE,
+        default_dimensions={"service": SERVICE_NAME},
+    ) as metric_set:
+        metric_set.add_dimension(name="Task", value=task)
+
+
+def run_scheduled_task(
+    task: str, work: Callable[[], dict[str, Any]], *, failures_key: str | None = None
+) -> dict[str, Any]:
+    """Runs a scheduled task and counts the run as succeeded or failed (`task` is one of a few
+    fixed names). A task that raises is counted, logged, and its error propagates, so Lambda counts
+    an error as well. A task that finished but reports items it could not do (its outcome's
+    `failures_key`, e.g. accounts whose purge failed and is retried next run) is counted as failed
+    too, without failing the invocation: the rest of its work is done."""
+    try:
+        outcome = work()
+    except Exception:
+        _count_task_run(SCHEDULED_TASK_FAILED, task)
+        logger.exception("scheduled task failed", extra={"task": task})
+        raise
+    failures = int(outcome.get(failures_key, 0)) if failures_key else 0
+    if failures:
+        _count_task_run(SCHEDULED_TASK_FAILED, task)
+        logger.error("scheduled task left work undone", extra={"task": task, "failures": failures})
+    else:
+        _count_task_run(SCHEDULED_TASK_SUCCEEDED, task)
+    return outcome

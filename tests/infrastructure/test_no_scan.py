@@ -315,10 +315,11 @@ def test_the_hook_sees_scans_from_pynamodb_and_boto3(recorded: tuple[Any, ScanRe
     import boto3
 
     from atelier.data.base import MainTableModel
+    from atelier.data.items import AccountItem
 
     before = len(recorder.scans)
     # When a Scan is issued through PynamoDB and through boto3 (by this test, not the platform)
-    list(MainTableModel.scan(limit=1))
+    list(AccountItem.scan(limit=1))
     boto3.client("dynamodb").scan(TableName=MainTableModel.Meta.table_name, Limit=1)
     # Then both are recorded, with the stack that issued them
     canaries = recorder.scans[before:]

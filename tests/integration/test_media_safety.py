@@ -63,6 +63,8 @@ class Worker:
             policies=services.policies,
             rate_limiter=services.rate_limiter,
             moderation=services.moderation,
+            uploads=services.uploads,
+            storage=services.asset_storage,
             queue=self.queue,  # type: ignore[arg-type]
             clock=services.clock,
             settings=services.settings,
@@ -164,6 +166,7 @@ def test_a_restricted_output_is_kept_private_and_cannot_be_published_or_shared(w
             accounts=services.accounts,
             policies=services.policies,
             storage=services.asset_storage,
+            public_media=services.public_media,
             clock=services.clock,
             settings=services.settings,
         )
@@ -465,6 +468,7 @@ def test_a_moderator_confirms_an_automatic_quarantine_from_the_report_queue(work
         moderation=services.moderation_actions,
         workflows=services.workflows,
         storage=services.asset_storage,
+        public_media=services.public_media,
         clock=services.clock,
         settings=services.settings,
     )

@@ -44,6 +44,7 @@ def cancel(account):
         wallets=services.wallets,
         mailer=services.mailer,
         sent_emails=services.sent_emails,
+        public_media=services.public_media,
         clock=services.clock,
     )
 
@@ -59,9 +60,9 @@ def partition_snapshot(account_id: str) -> dict[str, dict]:
 
 def index_keys(account_id: str) -> dict[str, str | None]:
     from atelier.data import keys
-    from atelier.data.base import MainTableModel
+    from atelier.data.base import main_table_connection
 
-    raw = MainTableModel._get_connection().get_item(keys.account_pk(account_id), keys.ACCOUNT_SK, consistent_read=True)
+    raw = main_table_connection().get_item(keys.account_pk(account_id), keys.ACCOUNT_SK, consistent_read=True)
     item = raw["Item"]
     return {name: item.get(name, {}).get("S") for name in ("GSI2PK", "GSI2SK")}
 

@@ -117,9 +117,10 @@ def test_the_archive_holds_every_row_and_object_with_a_manifest_that_checks_out(
     assert ledger
     assert {(row.entity, row.sk) for row in ledger} <= ledger_keys
 
-    # And its pointers: the identity link, the session and API-key tokens, the provider job
+    # And its pointers: the identity link, the session and API-key tokens, the provider job, the
+    # published asset's id
     pointer_types = sorted(record["type"] for record in records(archive, "pointers.json"))
-    assert pointer_types == ["api_key_token", "identity_link", "provider_job", "session_token"]
+    assert pointer_types == ["api_key_token", "asset_pointer", "identity_link", "provider_job", "session_token"]
 
     # And every stored object, byte for byte, with a matching SHA-256 in the manifest
     prefix = account_prefix(account.id)

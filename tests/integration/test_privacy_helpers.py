@@ -15,7 +15,7 @@ import boto3
 
 from atelier import errors, tokens
 from atelier.data import keys
-from atelier.data.base import MainTableModel
+from atelier.data.base import main_table_connection
 from atelier.ids import IdPrefix, new_id
 from atelier.integrations.storage import upload_key
 from atelier.models.accounts import Account, Principal, PrincipalKind, Workspace
@@ -178,6 +178,8 @@ def submit(principal: Principal, queue: KeptMessages, prompt: str, *, kind: str 
         policies=services.policies,
         rate_limiter=services.rate_limiter,
         moderation=services.moderation,
+        uploads=services.uploads,
+        storage=services.asset_storage,
         queue=queue,  # type: ignore[arg-type]
         clock=services.clock,
         settings=services.settings,
@@ -255,6 +257,9 @@ def full_account(provider: FakeProvider | None = None) -> FullAccount:
         "image/png",
         2000,
         uploads=services.uploads,
+        accounts=services.accounts,
+        policies=services.policies,
+        rate_limiter=services.rate_limiter,
         storage=services.asset_storage,
         clock=services.clock,
         settings=services.settings,
@@ -274,6 +279,7 @@ def full_account(provider: FakeProvider | None = None) -> FullAccount:
         accounts=services.accounts,
         policies=services.policies,
         storage=services.asset_storage,
+        public_media=services.public_media,
         clock=services.clock,
         settings=services.settings,
     )
@@ -289,6 +295,7 @@ def full_account(provider: FakeProvider | None = None) -> FullAccount:
         accounts=services.accounts,
         policies=services.policies,
         storage=services.asset_storage,
+        public_media=services.public_media,
         clock=services.clock,
         settings=services.settings,
     )
@@ -352,7 +359,7 @@ def run_generation_once(account_id: str, job_id: str, provider: FakeProvider, qu
 
 def write_unknown_item(account_id: str) -> None:
     """An item of a type a later capability might add, which no code here knows."""
-    MainTableModel._get_connection().put_item(
+    main_table_connection().put_item(
         keys.account_pk(account_id),
         "WORKFLOW#wf_future",
         attributes={"entity": {"S": "workflow"}, "title": {"S": "Future workflow"}, "steps": {"N": "3"}},
@@ -408,6 +415,7 @@ def purger(
         payments=services.payments,
         asset_objects=asset_objects or services.asset_objects,
         export_objects=services.export_objects,
+        public_media=services.public_media,
         payment_provider_for=lambda _name: payment_provider,  # type: ignore[arg-type,return-value]
         inference_provider_for=lambda _name: inference_provider,  # type: ignore[arg-type,return-value]
         mailer=services.mailer,
@@ -428,6 +436,7 @@ def schedule(account: Account, clock: Any = None):
         accounts=services.accounts,
         mailer=services.mailer,
         sent_emails=services.sent_emails,
+        public_media=services.public_media,
         clock=clock or services.clock,
         settings=services.settings,
     )

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import boto3
 
 from atelier.data import keys
-from atelier.data.base import MainTableModel
+from atelier.data.base import main_table_connection
 from atelier.data.emails import SENT_EMAIL_RETENTION
 from atelier.data.expiry import expiry_index_keys
 from atelier.data.payments import INBOX_RETENTION
@@ -21,7 +21,7 @@ from tests.integration.test_privacy_helpers import MovedClock, create_account
 
 
 def stored(pk: str, sk: str) -> dict | None:
-    answer = MainTableModel._get_connection().get_item(pk, sk, consistent_read=True)
+    answer = main_table_connection().get_item(pk, sk, consistent_read=True)
     return answer.get("Item")
 
 
@@ -32,7 +32,13 @@ def index_entry(pk: str, sk: str) -> tuple[str | None, str | None]:
 
 def sweep(clock):
     services = get_services()
-    return sweep_retention(retention=services.retention, clock=clock, settings=services.settings)
+    return sweep_retention(
+        retention=services.retention,
+        uploads=services.uploads,
+        storage=services.asset_storage,
+        clock=clock,
+        settings=services.settings,
+    )
 
 
 def log_like_items(now: datetime):

@@ -24,12 +24,21 @@ def _all_models(klass: type[Model]) -> Iterator[type[Model]]:
         yield from _all_models(subclass)
 
 
+def forget_model_connections() -> None:
+    """Every item class forgets the connection it opened, as in a new Lambda environment.
+
+    Assigning None on every class instead would hide a class that inherits its base's connection,
+    which production code would see."""
+    for model in _all_models(Model):
+        if "_connection" in vars(model):
+            delattr(model, "_connection")
+
+
 def reset_cached_clients() -> None:
     get_settings.cache_clear()
     get_services.cache_clear()
     base._connection.cache_clear()
-    for model in _all_models(Model):
-        model._connection = None
+    forget_model_connections()
 
 
 @contextmanager

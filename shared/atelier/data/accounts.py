@@ -13,7 +13,7 @@ from atelier.data import keys
 from atelier.data.base import cancellation_codes, is_conditional_failure, transaction, translate_errors
 from atelier.data.items import AccountItem, PointerItem, WalletItem, WorkspaceItem
 from atelier.data.wallets import new_wallet_item
-from atelier.models.accounts import Account, AccountStatus, Consent, Preferences, Workspace
+from atelier.models.accounts import Account, Consent, Preferences, Workspace, effective_status
 
 
 class AccountAlreadyExistsError(errors.ConflictError):
@@ -33,7 +33,8 @@ def _to_account(item: AccountItem) -> Account:
         identity_subject=item.identity_subject,
         picture_url=item.picture_url,
         created_at=item.created_at,
-        status=AccountStatus(item.status),
+        status=effective_status(item.status, item.suspended_at),
+        suspended_at=item.suspended_at,
         age_confirmed=item.age_confirmed,
         terms_version=item.terms_version,
         terms_accepted_at=item.terms_accepted_at,

@@ -16,7 +16,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
-from pynamodb.connection import Connection
+from pynamodb.connection import Connection, TableConnection
 from pynamodb.exceptions import PynamoDBException
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
@@ -57,11 +57,34 @@ class _LedgerTableMeta(type):
         return get_settings().aws_region
 
 
+def _give_own_connection_slot(cls: type[Model], shared_base: type[Model]) -> None:
+    """Makes the item type open its own table connection, on itself, instead of inheriting one.
+
+    PynamoDB caches a connection on the class that opened it, and a subclass that has opened none
+    reads its base's through inheritance. A connection knows only the indexes of the class that
+    opened it, so a subclass querying one of its own indexes through a base's connection fails
+    ("has no index"). Each type therefore starts from a connection slot of its own, and the shared
+    bases, which no item is an instance of, refuse to open one at all.
+    """
+    if cls is shared_base:
+        raise TypeError(
+            f"{shared_base.__name__} is the base of item types and opens no connection; "
+            "use an item type, or main_table_connection() for raw reads and writes."
+        )
+    if "_connection" not in vars(cls):
+        cls._connection = None
+
+
 class MainTableModel(Model):
     """Base of every item type in the single main table. Subclasses add their attributes."""
 
     class Meta(metaclass=_MainTableMeta):
         max_retry_attempts = 3
+
+    @classmethod
+    def _get_connection(cls) -> TableConnection:
+        _give_own_connection_slot(cls, MainTableModel)
+        return super()._get_connection()
 
     pk = UnicodeAttribute(hash_key=True, attr_name="PK")
     sk = UnicodeAttribute(range_key=True, attr_name="SK")
@@ -73,6 +96,21 @@ class MainTableModel(Model):
 class LedgerTableModel(Model):
     class Meta(metaclass=_LedgerTableMeta):
         max_retry_attempts = 3
+
+    @classmethod
+    def _get_connection(cls) -> TableConnection:
+        _give_own_connection_slot(cls, LedgerTableModel)
+        return super()._get_connection()
+
+
+class _AnyMainItem(MainTableModel):
+    """Rows of any type, for the raw operations no one item type owns (whole-partition reads, batch
+    reads and deletes by key). A leaf: nothing inherits its connection."""
+
+
+def main_table_connection() -> TableConnection:
+    """The main table's connection for raw operations; it knows the table's keys and no index."""
+    return _AnyMainItem._get_connection()
 
 
 def error_code(exc: PynamoDBException) -> str | None:

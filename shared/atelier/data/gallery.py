@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,7 +30,7 @@ from atelier.clock import isoformat
 from atelier.data import keys
 from atelier.data.base import is_conditional_failure, translate_errors
 from atelier.data.items import AccountItem, GalleryEntryItem
-from atelier.models.accounts import AccountStatus
+from atelier.models.accounts import AccountStatus, effective_status
 from atelier.models.gallery import GalleryEntry
 from atelier.models.generation import Visibility
 
@@ -61,6 +62,11 @@ def unpublish_actions() -> list[Action]:
     ]
 
 
+# What `month_page` writes into a cursor: a month, and "<index sort key>|<owner id>|<asset id>".
+_CURSOR_MONTH = re.compile(r"[12][0-9]{3}-(0[1-9]|1[0-2])")
+_CURSOR_AFTER = re.compile(r"[0-9A-Za-z:.+#_-]{1,100}\|[0-9a-z_]{1,64}\|[0-9a-z_]{1,64}")
+
+
 @dataclass(frozen=True)
 class GalleryCursor:
     month: str
@@ -79,7 +85,9 @@ class GalleryCursor:
             raise errors.InvalidFieldError(
                 "Invalid cursor.", details=[{"field": "cursor", "location": "query"}]
             ) from exc
-        if not isinstance(month, str) or len(month) != 7 or (after is not None and not isinstance(after, str)):
+        if not isinstance(month, str) or not _CURSOR_MONTH.fullmatch(month):
+            raise errors.InvalidFieldError("Invalid cursor.", details=[{"field": "cursor", "location": "query"}])
+        if after is not None and not (isinstance(after, str) and _CURSOR_AFTER.fullmatch(after)):
             raise errors.InvalidFieldError("Invalid cursor.", details=[{"field": "cursor", "location": "query"}])
         return cls(month=month, after=after)
 
@@ -101,6 +109,9 @@ def _to_entry(item: GalleryEntryItem) -> GalleryEntry:
         duration_s=None if item.duration_s is None else float(item.duration_s),
         object_key=item.object_key,
         published_at=item.published_at,
+        thumbnail_key=item.thumbnail_key,
+        poster_key=item.poster_key,
+        public_prefix=item.public_prefix,
     )
 
 
@@ -154,8 +165,12 @@ class GalleryRepository:
         with translate_errors():
             for start in range(0, len(wanted), _BATCH_GET_LIMIT):
                 batch = [(keys.account_pk(account_id), keys.ACCOUNT_SK) for account_id in wanted[start : start + 100]]
-                for item in AccountItem.batch_get(batch, attributes_to_get=["account_id", "name", "status"]):
-                    found[item.account_id] = PublicOwner(name=item.name, status=AccountStatus(item.status))
+                for item in AccountItem.batch_get(
+                    batch, attributes_to_get=["account_id", "name", "status", "suspended_at"]
+                ):
+                    found[item.account_id] = PublicOwner(
+                        name=item.name, status=effective_status(item.status, item.suspended_at)
+                    )
         return found
 
 
@@ -212,6 +227,9 @@ class AssetExposure:
     taken_down: bool
     created_at: datetime
     restriction: str | None = None
+    thumbnail_key: str | None = None
+    poster_key: str | None = None
+    public_prefix: str | None = None
 
 
 def asset_exposure(account_id: str, asset_id: str) -> AssetExposure | None:
@@ -233,4 +251,56 @@ def asset_exposure(account_id: str, asset_id: str) -> AssetExposure | None:
         taken_down=bool(item.removed) or bool(item.under_review) or bool(item.quarantined),
         created_at=item.created_at,
         restriction=item.restriction,
+        thumbnail_key=item.thumbnail_key,
+        poster_key=item.poster_key,
+        public_prefix=item.public_prefix,
     )
+
+
+@dataclass(frozen=True)
+class PublishedMedia:
+    """An asset of the account that was ever published, as its public copies need it."""
+
+    asset_id: str
+    object_key: str
+    thumbnail_key: str | None
+    poster_key: str | None
+    public_prefix: str | None
+    showable: bool  # public, listed and not taken down
+
+
+def published_media(account_id: str) -> list[PublishedMedia]:
+    """The account's assets that were ever published (one Query of its partition)."""
+    found = []
+    with translate_errors():
+        for item in GalleryEntryItem.query(
+            keys.account_pk(account_id),
+            GalleryEntryItem.sk.startswith(keys.ASSET_PREFIX),
+            filter_condition=GalleryEntryItem.published_at.exists(),
+        ):
+            taken_down = bool(item.removed) or bool(item.under_review) or bool(item.quarantined)
+            found.append(
+                PublishedMedia(
+                    asset_id=item.asset_id,
+                    object_key=item.object_key,
+                    thumbnail_key=item.thumbnail_key,
+                    poster_key=item.poster_key,
+                    public_prefix=item.public_prefix,
+                    showable=item.visibility == Visibility.PUBLIC.value and item.listed is not False and not taken_down,
+                )
+            )
+    return found
+
+
+def set_public_prefix(account_id: str, asset_id: str, prefix: str | None) -> None:
+    """Records (or forgets, with None) where the asset's public copies are; an asset gone meanwhile
+    is left alone."""
+    action = GalleryEntryItem.public_prefix.set(prefix) if prefix else GalleryEntryItem.public_prefix.remove()
+    with translate_errors():
+        try:
+            GalleryEntryItem(keys.account_pk(account_id), keys.asset_sk(asset_id)).update(
+                actions=[action], condition=GalleryEntryItem.pk.exists()
+            )
+        except UpdateError as exc:
+            if not is_conditional_failure(exc):
+                raise

@@ -10,6 +10,7 @@ from pynamodb.attributes import (
     MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
@@ -29,6 +30,11 @@ class AccountItem(MainTableModel):
     picture_url = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     status = UnicodeAttribute(default="active")
+    # A moderator's suspension (P19): its own attribute, which no money or deletion flow writes.
+    suspended_at = UTCDateTimeAttribute(null=True)
+    # The account's record as a reporter: its reports moderators upheld, and dismissed.
+    reports_upheld = NumberAttribute(null=True)
+    reports_dismissed = NumberAttribute(null=True)
     age_confirmed = BooleanAttribute(default=False)
     terms_version = UnicodeAttribute(null=True)
     terms_accepted_at = UTCDateTimeAttribute(null=True)
@@ -59,6 +65,8 @@ class PointerItem(MainTableModel):
     absolute_expires_at = UTCDateTimeAttribute(null=True)
     last_seen_at = UTCDateTimeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
+    # For API keys: what the key may do. Absent on keys made before scopes: the default scopes.
+    scopes = UnicodeSetAttribute(null=True)
 
 
 class SessionItem(MainTableModel):
@@ -77,6 +85,7 @@ class ApiKeyItem(MainTableModel):
     prefix = UnicodeAttribute()
     token_hash = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
+    scopes = UnicodeSetAttribute(null=True)
 
 
 class WorkspaceItem(MainTableModel):
@@ -282,8 +291,12 @@ class IdempotencyItem(MainTableModel):
     body_hash = UnicodeAttribute()
 
 
-class UploadItem(MainTableModel):
-    """PK=ACCOUNT#<id> SK=UPLOAD#<upload id>: a reference image upload."""
+class UploadItem(ExpiringItem):
+    """PK=ACCOUNT#<id> SK=UPLOAD#<upload id>: a reference image upload.
+
+    While no job has used it, it is on GSI1 under the day it stops being kept (`unused_until`), so
+    the retention sweep finds it; it carries no `expires_at`, so TTL never removes it behind the
+    quota's back. First use removes it from the index."""
 
     upload_id = UnicodeAttribute()
     filename = UnicodeAttribute()
@@ -295,6 +308,19 @@ class UploadItem(MainTableModel):
     width = NumberAttribute(null=True)
     height = NumberAttribute(null=True)
     sha256 = UnicodeAttribute(null=True)
+    # The size declared when it was started: what it holds of the quota until first use or expiry.
+    quota_bytes = NumberAttribute(null=True)
+    unused_until = UTCDateTimeAttribute(null=True)
+    used_at = UTCDateTimeAttribute(null=True)
+    thumbnail_key = UnicodeAttribute(null=True)
+
+
+class UploadQuotaItem(MainTableModel):
+    """PK=ACCOUNT#<id> SK=UPLOADQUOTA: how many unused uploads the account holds, and their
+    declared bytes; changed in the same transaction as each upload it counts."""
+
+    unused_count = NumberAttribute(default=0)
+    unused_bytes = NumberAttribute(default=0)
 
 
 class AssetItem(MainTableModel):
@@ -316,6 +342,9 @@ class AssetItem(MainTableModel):
     visibility = UnicodeAttribute(default="private")
     removed = BooleanAttribute(default=False)
     created_at = UTCDateTimeAttribute()
+    thumbnail_key = UnicodeAttribute(null=True)
+    poster_key = UnicodeAttribute(null=True)
+    public_prefix = UnicodeAttribute(null=True)
     gsi1pk = UnicodeAttribute(attr_name="GSI1PK", null=True)
     gsi1sk = UnicodeAttribute(attr_name="GSI1SK", null=True)
     # Media moderation's reason to keep it private, and the provenance read at storage time.
@@ -344,6 +373,7 @@ class AccountDeletionItem(MainTableModel):
 
     account_id = UnicodeAttribute()
     status = UnicodeAttribute(default="active")
+    suspended_at = UTCDateTimeAttribute(null=True)
     ledger_id = UnicodeAttribute()
     identity_issuer = UnicodeAttribute()
     identity_subject = UnicodeAttribute()
@@ -457,6 +487,9 @@ class GalleryEntryItem(MainTableModel):
     under_review = BooleanAttribute(null=True)
     quarantined = BooleanAttribute(null=True)
     restriction = UnicodeAttribute(null=True)
+    thumbnail_key = UnicodeAttribute(null=True)
+    poster_key = UnicodeAttribute(null=True)
+    public_prefix = UnicodeAttribute(null=True)
     gsi1pk = UnicodeAttribute(attr_name="GSI1PK", null=True)
     gsi1sk = UnicodeAttribute(attr_name="GSI1SK", null=True)
     gsi2pk = UnicodeAttribute(attr_name="GSI2PK", null=True)
@@ -558,13 +591,21 @@ class OpenReportItem(MainTableModel):
     report_id = UnicodeAttribute()
 
 
+class ReportSignalItem(ExpiringItem):
+    """PK=REPORTSIGNAL#<target type>#<target id> SK=WINDOW#<window start>: the distinct reporters
+    (salted hashes, never account ids) of minor-safety reports on one target in one fixed window."""
+
+    reporters = UnicodeSetAttribute(null=True)
+
+
 class ModerationAuditItem(MainTableModel):
     """PK=MODAUDIT#<yyyy-mm> SK=<at>#<audit id>: who did what to what, when and why."""
 
     audit_id = UnicodeAttribute()
     moderator_id = UnicodeAttribute()
     action = UnicodeAttribute()
-    report_id = UnicodeAttribute()
+    # None for an action on an account itself (lifting a suspension).
+    report_id = UnicodeAttribute(null=True)
     target_type = UnicodeAttribute()
     target_id = UnicodeAttribute()
     owner_id = UnicodeAttribute()

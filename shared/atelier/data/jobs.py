@@ -104,6 +104,8 @@ def asset_item(asset: Asset) -> AssetItem:
         restriction=asset.restriction,
         provenance_c2pa=asset.provenance.c2pa if asset.provenance else None,
         digital_source_type=asset.provenance.digital_source_type if asset.provenance else None,
+        thumbnail_key=asset.thumbnail_key,
+        poster_key=asset.poster_key,
     )
 
 

@@ -151,6 +151,10 @@ def upload_sk(upload_id: str) -> str:
     return f"{UPLOAD_PREFIX}{upload_id}"
 
 
+# What an account's unused reference uploads hold between them (count and declared bytes).
+UPLOAD_QUOTA_SK = "UPLOADQUOTA"
+
+
 def idempotency_sk(key_hash: str) -> str:
     return f"{IDEMPOTENCY_PREFIX}{key_hash}"
 
@@ -257,8 +261,18 @@ def workflow_pointer_pk(workflow_id: str) -> str:
     return f"WORKFLOWID#{workflow_id}"
 
 
+def asset_pointer_pk(asset_id: str) -> str:
+    """A published asset's id -> its owner, so a report (or any public read) can name the asset
+    by its id alone; listed in the owner's partition by the asset row itself."""
+    return f"ASSETID#{asset_id}"
+
+
 def report_pk(report_id: str) -> str:
     return f"REPORT#{report_id}"
+
+
+def report_signal_pk(target_type: str, target_id: str) -> str:
+    return f"REPORTSIGNAL#{target_type}#{target_id}"
 
 
 def open_report_pk(guard_hash: str) -> str:

@@ -7,16 +7,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 
 from atelier import errors
+from atelier.clock import isoformat
 from atelier.data import keys
 from atelier.data.base import is_conditional_failure, transaction, translate_errors
 from atelier.data.gallery import publish_actions, unpublish_actions
-from atelier.data.items import AccountItem, GalleryEntryItem, QuarantineRecordItem
-from atelier.models.accounts import AccountStatus
+from atelier.data.items import AccountItem, GalleryEntryItem, ModerationAuditItem, QuarantineRecordItem
+from atelier.ids import IdPrefix, new_id
 from atelier.models.gallery import Report
 from atelier.models.generation import Visibility
+
+# The audit entry's action when a moderator lifts a suspension.
+LIFT_SUSPENSION = "lift_suspension"
+
+
+class NotSuspendedError(errors.ConflictError):
+    code = "not_suspended"
+    default_message = "This account is not suspended."
 
 
 def _update_asset(account_id: str, asset_id: str, actions: list[Any]) -> None:
@@ -147,13 +156,53 @@ class ModerationRepository:
                 return None
         return {name: getattr(item, name) for name in QuarantineRecordItem.get_attributes() if name not in ("pk", "sk")}
 
-    def suspend_account(self, account_id: str) -> None:
+    def suspend_account(self, account_id: str, at: datetime) -> None:
+        """Suspends the account whatever its status (active, restricted, counting down to deletion):
+        an attribute of its own that no money or deletion flow writes, so only `lift_suspension`
+        ends it (P19). Suspending a suspended account keeps the first time."""
         with translate_errors():
             try:
                 AccountItem(keys.account_pk(account_id), keys.ACCOUNT_SK).update(
-                    actions=[AccountItem.status.set(AccountStatus.RESTRICTED.value)],
-                    condition=AccountItem.status == AccountStatus.ACTIVE.value,
+                    actions=[AccountItem.suspended_at.set(AccountItem.suspended_at | at)],
+                    condition=AccountItem.pk.exists(),
                 )
             except UpdateError as exc:
-                if not is_conditional_failure(exc):
-                    raise
+                if is_conditional_failure(exc):
+                    raise errors.NotFoundError("That account no longer exists.") from exc
+                raise
+
+    def lift_suspension(self, account_id: str, *, moderator_id: str, note: str, at: datetime) -> None:
+        """Ends a suspension and writes the audit entry, in one transaction; an account that is not
+        suspended is a conflict (and nothing is written)."""
+        at_iso = isoformat(at)
+        audit_id = new_id(IdPrefix.REPORT)
+        tx = transaction()
+        with translate_errors():
+            try:
+                with tx:
+                    tx.update(
+                        AccountItem(keys.account_pk(account_id), keys.ACCOUNT_SK),
+                        actions=[AccountItem.suspended_at.remove()],
+                        condition=AccountItem.suspended_at.exists(),
+                        label="account",
+                    )
+                    tx.save(
+                        ModerationAuditItem(
+                            keys.moderation_audit_pk(at_iso[:7]),
+                            keys.moderation_audit_sk(at_iso, audit_id),
+                            entity="moderation_audit",
+                            audit_id=audit_id,
+                            moderator_id=moderator_id,
+                            action=LIFT_SUSPENSION,
+                            report_id=None,
+                            target_type="account",
+                            target_id=account_id,
+                            owner_id=account_id,
+                            note=note,
+                            at=at,
+                        )
+                    )
+            except TransactWriteError as exc:
+                if "account" in tx.failures(exc):
+                    raise NotSuspendedError() from exc
+                raise

@@ -16,20 +16,26 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from pynamodb.connection import TableConnection
 from pynamodb.exceptions import DeleteError, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
-from pynamodb.models import Model
 from pynamodb.pagination import PageIterator
 
 from atelier import errors
 from atelier.clock import isoformat
 from atelier.data import keys
 from atelier.data.accounts import identity_hash
-from atelier.data.base import MainTableModel, epoch_seconds, is_conditional_failure, transaction, translate_errors
+from atelier.data.base import (
+    epoch_seconds,
+    is_conditional_failure,
+    main_table_connection,
+    transaction,
+    translate_errors,
+)
 from atelier.data.items import AccountDeletionItem, DeletionReceiptItem, JobItem, PointerItem
 from atelier.data.ledger_items import LedgerEntryItem, PaymentRecordItem
 from atelier.data.wallets import LEDGER_RETENTION
-from atelier.models.accounts import AccountStatus
+from atelier.models.accounts import AccountStatus, effective_status
 from atelier.models.privacy import DeletionReceipt, DeletionState, ProviderAction
 
 _KEY_ATTRIBUTES = frozenset({"PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK"})
@@ -100,9 +106,8 @@ def _row(raw: dict[str, Any]) -> StoredRow:
     return StoredRow(entity=str(values.get("entity", "unknown")), pk=pk, sk=sk, attributes=attributes)
 
 
-def _pages(model: type[Model], hash_key: str, **query: Any) -> Iterator[list[dict[str, Any]]]:
+def _pages(connection: TableConnection, hash_key: str, **query: Any) -> Iterator[list[dict[str, Any]]]:
     """The raw items of a Query, one page (up to 1 MB) at a time."""
-    connection = model._get_connection()
     pages: PageIterator[dict[str, Any]] = PageIterator(connection.query, (hash_key,), query)
     for page in pages:
         yield page.get("Items", [])
@@ -145,19 +150,19 @@ class PrivacyRepository:
     def partition_rows(self, account_id: str) -> Iterator[StoredRow]:
         """Every item of the account's partition, in key order, a page at a time."""
         with translate_errors():
-            for page in _pages(MainTableModel, keys.account_pk(account_id), consistent_read=True):
+            for page in _pages(main_table_connection(), keys.account_pk(account_id), consistent_read=True):
                 yield from (_row(raw) for raw in page)
 
     def ledger_rows(self, ledger_id: str) -> Iterator[StoredRow]:
         """Every item of the account's ledger partition: entries, payment records, reversals."""
         with translate_errors():
-            for page in _pages(LedgerEntryItem, ledger_id, consistent_read=True):
+            for page in _pages(LedgerEntryItem._get_connection(), ledger_id, consistent_read=True):
                 yield from (_row(raw) for raw in page)
 
     def rows_at(self, item_keys: Sequence[Key]) -> list[StoredRow]:
         """The main-table items at these keys (pointers, say), in batches; missing ones are skipped."""
         found: list[StoredRow] = []
-        connection = MainTableModel._get_connection()
+        connection = main_table_connection()
         with translate_errors():
             for start in range(0, len(item_keys), _BATCH_GET_LIMIT):
                 wanted = [_typed_key(key) for key in item_keys[start : start + _BATCH_GET_LIMIT]]
@@ -176,7 +181,7 @@ class PrivacyRepository:
         counts: dict[str, int] = {}
         with translate_errors():
             for page in _pages(
-                MainTableModel, keys.account_pk(account_id), attributes_to_get=["entity"], consistent_read=True
+                main_table_connection(), keys.account_pk(account_id), attributes_to_get=["entity"], consistent_read=True
             ):
                 for raw in page:
                     entity = raw.get("entity", {}).get("S", "unknown")
@@ -203,6 +208,9 @@ class PrivacyRepository:
             return [(keys.provider_job_pk(attributes["provider"], attributes["provider_job_id"]), keys.POINTER_SK)]
         if row.entity == "share" and attributes.get("token_hash"):
             return [(keys.share_token_pk(attributes["token_hash"]), keys.POINTER_SK)]
+        if row.entity == "asset" and attributes.get("asset_id"):
+            # Written when the asset is first published; deleting an absent one is harmless.
+            return [(keys.asset_pointer_pk(attributes["asset_id"]), keys.POINTER_SK)]
         if row.entity == "workflow" and attributes.get("workflow_id"):
             return [(keys.workflow_pointer_pk(attributes["workflow_id"]), keys.POINTER_SK)]
         return []
@@ -286,8 +294,10 @@ class PrivacyRepository:
                     (keys.account_pk(account_id), keys.ACCOUNT_SK)
                     for account_id in wanted[start : start + _BATCH_GET_LIMIT]
                 ]
-                for item in AccountDeletionItem.batch_get(batch, attributes_to_get=["account_id", "status"]):
-                    statuses[item.account_id] = AccountStatus(item.status)
+                for item in AccountDeletionItem.batch_get(
+                    batch, attributes_to_get=["account_id", "status", "suspended_at"]
+                ):
+                    statuses[item.account_id] = effective_status(item.status, item.suspended_at)
         return statuses
 
     # -- the purge -------------------------------------------------------------------------------
@@ -366,7 +376,10 @@ class PrivacyRepository:
     def partition_keys(self, account_id: str, *, keep_account: bool) -> Iterator[Key]:
         with translate_errors():
             for page in _pages(
-                MainTableModel, keys.account_pk(account_id), attributes_to_get=["PK", "SK"], consistent_read=True
+                main_table_connection(),
+                keys.account_pk(account_id),
+                attributes_to_get=["PK", "SK"],
+                consistent_read=True,
             ):
                 for raw in page:
                     key = raw["PK"]["S"], raw["SK"]["S"]
@@ -460,7 +473,7 @@ def _due_time(due_sk: str | None) -> datetime | None:
 
 def delete_main_items(item_keys: Iterable[Key]) -> int:
     """Deletes main-table items by key, 25 per BatchWriteItem; answers how many were asked for."""
-    connection = MainTableModel._get_connection()
+    connection = main_table_connection()
     pending: list[dict[str, Any]] = []
     deleted = 0
     with translate_errors():

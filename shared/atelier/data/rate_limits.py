@@ -55,3 +55,18 @@ class RateLimiter:
                 item.update(actions=[RateCounterItem.hits.add(-1)], condition=RateCounterItem.hits > 0)
         except (UpdateError, errors.DependencyUnavailableError):
             return
+
+    def count(self, scope: str, subject: str, *, window_seconds: int, now: datetime) -> int:
+        """Counts one event, without a limit, and answers how many the window (at `now`) holds."""
+        epoch = int(now.timestamp())
+        window_start = epoch - epoch % window_seconds
+        item = RateCounterItem(keys.rate_counter_pk(scope, hashed_subject(subject)), keys.rate_window_sk(window_start))
+        with translate_errors():
+            item.update(
+                actions=[
+                    RateCounterItem.hits.add(1),
+                    RateCounterItem.entity.set("rate_counter"),
+                    RateCounterItem.expires_at.set(window_start + window_seconds + 3600),
+                ]
+            )
+        return int(item.hits)

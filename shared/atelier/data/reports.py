@@ -1,19 +1,22 @@
 """Reports of content and their resolution. A report lives under its own key (it concerns someone
-else's content); moderators list them by status on GSI1, never with a Scan. A guard item keyed on
-(reporter, target) allows one open report per reporter and target."""
+else's content); moderators list them by status on GSI1, never with a Scan, open minor-safety
+reports first (their sort key starts with a higher priority digit). A guard item keyed on (reporter,
+target) allows one open report per reporter and target. Each resolution counts, on the reporter's
+own account row, as upheld or dismissed: the reporter's record."""
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime
 
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import TransactWriteError, UpdateError
 
 from atelier import errors
 from atelier.clock import isoformat
 from atelier.data import keys
-from atelier.data.base import transaction, translate_errors
-from atelier.data.items import ModerationAuditItem, OpenReportItem, ReportItem
+from atelier.data.base import is_conditional_failure, transaction, translate_errors
+from atelier.data.items import AccountItem, ModerationAuditItem, OpenReportItem, ReportItem, ReportSignalItem
 from atelier.ids import IdPrefix, new_id
 from atelier.models.gallery import ModerationAction, Report, ReportReason, ReportStatus, TargetType
 
@@ -25,6 +28,25 @@ class ReportExistsError(errors.ConflictError):
 
 def guard_hash(reporter_id: str, target_type: TargetType, target_id: str) -> str:
     return hashlib.sha256(f"{reporter_id}\n{target_type.value}\n{target_id}".encode()).hexdigest()
+
+
+# Open reports sort by priority first (descending): minor-safety reports jump the queue.
+_URGENT, _ROUTINE = "9", "5"
+UPHELD_ACTIONS = frozenset({ModerationAction.REMOVE, ModerationAction.QUARANTINE, ModerationAction.SUSPEND_ACCOUNT})
+
+
+def queue_sort_key(report: Report) -> str:
+    """GSI1 sort key: open reports by priority, then time; resolved ones by time."""
+    at = f"{isoformat(report.created_at)}#{report.id}"
+    if report.status is not ReportStatus.OPEN:
+        return at
+    return f"{_URGENT if report.reason is ReportReason.MINOR_SAFETY else _ROUTINE}#{at}"
+
+
+@dataclass(frozen=True)
+class ReporterRecord:
+    upheld: int
+    dismissed: int
 
 
 def _to_report(item: ReportItem) -> Report:
@@ -63,7 +85,7 @@ class ReportRepository:
             guard_hash=guard,
             created_at=report.created_at,
             gsi1pk=keys.reports_by_status_pk(report.status.value),
-            gsi1sk=f"{isoformat(report.created_at)}#{report.id}",
+            gsi1sk=queue_sort_key(report),
         )
         with translate_errors():
             try:
@@ -93,7 +115,6 @@ class ReportRepository:
         condition = None
         if after:
             condition = ReportItem.gsi1sk < after
-        found: list[Report] = []
         with translate_errors():
             results = ReportItem.by_status.query(
                 keys.reports_by_status_pk(status.value),
@@ -102,9 +123,8 @@ class ReportRepository:
                 limit=limit + 1,
             )
             items = list(results)
-        for item in items[:limit]:
-            found.append(_to_report(item))
-        next_cursor = f"{isoformat(found[-1].created_at)}#{found[-1].id}" if len(items) > limit and found else None
+        found = [_to_report(item) for item in items[:limit]]
+        next_cursor = items[limit - 1].gsi1sk if len(items) > limit and found else None
         return found, next_cursor
 
     def resolve(
@@ -127,6 +147,9 @@ class ReportRepository:
                             ReportItem.moderator_id.set(moderator_id),
                             ReportItem.note.set(note),
                             ReportItem.gsi1pk.set(keys.reports_by_status_pk(ReportStatus.RESOLVED.value)),
+                            ReportItem.gsi1sk.set(
+                                queue_sort_key(report.model_copy(update={"status": ReportStatus.RESOLVED}))
+                            ),
                         ],
                         condition=ReportItem.status == ReportStatus.OPEN.value,
                         label="report",
@@ -155,6 +178,7 @@ class ReportRepository:
                     )
             except TransactWriteError as exc:
                 raise errors.ConflictError("This report is resolved already.") from exc
+        self._count_outcome(report.reporter_id, upheld=action in UPHELD_ACTIONS)
         return report.model_copy(
             update={
                 "status": ReportStatus.RESOLVED,
@@ -165,13 +189,67 @@ class ReportRepository:
             }
         )
 
+    def _count_outcome(self, reporter_id: str, *, upheld: bool) -> None:
+        """Adds the resolution to the reporter's record, on their own account row (so their purge
+        removes it), unless that account is gone. Best effort: a count missed by a crash between
+        the resolution and this write only makes a reporter look less trusted than they are."""
+        counter = AccountItem.reports_upheld if upheld else AccountItem.reports_dismissed
+        with translate_errors():
+            try:
+                AccountItem(keys.account_pk(reporter_id), keys.ACCOUNT_SK).update(
+                    actions=[counter.add(1)], condition=AccountItem.pk.exists()
+                )
+            except UpdateError as exc:
+                if not is_conditional_failure(exc):
+                    raise
+
+    def reporter_record(self, reporter_id: str) -> ReporterRecord:
+        with translate_errors():
+            try:
+                item = AccountItem.get(
+                    keys.account_pk(reporter_id),
+                    keys.ACCOUNT_SK,
+                    attributes_to_get=["reports_upheld", "reports_dismissed"],
+                    consistent_read=True,
+                )
+            except AccountItem.DoesNotExist:
+                return ReporterRecord(upheld=0, dismissed=0)
+        return ReporterRecord(upheld=int(item.reports_upheld or 0), dismissed=int(item.reports_dismissed or 0))
+
+    def add_minor_safety_reporter(
+        self, target_type: TargetType, target_id: str, reporter_hash: str, *, now: datetime, window_seconds: int
+    ) -> int:
+        """Records a distinct reporter of a minor-safety report on the target and answers how many
+        distinct reporters it has in this fixed window and the one before (so a burst that straddles
+        a window's end still counts whole)."""
+        pk = keys.report_signal_pk(target_type.value, target_id)
+        epoch = int(now.timestamp())
+        start = epoch - epoch % window_seconds
+        item = ReportSignalItem(pk, keys.rate_window_sk(start))
+        with translate_errors():
+            item.update(
+                actions=[
+                    ReportSignalItem.reporters.add({reporter_hash}),
+                    ReportSignalItem.entity.set("report_signal"),
+                    ReportSignalItem.expires_at.set(start + 2 * window_seconds + 3600),
+                ]
+            )
+            try:
+                previous = ReportSignalItem.get(pk, keys.rate_window_sk(start - window_seconds), consistent_read=True)
+                earlier = set(previous.reporters or ())
+            except ReportSignalItem.DoesNotExist:
+                earlier = set()
+        return len(set(item.reporters or ()) | earlier)
+
     def audit_entries(self, month: str) -> list[dict[str, str]]:
         with translate_errors():
             return [
                 {
                     "moderator_id": item.moderator_id,
                     "action": item.action,
-                    "report_id": item.report_id,
+                    "report_id": item.report_id or "",
+                    "target_type": item.target_type,
+                    "owner_id": item.owner_id,
                     "target_id": item.target_id,
                     "note": item.note,
                     "at": isoformat(item.at),

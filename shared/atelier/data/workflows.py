@@ -159,6 +159,19 @@ class WorkflowRepository:
                 )
             ]
 
+    def version_by_id(self, account_id: str, version_id: str) -> WorkflowVersion | None:
+        """One of the account's own versions, by its id: a Query of the account's version items
+        (never another account's partition), stopping at the match."""
+        with translate_errors():
+            for item in WorkflowVersionItem.query(
+                keys.account_pk(account_id),
+                WorkflowVersionItem.sk.startswith(keys.WORKFLOW_VERSION_PREFIX),
+                filter_condition=WorkflowVersionItem.version_id == version_id,
+                consistent_read=True,
+            ):
+                return _to_version(item)
+        return None
+
     def version(self, account_id: str, workflow_id: str, number: int) -> WorkflowVersion | None:
         with translate_errors():
             try:

@@ -82,7 +82,7 @@ class BulkObjectStore(ObjectStore):
                     if answer.get("Errors"):
                         raise errors.DependencyUnavailableError("Some objects could not be deleted.")
                     deleted += len(chunk)
-            for upload in self.client.list_multipart_uploads(Bucket=self.bucket, Prefix=prefix).get("Uploads", []):
+            for upload in list(self._open_uploads(prefix)):
                 if upload["Key"].startswith(prefix):
                     self.client.abort_multipart_upload(
                         Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
@@ -90,6 +90,18 @@ class BulkObjectStore(ObjectStore):
         except (BotoCoreError, ClientError) as exc:
             raise _unavailable(exc) from exc
         return deleted
+
+    def _open_uploads(self, prefix: str) -> Iterator[dict[str, Any]]:
+        """Every multipart upload still open under the prefix: S3 answers at most 1000 a call, and
+        the next page starts after the (key, upload id) markers of the last."""
+        request: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix}
+        while True:
+            page = self.client.list_multipart_uploads(**request)
+            yield from page.get("Uploads", [])
+            if not page.get("IsTruncated"):
+                return
+            request["KeyMarker"] = page["NextKeyMarker"]
+            request["UploadIdMarker"] = page["NextUploadIdMarker"]
 
     def writer(
         self,

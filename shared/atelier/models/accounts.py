@@ -13,6 +13,19 @@ class AccountStatus(StrEnum):
     ACTIVE = "active"
     RESTRICTED = "restricted"
     DELETION_SCHEDULED = "deletion_scheduled"
+    # Never stored in the account row's `status` (which money and deletion flows move): a moderator's
+    # suspension is its own attribute, `suspended_at`, and shows as this status while it stands (P19).
+    SUSPENDED = "suspended"
+
+    @property
+    def shows_public_content(self) -> bool:
+        """Whether others may see this account's public items and share links."""
+        return self in (AccountStatus.ACTIVE, AccountStatus.RESTRICTED)
+
+
+def effective_status(stored: str, suspended_at: datetime | None) -> AccountStatus:
+    """The status an account has: a standing suspension wins over the stored status."""
+    return AccountStatus.SUSPENDED if suspended_at is not None else AccountStatus(stored)
 
 
 class Consent(BaseModel):
@@ -45,6 +58,8 @@ class Account(BaseModel):
     picture_url: str | None = None
     created_at: datetime
     status: AccountStatus = AccountStatus.ACTIVE
+    # Set by a moderator's suspension, cleared only by a moderator lifting it (P19).
+    suspended_at: datetime | None = None
     age_confirmed: bool = False
     terms_version: str | None = None
     terms_accepted_at: datetime | None = None
@@ -97,6 +112,20 @@ class Session(BaseModel):
         return now < self.idle_expires_at and now < self.absolute_expires_at
 
 
+class Scope(StrEnum):
+    """What an API key may do. A session may do everything its account may; a key only what its
+    scopes name, and never what needs a session (the account, its keys, sessions and deletion)."""
+
+    GENERATE = "generate"
+    LIBRARY_READ = "library:read"
+    LIBRARY_WRITE = "library:write"
+    BILLING_READ = "billing:read"
+
+
+# What a key made without scopes gets, and what a key stored before scopes existed is treated as.
+DEFAULT_SCOPES: frozenset[Scope] = frozenset({Scope.GENERATE, Scope.LIBRARY_READ})
+
+
 class ApiKey(BaseModel):
     """An API key's metadata; the key itself is shown once at creation and only its hash is kept."""
 
@@ -109,6 +138,7 @@ class ApiKey(BaseModel):
     name: str
     prefix: str
     created_at: datetime
+    scopes: frozenset[Scope] = DEFAULT_SCOPES
 
 
 class Workspace(BaseModel):
@@ -140,6 +170,8 @@ class Principal(BaseModel):
     api_key_id: str | None = None
     ledger_id: str | None = None
     default_workspace_id: str | None = None
+    # What an API key may do; empty for a session, which is held to no scope.
+    scopes: frozenset[Scope] = frozenset()
 
     @classmethod
     def anonymous(cls) -> Principal:

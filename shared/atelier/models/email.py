@@ -41,6 +41,8 @@ class EmailKind(StrEnum):
     PRIVACY = "privacy"
     POLICY = "policy"
     MARKETING = "marketing"
+    # To the moderators (the admin addresses), not to an account holder.
+    MODERATION = "moderation"
 
     @property
     def is_transactional(self) -> bool:

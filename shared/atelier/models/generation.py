@@ -56,6 +56,8 @@ class ModelSpec(BaseModel):
     max_reference_images: int = 0
     # Providers that can watermark their outputs (ModelArk) are asked to, unless a model says not (P18).
     watermark: bool = True
+    # How long the provider usually takes (seconds, queue included): the worker first looks near it.
+    expected_seconds: float | None = Field(default=None, gt=0)
 
 
 class JobStatus(StrEnum):
@@ -128,6 +130,21 @@ class Upload(BaseModel):
     width: int | None = None
     height: int | None = None
     sha256: str | None = None
+    # Until a job first uses it, an upload is kept until `unused_until` and counts against the
+    # account's unused-upload quota with its declared size.
+    unused_until: datetime | None = None
+    used_at: datetime | None = None
+    # The size declared when it was started, which it holds of the quota while unused.
+    quota_bytes: int = 0
+
+    @property
+    def is_used(self) -> bool:
+        return self.used_at is not None or self.unused_until is None
+
+    def expired(self, now: datetime) -> bool:
+        return not self.is_used and self.unused_until is not None and now >= self.unused_until
+
+    thumbnail_key: str | None = None
 
 
 class Visibility(StrEnum):
@@ -168,3 +185,8 @@ class Asset(BaseModel):
     # Why moderation keeps it private (never published or shared), e.g. "restricted:Suggestive".
     restriction: str | None = None
     provenance: Provenance | None = None
+    # Derived previews beside the object (None where none could be made), and the prefix of the
+    # public copies while published (see integrations/public_media.py).
+    thumbnail_key: str | None = None
+    poster_key: str | None = None
+    public_prefix: str | None = None

@@ -52,6 +52,7 @@ ENTITY_FILES = {
     "job": "jobs.json",
     "idempotency_key": "idempotency_keys.json",
     "upload": "uploads.json",
+    "upload_quota": "uploads.json",
     "asset": "assets.json",
     "wallet": "wallet.json",
     "hold": "holds.json",
@@ -67,6 +68,7 @@ ENTITY_FILES = {
     "session_token": "pointers.json",
     "api_key_token": "pointers.json",
     "provider_job": "pointers.json",
+    "asset_pointer": "pointers.json",
 }
 OTHER_FILE = "other.json"
 CONSENTS_FILE = "consents.json"
@@ -89,7 +91,7 @@ consents.json    your consent choices and the terms you accepted, with when.
 sessions.json    your sign-in sessions (when each started; never the session secret).
 api_keys.json    your API keys (name, prefix and creation time; never the key itself).
 pointers.json    look-up records that lead to your account (your sign-in identity, sessions, API
-                 keys and jobs at inference providers), without any secret.
+                 keys, jobs at inference providers and published assets), without any secret.
 workspaces.json  your workspaces.
 jobs.json        every generation job: prompt, parameters, model, status, cost and timings.
 uploads.json     reference images you uploaded.

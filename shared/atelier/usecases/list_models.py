@@ -20,6 +20,11 @@ def find_model(model_id: str, settings: Settings) -> ModelSpec:
     raise errors.InvalidFieldError("No such model.", details=[{"field": "model", "location": "body"}])
 
 
+# Beyond this a number cannot be exact in JSON (a double): no parameter needs it, and prices computed
+# from such a value would overflow.
+_LARGEST_NUMBER = 2**53
+
+
 def _invalid(name: str, message: str) -> errors.InvalidFieldError:
     return errors.InvalidFieldError(
         message, details=[{"field": f"params.{name}", "location": "body", "message": message}]
@@ -39,6 +44,10 @@ def _check(name: str, spec: ParamSpec, value: Any) -> Any:
             raise _invalid(name, "must be an integer")
     elif isinstance(value, bool) or not isinstance(value, int | float):
         raise _invalid(name, "must be a number")
+    if spec.type in ("integer", "number") and not abs(value) <= _LARGEST_NUMBER:
+        # NaN compares false with every bound, so it would pass the checks below (and so it fails
+        # this one); infinity and huge integers have no price. Compared as given, never converted.
+        raise _invalid(name, "must be a finite number")
     if spec.choices is not None and value not in spec.choices:
         raise _invalid(name, f"must be one of {spec.choices}")
     if spec.minimum is not None and value < spec.minimum:

@@ -13,13 +13,12 @@ from atelier.data.policies import PolicyRepository
 from atelier.data.shares import ShareRepository
 from atelier.data.workflows import WorkflowRepository
 from atelier.ids import IdPrefix, has_prefix, new_id
-from atelier.models.accounts import AccountStatus
 from atelier.models.gallery import TargetType, Workflow, WorkflowDefinition, WorkflowVersion
 from atelier.models.generation import Visibility
 from atelier.settings import Settings
 from atelier.usecases.list_models import find_model
 from atelier.usecases.manage_shares import resolve_share
-from atelier.usecases.require_consent import require_consent
+from atelier.usecases.require_consent import require_consent, require_good_standing
 
 
 @dataclass(frozen=True)
@@ -118,7 +117,7 @@ def _publicly_visible(workflow: Workflow, gallery: GalleryRepository) -> bool:
     if workflow.visibility is not Visibility.PUBLIC or workflow.taken_down or not workflow.listed:
         return False
     owner = gallery.public_owners([workflow.account_id]).get(workflow.account_id)
-    return owner is not None and owner.status is not AccountStatus.DELETION_SCHEDULED
+    return owner is not None and owner.status.shows_public_content
 
 
 def read_workflow(
@@ -152,8 +151,7 @@ def update_workflow(
     if visibility is Visibility.PUBLIC and workflow.visibility is not Visibility.PUBLIC:
         account = accounts.require(account_id)
         require_consent(account, policies=policies, clock=clock, settings=settings)
-        if account.status is not AccountStatus.ACTIVE:
-            raise errors.AccountRestrictedError()
+        require_good_standing(account)
         if workflow.taken_down:
             raise errors.ForbiddenError("This item was removed by moderation.")
     updated = workflows.update(
@@ -187,7 +185,7 @@ def fork_workflow(
             and share.target_id == original.id
             and not original.taken_down
             and owner is not None
-            and owner.status is not AccountStatus.DELETION_SCHEDULED
+            and owner.status.shows_public_content
         )
     if not allowed:
         raise errors.NotFoundError()

@@ -1,7 +1,7 @@
 """Moderation (P7, P17): the admin role, the report queue, and resolving a report. Every action is
 audited with the resolution itself (one transaction); removal hides the item from every read path
 in the same write; quarantine moves the object out of the owner's prefix and records what a report
-to the authorities needs."""
+to the authorities needs. A suspension stands until a moderator lifts it (P19), also audited."""
 
 from __future__ import annotations
 
@@ -12,10 +12,13 @@ from atelier.data.moderation import ModerationRepository
 from atelier.data.reports import ReportRepository
 from atelier.data.workflows import WorkflowRepository
 from atelier.ids import IdPrefix, has_prefix
+from atelier.integrations.public_media import PublicMedia
 from atelier.integrations.storage import ObjectStore
+from atelier.models.accounts import Account
 from atelier.models.gallery import ModerationAction, Report, ReportStatus, TargetType
 from atelier.observability import logger
 from atelier.settings import Settings
+from atelier.usecases.publish_media import republish, withdraw, withdraw_account
 
 
 def quarantine_key(account_id: str, asset_id: str) -> str:
@@ -58,6 +61,7 @@ def resolve_report(
     moderation: ModerationRepository,
     workflows: WorkflowRepository,
     storage: ObjectStore,
+    public_media: PublicMedia,
     clock: Clock,
     settings: Settings,
 ) -> Report:
@@ -76,6 +80,8 @@ def resolve_report(
     if action is ModerationAction.DISMISS:
         if report.target_type is TargetType.ASSET:
             moderation.release_asset(owner, target)
+            # A held public item goes back in the gallery: its public copies are made again.
+            republish(owner, target, public_media=public_media)
         else:
             workflows.set_takedown(owner, target, removed=None, under_review=False)
     elif action in (ModerationAction.REMOVE, ModerationAction.SUSPEND_ACCOUNT):
@@ -84,12 +90,36 @@ def resolve_report(
         else:
             workflows.set_takedown(owner, target, removed=True, under_review=False)
         if action is ModerationAction.SUSPEND_ACCOUNT:
-            moderation.suspend_account(owner)
+            moderation.suspend_account(owner, now)
     else:
         _quarantine(report, moderator_id, note, moderation=moderation, storage=storage, clock=clock, settings=settings)
+    # What is taken down leaves the public media at once; a suspended account's every item does.
+    if action is ModerationAction.SUSPEND_ACCOUNT:
+        withdraw_account(owner, public_media=public_media)
+    elif action is not ModerationAction.DISMISS and report.target_type is TargetType.ASSET:
+        withdraw(owner, target, public_media=public_media)
     resolved = reports.resolve(report, action=action, moderator_id=moderator_id, note=note, at=now)
     logger.info("report resolved", extra={"report_id": report.id, "action": action.value})
     return resolved
+
+
+def lift_suspension(
+    moderator_id: str,
+    account_id: str,
+    note: str,
+    *,
+    accounts: AccountRepository,
+    moderation: ModerationRepository,
+    clock: Clock,
+) -> Account:
+    """Only a moderator ends a suspension (P19), with a note, audited in the same write. The
+    account's public items and share links show again at once: every public read path reads the
+    owner's suspension live, and nothing else was changed when it was suspended."""
+    if not has_prefix(account_id, IdPrefix.ACCOUNT) or accounts.get(account_id) is None:
+        raise errors.NotFoundError()
+    moderation.lift_suspension(account_id, moderator_id=moderator_id, note=note, at=clock.now())
+    logger.info("suspension lifted")
+    return accounts.require(account_id)
 
 
 def _quarantine(
@@ -124,4 +154,5 @@ def _quarantine(
         at=clock.now(),
     )
     if exposure.object_key != destination:
-        storage.delete([exposure.object_key])
+        # The previews are derived from the quarantined content: they go with it.
+        storage.delete([key for key in (exposure.object_key, exposure.thumbnail_key, exposure.poster_key) if key])

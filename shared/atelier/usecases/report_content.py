@@ -1,31 +1,53 @@
-"""Reports of content (P7): anyone signed in may report a public or shared asset or workflow; one
-open report per reporter and target. A minor-safety report hides the item at once, pending review
-(P17)."""
+"""Reports of content (P7): an account that accepted the terms may report a public or shared asset
+or workflow, named by its id (or a share link's token); one open report per reporter and target.
+
+A minor-safety report jumps the moderators' queue, and hides the item at once, pending review (P17),
+only on a signal stronger than one account's word: several distinct reporters within a window, or a
+reporter with a good record (settings `report_hold_*`, `report_trusted_*`). A burst of reports
+alerts the moderators (an email to each admin address, and a metric)."""
 
 from __future__ import annotations
 
+from aws_lambda_powertools.metrics import MetricUnit
+
 from atelier import errors
 from atelier.clock import Clock
+from atelier.data.accounts import AccountRepository
+from atelier.data.assets import AssetRepository
 from atelier.data.gallery import GalleryRepository, asset_exposure
 from atelier.data.moderation import ModerationRepository
-from atelier.data.rate_limits import RateLimiter
-from atelier.data.reports import ReportRepository
+from atelier.data.policies import PolicyRepository
+from atelier.data.rate_limits import RateLimiter, hashed_subject
+from atelier.data.reports import ReporterRecord, ReportRepository
 from atelier.data.shares import ShareRepository
 from atelier.data.workflows import WorkflowRepository
 from atelier.ids import IdPrefix, has_prefix, new_id
+from atelier.integrations.email import Mailer
+from atelier.integrations.public_media import PublicMedia
 from atelier.models.accounts import AccountStatus
+from atelier.models.email import EmailKind, OutgoingEmail
 from atelier.models.gallery import Report, ReportReason, ReportStatus, TargetType
 from atelier.models.generation import Visibility
-from atelier.observability import logger
+from atelier.observability import logger, metrics
 from atelier.settings import Settings
 from atelier.usecases.manage_shares import resolve_share
+from atelier.usecases.publish_media import withdraw
+from atelier.usecases.require_consent import require_consent
+
+_BURST_SCOPE = "report_burst"
+
+
+def _public_owner_or_404(owner_id: str, gallery: GalleryRepository) -> None:
+    owner = gallery.public_owners([owner_id]).get(owner_id)
+    if owner is None or not owner.status.shows_public_content:
+        raise errors.NotFoundError()
 
 
 def _target_owner(
     target_type: TargetType,
     target_id: str,
-    owner_hint: str | None,
     *,
+    assets: AssetRepository,
     shares: ShareRepository,
     workflows: WorkflowRepository,
     gallery: GalleryRepository,
@@ -40,16 +62,24 @@ def _target_owner(
         return share.account_id, share.target_id
     if target_type is TargetType.WORKFLOW:
         workflow = workflows.find(target_id) if has_prefix(target_id, IdPrefix.WORKFLOW) else None
-        if workflow is None or workflow.visibility is not Visibility.PUBLIC:
+        if workflow is None or workflow.visibility is not Visibility.PUBLIC or workflow.taken_down:
             raise errors.NotFoundError()
+        _public_owner_or_404(workflow.account_id, gallery)
         return workflow.account_id, workflow.id
-    exposure = asset_exposure(owner_hint, target_id) if owner_hint and has_prefix(target_id, IdPrefix.ASSET) else None
-    if exposure is None or exposure.visibility is not Visibility.PUBLIC:
+    owner_id = assets.owner_of(target_id) if has_prefix(target_id, IdPrefix.ASSET) else None
+    exposure = asset_exposure(owner_id, target_id) if owner_id else None
+    if exposure is None or exposure.visibility is not Visibility.PUBLIC or exposure.taken_down:
         raise errors.NotFoundError()
-    owner = gallery.public_owners([exposure.owner_id]).get(exposure.owner_id)
-    if owner is None or owner.status is AccountStatus.DELETION_SCHEDULED:
-        raise errors.NotFoundError()
+    _public_owner_or_404(exposure.owner_id, gallery)
     return exposure.owner_id, exposure.asset_id
+
+
+def is_trusted_reporter(record: ReporterRecord, settings: Settings) -> bool:
+    resolved = record.upheld + record.dismissed
+    return (
+        record.upheld >= settings.report_trusted_min_upheld
+        and record.upheld >= settings.report_trusted_min_precision * resolved
+    )
 
 
 def report_content(
@@ -59,20 +89,28 @@ def report_content(
     reason: ReportReason,
     details: str | None,
     *,
-    owner_id: str | None,
+    accounts: AccountRepository,
+    policies: PolicyRepository,
+    assets: AssetRepository,
     reports: ReportRepository,
     moderation: ModerationRepository,
     shares: ShareRepository,
     workflows: WorkflowRepository,
     gallery: GalleryRepository,
     rate_limiter: RateLimiter,
+    mailer: Mailer,
+    public_media: PublicMedia,
     clock: Clock,
     settings: Settings,
 ) -> Report:
     now = clock.now()
+    reporter = accounts.require(reporter_id)
+    require_consent(reporter, policies=policies, clock=clock, settings=settings)
+    if reporter.status is AccountStatus.SUSPENDED:
+        raise errors.AccountSuspendedError()
     rate_limiter.hit("report", reporter_id, limit=settings.reports_per_hour, window_seconds=3600, now=now)
     owner, resolved_id = _target_owner(
-        target_type, target_id, owner_id, shares=shares, workflows=workflows, gallery=gallery, clock=clock
+        target_type, target_id, assets=assets, shares=shares, workflows=workflows, gallery=gallery, clock=clock
     )
     report = Report(
         id=new_id(IdPrefix.REPORT),
@@ -87,9 +125,71 @@ def report_content(
     )
     reports.create(report)
     if reason is ReportReason.MINOR_SAFETY:
-        if target_type is TargetType.ASSET:
-            moderation.hold_asset(owner, resolved_id)
-        else:
-            workflows.set_takedown(owner, resolved_id, removed=None, under_review=True)
-        logger.warning("content held for review", extra={"report_id": report.id, "target_type": target_type.value})
+        _hold_on_a_strong_signal(
+            report,
+            reports=reports,
+            moderation=moderation,
+            workflows=workflows,
+            public_media=public_media,
+            settings=settings,
+        )
+    alert_on_a_burst(rate_limiter=rate_limiter, mailer=mailer, clock=clock, settings=settings)
     return report
+
+
+def _hold_on_a_strong_signal(
+    report: Report,
+    *,
+    reports: ReportRepository,
+    moderation: ModerationRepository,
+    workflows: WorkflowRepository,
+    public_media: PublicMedia,
+    settings: Settings,
+) -> None:
+    reporters = reports.add_minor_safety_reporter(
+        report.target_type,
+        report.target_id,
+        hashed_subject(report.reporter_id),
+        now=report.created_at,
+        window_seconds=settings.report_hold_window_seconds,
+    )
+    trusted = is_trusted_reporter(reports.reporter_record(report.reporter_id), settings)
+    if reporters < settings.report_hold_min_reporters and not trusted:
+        return
+    if report.target_type is TargetType.ASSET:
+        moderation.hold_asset(report.owner_id, report.target_id)
+        withdraw(report.owner_id, report.target_id, public_media=public_media)
+    else:
+        workflows.set_takedown(report.owner_id, report.target_id, removed=None, under_review=True)
+    logger.warning(
+        "content held for review",
+        extra={"report_id": report.id, "target_type": report.target_type.value, "distinct_reporters": reporters},
+    )
+
+
+def alert_on_a_burst(*, rate_limiter: RateLimiter, mailer: Mailer, clock: Clock, settings: Settings) -> None:
+    """Counts the report in the burst window; the one that fills it alerts the moderators, once."""
+    window = settings.report_burst_window_seconds
+    try:
+        counted = rate_limiter.count(_BURST_SCOPE, "all", window_seconds=window, now=clock.now())
+    except errors.DependencyUnavailableError:
+        # The report is recorded; failing it now would only make its retry a conflict.
+        logger.warning("report burst not counted")
+        return
+    if counted != settings.report_burst_threshold:
+        return
+    metrics.add_metric(name="ReportBurst", unit=MetricUnit.Count, value=1)
+    logger.warning("report burst", extra={"reports": settings.report_burst_threshold, "window_seconds": window})
+    text = (
+        f"Atelier received {settings.report_burst_threshold} reports of content within {window // 60} minutes.\n\n"
+        "Review the open reports in the moderation console (GET /v1/admin/reports); minor-safety "
+        "reports are listed first."
+    )
+    for address in settings.admin_emails:
+        message = OutgoingEmail(
+            to=address.strip(), kind=EmailKind.MODERATION, subject="Atelier: a burst of reports", text=text
+        )
+        try:
+            mailer.send(message)
+        except errors.DependencyUnavailableError:
+            logger.warning("moderator alert not sent", extra={"email_kind": EmailKind.MODERATION.value})

@@ -6,7 +6,7 @@ from __future__ import annotations
 from atelier import errors
 from atelier.clock import Clock
 from atelier.data.policies import PolicyRepository
-from atelier.models.accounts import Account, PolicyKind
+from atelier.models.accounts import Account, AccountStatus, PolicyKind
 from atelier.settings import Settings
 from atelier.usecases.read_policy import read_policy
 
@@ -17,3 +17,12 @@ def require_consent(account: Account, *, policies: PolicyRepository, clock: Cloc
         raise errors.ConsentRequiredError(
             details={"terms_version": terms.version, "minimum_age": settings.minimum_age},
         )
+
+
+def require_good_standing(account: Account) -> None:
+    """Generation, publication and shares need an active account: neither suspended by a moderator
+    (P19) nor restricted by a debt or a deletion countdown."""
+    if account.status is AccountStatus.SUSPENDED:
+        raise errors.AccountSuspendedError()
+    if account.status is not AccountStatus.ACTIVE:
+        raise errors.AccountRestrictedError()

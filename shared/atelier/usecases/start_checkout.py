@@ -44,6 +44,8 @@ def start_checkout(
 ) -> StartedCheckout:
     account = accounts.require(account_id)
     require_consent(account, policies=policies, clock=clock, settings=settings)
+    if account.status is AccountStatus.SUSPENDED:
+        raise errors.AccountSuspendedError()
     if account.status is AccountStatus.DELETION_SCHEDULED:
         raise errors.ForbiddenError("This account is scheduled for deletion; cancel that first.")
     if provider_name not in settings.payment_providers:

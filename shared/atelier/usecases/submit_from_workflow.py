@@ -83,5 +83,10 @@ def submit_from_workflow(
         workflow_version_id=version.id,
     )
     return submit_job(
-        principal, submission, workspace_id=workspace_id, idempotency_key=idempotency_key, **collaborators
+        principal,
+        submission,
+        workspace_id=workspace_id,
+        idempotency_key=idempotency_key,
+        workflows=workflows,
+        **collaborators,
     )

@@ -17,19 +17,24 @@ from typing import Any
 from atelier import errors
 from atelier.clock import Clock
 from atelier.data.accounts import AccountRepository
+from atelier.data.assets import UploadRepository
+from atelier.data.base import Transaction
 from atelier.data.items import AccountItem
 from atelier.data.jobs import IdempotencyConflictError, JobRepository
 from atelier.data.policies import PolicyRepository
 from atelier.data.rate_limits import RateLimiter
-from atelier.data.wallets import StepRefusedError, WalletRepository
+from atelier.data.wallets import StepRefusedError, TransactionStep, WalletRepository
+from atelier.data.workflows import WorkflowRepository
 from atelier.ids import IdPrefix, has_prefix, new_id
 from atelier.integrations.moderation import BlocklistModeration, ModerationCategory
 from atelier.integrations.queue import MessageQueue
+from atelier.integrations.storage import ObjectStore
 from atelier.models.accounts import AccountStatus, Principal
 from atelier.models.generation import Job, JobError, JobStatus
 from atelier.observability import logger
 from atelier.settings import Settings
 from atelier.usecases.list_models import find_model, validate_params
+from atelier.usecases.manage_uploads import UploadRejectedError, prepare_references
 from atelier.usecases.read_policy import terms_in_force
 from atelier.usecases.require_consent import require_consent
 from atelier.usecases.run_generation import GenerationMessage
@@ -57,9 +62,31 @@ class SubmittedJob:
     replayed: bool
 
 
+def both(first: TransactionStep, second: TransactionStep) -> TransactionStep:
+    def steps(tx: Transaction) -> None:
+        first(tx)
+        second(tx)
+
+    return steps
+
+
 def body_hash(submission: JobSubmission) -> str:
     canonical = json.dumps(submission.__dict__, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _require_own_version(account_id: str, version_id: str, workflows: WorkflowRepository | None) -> None:
+    """A job may name only a version of one of the caller's own workflows, as running a workflow
+    does (someone else's public or shared workflow is run by forking it first); any other id is
+    answered as not found, like anything that is not the caller's."""
+    version = workflows.version_by_id(account_id, version_id) if workflows is not None else None
+    workflow = workflows.get(account_id, version.workflow_id) if workflows is not None and version else None
+    if workflow is None:
+        raise errors.NotFoundError(
+            "No such workflow version.", details=[{"field": "workflow_version_id", "location": "body"}]
+        )
+    if workflow.taken_down:
+        raise errors.ForbiddenError("This item was removed by moderation.")
 
 
 def submit_job(
@@ -74,10 +101,15 @@ def submit_job(
     policies: PolicyRepository,
     rate_limiter: RateLimiter,
     moderation: BlocklistModeration,
+    uploads: UploadRepository,
+    storage: ObjectStore,
     queue: MessageQueue,
     clock: Clock,
     settings: Settings,
+    workflows: WorkflowRepository | None = None,
 ) -> SubmittedJob:
+    """`workflows` is needed only to check a submission that names a workflow version; without it,
+    such a submission is refused (a version is never recorded unchecked)."""
     if not principal.is_signed_in or principal.account_id is None:
         raise errors.NotSignedInError()
     account_id = principal.account_id
@@ -106,6 +138,9 @@ def submit_job(
             "Unknown upload.", details=[{"field": "reference_upload_ids", "location": "body"}]
         )
 
+    if submission.workflow_version_id is not None:
+        _require_own_version(account_id, submission.workflow_version_id, workflows)
+
     verdict = moderation.check(submission.prompt, submission.negative_prompt)
     if not verdict.allowed:
         # Counted, never logged with the prompt; minor-safety refusals also reach moderators' queue.
@@ -115,6 +150,14 @@ def submit_job(
         raise PromptRejectedError()
 
     rate_limiter.hit("job-submit", account_id, limit=settings.job_submissions_per_minute, window_seconds=60, now=now)
+    references = prepare_references(
+        account_id,
+        submission.reference_upload_ids,
+        uploads=uploads,
+        storage=storage,
+        clock=clock,
+        settings=settings,
+    )
 
     ledger_id = principal.ledger_id or accounts.require(account_id).ledger_id
     workspace = workspace_id or principal.default_workspace_id or accounts.require(account_id).default_workspace_id
@@ -149,6 +192,7 @@ def submit_job(
         (AccountItem.age_confirmed == True)  # noqa: E712 - a DynamoDB condition
         & (AccountItem.terms_version == terms_version)
         & (AccountItem.status == AccountStatus.ACTIVE.value)
+        & AccountItem.suspended_at.does_not_exist()
     )
     try:
         wallets.hold(
@@ -159,8 +203,12 @@ def submit_job(
             now,
             generation_kind=model.kind,
             max_in_flight=settings.max_jobs_in_flight,
-            extra=jobs.submission_steps(
-                job, idempotency_key_hash=key_hash, body_hash=fingerprint, consent_condition=may_generate, now=now
+            extra=both(
+                jobs.submission_steps(
+                    job, idempotency_key_hash=key_hash, body_hash=fingerprint, consent_condition=may_generate, now=now
+                ),
+                # The job's references become used with the job, and only if it is accepted.
+                uploads.first_use_steps(account_id, references, now),
             ),
         )
     except StepRefusedError as refused:
@@ -226,6 +274,8 @@ def _explain_refusal(
         raise errors.ConflictError("Retry the request.") from refused
     if "account" in refused.failures:
         account = accounts.require(job.account_id)
+        if account.status is AccountStatus.SUSPENDED:
+            raise errors.AccountSuspendedError() from refused
         if account.status is AccountStatus.RESTRICTED:
             raise errors.AccountRestrictedError() from refused
         if account.status is AccountStatus.DELETION_SCHEDULED:
@@ -234,4 +284,8 @@ def _explain_refusal(
         raise errors.ConsentRequiredError() from refused
     if "workspace" in refused.failures:
         raise errors.NotFoundError("No such workspace.") from refused
+    if "upload" in refused.failures:
+        raise UploadRejectedError(
+            "A reference upload expired or was used by another request meanwhile; try again."
+        ) from refused
     raise errors.ConflictError("Retry the request.") from refused

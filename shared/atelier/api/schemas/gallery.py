@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from atelier.api.schemas.common import DisplayText, RequestTime, StrictRequest
 from atelier.clock import isoformat
+from atelier.models.accounts import Account
 from atelier.models.gallery import Report, Share, WorkflowDefinition, WorkflowVersion
 from atelier.usecases.browse_gallery import GalleryItemView
 from atelier.usecases.manage_shares import SharedItem
@@ -126,8 +127,8 @@ class WorkflowVersionList(BaseModel):
 
 
 class GalleryOwner(BaseModel):
-    id: str
-    name: str
+    name: str = Field(description="The owner's display name")
+    handle: str = Field(description="A stable public handle of the owner; not the account id")
 
 
 class GalleryItemResponse(BaseModel):
@@ -139,6 +140,8 @@ class GalleryItemResponse(BaseModel):
     duration_s: float | None
     owner: GalleryOwner
     download_url: str
+    thumbnail_url: str | None = Field(description="WebP, longest side 512 px; a cacheable public URL")
+    poster_url: str | None = Field(description="A video's poster frame (WebP); null for an image")
     published_at: str
 
     @classmethod
@@ -151,8 +154,10 @@ class GalleryItemResponse(BaseModel):
             width=entry.width,
             height=entry.height,
             duration_s=entry.duration_s,
-            owner=GalleryOwner(id=entry.owner_id, name=view.owner_name),
+            owner=GalleryOwner(name=view.owner_name, handle=view.owner_handle),
             download_url=view.download_url,
+            thumbnail_url=view.thumbnail_url,
+            poster_url=view.poster_url,
             published_at=isoformat(entry.published_at),
         )
 
@@ -204,6 +209,8 @@ class SharedAssetBody(BaseModel):
     height: int | None
     duration_s: float | None
     download_url: str | None
+    thumbnail_url: str | None = None
+    poster_url: str | None = None
 
 
 class SharedItemResponse(BaseModel):
@@ -224,6 +231,8 @@ class SharedItemResponse(BaseModel):
                 height=item.asset.height,
                 duration_s=item.asset.duration_s,
                 download_url=item.download_url,
+                thumbnail_url=item.thumbnail_url,
+                poster_url=item.poster_url,
             )
         workflow = None
         if item.workflow is not None:
@@ -239,8 +248,8 @@ class SharedItemResponse(BaseModel):
 class CreateReportRequest(StrictRequest):
     target_type: Literal["asset", "workflow"]
     target_id: Annotated[str, Field(min_length=1, max_length=128, description="An id, or a share token")]
-    owner_id: Annotated[str, Field(max_length=64, description="The asset's owner, as the gallery shows it")] | None = (
-        None
+    owner_id: Annotated[str | None, Field(max_length=64)] = Field(
+        default=None, deprecated=True, description="Ignored: an asset is found by its id alone."
     )
     reason: Literal["spam", "sexual", "minor_safety", "violence", "hate", "copyright", "other"]
     details: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
@@ -297,6 +306,19 @@ class AdminReportPage(BaseModel):
 class ResolveReportRequest(StrictRequest):
     action: Literal["dismiss", "remove", "quarantine", "suspend_account"]
     note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class LiftSuspensionRequest(StrictRequest):
+    note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class AdminAccountStatusResponse(BaseModel):
+    id: str
+    status: Literal["active", "restricted", "suspended", "deletion_scheduled"]
+
+    @classmethod
+    def of(cls, account: Account) -> AdminAccountStatusResponse:
+        return cls(id=account.id, status=account.status.value)
 
 
 class PublishPolicyRequest(StrictRequest):

@@ -152,6 +152,8 @@ class AssetResponse(BaseModel):
     visibility: Literal["private", "public"]
     removed: bool
     download_url: str | None
+    thumbnail_url: str | None = Field(description="WebP, longest side 512 px; short-lived like download_url")
+    poster_url: str | None = Field(description="A video's poster frame (WebP); null for an image")
     created_at: str
     # Set when media moderation keeps the item private: it can never be published or shared.
     restriction: str | None = None
@@ -177,6 +179,8 @@ class AssetResponse(BaseModel):
             visibility=asset.visibility.value,
             removed=asset.removed,
             download_url=view.download_url,
+            thumbnail_url=view.thumbnail_url,
+            poster_url=view.poster_url,
             created_at=isoformat(asset.created_at),
             restriction=asset.restriction,
             provenance=ProvenanceResponse(
