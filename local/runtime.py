@@ -44,11 +44,15 @@ def default_stand_ins(parameters: Mapping[str, str] | None = None) -> list[Stand
     from local.oidc import oidc_stand_ins
     from local.outbox import outbox_stand_in
     from local.payments import payments_stand_ins
+    from local.provenance import provenance_stand_in
+    from local.rekognition import rekognition_stand_in
 
     return [
         *oidc_stand_ins((parameters or {}).get("OidcProviders")),
         outbox_stand_in(),
         *payments_stand_ins(),
+        rekognition_stand_in(),
+        provenance_stand_in(),
     ]
 
 

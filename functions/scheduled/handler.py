@@ -31,6 +31,7 @@ def _sweep() -> dict[str, Any]:
         provider_for=services.inference_provider,
         clock=services.clock,
         settings=services.settings,
+        safety=services.output_safety,
     )
 
 

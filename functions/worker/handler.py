@@ -36,6 +36,7 @@ def handle_record(record: GenerationRecord) -> None:
         provider_for=services.inference_provider,
         clock=services.clock,
         settings=services.settings,
+        safety=services.output_safety,
     )
     logger.info("generation step", extra={"job_id": record.body.job_id, "status": status.value if status else None})
 

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from atelier.integrations.queue import MessageQueue
     from atelier.integrations.storage import ObjectStore
     from atelier.integrations.web_index import WebIndex
+    from atelier.usecases.screen_media import OutputSafety
 
 
 class Services:
@@ -309,6 +310,30 @@ class Services:
         from atelier.data.reports import ReportRepository
 
         return ReportRepository()
+
+    @cached_property
+    def output_safety(self) -> OutputSafety:
+        """Media moderation (Rekognition, and the known-bad hash list) and the C2PA signer (P17, P18)."""
+        from atelier.integrations.media_moderation import RekognitionModeration, rekognition_client
+        from atelier.integrations.provenance import ProvenanceSigner, SigningCredentials, credentials_from_settings
+        from atelier.usecases.screen_media import OutputSafety
+
+        settings = self.settings
+        client = lru_cache(maxsize=1)(lambda: rekognition_client(settings))
+        credentials: list[SigningCredentials] = []
+
+        def signing_credentials() -> SigningCredentials:
+            if not credentials:  # read once per container; a failure is retried on the next output
+                credentials.append(credentials_from_settings(settings))
+            return credentials[0]
+
+        return OutputSafety(
+            moderation=RekognitionModeration(client, settings),
+            signer=ProvenanceSigner(signing_credentials),
+            moderation_records=self.moderation_actions,
+            reports=self.reports,
+            trust_anchors=settings.c2pa_trust_anchors,
+        )
 
     @cached_property
     def moderation_actions(self) -> ModerationRepository:

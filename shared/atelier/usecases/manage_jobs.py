@@ -16,6 +16,7 @@ from atelier.models.generation import Job, JobError, JobStatus
 from atelier.observability import logger
 from atelier.settings import Settings
 from atelier.usecases.run_generation import fail, finish
+from atelier.usecases.screen_media import OutputRejectedError, OutputSafety
 
 
 class JobFinishedError(errors.ConflictError):
@@ -80,13 +81,21 @@ def sweep_overdue_jobs(
     provider_for: Callable[[str], InferenceProvider],
     clock: Clock,
     settings: Settings,
+    safety: OutputSafety,
 ) -> dict[str, int]:
     """Every job past its deadline is re-checked with its provider, then finished or failed and
     released. Nothing stays `running` forever."""
     outcomes: dict[str, int] = {}
     for job in jobs.overdue(clock.now()):
         status = _settle_overdue(
-            job, jobs=jobs, wallets=wallets, storage=storage, provider_for=provider_for, clock=clock, settings=settings
+            job,
+            jobs=jobs,
+            wallets=wallets,
+            storage=storage,
+            provider_for=provider_for,
+            clock=clock,
+            settings=settings,
+            safety=safety,
         )
         outcomes[status.value] = outcomes.get(status.value, 0) + 1
     return outcomes
@@ -101,6 +110,7 @@ def _settle_overdue(
     provider_for: Callable[[str], InferenceProvider],
     clock: Clock,
     settings: Settings,
+    safety: OutputSafety,
 ) -> JobStatus:
     if job.status is JobStatus.RUNNING and job.provider_job_id:
         provider = provider_for(job.provider)
@@ -108,9 +118,19 @@ def _settle_overdue(
             state = provider.status(job.provider_job_id)
             if state.status.is_final:
                 return finish(
-                    job, state, provider, jobs=jobs, wallets=wallets, storage=storage, clock=clock, settings=settings
+                    job,
+                    state,
+                    provider,
+                    jobs=jobs,
+                    wallets=wallets,
+                    storage=storage,
+                    clock=clock,
+                    settings=settings,
+                    safety=safety,
                 )
             provider.cancel(job.provider_job_id)
+        except OutputRejectedError as exc:
+            return fail(job, exc.code, exc.message, jobs=jobs, wallets=wallets, clock=clock, discard_from=storage)
         except errors.AtelierError:
             logger.warning("overdue job could not be re-checked", extra={"job_id": job.id})
     error = JobError(code="timed_out", message="The job took too long and was stopped; nothing was charged.")

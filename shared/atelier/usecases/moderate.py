@@ -135,6 +135,8 @@ def _quarantine(
     from atelier.data.gallery import asset_exposure
 
     exposure = asset_exposure(report.owner_id, report.target_id)
+    if exposure is None and moderation.quarantine_record(report.target_id) is not None:
+        return  # quarantined by the automatic checks before it ever became an asset: confirmed as is
     if exposure is None:
         raise errors.NotFoundError()
     destination = quarantine_key(report.owner_id, report.target_id)

@@ -46,6 +46,13 @@ from atelier.integrations.storage import ObjectStore, output_key, output_prefix
 from atelier.models.generation import Asset, Job, JobError, JobStatus
 from atelier.observability import logger
 from atelier.settings import Settings
+from atelier.usecases.screen_media import (
+    OutputRejectedError,
+    OutputSafety,
+    ReferenceRejectedError,
+    screen_output,
+    screen_references,
+)
 
 _EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "video/mp4": "mp4"}
 # The first look comes at this share of the expected duration (so a job up to 30 % quicker than usual
@@ -107,6 +114,7 @@ def run_generation(
     provider_for: Callable[[str], InferenceProvider],
     clock: Clock,
     settings: Settings,
+    safety: OutputSafety,
     sleep: Callable[[float], None] = time.sleep,
 ) -> JobStatus | None:
     """Answers the job's status after this step (None when the job no longer exists). Raises on
@@ -127,17 +135,16 @@ def run_generation(
             provider_for=provider_for,
             clock=clock,
             settings=settings,
+            safety=safety,
             sleep=sleep,
         )
     except CircuitOpenError as exc:
         return _provider_down(
             job, message, exc, jobs=jobs, wallets=wallets, queue=queue, clock=clock, settings=settings
         )
-    except ProviderRejectedError as exc:
+    except (ProviderRejectedError, OutputRejectedError, ReferenceRejectedError) as exc:
         # Refused for good, perhaps after some outputs were stored (a later one too large, say).
-        return fail(
-            job, "provider_rejected", exc.message, jobs=jobs, wallets=wallets, clock=clock, discard_from=storage
-        )
+        return fail(job, exc.code, exc.message, jobs=jobs, wallets=wallets, clock=clock, discard_from=storage)
     except errors.InvalidFieldError as exc:
         # The job's own input is unusable (a reference upload that is not the image it claimed to
         # be): every delivery would fail the same way, so the job fails now, saying why.
@@ -210,6 +217,7 @@ def _step(
     provider_for: Callable[[str], InferenceProvider],
     clock: Clock,
     settings: Settings,
+    safety: OutputSafety,
     sleep: Callable[[float], None],
 ) -> JobStatus:
     provider = provider_for(job.provider)
@@ -220,8 +228,18 @@ def _step(
         if not jobs.claim_start(job, clock.now(), timedelta(seconds=settings.generation_start_lease_seconds)):
             # Another delivery is starting this job; if it fails, its own redelivery starts it again.
             return JobStatus.QUEUED
+        request = _request(job, uploads=uploads, storage=storage, settings=settings)
+        screen_references(
+            job.account_id,
+            job.reference_upload_ids,
+            uploads=uploads,
+            safety=safety,
+            storage=storage,
+            clock=clock,
+            settings=settings,
+        )
         started = clock.now()
-        state = provider.submit(_request(job, uploads=uploads, storage=storage, settings=settings))
+        state = provider.submit(request)
         if not state.status.is_final:
             jobs.mark_running(job, state.provider_job_id, clock.now())
     else:
@@ -234,7 +252,15 @@ def _step(
     while True:
         if state.status.is_final:
             return finish(
-                job, state, provider, jobs=jobs, wallets=wallets, storage=storage, clock=clock, settings=settings
+                job,
+                state,
+                provider,
+                jobs=jobs,
+                wallets=wallets,
+                storage=storage,
+                clock=clock,
+                settings=settings,
+                safety=safety,
             )
         if clock.now() >= job.deadline_at:
             provider.cancel(state.provider_job_id)
@@ -283,10 +309,12 @@ def _request(job: Job, *, uploads: UploadRepository, storage: ObjectStore, setti
     seed = params.pop("seed", None)
     from atelier.usecases.list_models import find_model
 
+    model = find_model(job.model, settings)
     return GenerationRequest(
         job_id=job.id,
         kind=job.kind,
-        model=find_model(job.model, settings).provider_model,
+        model=model.provider_model,
+        watermark=model.watermark,
         prompt=job.prompt,
         negative_prompt=job.negative_prompt,
         params=params,
@@ -306,6 +334,7 @@ def finish(
     storage: ObjectStore,
     clock: Clock,
     settings: Settings,
+    safety: OutputSafety,
 ) -> JobStatus:
     if state.status is not ProviderStatus.SUCCEEDED or not state.outputs:
         if state.status is ProviderStatus.CANCELED:
@@ -333,6 +362,21 @@ def finish(
     created_ms = int(job.created_at.timestamp() * 1000)
     for index, output in enumerate(state.outputs):
         content = provider.fetch_output(output, max_bytes=settings.output_max_bytes)
+        asset_id = derived_id(IdPrefix.ASSET, f"{job.id}:{index}", now_ms=created_ms)
+        # Moderated, then marked as AI-made, before anything is stored where its owner can reach it.
+        screened = screen_output(
+            content,
+            probe(content, output.content_type).content_type,
+            account_id=job.account_id,
+            asset_id=asset_id,
+            model=job.model,
+            provider=job.provider,
+            created_at=job.created_at,
+            safety=safety,
+            storage=storage,
+            clock=clock,
+        )
+        content = screened.content
         info = probe(content, output.content_type)
         key = output_key(job.account_id, job.id, index, _EXTENSIONS.get(info.content_type, "bin"))
         storage.put(key, content, info.content_type, metadata={"sha256": info.sha256, "job-id": job.id})
@@ -341,7 +385,7 @@ def finish(
         stored.extend(k for k in (thumbnail, poster) if k)
         assets.append(
             Asset(
-                id=derived_id(IdPrefix.ASSET, f"{job.id}:{index}", now_ms=created_ms),
+                id=asset_id,
                 account_id=job.account_id,
                 workspace_id=job.workspace_id,
                 job_id=job.id,
@@ -354,6 +398,8 @@ def finish(
                 sha256=info.sha256,
                 object_key=key,
                 created_at=clock.now(),
+                restriction=screened.restriction,
+                provenance=screened.provenance,
                 thumbnail_key=thumbnail,
                 poster_key=poster,
             )

@@ -995,6 +995,9 @@ export interface components {
             poster_url: string | null;
             /** Created At */
             created_at: string;
+            /** Restriction */
+            restriction?: string | null;
+            provenance: components["schemas"]["ProvenanceResponse"];
         };
         /** BalanceResponse */
         BalanceResponse: {
@@ -1557,6 +1560,16 @@ export interface components {
             fields: {
                 [key: string]: string;
             };
+        };
+        /** ProvenanceResponse */
+        ProvenanceResponse: {
+            /**
+             * C2Pa
+             * @enum {string}
+             */
+            c2pa: "valid" | "invalid" | "absent";
+            /** Digital Source Type */
+            digital_source_type: string | null;
         };
         /** PublishPolicyRequest */
         PublishPolicyRequest: {
