@@ -116,3 +116,69 @@ def run_scheduled_task(
     else:
         _count_task_run(SCHEDULED_TASK_SUCCEEDED, task)
     return outcome
+
+
+# -- business metrics ---------------------------------------------------------------------------
+# Every business metric the use cases write, by name. Each is written at once as its own EMF
+# record with the `service` dimension and at most the few low-cardinality dimensions its call
+# names (provider, model, reason, outcome...): never an id, an address or free text. The
+# template's alarms and dashboard name these (tests/infrastructure/test_operations_template.py).
+BUSINESS_METRICS = frozenset(
+    {
+        # generation
+        "JobsSubmitted",
+        "JobsSucceeded",
+        "JobsFailed",  # reason
+        "JobsCanceled",
+        "GenerationLatency",  # provider, model; milliseconds from submission to the result
+        "ProviderCalls",  # provider; one per job a provider finished (either way)
+        "ProviderErrors",  # provider; one per job the provider failed
+        # money
+        "CreditsGranted",
+        "CreditsRefunded",
+        "CreditsClawedBack",
+        "CreditsHeld",
+        "Payments",  # provider, outcome
+        "WebhookSignatureFailures",  # provider
+        # privacy
+        "ExportsRequested",
+        "ExportsReady",
+        "ExportsFailed",
+        "ExportDuration",  # seconds
+        "AccountsPurged",
+        "PurgesUnfinished",
+        "PurgesFailed",
+        "AccountsPastPurgeTime",  # a gauge written by every purge run
+        "RetentionItemsDeleted",
+        # trust and safety
+        "ReportsOpened",
+        "ReportsResolved",
+        # email
+        "EmailsSent",
+        "EmailsNotSent",  # an email the mailer could not hand to SES
+        "EmailsBounced",
+        "EmailsComplained",
+        "EmailsSuppressed",
+    }
+)
+
+
+def record(
+    name: str,
+    value: float = 1,
+    *,
+    unit: MetricUnit = MetricUnit.Count,
+    **dimensions: str,
+) -> None:
+    """Writes one business metric now (see BUSINESS_METRICS), with its own dimensions."""
+    if name not in BUSINESS_METRICS:
+        raise ValueError(f"{name} is not a business metric")
+    with single_metric(
+        name=name,
+        unit=unit,
+        value=value,
+        namespace=METRICS_NAMESPACE,
+        default_dimensions={"service": SERVICE_NAME},
+    ) as metric_set:
+        for key, dimension in dimensions.items():
+            metric_set.add_dimension(name=key, value=dimension)
