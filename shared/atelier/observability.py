@@ -163,7 +163,18 @@ BUSINESS_METRICS = frozenset(
 )
 
 
-def record(
+@contextmanager
+def counting_signature_failures(provider: str, *signature_errors: type[Exception]) -> Generator[None]:
+    """Counts a webhook or callback whose signature did not verify (WebhookSignatureFailures, by
+    provider) and lets the error go on to be answered as usual."""
+    try:
+        yield
+    except signature_errors:
+        record_metric("WebhookSignatureFailures", provider=provider)
+        raise
+
+
+def record_metric(
     name: str,
     value: float = 1,
     *,

@@ -15,7 +15,7 @@ from atelier.ids import IdPrefix, has_prefix
 from atelier.integrations.storage import ObjectStore
 from atelier.models.accounts import Account
 from atelier.models.gallery import ModerationAction, Report, ReportStatus, TargetType
-from atelier.observability import logger
+from atelier.observability import logger, record_metric
 from atelier.settings import Settings
 
 
@@ -90,6 +90,7 @@ def resolve_report(
         _quarantine(report, moderator_id, note, moderation=moderation, storage=storage, clock=clock, settings=settings)
     resolved = reports.resolve(report, action=action, moderator_id=moderator_id, note=note, at=now)
     logger.info("report resolved", extra={"report_id": report.id, "action": action.value})
+    record_metric("ReportsResolved", action=action.value)
     return resolved
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Literal
 
+from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel
 
 from atelier import errors
@@ -32,7 +33,7 @@ from atelier.integrations.inference.base import (
 from atelier.integrations.queue import MessageQueue
 from atelier.integrations.storage import ObjectStore, output_key, output_prefix
 from atelier.models.generation import Asset, Job, JobError, JobStatus
-from atelier.observability import logger
+from atelier.observability import logger, record_metric
 from atelier.settings import Settings
 
 _EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "video/mp4": "mp4"}
@@ -197,6 +198,9 @@ def finish(
     settings: Settings,
 ) -> JobStatus:
     if state.status is not ProviderStatus.SUCCEEDED or not state.outputs:
+        if state.status is not ProviderStatus.CANCELED:
+            record_metric("ProviderCalls", provider=job.provider)
+            record_metric("ProviderErrors", provider=job.provider)
         if state.status is ProviderStatus.CANCELED:
             return fail(
                 job,
@@ -263,7 +267,31 @@ def finish(
             # Canceled while the provider worked: its outputs are discarded, not kept.
             storage.delete([asset.object_key for asset in assets])
         return current.status if current else JobStatus.CANCELED
+    record_metric("ProviderCalls", provider=job.provider)
+    record_metric("JobsSucceeded", provider=job.provider)
+    record_metric(
+        "GenerationLatency",
+        (now - job.created_at).total_seconds() * 1000,
+        unit=MetricUnit.Milliseconds,
+        provider=job.provider,
+        model=job.model,
+    )
     return JobStatus.SUCCEEDED
+
+
+# Failure reasons counted by name; any other code (a provider's own) is counted as "other", so
+# the JobsFailed metric keeps a handful of dimension values.
+_COUNTED_REASONS = frozenset(
+    {"generation_failed", "provider_rejected", "timed_out", "no_output", "aborted", "invalid_field", "deadline_passed"}
+)
+
+
+def _count_ended(job: Job, code: str, status: JobStatus) -> None:
+    if status is JobStatus.CANCELED:
+        record_metric("JobsCanceled")
+    else:
+        record_metric("JobsFailed", reason=code if code in _COUNTED_REASONS else "other")
+    record_metric("CreditsRefunded", job.cost_credits)
 
 
 def discard_outputs(job: Job, storage: ObjectStore) -> None:
@@ -290,13 +318,15 @@ def fail(
     may have finished it first). Given `discard_from`, the outputs an attempt stored there are
     removed unless the job did succeed."""
     now = clock.now()
-    wallets.release(
+    released = wallets.release(
         job.account_id,
         job.ledger_id,
         job.id,
         now,
         extra=jobs.completion_step(job, status=status, now=now, error=JobError(code=code, message=message)),
     )
+    if released:
+        _count_ended(job, code, status)
     current = jobs.get(job.account_id, job.id)
     ended = current.status if current else status
     if discard_from is not None and ended is not JobStatus.SUCCEEDED:

@@ -17,7 +17,7 @@ from atelier.ids import IdPrefix, new_id
 from atelier.integrations.email import Mailer
 from atelier.models.accounts import Account
 from atelier.models.email import EmailKind, OutgoingEmail, SentEmail
-from atelier.observability import logger, metrics
+from atelier.observability import logger, metrics, record_metric
 
 
 def send_email(
@@ -42,6 +42,7 @@ def send_email(
         logger.warning("email not sent", extra={"email_kind": kind.value, "reason": type(exc).__name__})
         metrics.add_metric(name="EmailsNotSent", unit=MetricUnit.Count, value=1)
         return False
+    record_metric("EmailsSent", kind=kind.value)
     sent = SentEmail(id=new_id(IdPrefix.EMAIL), account_id=account.id, kind=kind, subject=subject, sent_at=clock.now())
     try:
         sent_emails.record(sent)

@@ -16,6 +16,7 @@ from datetime import timedelta
 from atelier.clock import Clock
 from atelier.data.privacy import Key
 from atelier.data.retention import RetentionRepository
+from atelier.observability import record_metric
 from atelier.settings import Settings
 
 
@@ -33,4 +34,5 @@ def sweep_retention(*, retention: RetentionRepository, clock: Clock, settings: S
                 yield key
 
     retention.delete(expired())
+    record_metric("RetentionItemsDeleted", deleted.total())
     return dict(deleted)
