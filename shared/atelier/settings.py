@@ -195,6 +195,8 @@ class Settings(BaseModel):
 
     # Email (SES). The sender's identity is declared in template.yaml.
     email_from: str = "Atelier <no-reply@atelier.example.com>"
+    # The SES configuration set whose bounce and complaint events suppress addresses ("" sends without).
+    email_configuration_set: str = ""
 
     # Rate limits (fixed windows, counted in DynamoDB).
     sign_in_limit_per_address: int = 30
