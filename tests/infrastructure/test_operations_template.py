@@ -6,7 +6,7 @@ import re
 import pytest
 
 from atelier import observability
-from tests.support.template import functions, resources, template
+from tests.support.template import TEMPLATE_PATH, functions, resources, template
 
 ALARM_TYPES = ("AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm")
 QUEUE_CONSUMERS = {"WorkerFunction", "ExporterFunction", "NoticesFunction"}
@@ -240,3 +240,24 @@ def test_the_dashboard_covers_traffic_queues_jobs_money_privacy_and_email():
         "UnmatchedPayment",
     }
     assert "ApproximateAgeOfOldestMessage" in metrics
+
+
+def test_every_runbook_section_an_alarm_names_exists():
+    # Given the runbook's section headings
+    runbook = (TEMPLATE_PATH.parent / "docs" / "runbook.md").read_text()
+    headings = {line.lstrip("#").strip().split(" (`")[0] for line in runbook.splitlines() if line.startswith("#")}
+    # Then every section an alarm's description points to is there
+    named = {
+        section
+        for alarm in alarms().values()
+        for section in re.findall(r'runbook "([^"]+)"', str(alarm["AlarmDescription"]))
+    }
+    assert named
+    assert named <= headings
+
+
+def test_the_runbook_has_a_section_for_every_alarm():
+    runbook = (TEMPLATE_PATH.parent / "docs" / "runbook.md").read_text()
+    for name in alarms():
+        described = re.search(r'runbook "([^"]+)"', str(alarms()[name]["AlarmDescription"]))
+        assert described or name.removesuffix("Alarm") in runbook or name in runbook, name
