@@ -3,6 +3,9 @@ low-cardinality dimensions: what the dashboard draws and the alarms watch."""
 
 from __future__ import annotations
 
+import json
+import time
+
 import pytest
 
 from atelier.integrations.inference.base import CallbackSignatureError, ProviderStatus
@@ -199,3 +202,72 @@ def test_only_declared_business_metrics_can_be_written(capsys):
     [written] = written_metrics(capsys.readouterr().out)
     assert written.name in BUSINESS_METRICS
     assert written.dimensions == SERVICE | {"reason": "spam"}
+
+
+def test_a_payment_webhook_with_a_bad_signature_is_refused_and_counted_by_provider(stack, capsys):
+    # Given a Stripe webhook whose signature was made with another secret
+    from functions.webhooks import handler
+    from tests.support.events import FakeLambdaContext, api_event
+
+    event = api_event(
+        "POST",
+        "/v1/webhooks/stripe",
+        body='{"id": "evt_forged", "type": "checkout.session.completed"}',
+        headers={"Stripe-Signature": f"t={int(time.time())},v1={'0' * 64}"},
+    )
+    # When it arrives
+    answer = handler.lambda_handler(event, FakeLambdaContext())
+    # Then it is refused as before, and counted for Stripe (what the signature alarm watches)
+    assert answer["statusCode"] == 400
+    assert json.loads(answer["body"])["error"]["code"] == "invalid_signature"
+    out = capsys.readouterr().out
+    assert [m.dimensions for m in named(out, "WebhookSignatureFailures")] == [SERVICE | {"provider": "stripe"}]
+
+
+def test_a_resolved_report_is_counted_by_action(stack, capsys):
+    from atelier.ids import IdPrefix, new_id
+    from atelier.models.gallery import ModerationAction, Report, ReportReason, ReportStatus, TargetType
+    from atelier.usecases.manage_workflows import create_workflow
+    from atelier.usecases.moderate import resolve_report
+    from tests.support.personas import WORKFLOW_DEFINITION
+
+    # Given an open report about someone's workflow
+    services = get_services()
+    reporter, owner = create_account(), create_account()
+    workflow = create_workflow(
+        owner.id,
+        "Dusk",
+        None,
+        WORKFLOW_DEFINITION,
+        workflows=services.workflows,
+        clock=services.clock,
+        settings=services.settings,
+    ).workflow
+    report = Report(
+        id=new_id(IdPrefix.REPORT),
+        reporter_id=reporter.id,
+        owner_id=owner.id,
+        target_type=TargetType.WORKFLOW,
+        target_id=workflow.id,
+        reason=ReportReason.SPAM,
+        status=ReportStatus.OPEN,
+        created_at=services.clock.now(),
+    )
+    services.reports.create(report)
+    capsys.readouterr()
+    # When a moderator dismisses it
+    resolve_report(
+        "moderator",
+        report.id,
+        ModerationAction.DISMISS,
+        "not spam",
+        reports=services.reports,
+        moderation=services.moderation,
+        workflows=services.workflows,
+        storage=services.asset_storage,
+        clock=services.clock,
+        settings=services.settings,
+    )
+    # Then the resolution is counted by its action
+    out = capsys.readouterr().out
+    assert [m.dimensions for m in named(out, "ReportsResolved")] == [SERVICE | {"action": "dismiss"}]
