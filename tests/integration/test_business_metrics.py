@@ -271,3 +271,20 @@ def test_a_resolved_report_is_counted_by_action(stack, capsys):
     # Then the resolution is counted by its action
     out = capsys.readouterr().out
     assert [m.dimensions for m in named(out, "ReportsResolved")] == [SERVICE | {"action": "dismiss"}]
+
+
+def test_an_account_left_unpurged_an_hour_past_its_purge_time_is_counted_as_overdue(stack, capsys):
+    # Given an account due for purge long ago, and a purge run with no time left to work
+    services = get_services()
+    account = create_account()
+    schedule(account)
+    no_time = services.settings.model_copy(update={"purge_time_budget_seconds": 0})
+    run = purger(clock=AFTER_THE_DEADLINE)
+    run.settings = no_time
+    # When the run ends
+    outcome = run.run_due()
+    # Then the account is still due, and the gauge the PurgeOverdueAlarm watches counts it
+    assert outcome["purged"] == 0
+    assert services.privacy.deletion_state(account.id) is not None
+    [overdue] = named(capsys.readouterr().out, "AccountsPastPurgeTime")
+    assert overdue.value >= 1
