@@ -21,7 +21,14 @@ from atelier.usecases.sweep_retention import sweep_retention
 from tests.integration.test_generation import Pipeline, ready_account
 from tests.integration.test_money import _handle, _purchase_events
 from tests.integration.test_privacy_export import BrokenObjects, request
-from tests.integration.test_privacy_helpers import AFTER_THE_DEADLINE, create_account, export_now, purger, schedule
+from tests.integration.test_privacy_helpers import (
+    AFTER_THE_DEADLINE,
+    create_account,
+    export_now,
+    purger,
+    schedule,
+    unique,
+)
 from tests.support.generation import FakeProvider, KeptMessages
 from tests.support.metrics import named, written_metrics
 
@@ -94,7 +101,7 @@ def test_a_canceled_job_counts_as_canceled_with_its_credits_refunded(pipeline, c
 def test_a_purchase_counts_the_payment_by_provider_and_outcome_and_the_credits_granted(stack, capsys):
     # Given a purchase's events, the second naming the same payment
     account = create_account()
-    completed, again, ignored = _purchase_events(account.id, "cs_metrics_1")
+    completed, again, ignored = _purchase_events(account.id, f"cs_{unique('purchase')}")
     # When they are applied
     for event in (completed, again, ignored):
         _handle(event)
@@ -288,3 +295,34 @@ def test_an_account_left_unpurged_an_hour_past_its_purge_time_is_counted_as_over
     assert services.privacy.deletion_state(account.id) is not None
     [overdue] = named(capsys.readouterr().out, "AccountsPastPurgeTime")
     assert overdue.value >= 1
+
+
+def test_a_refund_counts_the_credits_clawed_back_once(stack, capsys):
+    from datetime import UTC, datetime
+
+    from atelier.integrations.payments.base import PaymentEvent, PaymentEventKind
+    from atelier.models.billing import Money
+
+    # Given a purchase of credits
+    account = create_account()
+    session = f"cs_{unique('metrics')}"
+    for event in _purchase_events(account.id, session):
+        _handle(event)
+    granted = named(capsys.readouterr().out, "CreditsGranted")[0].value
+    refund = PaymentEvent(
+        provider="stripe",
+        event_id=f"evt_{session}_refund",
+        event_type="charge.refunded",
+        kind=PaymentEventKind.REFUND,
+        occurred_at=datetime.now(UTC),
+        reversal_key=f"re_{session}",
+        reversed_payment=f"pi_{session}",
+        amount=Money(value_minor=999, currency="usd"),
+    )
+    # When it is refunded in full, and the refund is reported twice
+    _handle(refund)
+    _handle(refund.model_copy(update={"event_id": f"evt_{session}_refund_again"}))
+    # Then the credits taken back are counted once, and both events by outcome
+    out = capsys.readouterr().out
+    assert [m.value for m in named(out, "CreditsClawedBack")] == [granted]
+    assert [m.dimensions["outcome"] for m in named(out, "Payments")] == ["clawed_back", "already_reversed"]
