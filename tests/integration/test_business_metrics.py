@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from atelier.integrations.inference.base import CallbackSignatureError, ProviderStatus
+from atelier.integrations.inference.base import CallbackSignatureError, ProviderError, ProviderStatus
 from atelier.integrations.storage import account_prefix
 from atelier.models.email import EmailKind
 from atelier.models.privacy import ExportStatus
@@ -74,6 +74,25 @@ def test_a_job_the_provider_fails_counts_a_provider_error_a_failure_by_reason_an
     assert set(failed.dimensions) == {"service", "reason"}
     assert [m.value for m in named(out, "CreditsRefunded")] == [job.cost_credits]
     assert named(out, "JobsSucceeded") == []
+
+
+def test_every_attempt_a_provider_outage_fails_counts_toward_its_error_rate(pipeline, capsys):
+    # Given a provider that is down
+    pipeline.provider.failures_before_success = 99
+    _account, principal = ready_account(20)
+    job = pipeline.submit(principal).job
+    [message] = pipeline.queue.take()
+    capsys.readouterr()
+    # When the first two deliveries fail at the provider (the job is not given up yet)
+    for attempt in (1, 2):
+        with pytest.raises(ProviderError):
+            pipeline.run(message, receive_count=attempt)
+    # Then both attempts already count as provider calls that failed
+    out = capsys.readouterr().out
+    expected = [SERVICE | {"provider": job.provider}] * 2
+    assert [m.dimensions for m in named(out, "ProviderErrors")] == expected
+    assert [m.dimensions for m in named(out, "ProviderCalls")] == expected
+    assert named(out, "JobsFailed") == []
 
 
 def test_a_canceled_job_counts_as_canceled_with_its_credits_refunded(pipeline, capsys):

@@ -26,6 +26,7 @@ from atelier.ids import IdPrefix, derived_id
 from atelier.integrations.inference.base import (
     GenerationRequest,
     InferenceProvider,
+    ProviderError,
     ProviderJob,
     ProviderRejectedError,
     ProviderStatus,
@@ -90,7 +91,12 @@ def run_generation(
         # The job's own input is unusable (a reference upload that is not the image it claimed to
         # be): every delivery would fail the same way, so the job fails now, saying why.
         return fail(job, exc.code, exc.message, jobs=jobs, wallets=wallets, clock=clock)
-    except Exception:
+    except Exception as exc:
+        if isinstance(exc, ProviderError):
+            # Each attempt the provider failed (down, timing out) counts toward its error rate at
+            # once, not only when the job gives up after its last delivery.
+            record_metric("ProviderCalls", provider=job.provider)
+            record_metric("ProviderErrors", provider=job.provider)
         if job.status is JobStatus.QUEUED:
             _give_back_start(job, jobs)
         if receive_count >= settings.generation_max_receives:
