@@ -330,4 +330,80 @@ def markdown(rows: list[Figure]) -> str:
         "lower it. Not included: CloudWatch Logs (one line per request), alarms, the queues' idle long polls "
         "(a few cents a month each), SSM parameter reads (cached per container) and the inference providers."
     )
+    out.append("")
+    out += snapstart_lines(rows)
     return "\n".join(out) + "\n"
+
+
+# -- SnapStart ----------------------------------------------------------------------------------------
+# List prices, us-east-1, for Python and .NET functions: the snapshot cache per GB-second of memory for
+# as long as a version is cached (3 hours at least), and each restore per GB of memory. Quoted from
+# https://awsnegotiations.com/blog/lambda-snapstart-cost-impact/ (May 2026), which transcribes
+# https://aws.amazon.com/lambda/pricing/ (that page renders its rates client-side). Since 2025-08-01
+# the INIT phase of on-demand ZIP functions is billed like the invocation (AWS Compute Blog, "AWS
+# Lambda standardizes billing for INIT Phase"), so a cold start without SnapStart pays for its init.
+SNAPSTART_PRICE = {"cache_gb_second": 0.0000015046, "restore_gb": 0.0001397998}
+SECONDS_PER_MONTH = 30 * 24 * 3600
+SNAPSTART_GROUP = "SnapStart and python3.13"
+
+
+def snapstart_lines(rows: list[Figure]) -> list[str]:
+    """Per SnapStart function: what its snapshot costs to keep, and a cold start with and without it."""
+    imports = {row.data["function"]: row.data for row in rows if row.group == SNAPSTART_GROUP and "py313" in row.data}
+    restores = {
+        row.data["function"]: row.data for row in rows if row.group == SNAPSTART_GROUP and "first_ms" in row.data
+    }
+    out = ["### SnapStart", ""]
+    if not restores:
+        return [*out, "No SnapStart figures in this run (bench/snapstart.py).", ""]
+    from bench.snapstart import snapstart_functions
+
+    logical = snapstart_functions()
+    memory = function_memory()
+    gb_second = PRICE["lambda_gb_second_arm64"]
+    out.append(
+        f"Prices: cache ${SNAPSTART_PRICE['cache_gb_second']:.10f} per GB-second of memory while a version is cached, "
+        f"restore ${SNAPSTART_PRICE['restore_gb']} per GB per restore (us-east-1 list prices for Python; see "
+        "bench/cost.py for the source). A cold start without SnapStart bills its INIT (the handler's import, "
+        "measured on python3.13, plus the first request's client set-up, not counted here); with SnapStart it "
+        "bills the restore and the after-restore hooks (the runtime's own load on restore is not measurable "
+        "here and not counted). Each deploy publishes a version: a month of the live one is counted; older "
+        "versions are cached (and charged) until deleted."
+    )
+    out += [
+        "",
+        "| function, memory | snapshot cache per month | cold start without SnapStart | with SnapStart | "
+        "per 1,000 cold starts: without / with |",
+        "|---|---|---|---|---|",
+    ]
+    cache_total = 0.0
+    without_total = 0.0
+    with_total = 0.0
+    for function, data in sorted(restores.items()):
+        memory_mb = memory.get(logical.get(function, ""), 512)
+        gb = memory_mb / 1024
+        cache = gb * SECONDS_PER_MONTH * SNAPSTART_PRICE["cache_gb_second"]
+        init_ms = float(imports.get(function, {}).get("py313") or 0.0)
+        without = gb * init_ms / 1000 * gb_second
+        with_snapstart = gb * SNAPSTART_PRICE["restore_gb"] + gb * data["after_restore_ms"] / 1000 * gb_second
+        cache_total += cache
+        without_total += without
+        with_total += with_snapstart
+        out.append(
+            f"| {function}, {memory_mb} MB | {_money(cache)} | {init_ms:.0f} ms INIT: {_unit(without)} | "
+            f"restore + {data['after_restore_ms']:.1f} ms hooks: {_unit(with_snapstart)} | "
+            f"{_money(without * 1000)} / {_money(with_snapstart * 1000)} |"
+        )
+    out.append(
+        f"| **{len(restores)} functions** | **{_money(cache_total)}** | | | "
+        f"**{_money(without_total * 1000)} / {_money(with_total * 1000)}** |"
+    )
+    out.append("")
+    out.append(
+        f"SnapStart buys latency, not savings: a restore costs more than the INIT it replaces, and the "
+        f"snapshots cost {_money(cache_total)} a month to keep. At 1,000 cold starts a day per function "
+        f"(30,000 a month each) the stack pays {_money(cache_total + 30 * with_total * 1000)} a month with "
+        f"SnapStart against {_money(30 * without_total * 1000)} without."
+    )
+    out.append("")
+    return out

@@ -65,6 +65,7 @@ def scenario(owners: int = 5, per_owner: int = 6, limit: int = 24) -> dict[str, 
                 limit=limit,
                 gallery=services.gallery,
                 storage=services.asset_storage,
+                media_base_url="http://127.0.0.1:3000",
                 clock=services.clock,
                 settings=services.settings,
             ).items

@@ -142,10 +142,13 @@ def benchmarks() -> list[Benchmark]:
         Benchmark("aws_calls", [], []),
         Benchmark("gallery", [], [], parse_gallery),
         Benchmark("generation", ["--jobs", "30"], ["--jobs", "10"]),
+        Benchmark("promptness", ["--jobs", "20"], ["--jobs", "6"]),
         Benchmark("load", ["--requests", "2000"], ["--requests", "400"]),
         Benchmark("export", ["--quick"], ["--assets", "50", "--megabytes", "20"], parse_export),
         Benchmark("purge", ["--items", "5000"], ["--items", "500"], parse_purge),
         Benchmark("artifact", [], []),
+        Benchmark("snapstart", ["--runs", "5", "--restores", "3"], ["--runs", "3", "--restores", "1"]),
+        Benchmark("web", ["--runs", "3"], ["--runs", "1", "--images", "4"]),
     ]
 
 

@@ -7,6 +7,11 @@ Environment knobs:
     PARAMETER_OVERRIDES  the template's parameters, as `sam deploy --parameter-overrides` takes them:
                          'AdminEmails=me@example.com MinimumAge=18'. Providers in OidcProviders sit
                          beside the local OpenID Connect issuers.
+    LOCAL_INFERENCE_QUEUE_SECONDS, LOCAL_INFERENCE_RUN_SECONDS
+                         how long the inference providers' stand-ins take over a job (1 s and 2 s)
+
+The inference providers' stand-ins (OpenAI, ModelArk, RunPod, Replicate) are mounted too, so the
+models on those providers run here, and the providers that call back do so to this runtime.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ import sys
 import threading
 from types import FrameType
 
-from local.runtime import DEFAULT_TEMPLATE, SCHEDULES_PREFIX, LocalRuntime
+from local.inference import inference_stand_ins
+from local.runtime import DEFAULT_TEMPLATE, SCHEDULES_PREFIX, LocalRuntime, default_stand_ins
 from local.template import TemplateError, load_document, parse_parameter_overrides
 
 PARAMETER_OVERRIDES = "PARAMETER_OVERRIDES"
@@ -42,6 +48,7 @@ def main() -> int:
             host=os.environ.get("HOST", "127.0.0.1"),
             emulator_port=int(os.environ.get("EMULATOR_PORT", "0")),
             parameters=parameters,
+            stand_ins=[*default_stand_ins(parameters), *inference_stand_ins()],
         )
     except ValueError as exc:
         print(f"cannot start the local runtime: {exc}", file=sys.stderr)
@@ -82,6 +89,10 @@ def parameter_overrides(text: str) -> dict[str, str]:
 def banner(runtime: LocalRuntime) -> str:
     api = runtime.api_url
     lines = ["", "Atelier local runtime", ""]
+    if runtime.web_built:
+        lines.append(f"  Studio       {api}/")
+    else:
+        lines.append("  Studio       not built (make dev builds web/dist)")
     lines.append(f"  API          {api}")
     docs = [path for method, path, _ in runtime.routes if method == "GET" and path.endswith("/docs")]
     lines.extend(f"  Docs         {api}{path}" for path in docs)

@@ -25,6 +25,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from local.functions import ApiEvent, FunctionSpec
 from local.standins import LOCAL_PREFIX, LocalRequest, LocalResponse, StandInRegistry
 from local.template import ACCOUNT_ID, Template
+from local.web import WebSite
 
 logger = logging.getLogger(__name__)
 
@@ -281,11 +282,15 @@ class Gateway:
         host: str = "127.0.0.1",
         port: int = 3000,
         gateway_responses: Mapping[str, list[tuple[str, str]]] | None = None,
+        web: WebSite | None = None,
     ) -> None:
         self.router = router
+        self.web = web
         self.stand_ins = stand_ins
         self._invoke = invoke
         self._gateway_responses = dict(gateway_responses or {})
+        # Public media at /media/ (CloudFront's behaviour in production), once the runtime knows its bucket.
+        self.media: Callable[[IncomingRequest], LocalResponse] | None = None
         # Bound at construction so the port is known before any handler module is imported.
         self._server = _HttpServer((host, port), _RequestHandler, gateway=self)
         self._thread: threading.Thread | None = None
@@ -320,7 +325,12 @@ class Gateway:
     def handle(self, request: IncomingRequest) -> LocalResponse:
         if request.path == LOCAL_PREFIX or request.path.startswith(f"{LOCAL_PREFIX}/"):
             return self._handle_local(request)
+        if self.media is not None and request.path.startswith("/media/"):
+            return self.media(request)
         matched = self.router.match(request.method, request.path)
+        site = self._site_for(request) if matched is None else None
+        if site is not None:
+            return site.serve(request.path, _header(request, "accept-encoding") or "")
         if matched is None:
             # A REST API answers an unknown path, or a method a resource lacks, as a missing token.
             return self.gateway_response(not_found(), "MISSING_AUTHENTICATION_TOKEN")
@@ -333,6 +343,13 @@ class Gateway:
             logger.exception("%s failed on %s %s", route.function, request.method, request.path)
             failed = LocalResponse.error(502, "internal_error", "The function failed; see the runtime's log.")
             return self.gateway_response(failed, "DEFAULT_5XX")
+
+    def _site_for(self, request: IncomingRequest) -> WebSite | None:
+        """The studio answers reads of any path that is no API route; ``/v1/...`` never falls back."""
+        is_api = request.path == "/v1" or request.path.startswith("/v1/")
+        if self.web is None or not self.web.built or request.method not in ("GET", "HEAD") or is_api:
+            return None
+        return self.web
 
     def _handle_local(self, request: IncomingRequest) -> LocalResponse:
         found = self.stand_ins.find(request.path)

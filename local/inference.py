@@ -12,8 +12,11 @@ Mounted (by whoever wants them: ``inference_stand_ins()``) at:
   and ``/v1/webhooks/default/secret``.
 
 Asynchronous jobs move on with time: queued for ``queue_seconds`` (1 s), then running for
-``run_seconds`` (2 s), then done; a job is rendered when a look finds it due (Replicate's stand-in,
-asked for a webhook, also finishes it on a timer and calls back). Tests hand in a clock they move.
+``run_seconds`` (2 s), then done; a job is rendered when a look finds it due. A job asked to call back
+(Replicate's ``webhook``, RunPod's ``webhook``, ModelArk's ``callback_url``) also finishes on a timer
+and calls back, as the real providers do, whether or not anyone looks. Tests hand in a clock they
+move; ``LOCAL_INFERENCE_QUEUE_SECONDS``/``LOCAL_INFERENCE_RUN_SECONDS`` or
+``POST <prefix>/_control/timing`` ``{"queue_seconds", "run_seconds"}`` set how long jobs take.
 Files they make are served from ``<prefix>/files/{id}``; images are drawn at most 1024 pixels a side
 (scaled down, aspect kept). Prompts steer them as they steer the local provider: ``[fail]`` makes
 the job fail, ``[blocked]`` makes the provider refuse it as its content policy would.
@@ -223,6 +226,16 @@ class FakeJob:
         return self.status in ("succeeded", "failed", "canceled")
 
 
+@dataclass
+class Callback:
+    url: str
+    headers: dict[str, str]
+    body: bytes
+
+    def as_json(self) -> dict[str, Any]:
+        return {"url": self.url, "headers": self.headers, "body": self.body.decode()}
+
+
 class ProviderStandIn:
     """One provider's stand-in: auth, faults, the files it serves and its jobs."""
 
@@ -238,7 +251,13 @@ class ProviderStandIn:
         queue_seconds: float = 1.0,
         run_seconds: float = 2.0,
         clock: Callable[[], float] = time.time,
+        deliver: Deliverer | None = None,
+        deliver_in_background: bool = True,
     ) -> None:
+        self._deliver = deliver or http_deliverer
+        self._deliver_in_background = deliver_in_background
+        self.callbacks: list[Callback] = []
+        self._origins: dict[str, LocalRequest] = {}  # the request that made each job (its base URL)
         self.faults = Faults()
         self.timeout_mode = timeout_mode
         self.timeout_sleep_seconds = timeout_sleep_seconds
@@ -299,7 +318,21 @@ class ProviderStandIn:
         routes.post("/_control/faults")(self._add_faults)
         routes.route("DELETE", "/_control/faults")(self._clear_faults)
         routes.get("/_control/jobs")(self._list_jobs)
+        routes.post("/_control/timing")(self._set_timing)
         return routes
+
+    def _set_timing(self, request: LocalRequest) -> LocalResponse:
+        """``{"queue_seconds", "run_seconds"}``: how long the jobs made from now on take."""
+        try:
+            body = request.json() or {}
+            queue_seconds = float(body.get("queue_seconds", self.queue_seconds))
+            run_seconds = float(body.get("run_seconds", self.run_seconds))
+        except (ValueError, TypeError, AttributeError) as exc:
+            return LocalResponse.error(400, "invalid_timing", str(exc))
+        if queue_seconds < 0 or run_seconds < 0:
+            return LocalResponse.error(400, "invalid_timing", "durations are never negative")
+        self.queue_seconds, self.run_seconds = queue_seconds, run_seconds
+        return LocalResponse.json({"queue_seconds": queue_seconds, "run_seconds": run_seconds})
 
     def _add_faults(self, request: LocalRequest) -> LocalResponse:
         try:
@@ -385,6 +418,45 @@ class ProviderStandIn:
                 return False
             job.status, job.finished_at = "canceled", self.clock()
             return True
+
+    # -- callbacks -----------------------------------------------------------------------------
+    def callback(self, job: FakeJob) -> Callback | None:
+        """The call back the provider makes when the job ends (None when none was asked for)."""
+        return None
+
+    def remember_origin(self, job: FakeJob, request: LocalRequest) -> None:
+        with self.lock:
+            self._origins[job.id] = request
+
+    def origin(self, job: FakeJob) -> LocalRequest | None:
+        with self.lock:
+            return self._origins.get(job.id)
+
+    def call_back_when_done(self, job: FakeJob) -> None:
+        """A job asked to call back ends on its own time, whether or not anyone looks, and calls back."""
+        if job.webhook and self._deliver_in_background:
+            timer = threading.Timer(self.queue_seconds + self.run_seconds + 0.01, self._finish_on_time, (job,))
+            timer.daemon = True
+            timer.start()
+
+    def _finish_on_time(self, job: FakeJob) -> None:
+        if self.advance(job):
+            self.send_callback(job)
+
+    def send_callback(self, job: FakeJob) -> None:
+        callback = self.callback(job)
+        if callback is None:
+            return
+        with self.lock:
+            self.callbacks.append(callback)
+
+        def deliver() -> None:
+            self._deliver(callback.url, callback.headers, callback.body)
+
+        if self._deliver_in_background:
+            threading.Thread(target=deliver, name=f"{self.name}-callback", daemon=True).start()
+        else:
+            deliver()
 
 
 def _bearer(request: LocalRequest) -> str:
@@ -523,8 +595,24 @@ class ModelArkStandIn(ProviderStandIn):
             return self.error(400, "InputTextSensitiveContentDetected", "The request failed: sensitive content.")
         task_id = f"cgt-{time.strftime('%Y%m%d%H%M%S')}-{secrets.token_hex(3)}"
         params: dict[str, Any] = {name: body[name] for name in ("duration", "resolution", "ratio") if name in body}
-        self.add_job(FakeJob(task_id, "video", str(body["model"]), texts[0], body.get("seed"), params))
+        callback_url = body.get("callback_url")
+        if callback_url is not None and not (
+            isinstance(callback_url, str) and callback_url.startswith(("http://", "https://"))
+        ):
+            return self.error(400, "InvalidParameter", "callback_url must be an HTTP(S) URL.")
+        job = FakeJob(task_id, "video", str(body["model"]), texts[0], body.get("seed"), params)
+        job.webhook = callback_url
+        self.remember_origin(job, request)
+        self.add_job(job)
+        self.call_back_when_done(job)
         return LocalResponse.json({"id": task_id})
+
+    def callback(self, job: FakeJob) -> Callback | None:
+        origin = self.origin(job)
+        if not job.webhook or origin is None:
+            return None
+        body = json.dumps(self._task(origin, job)).encode()
+        return Callback(job.webhook, {"Content-Type": "application/json"}, body)
 
     def _find(self, request: LocalRequest) -> FakeJob | None:
         with self.lock:
@@ -534,7 +622,8 @@ class ModelArkStandIn(ProviderStandIn):
         job = self._find(request)
         if job is None:
             return self.error(404, "ResourceNotFound", "The specified task is not found.")
-        self.advance(job)
+        if self.advance(job):
+            self.send_callback(job)
         return LocalResponse.json(self._task(request, job))
 
     def _task(self, request: LocalRequest, job: FakeJob) -> dict[str, Any]:
@@ -614,10 +703,23 @@ class RunPodStandIn(ProviderStandIn):
         prompt = str(job_input.get("prompt") or "")
         job_id = f"{uuid.uuid4()}-u1"
         kind = "video" if job_input.get("kind") == "video" else "image"
+        webhook = body.get("webhook") if body else None
+        if webhook is not None and not (isinstance(webhook, str) and webhook.startswith(("http://", "https://"))):
+            return self.error(400, "invalid_input", "webhook must be an HTTP(S) URL.")
         job = FakeJob(job_id, kind, request.params["endpoint"], prompt, job_input.get("seed"), dict(job_input))
         job.endpoint = request.params["endpoint"]
+        job.webhook = webhook
+        self.remember_origin(job, request)
         self.add_job(job)
+        self.call_back_when_done(job)
         return LocalResponse.json({"id": job_id, "status": "IN_QUEUE"})
+
+    def callback(self, job: FakeJob) -> Callback | None:
+        origin = self.origin(job)
+        if not job.webhook or origin is None:
+            return None
+        body = json.dumps(self._answer(origin, job)).encode()
+        return Callback(job.webhook, {"Content-Type": "application/json"}, body)
 
     def _find(self, request: LocalRequest) -> FakeJob | None:
         with self.lock:
@@ -628,7 +730,8 @@ class RunPodStandIn(ProviderStandIn):
         job = self._find(request)
         if job is None:
             return self.error(404, "not_found", "request does not exist")
-        self.advance(job)
+        if self.advance(job):
+            self.send_callback(job)
         return LocalResponse.json(self._answer(request, job))
 
     def _cancel(self, request: LocalRequest) -> LocalResponse:
@@ -676,34 +779,14 @@ def sign_webhook(secret: str, webhook_id: str, timestamp: str, body: bytes) -> s
     return "v1," + base64.b64encode(digest).decode()
 
 
-@dataclass
-class Callback:
-    url: str
-    headers: dict[str, str]
-    body: bytes
-
-    def as_json(self) -> dict[str, Any]:
-        return {"url": self.url, "headers": self.headers, "body": self.body.decode()}
-
-
 class ReplicateStandIn(ProviderStandIn):
     name = "replicate"
     prefix = REPLICATE_PREFIX
     description = "Replicate stand-in (predictions, signed webhooks)"
 
-    def __init__(
-        self,
-        *,
-        deliver: Deliverer | None = None,
-        deliver_in_background: bool = True,
-        webhook_secret: str = REPLICATE_WEBHOOK_SECRET,
-        **options: Any,
-    ) -> None:
-        self._deliver = deliver or http_deliverer
-        self._deliver_in_background = deliver_in_background
+    def __init__(self, *, webhook_secret: str = REPLICATE_WEBHOOK_SECRET, **options: Any) -> None:
         self.webhook_secret = webhook_secret
         self.base_urls: dict[str, str] = {}
-        self.callbacks: list[Callback] = []
         super().__init__(**options)
 
     def routes(self) -> LocalRoutes:
@@ -757,16 +840,8 @@ class ReplicateStandIn(ProviderStandIn):
         with self.lock:
             self.base_urls[prediction_id] = request.base_url
         self.add_job(job)
-        if job.webhook and self._deliver_in_background:
-            # Replicate calls back when the prediction ends, whether or not anyone looks.
-            timer = threading.Timer(self.queue_seconds + self.run_seconds + 0.05, self._finish_on_time, (job,))
-            timer.daemon = True
-            timer.start()
+        self.call_back_when_done(job)
         return LocalResponse.json(self.prediction(job), status=201)
-
-    def _finish_on_time(self, job: FakeJob) -> None:
-        if self.advance(job):
-            self._send_callback(job)
 
     def _find(self, request: LocalRequest) -> FakeJob | None:
         with self.lock:
@@ -777,7 +852,7 @@ class ReplicateStandIn(ProviderStandIn):
         if job is None:
             return self.error(404, "not_found", "The requested resource could not be found.")
         if self.advance(job):
-            self._send_callback(job)
+            self.send_callback(job)
         return LocalResponse.json(self.prediction(job))
 
     def _cancel(self, request: LocalRequest) -> LocalResponse:
@@ -785,7 +860,7 @@ class ReplicateStandIn(ProviderStandIn):
         if job is None:
             return self.error(404, "not_found", "The requested resource could not be found.")
         if self.cancel_job(job):
-            self._send_callback(job)
+            self.send_callback(job)
         return LocalResponse.json(self.prediction(job))
 
     def _secret(self, _: LocalRequest) -> LocalResponse:
@@ -853,20 +928,8 @@ class ReplicateStandIn(ProviderStandIn):
         }
         return Callback(job.webhook, headers, body)
 
-    def _send_callback(self, job: FakeJob) -> None:
-        callback = self.signed_callback(job)
-        if callback is None:
-            return
-        with self.lock:
-            self.callbacks.append(callback)
-
-        def deliver() -> None:
-            self._deliver(callback.url, callback.headers, callback.body)
-
-        if self._deliver_in_background:
-            threading.Thread(target=deliver, name="replicate-webhook", daemon=True).start()
-        else:
-            deliver()
+    def callback(self, job: FakeJob) -> Callback | None:
+        return self.signed_callback(job)
 
 
 # ------------------------------------------------------------------------------------------
@@ -874,9 +937,17 @@ class ReplicateStandIn(ProviderStandIn):
 # ------------------------------------------------------------------------------------------
 def provider_stand_ins(**options: Any) -> list[ProviderStandIn]:
     """One stand-in per provider; ``options`` go to each (Replicate's own ones to Replicate only)."""
-    names = ("timeout_mode", "timeout_sleep_seconds", "queue_seconds", "run_seconds", "clock")
+    names = (
+        "timeout_mode",
+        "timeout_sleep_seconds",
+        "queue_seconds",
+        "run_seconds",
+        "clock",
+        "deliver",
+        "deliver_in_background",
+    )
     shared: dict[str, Any] = {name: options[name] for name in names if name in options}
-    replicate = {name: options[name] for name in ("deliver", "deliver_in_background") if name in options}
+    replicate = {name: options[name] for name in ("webhook_secret",) if name in options}
     return [
         OpenAIStandIn(**shared),
         ModelArkStandIn(**shared),
@@ -885,7 +956,19 @@ def provider_stand_ins(**options: Any) -> list[ProviderStandIn]:
     ]
 
 
-def inference_stand_ins() -> list[StandIn]:
+def inference_stand_ins(environ: Mapping[str, str] | None = None) -> list[StandIn]:
     """The four provider stand-ins as the local runtime mounts them, each with the ``environment``
-    hook that points the adapters at it."""
-    return [stand_in.stand_in() for stand_in in provider_stand_ins()]
+    hook that points the adapters at it. ``LOCAL_INFERENCE_QUEUE_SECONDS`` and
+    ``LOCAL_INFERENCE_RUN_SECONDS`` (environment) set how long their jobs take."""
+    import os
+
+    found = os.environ if environ is None else environ
+    timing = {
+        option: float(found[variable])
+        for option, variable in (
+            ("queue_seconds", "LOCAL_INFERENCE_QUEUE_SECONDS"),
+            ("run_seconds", "LOCAL_INFERENCE_RUN_SECONDS"),
+        )
+        if found.get(variable)
+    }
+    return [stand_in.stand_in() for stand_in in provider_stand_ins(**timing)]

@@ -133,8 +133,9 @@ def local_payments_environment(base_url: str) -> dict[str, str]:
         "CREEM_API_BASE": f"{base_url}{CREEM_PREFIX}",
         "CREEM_API_KEY": CREEM_API_KEY,
         "CREEM_WEBHOOK_SECRET": CREEM_WEBHOOK_SECRET,
-        "CHECKOUT_SUCCESS_URL": f"{base_url}{CHECKOUT_PREFIX}/done",
-        "CHECKOUT_CANCEL_URL": f"{base_url}{CHECKOUT_PREFIX}/canceled",
+        # Back to the web studio's billing page after paying, as a real provider returns the buyer.
+        "CHECKOUT_SUCCESS_URL": f"{base_url}/billing?checkout=success",
+        "CHECKOUT_CANCEL_URL": f"{base_url}/billing?checkout=canceled",
         "CATALOG": json.dumps(LOCAL_CATALOG),
     }
 

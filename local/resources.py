@@ -213,7 +213,13 @@ def _cors_rule(rule: dict[str, Any]) -> dict[str, Any]:
 def _lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:
     """CloudFormation's flattened lifecycle rule in the S3 API's nested shape."""
     converted: dict[str, Any] = {"ID": rule.get("Id", "rule"), "Status": rule["Status"]}
-    converted["Filter"] = {"Prefix": rule.get("Prefix", "")}
+    tags = [{"Key": tag["Key"], "Value": tag["Value"]} for tag in rule.get("TagFilters", [])]
+    if len(tags) == 1 and not rule.get("Prefix"):
+        converted["Filter"] = {"Tag": tags[0]}
+    elif tags:
+        converted["Filter"] = {"And": {"Prefix": rule.get("Prefix", ""), "Tags": tags}}
+    else:
+        converted["Filter"] = {"Prefix": rule.get("Prefix", "")}
     expiration: dict[str, Any] = {}
     if "ExpirationInDays" in rule:
         expiration["Days"] = rule["ExpirationInDays"]

@@ -19,16 +19,19 @@ from typing import Any
 from local.emulator import EMULATOR_ACCESS_KEY_ID, EMULATOR_SECRET_ACCESS_KEY, SerialMotoServer
 from local.functions import DEFAULT_MAX_ENVIRONMENTS, FunctionPool, FunctionSpec, discover_functions
 from local.gateway import Gateway, Router, gateway_response_headers, routes_from_template
+from local.media import media_handler
 from local.poller import DEFAULT_RETRY_DELAY_SECONDS, SqsPoller
 from local.resources import ProvisionedResources, provision
 from local.schedules import Scheduler
 from local.standins import StandIn, StandInRegistry
 from local.template import REGION, Template
+from local.web import WebSite
 
 logger = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TEMPLATE = PROJECT_ROOT / "template.yaml"
+DEFAULT_WEB_ROOT = PROJECT_ROOT / "web" / "dist"  # the built studio (`make dev` builds it)
 SCHEDULES_PREFIX = "/_local/schedules"
 
 
@@ -57,7 +60,8 @@ class LocalRuntime:
 
     ``code_root`` is where the template's CodeUri and ContentUri paths start (by default, the
     template's directory). Port 0 picks a free port. ``retry_delay_seconds`` is how soon a failed
-    SQS record comes back; ``fire_schedules=False`` leaves schedules to on-demand runs.
+    SQS record comes back; ``fire_schedules=False`` leaves schedules to on-demand runs. ``web_root``
+    is the built web studio served at ``/`` (when built; None serves none).
     """
 
     def __init__(
@@ -73,6 +77,7 @@ class LocalRuntime:
         retry_delay_seconds: int = DEFAULT_RETRY_DELAY_SECONDS,
         max_environments: int = DEFAULT_MAX_ENVIRONMENTS,
         fresh_layers: bool = True,
+        web_root: str | Path | None = DEFAULT_WEB_ROOT,
     ) -> None:
         self.template_path = Path(template_path).resolve()
         self.code_root = Path(code_root).resolve() if code_root else self.template_path.parent
@@ -89,6 +94,7 @@ class LocalRuntime:
         # Tests that also call the domain package directly share its modules with the handlers
         # (and reset its cached clients themselves), so one exception class is one class.
         self._fresh_layers = fresh_layers
+        self._web_root = Path(web_root) if web_root is not None else None
 
         self.stand_ins = StandInRegistry()
         self.emulator: SerialMotoServer | None = None
@@ -131,8 +137,13 @@ class LocalRuntime:
             self._host,
             self._port,
             gateway_responses=gateway_response_headers(self.template),
+            # Presigned media links point at the emulator, so the studio's CSP lets it load them.
+            web=WebSite(self._web_root, [self.emulator.endpoint_url]) if self._web_root is not None else None,
         )
         self._apply_environment()
+        media_bucket = self.environment().get("PUBLIC_MEDIA_BUCKET_NAME")
+        if media_bucket:
+            self._gateway.media = media_handler(self.emulator.endpoint_url, media_bucket)
         if self._fresh_layers:
             self._import_layers_afresh()
         self._pools = {spec.logical_id: FunctionPool(spec, self._max_environments) for spec in self.functions}
@@ -207,6 +218,11 @@ class LocalRuntime:
         return self._gateway.url
 
     @property
+    def web_built(self) -> bool:
+        """Whether the studio's built files are there to serve at ``/``."""
+        return self._web_root is not None and (self._web_root / "index.html").is_file()
+
+    @property
     def emulator_url(self) -> str:
         if self.emulator is None:
             raise RuntimeError("the runtime is not running")
@@ -260,6 +276,8 @@ class LocalRuntime:
             AWS_REGION=REGION,
             API_BASE_URL=self.api_url,
             LOCAL_RUNTIME="1",
+            # The share page's body: the built studio's index.html, read from the working tree.
+            WEB_INDEX_PATH=str(self.code_root / "web" / "dist" / "index.html"),
         )
         return variables
 

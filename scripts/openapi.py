@@ -33,9 +33,9 @@ def function_resolvers() -> dict[str, APIGatewayRestResolver]:
 
 def build_document() -> dict[str, Any]:
     documents = [
-        app.get_openapi_schema(title=openapi.API_TITLE, version=__version__).model_dump(
-            mode="json", by_alias=True, exclude_none=True
-        )
+        app.get_openapi_schema(
+            title=openapi.API_TITLE, version=__version__, security_schemes=openapi.SECURITY_SCHEMES
+        ).model_dump(mode="json", by_alias=True, exclude_none=True)
         for app in function_resolvers().values()
     ]
     return openapi.merge_documents(documents, version=__version__)

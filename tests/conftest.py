@@ -69,3 +69,16 @@ def anonymous(stack: LocalRuntime) -> Iterator[ApiClient]:
     client = ApiClient(stack.api_url)
     yield client
     client.close()
+
+
+@pytest.fixture(autouse=True)
+def provider_retries_never_wait() -> Iterator[list[float]]:
+    """Every test starts with closed provider circuits, and provider retries record their waits
+    instead of sleeping (answered, for the tests that look at them)."""
+    from atelier.integrations.resilience import forget_breakers, sleeping_with
+
+    forget_breakers()
+    waits: list[float] = []
+    with sleeping_with(waits.append):
+        yield waits
+    forget_breakers()

@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from atelier.api.access import Access
 from atelier.api.errors import error_responses
 from atelier.api.requests import public_base_url, signed_in_account_id
 from atelier.api.resolver import make_resolver, serve
@@ -28,9 +29,10 @@ from atelier.api.schemas.accounts import (
 )
 from atelier.api.schemas.privacy import DeletionScheduledResponse, DeletionStatusResponse, ExportResponse
 from atelier.clock import isoformat
-from atelier.models.accounts import PolicyKind
+from atelier.models.accounts import PolicyKind, Scope
 from atelier.observability import logger, metrics, tracer
 from atelier.services import get_services
+from atelier.snapstart import prepare
 from atelier.usecases.accept_terms import accept_terms
 from atelier.usecases.change_email import confirm_email_change
 from atelier.usecases.get_account import get_account
@@ -53,7 +55,13 @@ WorkspaceId = Annotated[str, Path(max_length=64)]
 ExportId = Annotated[str, Path(max_length=64)]
 
 
-@app.get("/v1/me", summary="The signed-in account", tags=["account"], responses=error_responses(401))
+@app.get(
+    "/v1/me",
+    access=Access.signed_in(),
+    summary="The signed-in account",
+    tags=["account"],
+    responses=error_responses(401),
+)
 def get_me() -> MeResponse:
     services = get_services()
     account_id = signed_in_account_id(app.current_event, services)
@@ -65,6 +73,7 @@ def get_me() -> MeResponse:
 
 @app.patch(
     "/v1/me",
+    access=Access.session(),
     summary="Correct name, email or preferences (a new email takes effect once confirmed from it)",
     tags=["account"],
     responses=error_responses(401, 403, 429),
@@ -91,6 +100,7 @@ def patch_me(body: UpdateMeRequest) -> MeResponse:
 
 @app.post(
     "/v1/me/email-confirmations",
+    access=Access.session(),
     summary="Confirm a new email address with the token from the link sent to it",
     tags=["account"],
     responses=error_responses(401, 403, 422),
@@ -113,6 +123,7 @@ def post_email_confirmation(body: EmailConfirmationRequest) -> MeResponse:
 
 @app.put(
     "/v1/me/consent",
+    access=Access.session(),
     summary="Turn optional processing on or off",
     tags=["account"],
     responses=error_responses(401, 403),
@@ -133,6 +144,7 @@ def put_consent(body: UpdateConsentRequest) -> MeResponse:
 
 @app.post(
     "/v1/me/terms",
+    access=Access.session(),
     summary="Accept the terms in force and attest the minimum age",
     tags=["account"],
     responses=error_responses(401, 403, 409),
@@ -153,6 +165,7 @@ def post_terms(body: AcceptTermsRequest) -> MeResponse:
 
 @app.get(
     "/v1/policies/<kind>",
+    access=Access.public(),
     summary="The terms or privacy policy in force",
     tags=["account"],
     responses=error_responses(404),
@@ -172,6 +185,7 @@ def get_policy(kind: Annotated[Literal["terms", "privacy"], Path()]) -> PolicyRe
 
 @app.post(
     "/v1/workspaces",
+    access=Access.scoped(Scope.LIBRARY_WRITE),
     summary="Create a workspace",
     tags=["workspaces"],
     responses=error_responses(401, 403, 409, success={201: "Created"}),
@@ -185,7 +199,13 @@ def post_workspace(body: CreateWorkspaceRequest) -> Response[WorkspaceResponse]:
     return Response(status_code=201, content_type="application/json", body=WorkspaceResponse.of(workspace))
 
 
-@app.get("/v1/workspaces", summary="List workspaces", tags=["workspaces"], responses=error_responses(401))
+@app.get(
+    "/v1/workspaces",
+    access=Access.scoped(Scope.LIBRARY_READ),
+    summary="List workspaces",
+    tags=["workspaces"],
+    responses=error_responses(401),
+)
 def get_workspaces() -> WorkspacePage:
     services = get_services()
     account_id = signed_in_account_id(app.current_event, services)
@@ -195,7 +215,11 @@ def get_workspaces() -> WorkspacePage:
 
 
 @app.get(
-    "/v1/workspaces/<workspace_id>", summary="One workspace", tags=["workspaces"], responses=error_responses(401, 404)
+    "/v1/workspaces/<workspace_id>",
+    access=Access.scoped(Scope.LIBRARY_READ),
+    summary="One workspace",
+    tags=["workspaces"],
+    responses=error_responses(401, 404),
 )
 def get_one_workspace(workspace_id: WorkspaceId) -> WorkspaceResponse:
     services = get_services()
@@ -205,6 +229,7 @@ def get_one_workspace(workspace_id: WorkspaceId) -> WorkspaceResponse:
 
 @app.patch(
     "/v1/workspaces/<workspace_id>",
+    access=Access.scoped(Scope.LIBRARY_WRITE),
     summary="Rename a workspace",
     tags=["workspaces"],
     responses=error_responses(401, 403, 404),
@@ -217,6 +242,7 @@ def patch_workspace(workspace_id: WorkspaceId, body: UpdateWorkspaceRequest) -> 
 
 @app.delete(
     "/v1/workspaces/<workspace_id>",
+    access=Access.scoped(Scope.LIBRARY_WRITE),
     summary="Delete an empty workspace (never the default)",
     tags=["workspaces"],
     responses=error_responses(401, 403, 404, 409, success={204: "Deleted"}),
@@ -230,6 +256,7 @@ def remove_workspace(workspace_id: WorkspaceId):
 
 @app.post(
     "/v1/me/exports",
+    access=Access.session(),
     summary="Request a download of all your data",
     tags=["privacy"],
     responses=error_responses(401, 403, 409, 429, 503, success={202: "Queued"}),
@@ -251,6 +278,7 @@ def post_export() -> Response[ExportResponse]:
 
 @app.get(
     "/v1/me/exports/<export_id>",
+    access=Access.session(),
     summary="An export: its status and, once ready, its download link",
     tags=["privacy"],
     responses=error_responses(401, 404),
@@ -267,6 +295,7 @@ def get_export(export_id: ExportId) -> ExportResponse:
 
 @app.post(
     "/v1/me/deletion",
+    access=Access.session(),
     summary="Schedule the deletion of your account (cancellable for 72 hours)",
     tags=["privacy"],
     responses=error_responses(401, 403, 409, success={202: "Scheduled"}),
@@ -280,6 +309,7 @@ def post_deletion() -> Response[DeletionScheduledResponse]:
         accounts=services.accounts,
         mailer=services.mailer,
         sent_emails=services.sent_emails,
+        public_media=services.public_media,
         clock=services.clock,
         settings=services.settings,
     )
@@ -288,6 +318,7 @@ def post_deletion() -> Response[DeletionScheduledResponse]:
 
 @app.delete(
     "/v1/me/deletion",
+    access=Access.session(),
     summary="Cancel the scheduled deletion of your account",
     tags=["privacy"],
     responses=error_responses(401, 403, 409),
@@ -302,6 +333,7 @@ def delete_deletion() -> DeletionStatusResponse:
         wallets=services.wallets,
         mailer=services.mailer,
         sent_emails=services.sent_emails,
+        public_media=services.public_media,
         clock=services.clock,
     )
     return DeletionStatusResponse.of(state)
@@ -309,6 +341,7 @@ def delete_deletion() -> DeletionStatusResponse:
 
 @app.get(
     "/v1/me/deletion",
+    access=Access.session(),
     summary="Whether your account is scheduled for deletion, and when",
     tags=["privacy"],
     responses=error_responses(401),
@@ -324,3 +357,6 @@ def get_deletion() -> DeletionStatusResponse:
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return serve(app, event, context)
+
+
+prepare("account", resolver=app)

@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from atelier.api.access import Access
 from atelier.api.errors import error_responses
 from atelier.api.requests import principal as request_principal
 from atelier.api.resolver import make_resolver, serve
@@ -26,6 +27,7 @@ from atelier.models.accounts import PolicyKind
 from atelier.models.gallery import ModerationAction, ReportStatus
 from atelier.observability import logger, metrics, tracer
 from atelier.services import get_services
+from atelier.snapstart import prepare
 from atelier.usecases.moderate import lift_suspension, list_reports, require_admin, resolve_report
 from atelier.usecases.publish_policy import publish_policy
 
@@ -41,7 +43,13 @@ def _admin_id() -> str:
     )
 
 
-@app.get("/v1/admin/reports", summary="Reports by status, newest first", tags=["admin"], responses=error_responses(404))
+@app.get(
+    "/v1/admin/reports",
+    access=Access.admin(),
+    summary="Reports by status, newest first",
+    tags=["admin"],
+    responses=error_responses(404),
+)
 def get_reports(
     status: Annotated[Literal["open", "resolved"], Query()] = "open",
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
@@ -55,6 +63,7 @@ def get_reports(
 
 @app.post(
     "/v1/admin/reports/<report_id>/resolve",
+    access=Access.admin(),
     summary="Resolve a report: dismiss, remove, quarantine or suspend the account",
     tags=["admin"],
     responses=error_responses(404, 409, 422),
@@ -71,6 +80,7 @@ def post_resolve(report_id: Annotated[str, Path(max_length=64)], body: ResolveRe
         moderation=services.moderation_actions,
         workflows=services.workflows,
         storage=services.asset_storage,
+        public_media=services.public_media,
         clock=services.clock,
         settings=services.settings,
     )
@@ -79,6 +89,7 @@ def post_resolve(report_id: Annotated[str, Path(max_length=64)], body: ResolveRe
 
 @app.post(
     "/v1/admin/accounts/<account_id>/lift-suspension",
+    access=Access.admin(),
     summary="Lift an account's suspension, with a note (audited)",
     tags=["admin"],
     responses=error_responses(404, 409, 422),
@@ -101,6 +112,7 @@ def post_lift_suspension(
 
 @app.post(
     "/v1/admin/policies",
+    access=Access.admin(),
     summary="Publish a terms or privacy version and notify every account holder",
     tags=["admin"],
     responses=error_responses(404, 409, 422, 503, success={201: "Published"}),
@@ -130,3 +142,6 @@ def post_policy(body: PublishPolicyRequest) -> Response[PublishedPolicyResponse]
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return serve(app, event, context)
+
+
+prepare("admin", resolver=app)

@@ -10,6 +10,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from atelier.api import cookies
+from atelier.api.access import Access
 from atelier.api.errors import error_responses
 from atelier.api.requests import callback_url, client_address, signed_in_account_id
 from atelier.api.requests import cookies as request_cookies
@@ -18,6 +19,7 @@ from atelier.api.resolver import make_resolver, serve
 from atelier.api.schemas.accounts import ApiKeyPage, ApiKeyResponse, CreateApiKeyRequest, CreatedApiKeyResponse
 from atelier.observability import logger, metrics, tracer
 from atelier.services import get_services
+from atelier.snapstart import prepare
 from atelier.usecases.authenticate import require_account_id
 from atelier.usecases.begin_sign_in import SAFE_REDIRECT_PATTERN, begin_sign_in
 from atelier.usecases.complete_sign_in import complete_sign_in
@@ -35,6 +37,7 @@ ProviderName = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_
 
 @app.get(
     "/v1/auth/login",
+    access=Access.public(),
     summary="Start signing in with an identity provider",
     tags=["auth"],
     responses=error_responses(422, 429, 503, success={302: "Redirect to the identity provider"}),
@@ -63,6 +66,7 @@ def login(redirect_to: RedirectPath = None, login_hint: ShortText = None, provid
 
 @app.get(
     "/v1/auth/callback",
+    access=Access.public(),
     summary="Finish signing in (the identity provider redirects here)",
     tags=["auth"],
     responses=error_responses(400, 503, success={302: "Signed in; redirect to where sign-in started"}),
@@ -95,7 +99,11 @@ def callback(code: ShortText = None, state: ShortText = None, error: ShortText =
 
 
 @app.post(
-    "/v1/auth/logout", summary="End this session", tags=["auth"], responses=error_responses(success={204: "Signed out"})
+    "/v1/auth/logout",
+    access=Access.optional(),
+    summary="End this session",
+    tags=["auth"],
+    responses=error_responses(success={204: "Signed out"}),
 )
 def logout():
     services = get_services()
@@ -110,6 +118,7 @@ def logout():
 
 @app.post(
     "/v1/auth/logout-all",
+    access=Access.session(),
     summary="End every session of the account",
     tags=["auth"],
     responses=error_responses(401, 403, success={204: "Every session ended"}),
@@ -123,6 +132,7 @@ def logout_all():
 
 @app.post(
     "/v1/me/api-keys",
+    access=Access.session(),
     summary="Create an API key (shown once)",
     tags=["auth"],
     responses=error_responses(401, 403, 409, 429, success={201: "Created"}),
@@ -133,6 +143,7 @@ def create_key(body: CreateApiKeyRequest) -> Response[CreatedApiKeyResponse]:
     created = create_api_key(
         account_id,
         body.name,
+        body.scope_set(),
         api_keys=services.api_keys,
         accounts=services.accounts,
         rate_limiter=services.rate_limiter,
@@ -147,6 +158,7 @@ def create_key(body: CreateApiKeyRequest) -> Response[CreatedApiKeyResponse]:
 
 @app.get(
     "/v1/me/api-keys",
+    access=Access.session(),
     summary="List API keys (never the keys themselves)",
     tags=["auth"],
     responses=error_responses(401),
@@ -159,6 +171,7 @@ def list_keys() -> ApiKeyPage:
 
 @app.delete(
     "/v1/me/api-keys/<api_key_id>",
+    access=Access.session(),
     summary="Revoke an API key",
     tags=["auth"],
     responses=error_responses(401, 403, 404, success={204: "Revoked"}),
@@ -175,3 +188,6 @@ def revoke_key(api_key_id: Annotated[str, Path(max_length=64)]):
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return serve(app, event, context)
+
+
+prepare("auth", resolver=app)

@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from atelier.api.access import Access
 from atelier.api.errors import error_responses
 from atelier.api.requests import public_base_url, signed_in_account_id
 from atelier.api.resolver import make_resolver, serve
@@ -22,8 +23,10 @@ from atelier.api.schemas.billing import (
     SpendCapRequest,
     SubscriptionResponse,
 )
+from atelier.models.accounts import Scope
 from atelier.observability import logger, metrics, tracer
 from atelier.services import get_services
+from atelier.snapstart import prepare
 from atelier.usecases.manage_credits import current_subscription, list_ledger, read_balance, set_spend_cap
 from atelier.usecases.read_catalog import catalog_items
 from atelier.usecases.start_checkout import start_checkout
@@ -31,13 +34,14 @@ from atelier.usecases.start_checkout import start_checkout
 app = make_resolver()
 
 
-@app.get("/v1/billing/catalog", summary="Credit packs and plans", tags=["billing"])
+@app.get("/v1/billing/catalog", access=Access.public(), summary="Credit packs and plans", tags=["billing"])
 def get_catalog() -> CatalogResponse:
     return CatalogResponse.of(catalog_items(get_services().settings))
 
 
 @app.post(
     "/v1/billing/checkout",
+    access=Access.session(),
     summary="Start a purchase at a payment provider",
     tags=["billing"],
     responses=error_responses(401, 403, 422, 503, success={201: "Checkout started"}),
@@ -66,6 +70,7 @@ def post_checkout(body: CheckoutRequestBody) -> Response[CheckoutResponse]:
 
 @app.get(
     "/v1/billing/balance",
+    access=Access.scoped(Scope.BILLING_READ),
     summary="Credits, held credits and the spend cap",
     tags=["billing"],
     responses=error_responses(401),
@@ -78,6 +83,7 @@ def get_balance() -> BalanceResponse:
 
 @app.put(
     "/v1/billing/spend-cap",
+    access=Access.session(),
     summary="Set or remove the monthly spend cap",
     tags=["billing"],
     responses=error_responses(401, 403, 409),
@@ -90,7 +96,13 @@ def put_spend_cap(body: SpendCapRequest) -> BalanceResponse:
     )
 
 
-@app.get("/v1/billing/ledger", summary="Money entries, newest first", tags=["billing"], responses=error_responses(401))
+@app.get(
+    "/v1/billing/ledger",
+    access=Access.scoped(Scope.BILLING_READ),
+    summary="Money entries, newest first",
+    tags=["billing"],
+    responses=error_responses(401),
+)
 def get_ledger(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(max_length=64, pattern=r"^[0-9a-z_]+$")] = None,
@@ -103,6 +115,7 @@ def get_ledger(
 
 @app.get(
     "/v1/billing/subscription",
+    access=Access.scoped(Scope.BILLING_READ),
     summary="The current subscription, if any",
     tags=["billing"],
     responses=error_responses(401),
@@ -119,3 +132,6 @@ def get_subscription() -> SubscriptionResponse | None:
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return serve(app, event, context)
+
+
+prepare("billing", resolver=app)

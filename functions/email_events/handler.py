@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from atelier.observability import logger, metrics, tracer
 from atelier.services import get_services
+from atelier.snapstart import prepare
 from atelier.usecases.record_email_feedback import record_email_feedback
 
 
@@ -23,3 +24,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, i
         feedback = json.loads(record["Sns"]["Message"])
         suppressed += len(record_email_feedback(feedback, suppressions=services.suppressions, clock=services.clock))
     return {"suppressed": suppressed}
+
+
+prepare("email_events")

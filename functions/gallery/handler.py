@@ -10,6 +10,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Que
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from atelier.api import headers, share_page
+from atelier.api.access import Access
 from atelier.api.errors import error_responses
 from atelier.api.requests import principal as request_principal
 from atelier.api.requests import public_base_url, signed_in_account_id, workspace_choice
@@ -35,12 +37,14 @@ from atelier.api.schemas.gallery import (
     WorkflowVersionResponse,
 )
 from atelier.api.schemas.generation import JobResponse
+from atelier.models.accounts import Scope
 from atelier.models.gallery import ReportReason, TargetType
 from atelier.models.generation import Visibility
 from atelier.observability import logger, metrics, tracer
 from atelier.services import get_services
+from atelier.snapstart import prepare
 from atelier.usecases.browse_gallery import browse_gallery
-from atelier.usecases.manage_shares import create_share, list_shares, open_share, revoke_share
+from atelier.usecases.manage_shares import create_share, list_shares, open_share, preview_share, revoke_share
 from atelier.usecases.manage_workflows import (
     WorkflowView,
     add_version,
@@ -64,6 +68,7 @@ Limit = Annotated[int, Query(ge=1, le=100)]
 
 @app.post(
     "/v1/workflows",
+    access=Access.scoped(Scope.LIBRARY_WRITE),
     summary="Save a workflow (version 1)",
     tags=["workflows"],
     responses=error_responses(401, 403, 422, success={201: "Created"}),
@@ -83,7 +88,13 @@ def post_workflow(body: CreateWorkflowRequest) -> Response[WorkflowResponse]:
     return Response(status_code=201, content_type="application/json", body=WorkflowResponse.of(view))
 
 
-@app.get("/v1/workflows", summary="Your workflows, newest first", tags=["workflows"], responses=error_responses(401))
+@app.get(
+    "/v1/workflows",
+    access=Access.scoped(Scope.LIBRARY_READ),
+    summary="Your workflows, newest first",
+    tags=["workflows"],
+    responses=error_responses(401),
+)
 def get_workflows(limit: Limit = 20, cursor: Cursor = None) -> WorkflowPageResponse:
     services = get_services()
     account_id = signed_in_account_id(app.current_event, services)
@@ -94,6 +105,7 @@ def get_workflows(limit: Limit = 20, cursor: Cursor = None) -> WorkflowPageRespo
 
 @app.get(
     "/v1/workflows/<workflow_id>",
+    access=Access.optional(Scope.LIBRARY_READ),
     summary="One workflow: yours, or a public one",
     tags=["workflows"],
     responses=error_responses(404),
@@ -108,6 +120,7 @@ def get_workflow(workflow_id: Id) -> WorkflowResponse:
 
 @app.patch(
     "/v1/workflows/<workflow_id>",
+    access=Access.scoped(Scope.LIBRARY_WRITE),
     summary="Rename, describe or publish a workflow",
     tags=["workflows"],
     responses=error_responses(401, 403, 404),
@@ -132,6 +145,7 @@ def patch_workflow(workflow_id: Id, body: UpdateWorkflowRequest) -> WorkflowResp
 
 @app.post(
     "/v1/workflows/<workflow_id>/versions",
+    access=Access.scoped(Scope.LIBRARY_WRITE),
     summary="Add an immutable version",
     tags=["workflows"],
     responses=error_responses(401, 404, 409, 422, success={201: "Created"}),
@@ -153,6 +167,7 @@ def post_version(workflow_id: Id, body: CreateVersionRequest) -> Response[Workfl
 
 @app.get(
     "/v1/workflows/<workflow_id>/versions",
+    access=Access.scoped(Scope.LIBRARY_READ),
     summary="Every version of a workflow, oldest first",
     tags=["workflows"],
     responses=error_responses(401, 404),
@@ -166,6 +181,7 @@ def get_versions(workflow_id: Id) -> WorkflowVersionList:
 
 @app.post(
     "/v1/workflows/<workflow_id>/fork",
+    access=Access.scoped(Scope.LIBRARY_WRITE),
     summary="Copy a public or shared workflow into your account",
     tags=["workflows"],
     responses=error_responses(401, 404, success={201: "Forked"}),
@@ -188,6 +204,7 @@ def post_fork(workflow_id: Id, body: ForkRequest | None = None) -> Response[Work
 
 @app.post(
     "/v1/workflows/<workflow_id>/versions/<version>/jobs",
+    access=Access.scoped(Scope.GENERATE),
     summary="Run a workflow version with its template's variables filled in",
     tags=["workflows"],
     responses=error_responses(401, 402, 403, 404, 409, 422, 429, 503, success={202: "Accepted"}),
@@ -216,6 +233,8 @@ def post_workflow_job(
         policies=services.policies,
         rate_limiter=services.rate_limiter,
         moderation=services.moderation,
+        uploads=services.uploads,
+        storage=services.asset_storage,
         queue=services.generation_queue,
         clock=services.clock,
         settings=services.settings,
@@ -224,7 +243,11 @@ def post_workflow_job(
 
 
 @app.get(
-    "/v1/gallery", summary="Public assets, newest first (no sign-in)", tags=["gallery"], responses=error_responses(422)
+    "/v1/gallery",
+    access=Access.public(),
+    summary="Public assets, newest first (no sign-in)",
+    tags=["gallery"],
+    responses=error_responses(422),
 )
 def get_gallery(
     kind: Annotated[Literal["image", "video", "upload"] | None, Query()] = None,
@@ -238,6 +261,7 @@ def get_gallery(
         limit=limit,
         gallery=services.gallery,
         storage=services.asset_storage,
+        media_base_url=services.settings.media_base_url or public_base_url(app.current_event, services.settings),
         clock=services.clock,
         settings=services.settings,
     )
@@ -248,6 +272,7 @@ def get_gallery(
 
 @app.post(
     "/v1/shares",
+    access=Access.scoped(Scope.LIBRARY_WRITE),
     summary="Share one asset or workflow by link",
     tags=["shares"],
     responses=error_responses(401, 403, 404, 422, success={201: "Created"}),
@@ -271,12 +296,19 @@ def post_share(body: CreateShareRequest) -> Response[CreatedShareResponse]:
     payload = CreatedShareResponse(
         **ShareResponse.of(created.share).model_dump(),
         token=created.token,
-        url=f"{public_base_url(event, services.settings)}/v1/s/{created.token}",
+        # The page people open (HTML with link-preview tags); the studio reads /v1/s/{token}.
+        url=f"{public_base_url(event, services.settings)}/s/{created.token}",
     )
     return Response(status_code=201, content_type="application/json", body=payload)
 
 
-@app.get("/v1/shares", summary="Your share links", tags=["shares"], responses=error_responses(401))
+@app.get(
+    "/v1/shares",
+    access=Access.scoped(Scope.LIBRARY_READ),
+    summary="Your share links",
+    tags=["shares"],
+    responses=error_responses(401),
+)
 def get_shares() -> ShareList:
     services = get_services()
     account_id = signed_in_account_id(app.current_event, services)
@@ -285,6 +317,7 @@ def get_shares() -> ShareList:
 
 @app.delete(
     "/v1/shares/<share_id>",
+    access=Access.scoped(Scope.LIBRARY_WRITE),
     summary="Revoke a share link",
     tags=["shares"],
     responses=error_responses(401, 404, success={204: "Revoked"}),
@@ -298,6 +331,7 @@ def delete_share(share_id: Id):
 
 @app.get(
     "/v1/s/<token>",
+    access=Access.public(),
     summary="The item a share link shows (no sign-in)",
     tags=["shares"],
     responses=error_responses(404),
@@ -316,8 +350,48 @@ def get_shared(token: Annotated[str, Path(max_length=128)]) -> SharedItemRespons
     return SharedItemResponse.of(item)
 
 
+@app.get("/s/<token>", access=Access.public(), include_in_schema=False)
+def get_share_page(token: Annotated[str, Path(max_length=128)]) -> Response[str]:
+    """The share link itself: the studio's page, with the item's link-preview tags (404 and no item
+    tags when the link shows nothing)."""
+    services = get_services()
+    event = app.current_event
+    base_url = public_base_url(event, services.settings)
+    preview = preview_share(
+        token,
+        shares=services.shares,
+        gallery=services.gallery,
+        workflows=services.workflows,
+        storage=services.asset_storage,
+        media_base_url=services.settings.media_base_url or base_url,
+        clock=services.clock,
+        settings=services.settings,
+    )
+    tags = None
+    if preview is not None:
+        tags = share_page.PreviewTags(
+            title=f"{_KIND_WORDS.get(preview.kind, 'An item')} by {preview.owner_name}",
+            description=f"Shared from {share_page.SITE_NAME}.",
+            url=f"{base_url}/s/{token}",
+            image_url=preview.image_url,
+        )
+    return Response(
+        status_code=200 if preview is not None else 404,
+        content_type="text/html; charset=utf-8",
+        body=share_page.render(services.web_index.html(), tags),
+        headers={
+            "Content-Security-Policy": headers.web_content_security_policy(services.settings),
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+_KIND_WORDS = {"image": "An image", "video": "A video", "upload": "An image", "workflow": "A workflow"}
+
+
 @app.post(
     "/v1/reports",
+    access=Access.session(),
     summary="Report an asset or workflow",
     tags=["reports"],
     responses=error_responses(401, 403, 404, 409, 422, 429, success={201: "Reported"}),
@@ -341,6 +415,7 @@ def post_report(body: CreateReportRequest) -> Response[ReportResponse]:
         gallery=services.gallery,
         rate_limiter=services.rate_limiter,
         mailer=services.mailer,
+        public_media=services.public_media,
         clock=services.clock,
         settings=services.settings,
     )
@@ -352,3 +427,6 @@ def post_report(body: CreateReportRequest) -> Response[ReportResponse]:
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return serve(app, event, context)
+
+
+prepare("gallery", resolver=app)

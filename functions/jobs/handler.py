@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Que
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from atelier.api.access import Access
 from atelier.api.errors import error_responses
 from atelier.api.requests import principal as request_principal
 from atelier.api.requests import signed_in_account_id, workspace_choice
@@ -27,9 +28,11 @@ from atelier.api.schemas.generation import (
     UploadResponse,
 )
 from atelier.clock import isoformat
+from atelier.models.accounts import Scope
 from atelier.models.generation import Visibility
 from atelier.observability import logger, metrics, tracer
 from atelier.services import get_services
+from atelier.snapstart import prepare
 from atelier.usecases.list_models import list_models
 from atelier.usecases.manage_assets import delete_asset, list_assets, read_asset, update_asset
 from atelier.usecases.manage_jobs import cancel_job, get_job, list_jobs
@@ -43,16 +46,19 @@ Cursor = Annotated[str | None, Query(max_length=64, pattern=r"^[0-9a-z_]+$")]
 Limit = Annotated[int, Query(ge=1, le=100)]
 
 
-@app.get("/v1/models", summary="Models on offer, their prices and parameters", tags=["generation"])
+@app.get(
+    "/v1/models", access=Access.public(), summary="Models on offer, their prices and parameters", tags=["generation"]
+)
 def get_models() -> ModelList:
     return ModelList(items=[ModelBody.of(model) for model in list_models(get_services().settings)])
 
 
 @app.post(
     "/v1/uploads",
+    access=Access.scoped(Scope.GENERATE),
     summary="Start a reference-image upload (a presigned POST)",
     tags=["generation"],
-    responses=error_responses(401, 403, 413, 422, success={201: "Upload started"}),
+    responses=error_responses(401, 403, 409, 413, 422, 429, success={201: "Upload started"}),
 )
 def post_upload(body: CreateUploadRequest) -> Response[UploadResponse]:
     services = get_services()
@@ -63,6 +69,9 @@ def post_upload(body: CreateUploadRequest) -> Response[UploadResponse]:
         body.content_type,
         body.size_bytes,
         uploads=services.uploads,
+        accounts=services.accounts,
+        policies=services.policies,
+        rate_limiter=services.rate_limiter,
         storage=services.asset_storage,
         clock=services.clock,
         settings=services.settings,
@@ -77,6 +86,7 @@ def post_upload(body: CreateUploadRequest) -> Response[UploadResponse]:
 
 @app.post(
     "/v1/jobs",
+    access=Access.scoped(Scope.GENERATE),
     summary="Submit a generation job",
     tags=["generation"],
     responses=error_responses(401, 402, 403, 404, 409, 422, 429, 503, success={202: "Accepted"}),
@@ -107,6 +117,8 @@ def post_job(
         policies=services.policies,
         rate_limiter=services.rate_limiter,
         moderation=services.moderation,
+        uploads=services.uploads,
+        storage=services.asset_storage,
         queue=services.generation_queue,
         clock=services.clock,
         settings=services.settings,
@@ -115,7 +127,13 @@ def post_job(
     return Response(status_code=202, content_type="application/json", body=JobResponse.of(submitted.job))
 
 
-@app.get("/v1/jobs", summary="Jobs, newest first", tags=["generation"], responses=error_responses(401))
+@app.get(
+    "/v1/jobs",
+    access=Access.scoped(Scope.LIBRARY_READ),
+    summary="Jobs, newest first",
+    tags=["generation"],
+    responses=error_responses(401),
+)
 def get_jobs(
     limit: Limit = 20,
     cursor: Cursor = None,
@@ -130,7 +148,13 @@ def get_jobs(
     return JobPageResponse(items=[JobResponse.of(job) for job in page.jobs], next_cursor=page.next_cursor)
 
 
-@app.get("/v1/jobs/<job_id>", summary="One job", tags=["generation"], responses=error_responses(401, 404))
+@app.get(
+    "/v1/jobs/<job_id>",
+    access=Access.scoped(Scope.LIBRARY_READ),
+    summary="One job",
+    tags=["generation"],
+    responses=error_responses(401, 404),
+)
 def get_one_job(job_id: Id) -> JobResponse:
     services = get_services()
     account_id = signed_in_account_id(app.current_event, services)
@@ -139,6 +163,7 @@ def get_one_job(job_id: Id) -> JobResponse:
 
 @app.post(
     "/v1/jobs/<job_id>/cancel",
+    access=Access.scoped(Scope.GENERATE),
     summary="Cancel a job that has not finished; its hold is released",
     tags=["generation"],
     responses=error_responses(401, 403, 404, 409),
@@ -157,7 +182,13 @@ def post_cancel(job_id: Id) -> JobResponse:
     return JobResponse.of(job)
 
 
-@app.get("/v1/assets", summary="The asset library, newest first", tags=["assets"], responses=error_responses(401))
+@app.get(
+    "/v1/assets",
+    access=Access.scoped(Scope.LIBRARY_READ),
+    summary="The asset library, newest first",
+    tags=["assets"],
+    responses=error_responses(401),
+)
 def get_assets(
     limit: Limit = 20,
     cursor: Cursor = None,
@@ -181,6 +212,7 @@ def get_assets(
 
 @app.get(
     "/v1/assets/<asset_id>",
+    access=Access.scoped(Scope.LIBRARY_READ),
     summary="One asset, with a short-lived download URL",
     tags=["assets"],
     responses=error_responses(401, 404),
@@ -197,6 +229,7 @@ def get_one_asset(asset_id: Id) -> AssetResponse:
 
 @app.patch(
     "/v1/assets/<asset_id>",
+    access=Access.scoped(Scope.LIBRARY_WRITE),
     summary="Label, rate or publish an asset",
     tags=["assets"],
     responses=error_responses(401, 403, 404),
@@ -215,6 +248,7 @@ def patch_asset(asset_id: Id, body: UpdateAssetRequest) -> AssetResponse:
         accounts=services.accounts,
         policies=services.policies,
         storage=services.asset_storage,
+        public_media=services.public_media,
         clock=services.clock,
         settings=services.settings,
     )
@@ -223,6 +257,7 @@ def patch_asset(asset_id: Id, body: UpdateAssetRequest) -> AssetResponse:
 
 @app.delete(
     "/v1/assets/<asset_id>",
+    access=Access.scoped(Scope.LIBRARY_WRITE),
     summary="Delete an asset: the object and every pointer to it",
     tags=["assets"],
     responses=error_responses(401, 403, 404, success={204: "Deleted"}),
@@ -230,7 +265,9 @@ def patch_asset(asset_id: Id, body: UpdateAssetRequest) -> AssetResponse:
 def remove_asset(asset_id: Id):
     services = get_services()
     account_id = signed_in_account_id(app.current_event, services)
-    delete_asset(account_id, asset_id, assets=services.assets, storage=services.asset_storage)
+    delete_asset(
+        account_id, asset_id, assets=services.assets, storage=services.asset_storage, public_media=services.public_media
+    )
     return Response(status_code=204)
 
 
@@ -239,3 +276,6 @@ def remove_asset(asset_id: Id):
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return serve(app, event, context)
+
+
+prepare("jobs", resolver=app)

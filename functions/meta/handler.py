@@ -11,9 +11,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from atelier.api import docs_page, openapi
+from atelier.api.access import Access
 from atelier.api.resolver import make_resolver, serve
 from atelier.observability import logger, metrics, tracer
 from atelier.settings import get_settings
+from atelier.snapstart import prepare
 
 app = make_resolver()
 
@@ -23,20 +25,20 @@ class HealthResponse(BaseModel):
     version: str
 
 
-@app.get("/v1/health", summary="Health check", tags=["meta"])
+@app.get("/v1/health", access=Access.public(), summary="Health check", tags=["meta"])
 def get_health() -> HealthResponse:
     return HealthResponse(status="ok", version=get_settings().version)
 
 
 # Raw responses: these two are not JSON models, so they stay out of the document they serve.
-@app.get("/v1/openapi.json", include_in_schema=False)
+@app.get("/v1/openapi.json", access=Access.public(), include_in_schema=False)
 def get_openapi_document():
     event = app.current_event
     document = openapi.document_for(openapi.server_url(event.request_context.path, "/v1/openapi.json"))
     return Response(status_code=200, content_type="application/json", body=json.dumps(document))
 
 
-@app.get("/v1/docs", include_in_schema=False)
+@app.get("/v1/docs", access=Access.public(), include_in_schema=False)
 def get_docs_page():
     page, policy = docs_page.render_docs_page()
     return Response(
@@ -52,3 +54,6 @@ def get_docs_page():
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return serve(app, event, context)
+
+
+prepare("meta", resolver=app)

@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from atelier import errors
 from atelier.observability import logger, metrics, run_scheduled_task, tracer
 from atelier.services import get_services
+from atelier.snapstart import prepare
 from atelier.usecases.manage_jobs import sweep_overdue_jobs
 from atelier.usecases.purge_account import Purger
 from atelier.usecases.sweep_retention import sweep_retention
@@ -43,6 +44,7 @@ def _purge() -> dict[str, Any]:
         payments=services.payments,
         asset_objects=services.asset_objects,
         export_objects=services.export_objects,
+        public_media=services.public_media,
         payment_provider_for=services.payment_provider,
         inference_provider_for=services.inference_provider,
         mailer=services.mailer,
@@ -54,7 +56,13 @@ def _purge() -> dict[str, Any]:
 
 def _retention() -> dict[str, Any]:
     services = get_services()
-    return sweep_retention(retention=services.retention, clock=services.clock, settings=services.settings)
+    return sweep_retention(
+        retention=services.retention,
+        uploads=services.uploads,
+        storage=services.asset_storage,
+        clock=services.clock,
+        settings=services.settings,
+    )
 
 
 # Each schedule's rule is named atelier-<stage>-<task> in template.yaml.
@@ -86,3 +94,6 @@ def lambda_handler(event: EventBridgeModel, context: LambdaContext) -> dict[str,
     outcome = run_scheduled_task(task, _TASKS[task], failures_key=_FAILURES.get(task))
     logger.info("scheduled task done", extra={"task": task, "outcome": outcome})
     return {"task": task, "outcome": outcome}
+
+
+prepare("scheduled")

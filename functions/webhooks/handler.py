@@ -11,6 +11,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
+from atelier.api.access import Access
 from atelier.api.errors import error_responses
 from atelier.api.requests import lower_case_headers, public_base_url, raw_body
 from atelier.api.resolver import make_resolver, serve
@@ -18,6 +19,7 @@ from atelier.api.schemas.billing import WebhookReceipt
 from atelier.integrations.payments.base import WebhookSignatureError
 from atelier.observability import counting_signature_failures, logger, metrics, tracer
 from atelier.services import Services, get_services
+from atelier.snapstart import prepare
 from atelier.usecases.handle_payment_event import handle_payment_event
 from atelier.usecases.handle_provider_callback import handle_provider_callback
 
@@ -53,23 +55,30 @@ def _apply(services: Services, event: Any) -> str:
 _WEBHOOK_ERRORS = error_responses(400, 503)
 
 
-@app.post("/v1/webhooks/stripe", summary="Stripe events", tags=["webhooks"], responses=_WEBHOOK_ERRORS)
+@app.post(
+    "/v1/webhooks/stripe", access=Access.public(), summary="Stripe events", tags=["webhooks"], responses=_WEBHOOK_ERRORS
+)
 def stripe_webhook() -> WebhookReceipt:
     return _receive("stripe")
 
 
-@app.post("/v1/webhooks/paypal", summary="PayPal events", tags=["webhooks"], responses=_WEBHOOK_ERRORS)
+@app.post(
+    "/v1/webhooks/paypal", access=Access.public(), summary="PayPal events", tags=["webhooks"], responses=_WEBHOOK_ERRORS
+)
 def paypal_webhook() -> WebhookReceipt:
     return _receive("paypal")
 
 
-@app.post("/v1/webhooks/creem", summary="Creem events", tags=["webhooks"], responses=_WEBHOOK_ERRORS)
+@app.post(
+    "/v1/webhooks/creem", access=Access.public(), summary="Creem events", tags=["webhooks"], responses=_WEBHOOK_ERRORS
+)
 def creem_webhook() -> WebhookReceipt:
     return _receive("creem")
 
 
 @app.get(
     "/v1/billing/return/<provider>",
+    access=Access.public(),
     summary="Where a provider's checkout page sends the buyer back",
     tags=["webhooks"],
     responses=error_responses(400, 422, 503, success={302: "Back to the studio"}),
@@ -95,6 +104,7 @@ class CallbackReceipt(BaseModel):
 
 @app.post(
     "/v1/webhooks/providers/<provider>",
+    access=Access.public(),
     summary="Inference providers' callbacks (hints: the job is re-checked with the provider)",
     tags=["webhooks"],
     responses=_WEBHOOK_ERRORS,
@@ -107,6 +117,7 @@ def provider_callback(
         provider,
         lower_case_headers(app.current_event),
         raw_body(app.current_event),
+        dict(app.current_event.query_string_parameters or {}),
         provider=services.inference_provider(provider),
         jobs=services.jobs,
         queue=services.generation_queue,
@@ -119,3 +130,6 @@ def provider_callback(
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return serve(app, event, context)
+
+
+prepare("webhooks", resolver=app)

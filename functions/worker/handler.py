@@ -9,8 +9,10 @@ from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from aws_lambda_powertools.utilities.parser.types import Json
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from atelier.integrations.resilience import time_budget
 from atelier.observability import logger, metrics, tracer
 from atelier.services import get_services
+from atelier.snapstart import prepare
 from atelier.usecases.run_generation import GenerationMessage, run_generation
 
 
@@ -42,6 +44,11 @@ def handle_record(record: GenerationRecord) -> None:
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return dict(
-        process_partial_response(event=event, record_handler=handle_record, processor=processor, context=context)
-    )
+    # Provider retries and in-process waits for a job about to finish stay inside the invocation.
+    with time_budget(context.get_remaining_time_in_millis() / 1000):
+        return dict(
+            process_partial_response(event=event, record_handler=handle_record, processor=processor, context=context)
+        )
+
+
+prepare("worker")

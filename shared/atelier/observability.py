@@ -133,6 +133,7 @@ BUSINESS_METRICS = frozenset(
         "GenerationLatency",  # provider, model; milliseconds from submission to the result
         "ProviderCalls",  # provider; one per job a provider finished (either way)
         "ProviderErrors",  # provider; one per job the provider failed
+        "ProviderCircuitOpened",  # provider; each time its circuit breaker opens (or opens again)
         # money
         "CreditsGranted",
         "CreditsRefunded",

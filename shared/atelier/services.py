@@ -43,8 +43,10 @@ if TYPE_CHECKING:
     from atelier.integrations.moderation import BlocklistModeration
     from atelier.integrations.oidc import OidcProvider
     from atelier.integrations.payments.base import PaymentProvider
+    from atelier.integrations.public_media import PublicMedia
     from atelier.integrations.queue import MessageQueue
     from atelier.integrations.storage import ObjectStore
+    from atelier.integrations.web_index import WebIndex
 
 
 class Services:
@@ -154,6 +156,26 @@ class Services:
         return ObjectStore(self.settings.assets_bucket_name)
 
     @cached_property
+    def public_media(self) -> PublicMedia:
+        from atelier.integrations.public_media import PublicMedia
+        from atelier.integrations.storage import ObjectStore
+
+        return PublicMedia(
+            ObjectStore(self.settings.public_media_bucket_name),
+            self.asset_storage,
+            cache_seconds=self.settings.public_media_cache_seconds,
+        )
+
+    @cached_property
+    def web_index(self) -> WebIndex:
+        from atelier.integrations.storage import ObjectStore
+        from atelier.integrations.web_index import WebIndex
+
+        if self.settings.web_index_path:
+            return WebIndex(path=self.settings.web_index_path, ttl_seconds=1.0)
+        return WebIndex(store=ObjectStore(self.settings.web_bucket_name))
+
+    @cached_property
     def export_storage(self) -> ObjectStore:
         from atelier.integrations.storage import ObjectStore
 
@@ -170,6 +192,14 @@ class Services:
         from atelier.integrations.moderation import BlocklistModeration
 
         return BlocklistModeration(self.settings.blocked_prompt_terms)
+
+    def forget_providers(self) -> None:
+        """Drops the inference, payment and sign-in providers built so far (each holds a secret read
+        from SSM, an HTTP connection pool and timed caches); the next use builds them again."""
+        with self._providers_lock:
+            self._inference_providers.clear()
+            self._payment_providers.clear()
+            self._providers.clear()
 
     def inference_provider(self, name: str) -> InferenceProvider:
         with self._providers_lock:

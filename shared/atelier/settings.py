@@ -85,6 +85,7 @@ def _default_models() -> list[dict[str, Any]]:
             "price": {"base": 1, "per_megapixel": 1},
             "params": {"width": _dimension(512, 64, 1024), "height": _dimension(512, 64, 1024), "seed": seed},
             "max_reference_images": 2,
+            "expected_seconds": 1,
         },
         {
             "id": "local-video",
@@ -99,6 +100,7 @@ def _default_models() -> list[dict[str, Any]]:
                 "height": _dimension(256, 64, 512),
                 "seed": seed,
             },
+            "expected_seconds": 3,
         },
         {
             "id": "gpt-image-1",
@@ -135,6 +137,7 @@ def _default_models() -> list[dict[str, Any]]:
                 "seed": seed,
             },
             "max_reference_images": 1,
+            "expected_seconds": 60,
         },
     ]
 
@@ -170,6 +173,17 @@ class Settings(BaseModel):
     ledger_table_name: str = "atelier-dev-ledger"
     assets_bucket_name: str = "atelier-dev-assets"
     exports_bucket_name: str = "atelier-dev-exports"
+    # Public copies of published media, served at <media base>/media/... (CloudFront in production).
+    public_media_bucket_name: str = "atelier-dev-public-media"
+    # Where /media/ is served; empty means the API's own public base URL (the same origin).
+    media_base_url: str = ""
+    # How long caches may keep a public copy: the longest a withdrawn copy may still be served.
+    public_media_cache_seconds: int = 600
+    # The web studio's bucket (its index.html is the share page's body) and a local file instead.
+    web_bucket_name: str = ""
+    web_index_path: str = ""
+    # How long the share page's preview image URL of a private (link-shared) item stays valid.
+    share_preview_url_seconds: int = 86_400
     generation_queue_url: str = ""
     export_queue_url: str = ""
 
@@ -249,9 +263,26 @@ class Settings(BaseModel):
     # can start it again while a duplicate delivery meanwhile cannot.
     generation_start_lease_seconds: int = 180
     output_max_bytes: int = 200 * 1024 * 1024
+    # How long a model takes when MODELS does not say (the worker's first look is near it).
+    image_expected_seconds: float = 15
+    video_expected_seconds: float = 90
+    # The longest a worker waits in-process for a job about to finish (beyond it, a delayed message),
+    # and the time it keeps for the download and the store after the wait.
+    generation_inline_wait_seconds: float = 10
+    generation_reserve_seconds: float = 60
+    # A job whose provider has been failing (its circuit open) this long fails, its hold released.
+    provider_outage_limit_seconds: float = 300
     upload_max_bytes: int = 10 * 1024 * 1024
     upload_max_pixels: int = 4096 * 4096
     upload_url_seconds: int = 600
+    # Reference uploads never used in a job: how many may be started per window, how many (and how
+    # many declared bytes) an account may hold at once, and how long one is kept before the
+    # retention sweep deletes it with its object (the bucket's lifecycle rule is the backstop).
+    upload_rate_limit: int = 30
+    upload_rate_window_seconds: int = 3600
+    max_unused_uploads: int = 50
+    max_unused_upload_bytes: int = 200 * 1024 * 1024
+    unused_upload_days: int = 3
     download_url_seconds: int = 300
     # Words that refuse a prompt outright (moderation's first line; a moderation service may add more).
     blocked_prompt_terms: CommaSeparated = Field(default_factory=list)

@@ -74,7 +74,7 @@ def test_policies_are_public_and_unknown_kinds_are_refused(anonymous: ApiClient)
 
 
 def test_an_api_key_is_shown_once_and_works_until_revoked(stack, ada: ApiClient):
-    created = ada.post("/v1/me/api-keys", json={"name": "render farm"})
+    created = ada.post("/v1/me/api-keys", json={"name": "render farm", "scopes": ["library:read", "library:write"]})
     assert created.status_code == 201
     key = created.json()["key"]
     assert key.startswith("atk_")

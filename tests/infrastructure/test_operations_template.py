@@ -162,9 +162,10 @@ def test_alarm_email_is_required_for_staging_and_prod():
 
 
 def test_the_web_acl_guards_the_api_stage_with_managed_rules_and_a_rate_limit():
-    [acl_name] = resources("AWS::WAFv2::WebACL")
+    [acl_name] = [
+        name for name, acl in resources("AWS::WAFv2::WebACL").items() if acl["Properties"]["Scope"] == "REGIONAL"
+    ]
     acl = resources("AWS::WAFv2::WebACL")[acl_name]["Properties"]
-    assert acl["Scope"] == "REGIONAL"
     managed = {
         r["Statement"]["ManagedRuleGroupStatement"]["Name"]
         for r in acl["Rules"]
@@ -180,6 +181,22 @@ def test_the_web_acl_guards_the_api_stage_with_managed_rules_and_a_rate_limit():
     [association] = resources("AWS::WAFv2::WebACLAssociation").values()
     assert association["Properties"]["WebACLArn"] == {"Fn::GetAtt": [acl_name, "Arn"]}
     assert "/restapis/${Api}/stages/${Api.Stage}" in association["Properties"]["ResourceArn"]["Fn::Sub"]
+
+
+def test_the_web_distribution_has_the_same_rules_in_a_cloudfront_web_acl_where_it_can():
+    # Given the template's web ACLs
+    acls = resources("AWS::WAFv2::WebACL")
+    web_acl = acls["WebDistributionWebAcl"]
+    # Then the distribution's ACL is CLOUDFRONT-scoped, created only in us-east-1 (the one region
+    # allowing that scope), has the API's rules, and the distribution uses it there
+    assert web_acl["Properties"]["Scope"] == "CLOUDFRONT"
+    assert web_acl["Condition"] == "IsUsEast1"
+    assert template()["Conditions"]["IsUsEast1"] == {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]}
+    assert web_acl["Properties"]["Rules"] == acls["ApiWebAcl"]["Properties"]["Rules"]
+    distribution = template()["Resources"]["WebDistribution"]["Properties"]["DistributionConfig"]
+    assert distribution["WebACLId"] == {
+        "Fn::If": ["IsUsEast1", {"Fn::GetAtt": ["WebDistributionWebAcl", "Arn"]}, {"Ref": "AWS::NoValue"}]
+    }
 
 
 def test_api_access_logs_carry_no_address_and_are_kept_30_days():

@@ -8,6 +8,8 @@ import pytest
 from cfnlint import api as cfnlint_api
 
 from atelier.observability import SCHEDULED_TASK_FAILED, SCHEDULED_TASK_SUCCEEDED, SERVICE_NAME
+from atelier.settings import Settings
+from tests.security.test_security_headers import html_policy_problems
 from tests.support.template import ROOT, TEMPLATE_PATH, declared_routes, functions, resources, served_routes, template
 
 SAM = ROOT / ".venv-sam" / "bin" / "sam"
@@ -138,6 +140,16 @@ def test_exports_expire_after_seven_days():
     assert any(rule["Status"] == "Enabled" and rule.get("ExpirationInDays") == 7 for rule in rules)
 
 
+def test_uploads_no_job_used_expire_by_their_tag_after_the_retention_sweep_had_its_chance():
+    rules = resources("AWS::S3::Bucket")["AssetsBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    [rule] = [rule for rule in rules if rule.get("TagFilters")]
+    assert rule["Status"] == "Enabled"
+    assert rule["TagFilters"] == [{"Key": "unused", "Value": "true"}]
+    assert "Prefix" not in rule  # keys are accounts/<id>/uploads/...: no prefix singles them out
+    # The sweep deletes unused uploads after UNUSED_UPLOAD_DAYS; the rule is a later backstop.
+    assert rule["ExpirationInDays"] > Settings().unused_upload_days + 1
+
+
 def test_money_and_content_tables_have_point_in_time_recovery():
     tables = resources("AWS::DynamoDB::Table")
     for name in ("MainTable", "LedgerTable"):
@@ -255,3 +267,178 @@ def test_every_table_is_used_by_some_function():
                     if name.startswith("DynamoDB") and isinstance(arguments, dict):
                         granted.add(arguments["TableName"]["Ref"])
     assert set(resources("AWS::DynamoDB::Table")) <= granted
+
+
+# SnapStart serves published versions only, and not with more than 512 MB of /tmp, provisioned
+# concurrency or EFS.
+SNAPSTART_EPHEMERAL_LIMIT_MB = 512
+
+
+def _function_setting(name: str, key: str):
+    return functions()[name]["Properties"].get(key, template()["Globals"]["Function"].get(key))
+
+
+@pytest.mark.parametrize("name", sorted(functions()))
+def test_every_function_is_served_through_its_published_alias(name):
+    # Given a function of the template
+    # When its alias setting is read (its own, or the Globals')
+    # Then a version is published on each deploy and every event source and API integration uses the alias
+    assert _function_setting(name, "AutoPublishAlias") == "live"
+
+
+@pytest.mark.parametrize("name", sorted(functions()))
+def test_snapstart_is_on_wherever_the_function_allows_it(name):
+    # Given a function and what SnapStart cannot serve
+    properties = functions()[name]["Properties"]
+    ephemeral_mb = int((properties.get("EphemeralStorage") or {}).get("Size", 512))
+    cannot = (
+        ephemeral_mb > SNAPSTART_EPHEMERAL_LIMIT_MB
+        or "ProvisionedConcurrencyConfig" in properties
+        or "FileSystemConfigs" in properties
+    )
+
+    # When its SnapStart setting is read (its own over the Globals')
+    apply_on = {**(template()["Globals"]["Function"].get("SnapStart") or {}), **(properties.get("SnapStart") or {})}
+
+    # Then SnapStart is on unless the function needs something SnapStart cannot serve
+    assert apply_on.get("ApplyOn") == ("None" if cannot else "PublishedVersions")
+
+
+# -- web hosting (same origin), public media and CORS -----------------------------------------
+CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+ALL_VIEWER_EXCEPT_HOST = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+
+
+def distribution() -> dict:
+    return resources("AWS::CloudFront::Distribution")["WebDistribution"]["Properties"]["DistributionConfig"]
+
+
+def behaviours() -> dict[str, dict]:
+    return {behaviour["PathPattern"]: behaviour for behaviour in distribution()["CacheBehaviors"]}
+
+
+def origin_of(behaviour: dict) -> dict:
+    return next(origin for origin in distribution()["Origins"] if origin["Id"] == behaviour["TargetOriginId"])
+
+
+def test_the_studio_is_served_from_the_private_web_bucket_through_origin_access_control():
+    default = distribution()["DefaultCacheBehavior"]
+    origin = origin_of(default)
+    assert origin["DomainName"] == {"Fn::GetAtt": ["WebBucket", "RegionalDomainName"]}
+    assert origin["OriginAccessControlId"] == {"Fn::GetAtt": ["WebOriginAccessControl", "Id"]}
+    assert default["ViewerProtocolPolicy"] == "redirect-to-https"
+    # The bucket lets the distribution alone read it.
+    statements = resources("AWS::S3::BucketPolicy")["WebBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    reader = next(statement for statement in statements if statement["Effect"] == "Allow")
+    assert reader["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert reader["Action"] == "s3:GetObject"
+    assert "AWS:SourceArn" in reader["Condition"]["StringEquals"]
+
+
+def test_spa_fallback_is_a_viewer_request_function_not_custom_error_responses():
+    default = distribution()["DefaultCacheBehavior"]
+    [association] = default["FunctionAssociations"]
+    assert association["EventType"] == "viewer-request"
+    assert association["FunctionARN"]["Fn::GetAtt"][0] == "SpaFallbackFunction"
+    # Custom error responses would turn the API's own 403 and 404 into the app's page.
+    assert "CustomErrorResponses" not in distribution()
+    code = resources("AWS::CloudFront::Function")["SpaFallbackFunction"]["Properties"]["FunctionCode"]
+    assert "/index.html" in code
+
+
+@pytest.mark.parametrize("pattern", ["/v1/*", "/s/*"])
+def test_api_paths_go_to_api_gateway_uncached_with_the_viewers_headers(pattern):
+    behaviour = behaviours()[pattern]
+    origin = origin_of(behaviour)
+    assert origin["DomainName"] == {"Fn::Sub": "${Api}.execute-api.${AWS::Region}.amazonaws.com"}
+    assert origin["OriginPath"] == {"Fn::Sub": "/${Stage}"}
+    assert origin["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
+    assert behaviour["CachePolicyId"] == CACHING_DISABLED
+    # Every viewer header but Host (cookies, Authorization, Origin, Idempotency-Key, X-Workspace-Id).
+    assert behaviour["OriginRequestPolicyId"] == ALL_VIEWER_EXCEPT_HOST
+
+
+def test_the_api_behaviour_allows_every_method_the_api_serves():
+    assert set(behaviours()["/v1/*"]["AllowedMethods"]) == {"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"}
+
+
+def test_public_media_is_cached_from_its_own_private_bucket():
+    behaviour = behaviours()["/media/*"]
+    origin = origin_of(behaviour)
+    assert behaviour["CachePolicyId"] == CACHING_OPTIMIZED
+    assert origin["DomainName"] == {"Fn::GetAtt": ["PublicMediaBucket", "RegionalDomainName"]}
+    assert "OriginAccessControlId" in origin
+    statements = resources("AWS::S3::BucketPolicy")["PublicMediaBucketPolicy"]["Properties"]["PolicyDocument"][
+        "Statement"
+    ]
+    reader = next(statement for statement in statements if statement["Effect"] == "Allow")
+    assert reader["Resource"] == {"Fn::Sub": "${PublicMediaBucket.Arn}/media/*"}
+
+
+def test_the_response_headers_policy_is_strict():
+    config = resources("AWS::CloudFront::ResponseHeadersPolicy")["WebSecurityHeaders"]["Properties"][
+        "ResponseHeadersPolicyConfig"
+    ]["SecurityHeadersConfig"]
+    policy = config["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"]
+    directives = dict(part.strip().split(" ", 1) for part in policy.split(";"))
+    assert directives["script-src"] == "'self'"
+    assert "unsafe-inline" not in policy
+    assert directives["connect-src"].startswith("'self'")
+    assert directives["img-src"].startswith("'self'")
+    assert directives["frame-ancestors"] == "'none'"
+    # The same bar as every HTML page the API serves.
+    assert html_policy_problems(policy) == []
+    assert config["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
+    assert config["FrameOptions"]["FrameOption"] == "DENY"
+    assert config["ContentTypeOptions"]["Override"] is True
+    assert "ReferrerPolicy" in config
+    default = distribution()["DefaultCacheBehavior"]
+    assert default["ResponseHeadersPolicyId"] == {"Ref": "WebSecurityHeaders"}
+
+
+def test_the_outputs_name_what_deploy_web_needs():
+    outputs = template()["Outputs"]
+    assert outputs["WebBucketName"]["Value"] == {"Ref": "WebBucket"}
+    assert outputs["WebDistributionId"]["Value"] == {"Ref": "WebDistribution"}
+    assert outputs["WebDistributionDomainName"]["Value"] == {"Fn::GetAtt": ["WebDistribution", "DomainName"]}
+
+
+def test_the_share_page_route_is_served_by_the_gallery_function():
+    events = functions()["GalleryFunction"]["Properties"]["Events"]
+    assert {"Path": "/s/{token}", "Method": "GET"}.items() <= events["SharePage"]["Properties"].items()
+
+
+def test_only_the_worker_loads_the_video_decoding_layer():
+    loaders = [
+        name
+        for name, function in functions().items()
+        if {"Ref": "MediaLayer"} in function["Properties"].get("Layers", [])
+    ]
+    assert loaders == ["WorkerFunction"]
+
+
+def _grants_bucket(function: dict, bucket: str) -> bool:
+    return any(
+        isinstance(policy, dict)
+        and any(
+            isinstance(body, dict) and body.get("BucketName") == {"Ref": bucket}
+            for name, body in policy.items()
+            if name in ("S3CrudPolicy", "S3WritePolicy")
+        )
+        for policy in function["Properties"].get("Policies", [])
+    )
+
+
+@pytest.mark.parametrize(
+    ("function", "why"),
+    [
+        ("JobsFunction", "publish, unpublish and delete assets"),
+        ("GalleryFunction", "a minor-safety report holds an item"),
+        ("AdminFunction", "moderation removes, quarantines, suspends, or dismisses"),
+        ("AccountFunction", "the deletion countdown starts or is cancelled"),
+        ("ScheduledFunction", "the purge"),
+    ],
+)
+def test_every_function_that_hides_or_shows_public_items_may_write_public_media(function, why):
+    assert _grants_bucket(functions()[function], "PublicMediaBucket"), why

@@ -202,7 +202,13 @@ def test_a_purge_run_counts_what_it_purged_and_the_accounts_past_their_purge_tim
 
 def test_the_retention_sweep_counts_the_items_it_deleted(stack, capsys):
     services = get_services()
-    deleted = sweep_retention(retention=services.retention, clock=services.clock, settings=services.settings)
+    deleted = sweep_retention(
+        retention=services.retention,
+        uploads=services.uploads,
+        storage=services.asset_storage,
+        clock=services.clock,
+        settings=services.settings,
+    )
     assert [m.value for m in named(capsys.readouterr().out, "RetentionItemsDeleted")] == [sum(deleted.values())]
 
 
@@ -288,9 +294,10 @@ def test_a_resolved_report_is_counted_by_action(stack, capsys):
         ModerationAction.DISMISS,
         "not spam",
         reports=services.reports,
-        moderation=services.moderation,
+        moderation=services.moderation_actions,
         workflows=services.workflows,
         storage=services.asset_storage,
+        public_media=services.public_media,
         clock=services.clock,
         settings=services.settings,
     )

@@ -10,6 +10,7 @@ from atelier import errors
 from atelier.clock import SystemClock
 from atelier.data.jobs import IdempotencyConflictError
 from atelier.integrations.inference.base import CallbackSignatureError, ProviderStatus
+from atelier.integrations.resilience import CircuitOpenError, time_budget
 from atelier.models.accounts import Principal, PrincipalKind
 from atelier.models.generation import JobStatus
 from atelier.services import get_services
@@ -57,12 +58,14 @@ class Pipeline:
             policies=services.policies,
             rate_limiter=services.rate_limiter,
             moderation=services.moderation,
+            uploads=services.uploads,
+            storage=services.asset_storage,
             queue=self.queue,  # type: ignore[arg-type]
             clock=services.clock,
             settings=services.settings,
         )
 
-    def run(self, message, receive_count=1, storage=None, clock=None):
+    def run(self, message, receive_count=1, storage=None, clock=None, sleep=None):
         services = get_services()
         return run_generation(
             message,
@@ -75,6 +78,7 @@ class Pipeline:
             provider_for=lambda _: self.provider,
             clock=clock or SystemClock(),
             settings=services.settings,
+            **({"sleep": sleep} if sleep else {}),
         )
 
     def drain(self, max_steps=20):
@@ -433,4 +437,164 @@ def test_a_provider_callback_prompts_a_poll_and_a_forged_one_is_refused(pipeline
     assert callback("valid", "pj-unknown") is False
     assert callback("valid", f"pj-{job.id}") is True
     [poll] = pipeline.queue.take()
-    assert poll == GenerationMessage(account_id=account.id, job_id=job.id, action="poll")
+    assert poll == GenerationMessage(account_id=account.id, job_id=job.id, action="check")
+
+
+@dataclass
+class DownProvider(FakeProvider):
+    """A provider whose circuit is open: every call is refused before it is made."""
+
+    outage_seconds: float = 0.0
+
+    def submit(self, request):
+        raise CircuitOpenError(self.name, retry_after_seconds=12, outage_seconds=self.outage_seconds)
+
+    def status(self, provider_job_id):
+        raise CircuitOpenError(self.name, retry_after_seconds=12, outage_seconds=self.outage_seconds)
+
+
+def test_a_job_whose_provider_is_down_waits_then_fails_past_the_outage_limit_releasing_its_hold(pipeline):
+    # Given a queued job whose provider's circuit has just opened
+    account, principal = ready_account(50)
+    job = pipeline.submit(principal).job
+    [start] = pipeline.queue.take()
+    down = DownProvider()
+    pipeline.provider = down
+    # When the worker starts it, the job stays queued, its start given back, and the message comes
+    # back when the circuit may let a call through
+    assert pipeline.run(start) is JobStatus.QUEUED
+    assert pipeline.queue.sent == [(start, 12)]
+    assert (wallet(account).balance, wallet(account).held) == (48, 2)
+    pipeline.queue.take()
+    # When the outage has lasted past the limit, the job fails with a clear error and its hold goes back
+    down.outage_seconds = get_services().settings.provider_outage_limit_seconds
+    assert pipeline.run(start) is JobStatus.FAILED
+    failed = get_job(account.id, job.id, jobs=get_services().jobs)
+    assert failed.error is not None
+    assert failed.error.code == "provider_unavailable"
+    assert "unavailable" in failed.error.message
+    assert (wallet(account).balance, wallet(account).held) == (50, 0)
+    assert pipeline.queue.take() == []
+    assert_balance_matches_ledger(account)
+
+
+def test_a_running_job_whose_provider_stays_down_fails_and_is_not_charged(pipeline):
+    # Given a running job
+    pipeline.provider.asynchronous = True
+    account, principal = ready_account(50)
+    job = pipeline.submit(principal).job
+    [start] = pipeline.queue.take()
+    pipeline.run(start)
+    [poll] = pipeline.queue.take()
+    # When its provider has been down past the limit at the next look
+    pipeline.provider = DownProvider(outage_seconds=get_services().settings.provider_outage_limit_seconds + 1)
+    # Then the job fails, provider_unavailable, and nothing is charged
+    assert pipeline.run(poll) is JobStatus.FAILED
+    assert get_job(account.id, job.id, jobs=get_services().jobs).error.code == "provider_unavailable"
+    assert (wallet(account).balance, wallet(account).held) == (50, 0)
+
+
+class SleptClock:
+    """A clock standing still but for the waits the worker makes (which do not really sleep)."""
+
+    def __init__(self) -> None:
+        self.start = datetime.now(UTC)
+        self.offset = timedelta()
+        self.waits: list[float] = []
+
+    def now(self) -> datetime:
+        return self.start + self.offset
+
+    def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.offset += timedelta(seconds=seconds)
+
+
+def test_the_first_look_comes_near_the_models_expected_duration(pipeline):
+    # Given an asynchronous video job on a model expected to take 3 seconds
+    pipeline.provider.asynchronous = True
+    pipeline.provider.polls_to_finish = 2
+    _, principal = ready_account(50)
+    pipeline.submit(principal, model="local-video", kind="video")
+    [start] = pipeline.queue.take()
+    # When the worker starts it outside any time budget (no waiting in-process), on a clock standing still
+    pipeline.run(start, clock=SleptClock())
+    # Then the first look is a message delayed to 70 % of the expected duration (2.1 s), rounded up
+    [(message, delay)] = pipeline.queue.sent
+    assert message.action == "poll"
+    assert delay == 3
+
+
+def test_a_job_about_to_finish_is_waited_for_in_process_within_the_time_budget(pipeline):
+    # Given an asynchronous video job (expected 3 s) that finishes at the third look
+    pipeline.provider.asynchronous = True
+    pipeline.provider.polls_to_finish = 3
+    account, principal = ready_account(50)
+    job = pipeline.submit(principal, model="local-video", kind="video").job
+    [start] = pipeline.queue.take()
+    clock = SleptClock()
+    # When the worker starts it with two minutes of budget
+    with time_budget(120):
+        status = pipeline.run(start, clock=clock, sleep=clock.sleep)
+    # Then the same invocation looked at 2.1 s, then every 5 % of the expected duration, and finished it
+    assert status is JobStatus.SUCCEEDED
+    assert clock.waits == pytest.approx([2.1, 0.15, 0.15])
+    assert pipeline.queue.take() == []
+    assert get_job(account.id, job.id, jobs=get_services().jobs).status is JobStatus.SUCCEEDED
+
+
+def test_a_callbacks_look_does_not_start_a_second_poll_chain(pipeline):
+    # Given a running job whose provider calls back early (the job still runs)
+    pipeline.provider.asynchronous = True
+    pipeline.provider.polls_to_finish = 5
+    account, principal = ready_account(50)
+    job = pipeline.submit(principal).job
+    [start] = pipeline.queue.take()
+    pipeline.run(start)
+    pipeline.queue.take()
+    # When the callback's check runs
+    check = GenerationMessage(account_id=account.id, job_id=job.id, action="check")
+    assert pipeline.run(check) is JobStatus.RUNNING
+    # Then it looked, and scheduled nothing: the poll chain already on its way goes on alone
+    assert pipeline.queue.take() == []
+
+
+def test_a_callback_whose_url_names_another_job_prompts_nothing(pipeline):
+    # Given a running job, and a callback whose URL was made for another job of ours
+    pipeline.provider.asynchronous = True
+    account, principal = ready_account(50)
+    job = pipeline.submit(principal).job
+    [start] = pipeline.queue.take()
+    pipeline.run(start)
+    pipeline.queue.take()
+    services = get_services()
+
+    def callback(query):
+        return handle_provider_callback(
+            "local",
+            {"x-signature": "valid"},
+            f"pj-{job.id}".encode(),
+            query,
+            provider=pipeline.provider,
+            jobs=services.jobs,
+            queue=pipeline.queue,  # type: ignore[arg-type]
+        )
+
+    # When it names this job's provider id, then it is ignored; the right job's URL prompts a check
+    assert callback({"job": "job_someone_else"}) is False
+    assert pipeline.queue.take() == []
+    assert callback({"job": job.id}) is True
+    assert pipeline.queue.take() == [GenerationMessage(account_id=account.id, job_id=job.id, action="check")]
+
+
+def test_a_check_for_a_job_not_yet_started_submits_nothing(pipeline):
+    # Given a queued job
+    account, principal = ready_account(50)
+    job = pipeline.submit(principal).job
+    pipeline.queue.take()
+    # When a check message comes for it (only a start message may submit)
+    check = GenerationMessage(account_id=account.id, job_id=job.id, action="check")
+    # Then nothing is submitted and the job stays queued, its hold in place
+    assert pipeline.run(check) is JobStatus.QUEUED
+    assert pipeline.provider.submitted == []
+    assert (wallet(account).balance, wallet(account).held) == (48, 2)

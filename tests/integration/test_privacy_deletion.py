@@ -44,6 +44,7 @@ def cancel(account):
         wallets=services.wallets,
         mailer=services.mailer,
         sent_emails=services.sent_emails,
+        public_media=services.public_media,
         clock=services.clock,
     )
 

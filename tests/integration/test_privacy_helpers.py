@@ -178,6 +178,8 @@ def submit(principal: Principal, queue: KeptMessages, prompt: str, *, kind: str 
         policies=services.policies,
         rate_limiter=services.rate_limiter,
         moderation=services.moderation,
+        uploads=services.uploads,
+        storage=services.asset_storage,
         queue=queue,  # type: ignore[arg-type]
         clock=services.clock,
         settings=services.settings,
@@ -254,6 +256,9 @@ def full_account(provider: FakeProvider | None = None) -> FullAccount:
         "image/png",
         2000,
         uploads=services.uploads,
+        accounts=services.accounts,
+        policies=services.policies,
+        rate_limiter=services.rate_limiter,
         storage=services.asset_storage,
         clock=services.clock,
         settings=services.settings,
@@ -273,6 +278,7 @@ def full_account(provider: FakeProvider | None = None) -> FullAccount:
         accounts=services.accounts,
         policies=services.policies,
         storage=services.asset_storage,
+        public_media=services.public_media,
         clock=services.clock,
         settings=services.settings,
     )
@@ -288,6 +294,7 @@ def full_account(provider: FakeProvider | None = None) -> FullAccount:
         accounts=services.accounts,
         policies=services.policies,
         storage=services.asset_storage,
+        public_media=services.public_media,
         clock=services.clock,
         settings=services.settings,
     )
@@ -406,6 +413,7 @@ def purger(
         payments=services.payments,
         asset_objects=asset_objects or services.asset_objects,
         export_objects=services.export_objects,
+        public_media=services.public_media,
         payment_provider_for=lambda _name: payment_provider,  # type: ignore[arg-type,return-value]
         inference_provider_for=lambda _name: inference_provider,  # type: ignore[arg-type,return-value]
         mailer=services.mailer,
@@ -426,6 +434,7 @@ def schedule(account: Account, clock: Any = None):
         accounts=services.accounts,
         mailer=services.mailer,
         sent_emails=services.sent_emails,
+        public_media=services.public_media,
         clock=clock or services.clock,
         settings=services.settings,
     )

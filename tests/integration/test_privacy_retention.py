@@ -32,7 +32,13 @@ def index_entry(pk: str, sk: str) -> tuple[str | None, str | None]:
 
 def sweep(clock):
     services = get_services()
-    return sweep_retention(retention=services.retention, clock=clock, settings=services.settings)
+    return sweep_retention(
+        retention=services.retention,
+        uploads=services.uploads,
+        storage=services.asset_storage,
+        clock=clock,
+        settings=services.settings,
+    )
 
 
 def log_like_items(now: datetime):

@@ -4,17 +4,33 @@ image is checked for real and stripped of EXIF/GPS metadata."""
 import base64
 import io
 import json
-from datetime import UTC, datetime
+import struct
+import zlib
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
 from atelier import errors
 from atelier.clock import SystemClock
+from atelier.models.accounts import Account, Principal, PrincipalKind
 from atelier.models.generation import UploadStatus
 from atelier.services import get_services
-from atelier.usecases.manage_uploads import UploadRejectedError, start_upload, verified_reference_url
-from tests.support.money import new_account
+from atelier.settings import Settings
+from atelier.usecases.accept_terms import accept_terms
+from atelier.usecases.manage_uploads import (
+    UploadQuotaExceededError,
+    UploadRejectedError,
+    start_upload,
+    verified_reference_url,
+)
+from atelier.usecases.submit_job import JobSubmission, submit_job
+from atelier.usecases.sweep_retention import sweep_retention
+from tests.integration.test_privacy_helpers import MovedClock
+from tests.support.client import signed_in
+from tests.support.generation import KeptMessages
+from tests.support.money import give_credits, new_account
+from tests.support.personas import sign_up
 
 
 def jpeg_with_gps() -> bytes:
@@ -37,7 +53,24 @@ def png_bytes() -> bytes:
     return buffer.getvalue()
 
 
-def begin(account_id: str, content_type: str, size: int):
+def consenting_account(credits: int = 0) -> Account:
+    """A new account that has accepted the terms in force."""
+    services = get_services()
+    account = new_account()
+    if credits:
+        give_credits(account, credits)
+    accept_terms(
+        account.id,
+        services.settings.initial_terms_version,
+        accounts=services.accounts,
+        policies=services.policies,
+        clock=services.clock,
+        settings=services.settings,
+    )
+    return account
+
+
+def begin(account_id: str, content_type: str, size: int, *, settings: Settings | None = None, clock=None):
     services = get_services()
     return start_upload(
         account_id,
@@ -45,9 +78,12 @@ def begin(account_id: str, content_type: str, size: int):
         content_type,
         size,
         uploads=services.uploads,
+        accounts=services.accounts,
+        policies=services.policies,
+        rate_limiter=services.rate_limiter,
         storage=services.asset_storage,
-        clock=SystemClock(),
-        settings=services.settings,
+        clock=clock or SystemClock(),
+        settings=settings or services.settings,
     )
 
 
@@ -57,7 +93,7 @@ def post_form(started, content: bytes, content_type: str) -> httpx.Response:
 
 
 def test_the_presigned_post_limits_type_size_key_and_time(stack):
-    account = new_account()
+    account = consenting_account()
     started = begin(account.id, "image/jpeg", 2048)
     policy = json.loads(base64.b64decode(started.fields["policy"]))
     conditions = policy["conditions"]
@@ -69,7 +105,7 @@ def test_the_presigned_post_limits_type_size_key_and_time(stack):
 
 
 def test_unsupported_types_and_oversize_uploads_are_refused(stack):
-    account = new_account()
+    account = consenting_account()
     with pytest.raises(errors.InvalidFieldError):
         begin(account.id, "image/svg+xml", 100)
     with pytest.raises(errors.PayloadTooLargeError):
@@ -80,7 +116,7 @@ def test_an_upload_is_checked_and_stripped_of_gps_on_first_use(stack):
     from PIL import Image
 
     services = get_services()
-    account = new_account()
+    account = consenting_account()
     original = jpeg_with_gps()
     with Image.open(io.BytesIO(original)) as image:
         assert image.getexif().get(0x8825)
@@ -105,9 +141,35 @@ def test_an_upload_is_checked_and_stripped_of_gps_on_first_use(stack):
     assert (upload.width, upload.height) == (40, 30)
 
 
-def test_an_upload_that_lies_about_its_type_is_rejected(stack):
+def test_a_verified_upload_gets_a_webp_thumbnail_beside_it(stack):
+    from PIL import Image
+
+    # Given a 1200 x 900 reference image uploaded and then used (its first verification)
     services = get_services()
     account = new_account()
+    buffer = io.BytesIO()
+    Image.new("RGB", (1200, 900), (200, 120, 10)).save(buffer, format="PNG")
+    content = buffer.getvalue()
+    started = begin(account.id, "image/png", len(content))
+    assert post_form(started, content, "image/png").status_code < 300
+    verified_reference_url(
+        account.id,
+        started.upload.id,
+        uploads=services.uploads,
+        storage=services.asset_storage,
+        settings=services.settings,
+    )
+    # Then the upload names a thumbnail stored beside it: WebP, 512 px on its longest side
+    upload = services.uploads.get(account.id, started.upload.id)
+    assert upload.thumbnail_key == f"{started.upload.object_key}.thumb.webp"
+    thumbnail = services.asset_storage.get(upload.thumbnail_key, 1_000_000)
+    with Image.open(io.BytesIO(thumbnail)) as image:
+        assert (image.format, image.size) == ("WEBP", (512, 384))
+
+
+def test_an_upload_that_lies_about_its_type_is_rejected(stack):
+    services = get_services()
+    account = consenting_account()
     content = png_bytes()
     started = begin(account.id, "image/jpeg", len(content))
     post_form(started, content, "image/jpeg")
@@ -124,7 +186,7 @@ def test_an_upload_that_lies_about_its_type_is_rejected(stack):
 
 def test_an_upload_that_never_arrived_is_rejected(stack):
     services = get_services()
-    account = new_account()
+    account = consenting_account()
     started = begin(account.id, "image/png", 100)
     with pytest.raises(UploadRejectedError):
         verified_reference_url(
@@ -137,9 +199,7 @@ def test_an_upload_that_never_arrived_is_rejected(stack):
 
 
 def test_the_upload_route_answers_a_form_over_http(stack):
-    from tests.support.client import signed_in
-
-    client = signed_in(stack.api_url, "uploader@example.com")
+    client, _ = sign_up(stack.api_url, "uploader@example.com")
     answer = client.post("/v1/uploads", json={"filename": "ref.png", "content_type": "image/png", "size_bytes": 1000})
     assert answer.status_code == 201, answer.text
     body = answer.json()
@@ -170,7 +230,7 @@ def test_an_uploaded_photo_is_turned_upright_before_its_metadata_is_dropped(stac
 
     # Given a photo whose pixels are stored sideways, with the turn to apply in its EXIF
     services = get_services()
-    account = new_account()
+    account = consenting_account()
     original = photo_taken_sideways()
     started = begin(account.id, "image/jpeg", len(original))
     assert post_form(started, original, "image/jpeg").status_code < 300
@@ -192,3 +252,254 @@ def test_an_uploaded_photo_is_turned_upright_before_its_metadata_is_dropped(stac
     assert bottom[2] > 200 > bottom[0], bottom
     upload = services.uploads.get(account.id, started.upload.id)
     assert (upload.width, upload.height) == (30, 40)
+
+
+# -- limits, first use and expiry ----------------------------------------------------------------
+def bomb_png(width: int = 15000, height: int = 15000) -> bytes:
+    """A PNG whose header declares width x height pixels (Pillow refuses to open one of more than
+    twice its pixel limit as a decompression bomb), in a few dozen bytes."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + chunk(b"IEND", b"")
+    )
+
+
+def limited(**limits: int) -> Settings:
+    return get_services().settings.model_copy(update=limits)
+
+
+def submit_with_references(account: Account, upload_ids: list[str]):
+    services = get_services()
+    return submit_job(
+        Principal(
+            kind=PrincipalKind.ACCOUNT,
+            account_id=account.id,
+            via="session",
+            ledger_id=account.ledger_id,
+            default_workspace_id=account.default_workspace_id,
+        ),
+        JobSubmission(
+            kind="image",
+            model="local-image",
+            prompt="a kite over the dunes",
+            negative_prompt=None,
+            params={"width": 64, "height": 64},
+            reference_upload_ids=upload_ids,
+        ),
+        workspace_id=None,
+        idempotency_key=None,
+        jobs=services.jobs,
+        wallets=services.wallets,
+        accounts=services.accounts,
+        policies=services.policies,
+        rate_limiter=services.rate_limiter,
+        moderation=services.moderation,
+        uploads=services.uploads,
+        storage=services.asset_storage,
+        queue=KeptMessages(),  # type: ignore[arg-type]
+        clock=services.clock,
+        settings=services.settings,
+    )
+
+
+def sweep_at(offset: timedelta) -> dict[str, int]:
+    services = get_services()
+    return sweep_retention(
+        retention=services.retention,
+        uploads=services.uploads,
+        storage=services.asset_storage,
+        clock=MovedClock(offset),
+        settings=services.settings,
+    )
+
+
+def object_exists(key: str) -> bool:
+    return get_services().asset_storage.get(key, 10_000_000) is not None
+
+
+def test_starting_an_upload_needs_the_terms_accepted_and_stores_nothing(stack):
+    # Given an account that has not accepted the terms
+    client = signed_in(stack.api_url, "no-terms-uploader@example.com")
+    account_id = client.get("/v1/me").json()["id"]
+
+    # When it starts an upload
+    answer = client.post("/v1/uploads", json={"filename": "ref.png", "content_type": "image/png", "size_bytes": 100})
+
+    # Then it is refused as elsewhere, and nothing is held for it
+    assert answer.status_code == 403, answer.text
+    assert answer.json()["error"]["code"] == "consent_required"
+    assert get_services().uploads.unused_quota(account_id) == (0, 0)
+
+
+def test_starting_uploads_is_rate_limited_with_a_wait(stack):
+    # Given an account allowed two upload starts a window
+    account = consenting_account()
+    settings = limited(upload_rate_limit=2)
+    begin(account.id, "image/png", 100, settings=settings)
+    begin(account.id, "image/png", 100, settings=settings)
+
+    # When it starts a third, then Then it is told to wait, and the third holds nothing
+    with pytest.raises(errors.RateLimitedError) as refused:
+        begin(account.id, "image/png", 100, settings=settings)
+    assert (refused.value.retry_after_seconds or 0) > 0
+    assert get_services().uploads.unused_quota(account.id) == (2, 200)
+
+
+def test_an_account_holds_at_most_its_quota_of_unused_uploads_by_count_and_bytes(stack):
+    settings = limited(max_unused_uploads=2, max_unused_upload_bytes=3000)
+    # Given an account holding two unused uploads
+    by_count = consenting_account()
+    begin(by_count.id, "image/png", 100, settings=settings)
+    begin(by_count.id, "image/png", 100, settings=settings)
+    # When it starts a third, Then it is refused with a code that says why
+    with pytest.raises(UploadQuotaExceededError) as refused:
+        begin(by_count.id, "image/png", 100, settings=settings)
+    assert refused.value.code == "upload_quota_exceeded"
+    assert get_services().uploads.unused_quota(by_count.id) == (2, 200)
+
+    # Given another holding 2500 of its 3000 bytes, When it starts 1000 more, Then that is refused too
+    by_bytes = consenting_account()
+    begin(by_bytes.id, "image/png", 2500, settings=settings)
+    with pytest.raises(UploadQuotaExceededError):
+        begin(by_bytes.id, "image/png", 1000, settings=settings)
+    begin(by_bytes.id, "image/png", 500, settings=settings)
+    assert get_services().uploads.unused_quota(by_bytes.id) == (2, 3000)
+
+
+def test_the_upload_form_tags_the_object_unused(stack):
+    # Given a started upload
+    started = begin(consenting_account().id, "image/png", 100)
+
+    # Then its form makes S3 tag the object unused=true, and its policy holds the form to that tag
+    tagging = "<Tagging><TagSet><Tag><Key>unused</Key><Value>true</Value></Tag></TagSet></Tagging>"
+    assert started.fields["tagging"] == tagging
+    policy = json.loads(base64.b64decode(started.fields["policy"]))
+    assert ["eq", "$tagging", tagging] in policy["conditions"]
+
+
+def test_a_job_using_an_upload_frees_its_quota_untags_it_and_keeps_it_past_expiry(stack):
+    services = get_services()
+    settings = limited(max_unused_uploads=1)
+    # Given an account with its one unused upload sent, tagged unused as S3 tags it from the form
+    account = consenting_account(credits=50)
+    started = begin(account.id, "image/png", 10_000, settings=settings)
+    assert post_form(started, png_bytes(), "image/png").status_code < 300
+    storage = services.asset_storage
+    storage.client.put_object_tagging(
+        Bucket=storage.bucket,
+        Key=started.upload.object_key,
+        Tagging={"TagSet": [{"Key": "unused", "Value": "true"}]},
+    )
+    with pytest.raises(UploadQuotaExceededError):
+        begin(account.id, "image/png", 100, settings=settings)
+
+    # When a job uses it (naming it twice, as a job may)
+    submitted = submit_with_references(account, [started.upload.id, started.upload.id])
+
+    # Then the job is accepted, the upload is used, untagged and out of the quota
+    assert submitted.job.reference_upload_ids == [started.upload.id, started.upload.id]
+    upload = services.uploads.get(account.id, started.upload.id)
+    assert upload.is_used
+    assert upload.status is UploadStatus.VERIFIED
+    assert storage.client.get_object_tagging(Bucket=storage.bucket, Key=upload.object_key)["TagSet"] == []
+    assert services.uploads.unused_quota(account.id) == (0, 0)
+    begin(account.id, "image/png", 100, settings=settings)
+    # And the sweep long after its unused life leaves it and its object alone
+    sweep_at(timedelta(days=services.settings.unused_upload_days + 1))
+    assert services.uploads.get(account.id, started.upload.id) is not None
+    assert object_exists(upload.object_key)
+
+
+def test_an_unused_upload_is_deleted_with_its_object_once_it_expires(stack):
+    services = get_services()
+    # Given an unused upload that was sent
+    account = consenting_account()
+    started = begin(account.id, "image/png", 1000)
+    assert post_form(started, png_bytes(), "image/png").status_code < 300
+
+    # When the sweep runs before it expires, Then it stays
+    sweep_at(timedelta())
+    assert services.uploads.get(account.id, started.upload.id) is not None
+
+    # When the sweep runs after it expired
+    deleted = sweep_at(timedelta(days=services.settings.unused_upload_days, minutes=1))
+
+    # Then its record and its object are gone, and its share of the quota is given back
+    assert deleted.get("upload", 0) >= 1
+    assert services.uploads.get(account.id, started.upload.id) is None
+    assert not object_exists(started.upload.object_key)
+    assert services.uploads.unused_quota(account.id) == (0, 0)
+
+
+def test_an_expired_upload_is_refused_at_first_use(stack):
+    services = get_services()
+    # Given an upload started long enough ago to have expired, not yet swept
+    account = consenting_account(credits=50)
+    started = begin(account.id, "image/png", 1000, clock=MovedClock(-timedelta(days=30)))
+    assert post_form(started, png_bytes(), "image/png").status_code < 300
+
+    # When a job uses it, Then the job is refused and nothing is held
+    with pytest.raises(UploadRejectedError):
+        submit_with_references(account, [started.upload.id])
+    assert services.wallets.get(account.id).held == 0
+
+
+def test_a_decompression_bomb_is_rejected_with_422_when_a_job_first_uses_it(stack):
+    # Given an account with credits, and a 15000x15000 PNG uploaded as a reference
+    client, account = sign_up(stack.api_url, "bomber@example.com")
+    give_credits(account, 50)
+    content = bomb_png()
+    started = client.post(
+        "/v1/uploads", json={"filename": "huge.png", "content_type": "image/png", "size_bytes": len(content)}
+    )
+    assert started.status_code == 201, started.text
+    form = started.json()["upload"]
+    assert httpx.post(form["url"], data=form["fields"], files={"file": ("u", content, "image/png")}).status_code < 300
+    upload_id = started.json()["id"]
+
+    # When a job references it
+    answer = client.post(
+        "/v1/jobs",
+        json={
+            "kind": "image",
+            "model": "local-image",
+            "prompt": "a kite",
+            "params": {"width": 64, "height": 64},
+            "reference_upload_ids": [upload_id],
+        },
+    )
+
+    # Then the job is refused with 422, the upload is marked rejected, and no job or hold exists
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"]["code"] == "upload_rejected"
+    services = get_services()
+    assert services.uploads.get(account.id, upload_id).status is UploadStatus.REJECTED
+    assert client.get("/v1/jobs").json()["items"] == []
+    assert client.get("/v1/billing/balance").json()["held_credits"] == 0
+
+
+def test_a_decompression_bomb_already_queued_is_rejected_once_not_retried(stack):
+    # Given a pending upload that is a decompression bomb (as a job queued before first-use checks)
+    services = get_services()
+    account = consenting_account()
+    content = bomb_png()
+    started = begin(account.id, "image/png", len(content))
+    assert post_form(started, content, "image/png").status_code < 300
+
+    # When the worker checks it, Then it is rejected as unusable (which fails the job once)
+    with pytest.raises(UploadRejectedError):
+        verified_reference_url(
+            account.id,
+            started.upload.id,
+            uploads=services.uploads,
+            storage=services.asset_storage,
+            settings=services.settings,
+        )
+    assert services.uploads.get(account.id, started.upload.id).status is UploadStatus.REJECTED

@@ -367,7 +367,10 @@ def test_an_output_that_cannot_be_stored_is_stored_by_the_retry_once(stack, faul
     assert job["status"] == "succeeded", job
     assert len(job["outputs"]) == 1
     outputs = objects_under(stack, platform_settings().assets_bucket_name, f"accounts/{account_id}/outputs/")
-    assert len(outputs) == 1
+    # One output, stored once, and its thumbnail beside it.
+    originals = [key for key in outputs if not key.endswith(".thumb.webp")]
+    assert len(originals) == 1
+    assert sorted(outputs) == sorted([originals[0], f"{originals[0]}.thumb.webp"])
     assert balance(client) == (20 - IMAGE_COST, 0)
     assert_sound(stack)
 

@@ -17,7 +17,10 @@ from typing import Any
 import pytest
 import schemathesis
 
+from atelier.api import openapi
+from atelier.api.access import API_KEY_SCHEME
 from atelier.data.accounts import AccountRepository
+from atelier.models.accounts import Scope
 from local.runtime import LocalRuntime
 from tests.support.client import ApiClient, signed_in
 from tests.support.fuzz import (
@@ -112,6 +115,26 @@ RIGHTFUL_REFUSALS: dict[str, list[RightfulRefusal]] = {
     ],
 }
 
+
+def _session_only_operations() -> list[str]:
+    """Operations the document says only a session may call: the fuzzed key is rightly refused them."""
+    document = openapi.load_document()
+    return [
+        f"{method.upper()} {path}"
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        if operation["security"] and not any(API_KEY_SCHEME in requirement for requirement in operation["security"])
+    ]
+
+
+SESSION_ONLY = RightfulRefusal(
+    403,
+    "The document lists only the session scheme for this operation; the fuzzed caller is an API key.",
+    codes=frozenset({"session_required"}),
+)
+for _label in _session_only_operations():
+    RIGHTFUL_REFUSALS.setdefault(_label, []).append(SESSION_ONLY)
+
 # Records a refused request may write by design.
 IGNORED_WRITES = [
     Ignored(
@@ -125,19 +148,24 @@ IGNORED_WRITES = [
 
 
 @pytest.fixture(scope="module")
-def account_client(stack: LocalRuntime) -> Iterator[ApiClient]:
-    """The fuzzed account, as its API key: the account has accepted the terms and holds credits.
-
-    Signed in by cookie only to make the key: a fuzzed POST /v1/auth/logout-all ends every session,
-    while the key keeps working, so everything after setup goes through the key."""
-    browser = signed_in(stack.api_url, "fuzz@example.com")
-    version = browser.get("/v1/policies/terms").json()["version"]
-    accepted = browser.post("/v1/me/terms", json={"version": version, "age_confirmed": True})
+def browser(stack: LocalRuntime) -> Iterator[ApiClient]:
+    """The fuzzed account's own session, for what only a session may do (making keys and exports,
+    putting the account back): the account has accepted the terms and holds credits. The fuzzed
+    caller is its key, which cannot end sessions, so this one lasts."""
+    client = signed_in(stack.api_url, "fuzz@example.com")
+    version = client.get("/v1/policies/terms").json()["version"]
+    accepted = client.post("/v1/me/terms", json={"version": version, "age_confirmed": True})
     assert accepted.status_code == 200, accepted.text
-    give_credits(AccountRepository().require(browser.get("/v1/me").json()["id"]), FUZZ_CREDITS)
-    key = browser.post("/v1/me/api-keys", json={"name": "fuzz"})
+    give_credits(AccountRepository().require(client.get("/v1/me").json()["id"]), FUZZ_CREDITS)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def account_client(stack: LocalRuntime, browser: ApiClient) -> Iterator[ApiClient]:
+    """The fuzzed account, as its API key with every scope."""
+    key = browser.post("/v1/me/api-keys", json={"name": "fuzz", "scopes": [scope.value for scope in Scope]})
     assert key.status_code == 201, key.text
-    browser.close()
     client = ApiClient(stack.api_url, api_key=key.json()["key"])
     yield client
     client.close()
@@ -156,13 +184,13 @@ def created(client: ApiClient, path: str, body: dict[str, Any] | None = None) ->
 
 
 @pytest.fixture(scope="module")
-def export_id(account_client: ApiClient) -> str:
+def export_id(browser: ApiClient) -> str:
     """An export of the fuzzed account, made once: exports are limited per day, and none is ever deleted."""
-    return str(created(account_client, "/v1/me/exports")["id"])
+    return str(created(browser, "/v1/me/exports")["id"])
 
 
 @pytest.fixture
-def existing(stack: LocalRuntime, account_client: ApiClient, export_id: str) -> dict[str, str]:
+def existing(stack: LocalRuntime, browser: ApiClient, account_client: ApiClient, export_id: str) -> dict[str, str]:
     """Records of the fuzzed account, by the path parameter that names them, so that schema-valid
     cases reach real records too: a workspace, a finished job and its image, a workflow and its
     first version, a share of the image, an export, and a spare API key (never the one in use).
@@ -178,7 +206,7 @@ def existing(stack: LocalRuntime, account_client: ApiClient, export_id: str) -> 
         "/v1/workflows",
         {"name": "Kites", "definition": {"kind": "image", "model": "local-image", "prompt_template": "a {thing}"}},
     )
-    spare_key = created(account_client, "/v1/me/api-keys", {"name": "spare"})
+    spare_key = created(browser, "/v1/me/api-keys", {"name": "spare"})
     stack.wait_until_queues_settle(timeout=120)
     finished = account_client.get(f"/v1/jobs/{job['id']}").json()
     assert finished["status"] == "succeeded", finished
@@ -200,20 +228,24 @@ def existing(stack: LocalRuntime, account_client: ApiClient, export_id: str) -> 
 
 @pytest.fixture(scope="module")
 def api_schema(stack: LocalRuntime) -> schemathesis.BaseSchema:
-    return schemathesis.openapi.from_url(f"{stack.api_url}/v1/openapi.json")
+    schema = schemathesis.openapi.from_url(f"{stack.api_url}/v1/openapi.json")
+    # Each caller brings its own credentials (none, or the account's key); made-up cookies and
+    # bearer tokens from the document's security schemes would only stand in for them.
+    schema.config.generation.update(with_security_parameters=False)
+    return schema
 
 
-def restore_account(account_client: ApiClient) -> None:
+def restore_account(browser: ApiClient) -> None:
     """Puts back what a fuzzed case may rightly have changed and later operations need: an account
     not counting down to deletion, and with no spend cap."""
-    deletion = account_client.get("/v1/me/deletion")
+    deletion = browser.get("/v1/me/deletion")
     assert deletion.status_code == 200, deletion.text
     if deletion.json()["scheduled"]:
-        assert account_client.request("DELETE", "/v1/me/deletion").status_code == 200
-    balance = account_client.get("/v1/billing/balance")
+        assert browser.request("DELETE", "/v1/me/deletion").status_code == 200
+    balance = browser.get("/v1/billing/balance")
     assert balance.status_code == 200, balance.text
     if balance.json()["spend_cap"]["monthly_credits"] is not None:
-        uncapped = account_client.request("PUT", "/v1/billing/spend-cap", json={"monthly_credits": None})
+        uncapped = browser.request("PUT", "/v1/billing/spend-cap", json={"monthly_credits": None})
         assert uncapped.status_code == 200, uncapped.text
 
 
@@ -221,7 +253,7 @@ def fuzz_every_operation(
     stack: LocalRuntime,
     api_schema: schemathesis.BaseSchema,
     callers: list[Caller],
-    account_client: ApiClient,
+    browser: ApiClient,
     existing: dict[str, str],
     max_examples: int,
 ) -> FuzzReport:
@@ -230,7 +262,7 @@ def fuzz_every_operation(
     try:
         for operation in operations_of(api_schema):
             fuzzer.fuzz(operation, callers, existing)
-            restore_account(account_client)
+            restore_account(browser)
     finally:
         fuzzer.close()
     return report
@@ -264,13 +296,13 @@ def test_fuzzed_requests_get_documented_answers_and_refusals_write_nothing(
     stack: LocalRuntime,
     api_schema: schemathesis.BaseSchema,
     callers: list[Caller],
-    account_client: ApiClient,
+    browser: ApiClient,
     existing: dict[str, str],
     examples: int,
 ) -> None:
     # Given every operation of the served document, an anonymous caller and an API key
     started = time.monotonic()
     # When generated cases of each kind are sent to each operation as each caller
-    report = fuzz_every_operation(stack, api_schema, callers, account_client, existing, examples)
+    report = fuzz_every_operation(stack, api_schema, callers, browser, existing, examples)
     # Then no answer is a server error, undocumented or off its schema, and no refusal wrote
     assert_clean(report, time.monotonic() - started)

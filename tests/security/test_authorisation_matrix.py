@@ -16,6 +16,7 @@ else's private thing is always 404, never 403: its existence is not confirmed.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -58,7 +59,7 @@ from tests.support.personas import (
     with_api_key,
 )
 from tests.support.stack import running_stack
-from tests.support.template import served_routes
+from tests.support.template import declared_routes, served_routes
 
 Expected = int
 
@@ -133,6 +134,9 @@ class Row(NamedTuple):
     build: Callable[[Cell], Call]
     # Webhooks: a signature is the credential, and cookies are not even read.
     reads_no_session: bool = False
+    # What the script (an API key with every scope) gets when it is not what the owner gets: 403
+    # session_required on what only a session may do.
+    key: Expected | None = None
 
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -141,12 +145,14 @@ LIKE_THE_OWNER = (CROSS_SITE, SCRIPT)
 
 
 def expected_of(route: tuple[str, str], row: Row, persona: str) -> Expected:
-    """An API key carries exactly its account's rights: the script gets what the owner gets. The
-    owner's session sent by another site gets what the owner gets on a safe method, and 403 on an
-    unsafe one (API.md: cookie-authenticated unsafe requests need an allowed Origin)."""
+    """An API key with every scope carries its account's rights except what needs a session (the
+    account, its keys, email, consent, sessions, deletion, exports, money settings, reports): the
+    script gets what the owner gets, or the row's `key`. The owner's session sent by another site
+    gets what the owner gets on a safe method, and 403 on an unsafe one (API.md: cookie-authenticated
+    unsafe requests need an allowed Origin)."""
     method, _path = route
     if persona == SCRIPT:
-        return row.expected[OWNER]
+        return row.key if row.key is not None else row.expected[OWNER]
     if persona == CROSS_SITE:
         return 403 if method in UNSAFE_METHODS and not row.reads_no_session else row.expected[OWNER]
     return row.expected[persona]
@@ -220,6 +226,14 @@ def _report_target(cell: Cell) -> dict[str, Any]:
     }
 
 
+def _preflight_paths() -> list[str]:
+    return sorted(route.path for route in declared_routes() if route.method == "OPTIONS")
+
+
+def _any_values(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "x", path)
+
+
 UNSIGNED_PAYMENT_EVENT = b'{"id": "evt_unsigned", "type": "checkout.session.completed", "data": {"object": {}}}'
 
 # Rows run in this order. The last four change the caller's own state (deletion, sessions), so they
@@ -235,6 +249,10 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/v1/gallery"): Row(everyone(200), at("/v1/gallery")),
     # A link shows its one item to anyone holding it.
     ("GET", "/v1/s/{token}"): Row(everyone(200), lambda c: Call(f"/v1/s/{c.owner.share('open').token}")),
+    # The share page (HTML) of the same link.
+    ("GET", "/s/{token}"): Row(everyone(200), lambda c: Call(f"/s/{c.owner.share('open').token}")),
+    # CORS preflights are answered before any route runs and read no credentials: the same for all.
+    **{("OPTIONS", path): Row(everyone(204), at(_any_values(path))) for path in _preflight_paths()},
     ("GET", "/v1/billing/return/{provider}"): Row(everyone(302), at("/v1/billing/return/stripe")),
     ("GET", "/v1/auth/login"): Row(everyone(302), at("/v1/auth/login?redirect_to=/")),
     ("GET", "/v1/auth/callback"): Row(everyone(302), _callback_in_flight),
@@ -249,24 +267,25 @@ MATRIX: dict[tuple[str, str], Row] = {
     # -- the account: the caller's own, whatever its state ----------------------------------------
     ("GET", "/v1/me"): Row(signed_in_only(200), at("/v1/me")),
     # The right to rectification holds for restricted and leaving accounts too.
-    ("PATCH", "/v1/me"): Row(signed_in_only(200), at("/v1/me", {"name": "Renamed Person"})),
+    ("PATCH", "/v1/me"): Row(signed_in_only(200), at("/v1/me", {"name": "Renamed Person"}), key=403),
     # Confirming a new address: the token is looked up in the caller's own account only, so any
     # token but the caller's own (here a made-up one) is refused as invalid.
     ("POST", "/v1/me/email-confirmations"): Row(
-        signed_in_only(422), at("/v1/me/email-confirmations", {"token": "not-a-token"})
+        signed_in_only(422), at("/v1/me/email-confirmations", {"token": "not-a-token"}), key=403
     ),
     # Withdrawing consent is always possible.
-    ("PUT", "/v1/me/consent"): Row(signed_in_only(200), at("/v1/me/consent", {"analytics": False})),
+    ("PUT", "/v1/me/consent"): Row(signed_in_only(200), at("/v1/me/consent", {"analytics": False}), key=403),
     ("POST", "/v1/me/terms"): Row(
         signed_in_only(200),
         lambda c: Call("/v1/me/terms", {"version": c.world.terms_version, "age_confirmed": True}),
+        key=403,
     ),
-    ("GET", "/v1/me/api-keys"): Row(signed_in_only(200), at("/v1/me/api-keys")),
+    ("GET", "/v1/me/api-keys"): Row(signed_in_only(200), at("/v1/me/api-keys"), key=403),
     # API.md is silent on keys for restricted or leaving accounts; a key carries no more rights than
     # the session that made it (spending stays refused), so making one is not refused.
-    ("POST", "/v1/me/api-keys"): Row(signed_in_only(201), at("/v1/me/api-keys", {"name": "ci"})),
+    ("POST", "/v1/me/api-keys"): Row(signed_in_only(201), at("/v1/me/api-keys", {"name": "ci"}), key=403),
     ("DELETE", "/v1/me/api-keys/{api_key_id}"): Row(
-        owner_only(204), lambda c: Call(f"/v1/me/api-keys/{c.mine.api_key('revoke')}")
+        owner_only(204), lambda c: Call(f"/v1/me/api-keys/{c.mine.api_key('revoke')}"), key=403
     ),
     ("GET", "/v1/workspaces"): Row(signed_in_only(200), at("/v1/workspaces")),
     # Silent in API.md: organising one's own private library spends nothing and publishes nothing.
@@ -281,16 +300,16 @@ MATRIX: dict[tuple[str, str], Row] = {
         owner_only(204), lambda c: Call(f"/v1/workspaces/{c.mine.workspace('delete')}")
     ),
     # "Download my data" is a right that neither a restriction nor a deletion countdown takes away.
-    ("POST", "/v1/me/exports"): Row(signed_in_only(202), at("/v1/me/exports")),
+    ("POST", "/v1/me/exports"): Row(signed_in_only(202), at("/v1/me/exports"), key=403),
     ("GET", "/v1/me/exports/{export_id}"): Row(
-        owner_only(200), lambda c: Call(f"/v1/me/exports/{c.mine.export('read')}")
+        owner_only(200), lambda c: Call(f"/v1/me/exports/{c.mine.export('read')}"), key=403
     ),
-    ("GET", "/v1/me/deletion"): Row(signed_in_only(200), at("/v1/me/deletion")),
+    ("GET", "/v1/me/deletion"): Row(signed_in_only(200), at("/v1/me/deletion"), key=403),
     # -- credits -----------------------------------------------------------------------------------
     ("GET", "/v1/billing/balance"): Row(signed_in_only(200), at("/v1/billing/balance")),
     # A cap only limits spending, so it may be set in any state.
     ("PUT", "/v1/billing/spend-cap"): Row(
-        signed_in_only(200), at("/v1/billing/spend-cap", {"monthly_credits": 100_000})
+        signed_in_only(200), at("/v1/billing/spend-cap", {"monthly_credits": 100_000}), key=403
     ),
     ("GET", "/v1/billing/ledger"): Row(signed_in_only(200), at("/v1/billing/ledger")),
     ("GET", "/v1/billing/subscription"): Row(signed_in_only(200), at("/v1/billing/subscription")),
@@ -299,6 +318,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/v1/billing/checkout"): Row(
         signed_in_only(201) | {DELETION_SCHEDULED: 403},
         at("/v1/billing/checkout", {"item_id": "pack_starter", "provider": "stripe"}),
+        key=403,
     ),
     # -- generation and the library ----------------------------------------------------------------
     # A reference upload is private and spends nothing; generating with it is what is refused.
@@ -365,7 +385,7 @@ MATRIX: dict[tuple[str, str], Row] = {
         owner_only(204), lambda c: Call(f"/v1/shares/{c.mine.share('revoke').id}")
     ),
     # Anyone signed in may report public content (P7), the owner's one public asset here.
-    ("POST", "/v1/reports"): Row(signed_in_only(201), lambda c: Call("/v1/reports", _report_target(c))),
+    ("POST", "/v1/reports"): Row(signed_in_only(201), lambda c: Call("/v1/reports", _report_target(c)), key=403),
     # -- admin -------------------------------------------------------------------------------------
     ("GET", "/v1/admin/reports"): Row(admins_only(200), at("/v1/admin/reports?status=open")),
     ("POST", "/v1/admin/reports/{report_id}/resolve"): Row(
@@ -392,10 +412,10 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     # -- last: calls that change the caller's own state --------------------------------------------
     # Asking to be deleted is always possible, but once is enough.
-    ("POST", "/v1/me/deletion"): Row(signed_in_only(202) | {DELETION_SCHEDULED: 409}, at("/v1/me/deletion")),
-    ("DELETE", "/v1/me/deletion"): Row(signed_in_only(200), at("/v1/me/deletion")),
+    ("POST", "/v1/me/deletion"): Row(signed_in_only(202) | {DELETION_SCHEDULED: 409}, at("/v1/me/deletion"), key=403),
+    ("DELETE", "/v1/me/deletion"): Row(signed_in_only(200), at("/v1/me/deletion"), key=403),
     ("POST", "/v1/auth/logout"): Row(everyone(204), _logout),
-    ("POST", "/v1/auth/logout-all"): Row(signed_in_only(204), at("/v1/auth/logout-all")),
+    ("POST", "/v1/auth/logout-all"): Row(signed_in_only(204), at("/v1/auth/logout-all"), key=403),
 }
 
 
@@ -443,6 +463,7 @@ def open_report(world: World) -> str:
         gallery=services.gallery,
         rate_limiter=services.rate_limiter,
         mailer=services.mailer,
+        public_media=services.public_media,
         clock=services.clock,
         settings=services.settings,
     )

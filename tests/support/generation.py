@@ -80,7 +80,9 @@ class FakeProvider:
         assert output.content is not None
         return output.content
 
-    def verify_callback(self, headers: Mapping[str, str], raw_body: bytes) -> str:
+    def verify_callback(
+        self, headers: Mapping[str, str], raw_body: bytes, query: Mapping[str, str] | None = None
+    ) -> str:
         if headers.get("x-signature") != "valid":
             raise CallbackSignatureError()
         return raw_body.decode()

@@ -126,11 +126,13 @@ def job_violations(state: PlatformState) -> list[str]:
 
 
 def object_violations(state: PlatformState) -> list[str]:
+    # An asset's or upload's derived previews (thumbnail, poster) are referenced by its row too.
     referenced = {
-        str(item["object_key"])
+        str(item[attribute])
         for entity in ("asset", "upload", "quarantine_record")
         for item in state.entities(entity)
-        if item.get("object_key")
+        for attribute in ("object_key", "thumbnail_key", "poster_key")
+        if item.get(attribute)
     }
     return [f"orphan object {key}" for key in state.asset_object_keys if key not in referenced]
 

@@ -19,7 +19,7 @@ from atelier import tokens
 from atelier.data.jobs import asset_item
 from atelier.ids import IdPrefix, new_id
 from atelier.integrations.payments.base import PaymentEventKind
-from atelier.models.accounts import Account, AccountStatus, Principal, PrincipalKind
+from atelier.models.accounts import Account, AccountStatus, Principal, PrincipalKind, Scope
 from atelier.models.gallery import Share, TargetType, WorkflowDefinition
 from atelier.models.generation import Asset, Visibility
 from atelier.models.privacy import Export, ExportStatus
@@ -81,11 +81,13 @@ class Persona:
 
 
 def with_api_key(base_url: str, account: Account) -> ApiClient:
-    """A client that authenticates with a new API key of the account's, and carries no cookie."""
+    """A client that authenticates with a new API key of the account's, with every scope, and
+    carries no cookie."""
     services = get_services()
     created = create_api_key(
         account.id,
         "automation",
+        frozenset(Scope),
         api_keys=services.api_keys,
         accounts=services.accounts,
         rate_limiter=services.rate_limiter,
@@ -213,6 +215,7 @@ class Holdings:
                 accounts=services.accounts,
                 policies=services.policies,
                 storage=services.asset_storage,
+                public_media=services.public_media,
                 clock=services.clock,
                 settings=services.settings,
             )
@@ -245,6 +248,8 @@ class Holdings:
             policies=services.policies,
             rate_limiter=services.rate_limiter,
             moderation=services.moderation,
+            uploads=services.uploads,
+            storage=services.asset_storage,
             queue=KeptMessages(),  # type: ignore[arg-type]
             clock=services.clock,
             settings=services.settings,

@@ -51,6 +51,10 @@ def declared_routes() -> set[Route]:
     return routes
 
 
+# Functions only servers call (payment and inference providers' webhooks): no preflight reaches them.
+_NO_BROWSER_CALLERS = frozenset({"webhooks"})
+
+
 def served_routes() -> set[Route]:
     """Every (method, path) a function's resolver serves, whether or not it is in the OpenAPI document."""
     routes = set()
@@ -61,4 +65,7 @@ def served_routes() -> set[Route]:
             continue
         for route in app._static_routes + app._dynamic_routes:
             routes.add(Route(route.method.upper(), route.openapi_path, handler.parent.name))
+            if handler.parent.name not in _NO_BROWSER_CALLERS and route.openapi_path.startswith("/v1/"):
+                # `serve` answers a CORS preflight on every path of a function a browser may call.
+                routes.add(Route("OPTIONS", route.openapi_path, handler.parent.name))
     return routes

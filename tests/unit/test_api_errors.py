@@ -7,6 +7,7 @@ import pytest
 from pydantic import BaseModel, Field
 
 from atelier import errors
+from atelier.api.access import Access
 from atelier.api.resolver import make_resolver, serve
 from tests.support.events import FakeLambdaContext, api_event
 
@@ -18,12 +19,12 @@ class CreateThing(BaseModel):
     count: Annotated[int, Field(ge=1)]
 
 
-@app.post("/v1/things")
+@app.post("/v1/things", access=Access.public())
 def create_thing(thing: CreateThing) -> dict[str, Any]:
     return {"name": thing.name}
 
 
-@app.get("/v1/things/<thing_id>")
+@app.get("/v1/things/<thing_id>", access=Access.public())
 def get_thing(thing_id: str) -> dict[str, Any]:
     if thing_id == "missing":
         raise errors.NotFoundError()
@@ -111,5 +112,8 @@ def test_every_domain_error_has_an_http_status():
             yield sub
             yield from all_subclasses(sub)
 
-    unmapped = [klass.__name__ for klass in all_subclasses(errors.AtelierError) if status_for(klass()) == 500]
+    # An instance made without its constructor: some errors require details that play no part in the status.
+    unmapped = [
+        klass.__name__ for klass in all_subclasses(errors.AtelierError) if status_for(klass.__new__(klass)) == 500
+    ]
     assert unmapped == []

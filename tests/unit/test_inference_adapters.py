@@ -25,6 +25,7 @@ from atelier.integrations.inference.media import probe
 from atelier.integrations.inference.registry import new_http_client
 from atelier.integrations.inference.replicate import ReplicateProvider
 from atelier.integrations.inference.runpod import RunPodProvider
+from atelier.integrations.resilience import DEFAULT_RETRY_POLICY
 from tests.support.inference import (
     CALLBACK_URL,
     RUNPOD_ENDPOINT,
@@ -258,15 +259,44 @@ def test_transient_failures_on_submit_are_retryable(network, case, fault):
 @pytest.mark.parametrize("case", ASYNCHRONOUS, ids=str)
 @pytest.mark.parametrize("fault", ["429", "500", "timeout", "malformed"])
 def test_transient_failures_on_status_are_retryable_and_the_job_goes_on(network, case, fault):
-    # Given a submitted job and a provider that fails the next look
+    # Given a submitted job and a provider that fails every attempt of the next look
     adapter = case.adapter(network)
     submitted = adapter.submit(case.request())
-    network.stand_in(case.provider).faults.fail_next(fault)
+    network.stand_in(case.provider).faults.fail_next(fault, times=DEFAULT_RETRY_POLICY.attempts)
     # When it is looked at, it is a ProviderError...
     with pytest.raises(ProviderError):
         adapter.status(submitted.provider_job_id)
     # ...and the next looks find the job as if nothing happened
     assert network.run_to_end(adapter, submitted).status is ProviderStatus.SUCCEEDED
+
+
+@pytest.mark.parametrize("case", ASYNCHRONOUS, ids=str)
+@pytest.mark.parametrize("fault", ["429", "500", "timeout", "malformed"])
+def test_a_passing_failure_on_a_look_is_retried_in_process(network, case, fault, provider_retries_never_wait):
+    # Given a submitted job and a provider that fails the next look once
+    adapter = case.adapter(network)
+    submitted = adapter.submit(case.request())
+    network.stand_in(case.provider).faults.fail_next(fault)
+    # When it is looked at, the look is made again after a wait, and answers
+    assert adapter.status(submitted.provider_job_id).provider_job_id == submitted.provider_job_id
+    assert len(provider_retries_never_wait) == 1
+    # (a 429 says Retry-After: 2, which the wait honours)
+    if fault == "429":
+        assert provider_retries_never_wait[0] >= 2
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_a_submit_without_an_idempotency_key_is_made_once(network, case, provider_retries_never_wait):
+    # Given a provider that fails the next call with a 500
+    adapter = case.adapter(network)
+    stand_in = network.stand_in(case.provider)
+    stand_in.faults.fail_next("500")
+    calls_before = len(stand_in.requests)
+    # When a job is submitted, it fails at once: no provider takes an idempotency key on submit
+    with pytest.raises(ProviderError):
+        adapter.submit(case.request())
+    assert len(stand_in.requests) == calls_before + 1
+    assert provider_retries_never_wait == []
 
 
 def test_a_rate_limit_passes_on_the_providers_retry_after(network):
@@ -467,13 +497,26 @@ def test_outputs_are_never_fetched_from_elsewhere(network, provider, url):
     assert sum(len(stand_in.requests) for stand_in in network.stand_ins.values()) == calls_before
 
 
-def test_a_download_that_fails_in_transit_is_retryable(network):
+def test_a_download_that_fails_in_transit_every_time_is_retryable(network):
+    # Given an output whose host fails every attempt of the download
     adapter = network.modelark()
     job = network.run_to_end(adapter, adapter.submit(request("video", model="seedance")))
-    network.stand_in("modelark").faults.fail_next("500")
+    network.stand_in("modelark").faults.fail_next("500", times=DEFAULT_RETRY_POLICY.attempts)
+    # When it is fetched, then it is a ProviderError (the queue tries again), not a refusal
     with pytest.raises(ProviderError) as raised:
         adapter.fetch_output(job.outputs[0], max_bytes=MAX_BYTES)
     assert not isinstance(raised.value, ProviderRejectedError)
+
+
+def test_a_download_that_fails_once_is_made_again_at_once(network, provider_retries_never_wait):
+    # Given an output whose host answers 500 once
+    adapter = network.modelark()
+    job = network.run_to_end(adapter, adapter.submit(request("video", model="seedance")))
+    network.stand_in("modelark").faults.fail_next("500")
+    # When it is fetched, then the download is made again after one wait and gives the video
+    content = adapter.fetch_output(job.outputs[0], max_bytes=MAX_BYTES)
+    assert probe(content, "video/mp4").content_type == "video/mp4"
+    assert len(provider_retries_never_wait) == 1
 
 
 def test_a_missing_output_file_is_a_final_refusal(network):

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
+from atelier.settings import Settings
+
 BASE_SECURITY_HEADERS: dict[str, str] = {
     "Strict-Transport-Security": "max-age=63072000; includeSubDomains; preload",
     "X-Content-Type-Options": "nosniff",
@@ -13,6 +17,25 @@ BASE_SECURITY_HEADERS: dict[str, str] = {
 
 # JSON answers are never rendered, so nothing may run or load in their context.
 JSON_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
+
+
+def web_content_security_policy(settings: Settings) -> str:
+    """The studio's policy (the distribution's response headers policy says the same): no inline
+    script; media from this origin or a private item's presigned URL on the object store."""
+    store = " ".join(_object_store_origins(settings))
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; "
+        f"img-src 'self' data: {store}; media-src 'self' {store}; connect-src 'self' {store}; "
+        "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+
+
+def _object_store_origins(settings: Settings) -> list[str]:
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    if endpoint:
+        return [endpoint.rstrip("/")]
+    return [f"https://s3.{settings.aws_region}.amazonaws.com", "https://s3.amazonaws.com"]
+
 
 # Answers carry personal data more often than not: never let a shared cache keep them.
 DEFAULT_CACHE_CONTROL = "no-store"

@@ -61,6 +61,11 @@ def _normalise_errors(path: str, operation: dict[str, Any]) -> dict[str, Any]:
         responses.setdefault("404", _error_answer("Not found"))
     responses["422"] = _error_answer("Invalid field")
     responses.setdefault("default", _error_answer("Error"))
+    # Every route declares its access (atelier.api.access); the generator leaves out an empty
+    # requirement list, which is what a public operation declares.
+    security = operation.setdefault("security", [])
+    if any(requirement for requirement in security):
+        responses.setdefault("403", _error_answer("Not allowed: a session is required, or the API key lacks the scope"))
     return operation
 
 

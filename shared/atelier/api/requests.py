@@ -4,6 +4,9 @@ principal behind it all."""
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
@@ -79,7 +82,24 @@ def allowed_origins(event: APIGatewayProxyEvent, settings: Settings) -> frozense
     return settings.allowed_origins | {f"{scheme}://{rest.split('/', 1)[0]}"}
 
 
+# The caller of the request being handled, once its route's access check has resolved it.
+_resolved: ContextVar[tuple[APIGatewayProxyEvent, Principal] | None] = ContextVar("resolved_principal", default=None)
+
+
+@contextmanager
+def resolved(event: APIGatewayProxyEvent, caller: Principal) -> Iterator[None]:
+    """Within this block, `principal(event, …)` answers `caller` without authenticating again."""
+    token = _resolved.set((event, caller))
+    try:
+        yield
+    finally:
+        _resolved.reset(token)
+
+
 def principal(event: APIGatewayProxyEvent, services: Services) -> Principal:
+    known = _resolved.get()
+    if known is not None and known[0] is event:
+        return known[1]
     return authenticate(
         method=event.http_method,
         session_token=cookies(event).get(SESSION_COOKIE),

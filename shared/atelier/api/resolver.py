@@ -1,7 +1,9 @@
 """The resolver factory every HTTP function uses, and `serve`, its entry point.
 
 `make_resolver` gives a Powertools REST resolver with validation on (so OpenAPI and validation come
-from the same typed route signatures) and every error mapped to the one error shape. `serve` runs a
+from the same typed route signatures) and every error mapped to the one error shape. Every route is
+registered with its `Access` (see `atelier.api.access`): the resolver refuses a route without one,
+enforces it before the handler runs, and writes it as the operation's OpenAPI `security`. `serve` runs a
 request through it and adds what every response needs: security headers and one log line.
 """
 
@@ -9,19 +11,25 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.middlewares.openapi_validation import OpenAPIRequestValidationMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from atelier import errors
-from atelier.api import headers
+from atelier.api import cors, headers, requests
+from atelier.api.access import Access
 from atelier.api.errors import error_response, response_for, validation_details
 from atelier.api.request_log import log_request
 from atelier.observability import logger, metrics
+from atelier.services import get_services
+from atelier.settings import get_settings
+from atelier.usecases.moderate import require_admin
 
 _JSON_MEDIA_TYPE = "application/json"
 
@@ -74,8 +82,67 @@ def _on_not_found(_: Exception) -> Response:
     return error_response(404, "not_found", "No such route.")
 
 
-def make_resolver() -> APIGatewayRestResolver:
-    app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=_load_json)
+def _guard(access: Access) -> Callable[[APIGatewayRestResolver, NextMiddleware], Response]:
+    """The middleware that holds a route to its access: the caller is resolved once, checked, and
+    kept for the handler (`atelier.api.requests.principal` answers it without a second look-up)."""
+
+    def guard(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
+        if not access.reads_credentials:
+            return next_middleware(app)
+        services = get_services()
+        principal = requests.principal(app.current_event, services)
+        access.enforce(
+            principal,
+            require_admin=lambda account_id: require_admin(
+                account_id, accounts=services.accounts, settings=services.settings
+            ),
+        )
+        with requests.resolved(app.current_event, principal):
+            return next_middleware(app)
+
+    return guard
+
+
+def _keywords_only(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    if args:
+        raise TypeError("route options are keyword arguments here")
+    return kwargs
+
+
+class AtelierResolver(APIGatewayRestResolver):
+    """A REST resolver whose every route declares who may call it (`access=`)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.route_access: dict[tuple[str, str], Access] = {}
+
+    def _declared(
+        self, rule: str, method: str, access: Access | None, kwargs: dict[str, Any]
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        if access is None:
+            raise TypeError(f"{method} {rule} declares no access: pass access=Access.…")
+        self.route_access[(method, rule)] = access
+        middlewares = [_guard(access), *(kwargs.pop("middlewares", None) or [])]
+        return self.route(rule, method, **kwargs, security=access.security() or None, middlewares=middlewares)
+
+    def get(self, rule: str, *args: Any, access: Access | None = None, **kwargs: Any) -> Any:
+        return self._declared(rule, "GET", access, _keywords_only(args, kwargs))
+
+    def post(self, rule: str, *args: Any, access: Access | None = None, **kwargs: Any) -> Any:
+        return self._declared(rule, "POST", access, _keywords_only(args, kwargs))
+
+    def put(self, rule: str, *args: Any, access: Access | None = None, **kwargs: Any) -> Any:
+        return self._declared(rule, "PUT", access, _keywords_only(args, kwargs))
+
+    def patch(self, rule: str, *args: Any, access: Access | None = None, **kwargs: Any) -> Any:
+        return self._declared(rule, "PATCH", access, _keywords_only(args, kwargs))
+
+    def delete(self, rule: str, *args: Any, access: Access | None = None, **kwargs: Any) -> Any:
+        return self._declared(rule, "DELETE", access, _keywords_only(args, kwargs))
+
+
+def make_resolver() -> AtelierResolver:
+    app = AtelierResolver(enable_validation=True, json_body_deserializer=_load_json)
     app._request_validation_middleware = _JsonBodyValidation()
     app.exception_handler(RequestValidationError)(_on_validation_error)
     app.exception_handler(errors.AtelierError)(_on_domain_error)
@@ -84,9 +151,31 @@ def make_resolver() -> APIGatewayRestResolver:
     return app
 
 
+# API Gateway answers 504 after 29 s whatever the function does: provider retries stay inside it.
+API_GATEWAY_SECONDS = 29.0
+
+
+def _preflight(request_headers: dict[str, str] | None, allowed: frozenset[str]) -> dict[str, Any]:
+    answer = cors.preflight_headers(cors.request_origin(request_headers), allowed)
+    return {"statusCode": 204, "body": "", "isBase64Encoded": False, "headers": answer}
+
+
 def serve(app: APIGatewayRestResolver, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    from atelier.integrations.resilience import time_budget
+
     started = time.perf_counter()
-    response = app.resolve(event, context)
+    allowed = get_settings().allowed_origins
+    request_headers = event.get("headers") or {}
+    if cors.is_preflight(str(event.get("httpMethod") or "")):
+        response = _preflight(request_headers, allowed)
+    else:
+        remaining = getattr(context, "get_remaining_time_in_millis", None)
+        budget = min(API_GATEWAY_SECONDS, remaining() / 1000) if callable(remaining) else API_GATEWAY_SECONDS
+        with time_budget(budget - 1.0):
+            response = app.resolve(event, context)
+        extra = cors.response_headers(cors.request_origin(request_headers), allowed)
+        response.setdefault("headers", {})
+        response["headers"] = {**(response.get("headers") or {}), **extra}
     multi_value = response.setdefault("multiValueHeaders", {}) or {}
     for name, value in (response.pop("headers", None) or {}).items():
         multi_value.setdefault(name, [value])

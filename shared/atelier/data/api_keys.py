@@ -2,17 +2,39 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from atelier import errors
 from atelier.data import keys
 from atelier.data.base import transaction, translate_errors
 from atelier.data.items import ApiKeyItem, PointerItem
-from atelier.models.accounts import ApiKey
+from atelier.models.accounts import DEFAULT_SCOPES, ApiKey, Scope
+
+
+def _scopes(stored: set[str] | None) -> frozenset[Scope]:
+    """A key stored before keys had scopes has none recorded: it gets the default scopes."""
+    if not stored:
+        return DEFAULT_SCOPES
+    return frozenset(Scope(scope) for scope in stored if scope in Scope)
 
 
 def _to_api_key(account_id: str, item: ApiKeyItem) -> ApiKey:
     return ApiKey(
-        id=item.api_key_id, account_id=account_id, name=item.name, prefix=item.prefix, created_at=item.created_at
+        id=item.api_key_id,
+        account_id=account_id,
+        name=item.name,
+        prefix=item.prefix,
+        created_at=item.created_at,
+        scopes=_scopes(item.scopes),
     )
+
+
+class FoundApiKey(NamedTuple):
+    account_id: str
+    api_key_id: str
+    ledger_id: str | None
+    default_workspace_id: str | None
+    scopes: frozenset[Scope]
 
 
 class ApiKeyRepository:
@@ -26,6 +48,7 @@ class ApiKeyRepository:
             ledger_id=api_key.ledger_id,
             default_workspace_id=api_key.default_workspace_id,
             created_at=api_key.created_at,
+            scopes={scope.value for scope in api_key.scopes},
         )
         listing = ApiKeyItem(
             keys.account_pk(api_key.account_id),
@@ -36,13 +59,14 @@ class ApiKeyRepository:
             prefix=api_key.prefix,
             token_hash=token_hash,
             created_at=api_key.created_at,
+            scopes={scope.value for scope in api_key.scopes},
         )
         with translate_errors(), transaction() as tx:
             tx.save(pointer, condition=PointerItem.pk.does_not_exist())
             tx.save(listing, condition=ApiKeyItem.pk.does_not_exist())
 
-    def find_by_token_hash(self, token_hash: str) -> tuple[str, str, str | None, str | None] | None:
-        """(account id, key id, ledger id, default workspace id) of a live key."""
+    def find_by_token_hash(self, token_hash: str) -> FoundApiKey | None:
+        """The account and scopes of a live key."""
         with translate_errors():
             try:
                 pointer = PointerItem.get(keys.api_key_pointer_pk(token_hash), keys.POINTER_SK, consistent_read=True)
@@ -50,7 +74,9 @@ class ApiKeyRepository:
                 return None
         if pointer.entity != "api_key_token" or pointer.ref_id is None:
             return None
-        return pointer.account_id, pointer.ref_id, pointer.ledger_id, pointer.default_workspace_id
+        return FoundApiKey(
+            pointer.account_id, pointer.ref_id, pointer.ledger_id, pointer.default_workspace_id, _scopes(pointer.scopes)
+        )
 
     def list(self, account_id: str) -> list[ApiKey]:
         with translate_errors():

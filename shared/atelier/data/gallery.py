@@ -109,6 +109,9 @@ def _to_entry(item: GalleryEntryItem) -> GalleryEntry:
         duration_s=None if item.duration_s is None else float(item.duration_s),
         object_key=item.object_key,
         published_at=item.published_at,
+        thumbnail_key=item.thumbnail_key,
+        poster_key=item.poster_key,
+        public_prefix=item.public_prefix,
     )
 
 
@@ -223,6 +226,9 @@ class AssetExposure:
     visibility: Visibility
     taken_down: bool
     created_at: datetime
+    thumbnail_key: str | None = None
+    poster_key: str | None = None
+    public_prefix: str | None = None
 
 
 def asset_exposure(account_id: str, asset_id: str) -> AssetExposure | None:
@@ -243,4 +249,56 @@ def asset_exposure(account_id: str, asset_id: str) -> AssetExposure | None:
         visibility=Visibility(item.visibility),
         taken_down=bool(item.removed) or bool(item.under_review) or bool(item.quarantined),
         created_at=item.created_at,
+        thumbnail_key=item.thumbnail_key,
+        poster_key=item.poster_key,
+        public_prefix=item.public_prefix,
     )
+
+
+@dataclass(frozen=True)
+class PublishedMedia:
+    """An asset of the account that was ever published, as its public copies need it."""
+
+    asset_id: str
+    object_key: str
+    thumbnail_key: str | None
+    poster_key: str | None
+    public_prefix: str | None
+    showable: bool  # public, listed and not taken down
+
+
+def published_media(account_id: str) -> list[PublishedMedia]:
+    """The account's assets that were ever published (one Query of its partition)."""
+    found = []
+    with translate_errors():
+        for item in GalleryEntryItem.query(
+            keys.account_pk(account_id),
+            GalleryEntryItem.sk.startswith(keys.ASSET_PREFIX),
+            filter_condition=GalleryEntryItem.published_at.exists(),
+        ):
+            taken_down = bool(item.removed) or bool(item.under_review) or bool(item.quarantined)
+            found.append(
+                PublishedMedia(
+                    asset_id=item.asset_id,
+                    object_key=item.object_key,
+                    thumbnail_key=item.thumbnail_key,
+                    poster_key=item.poster_key,
+                    public_prefix=item.public_prefix,
+                    showable=item.visibility == Visibility.PUBLIC.value and item.listed is not False and not taken_down,
+                )
+            )
+    return found
+
+
+def set_public_prefix(account_id: str, asset_id: str, prefix: str | None) -> None:
+    """Records (or forgets, with None) where the asset's public copies are; an asset gone meanwhile
+    is left alone."""
+    action = GalleryEntryItem.public_prefix.set(prefix) if prefix else GalleryEntryItem.public_prefix.remove()
+    with translate_errors():
+        try:
+            GalleryEntryItem(keys.account_pk(account_id), keys.asset_sk(asset_id)).update(
+                actions=[action], condition=GalleryEntryItem.pk.exists()
+            )
+        except UpdateError as exc:
+            if not is_conditional_failure(exc):
+                raise

@@ -65,6 +65,8 @@ class PointerItem(MainTableModel):
     absolute_expires_at = UTCDateTimeAttribute(null=True)
     last_seen_at = UTCDateTimeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
+    # For API keys: what the key may do. Absent on keys made before scopes: the default scopes.
+    scopes = UnicodeSetAttribute(null=True)
 
 
 class SessionItem(MainTableModel):
@@ -83,6 +85,7 @@ class ApiKeyItem(MainTableModel):
     prefix = UnicodeAttribute()
     token_hash = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
+    scopes = UnicodeSetAttribute(null=True)
 
 
 class WorkspaceItem(MainTableModel):
@@ -288,8 +291,12 @@ class IdempotencyItem(MainTableModel):
     body_hash = UnicodeAttribute()
 
 
-class UploadItem(MainTableModel):
-    """PK=ACCOUNT#<id> SK=UPLOAD#<upload id>: a reference image upload."""
+class UploadItem(ExpiringItem):
+    """PK=ACCOUNT#<id> SK=UPLOAD#<upload id>: a reference image upload.
+
+    While no job has used it, it is on GSI1 under the day it stops being kept (`unused_until`), so
+    the retention sweep finds it; it carries no `expires_at`, so TTL never removes it behind the
+    quota's back. First use removes it from the index."""
 
     upload_id = UnicodeAttribute()
     filename = UnicodeAttribute()
@@ -301,6 +308,19 @@ class UploadItem(MainTableModel):
     width = NumberAttribute(null=True)
     height = NumberAttribute(null=True)
     sha256 = UnicodeAttribute(null=True)
+    # The size declared when it was started: what it holds of the quota until first use or expiry.
+    quota_bytes = NumberAttribute(null=True)
+    unused_until = UTCDateTimeAttribute(null=True)
+    used_at = UTCDateTimeAttribute(null=True)
+    thumbnail_key = UnicodeAttribute(null=True)
+
+
+class UploadQuotaItem(MainTableModel):
+    """PK=ACCOUNT#<id> SK=UPLOADQUOTA: how many unused uploads the account holds, and their
+    declared bytes; changed in the same transaction as each upload it counts."""
+
+    unused_count = NumberAttribute(default=0)
+    unused_bytes = NumberAttribute(default=0)
 
 
 class AssetItem(MainTableModel):
@@ -322,6 +342,9 @@ class AssetItem(MainTableModel):
     visibility = UnicodeAttribute(default="private")
     removed = BooleanAttribute(default=False)
     created_at = UTCDateTimeAttribute()
+    thumbnail_key = UnicodeAttribute(null=True)
+    poster_key = UnicodeAttribute(null=True)
+    public_prefix = UnicodeAttribute(null=True)
     gsi1pk = UnicodeAttribute(attr_name="GSI1PK", null=True)
     gsi1sk = UnicodeAttribute(attr_name="GSI1SK", null=True)
 
@@ -459,6 +482,9 @@ class GalleryEntryItem(MainTableModel):
     listed = BooleanAttribute(null=True)
     under_review = BooleanAttribute(null=True)
     quarantined = BooleanAttribute(null=True)
+    thumbnail_key = UnicodeAttribute(null=True)
+    poster_key = UnicodeAttribute(null=True)
+    public_prefix = UnicodeAttribute(null=True)
     gsi1pk = UnicodeAttribute(attr_name="GSI1PK", null=True)
     gsi1sk = UnicodeAttribute(attr_name="GSI1SK", null=True)
     gsi2pk = UnicodeAttribute(attr_name="GSI2PK", null=True)

@@ -101,6 +101,8 @@ def asset_item(asset: Asset) -> AssetItem:
         visibility=asset.visibility.value,
         removed=asset.removed,
         created_at=asset.created_at,
+        thumbnail_key=asset.thumbnail_key,
+        poster_key=asset.poster_key,
     )
 
 

@@ -156,6 +156,10 @@ def upload_sk(upload_id: str) -> str:
     return f"{UPLOAD_PREFIX}{upload_id}"
 
 
+# What an account's unused reference uploads hold between them (count and declared bytes).
+UPLOAD_QUOTA_SK = "UPLOADQUOTA"
+
+
 def idempotency_sk(key_hash: str) -> str:
     return f"{IDEMPOTENCY_PREFIX}{key_hash}"
 

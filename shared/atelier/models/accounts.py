@@ -112,6 +112,20 @@ class Session(BaseModel):
         return now < self.idle_expires_at and now < self.absolute_expires_at
 
 
+class Scope(StrEnum):
+    """What an API key may do. A session may do everything its account may; a key only what its
+    scopes name, and never what needs a session (the account, its keys, sessions and deletion)."""
+
+    GENERATE = "generate"
+    LIBRARY_READ = "library:read"
+    LIBRARY_WRITE = "library:write"
+    BILLING_READ = "billing:read"
+
+
+# What a key made without scopes gets, and what a key stored before scopes existed is treated as.
+DEFAULT_SCOPES: frozenset[Scope] = frozenset({Scope.GENERATE, Scope.LIBRARY_READ})
+
+
 class ApiKey(BaseModel):
     """An API key's metadata; the key itself is shown once at creation and only its hash is kept."""
 
@@ -124,6 +138,7 @@ class ApiKey(BaseModel):
     name: str
     prefix: str
     created_at: datetime
+    scopes: frozenset[Scope] = DEFAULT_SCOPES
 
 
 class Workspace(BaseModel):
@@ -155,6 +170,8 @@ class Principal(BaseModel):
     api_key_id: str | None = None
     ledger_id: str | None = None
     default_workspace_id: str | None = None
+    # What an API key may do; empty for a session, which is held to no scope.
+    scopes: frozenset[Scope] = frozenset()
 
     @classmethod
     def anonymous(cls) -> Principal:

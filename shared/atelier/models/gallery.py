@@ -95,6 +95,9 @@ class GalleryEntry(BaseModel):
     duration_s: float | None = None
     object_key: str
     published_at: datetime
+    thumbnail_key: str | None = None
+    poster_key: str | None = None
+    public_prefix: str | None = None
 
 
 class Share(BaseModel):

@@ -54,6 +54,8 @@ class ModelSpec(BaseModel):
     price: PriceRule
     params: dict[str, ParamSpec] = Field(default_factory=dict)
     max_reference_images: int = 0
+    # How long the provider usually takes (seconds, queue included): the worker first looks near it.
+    expected_seconds: float | None = Field(default=None, gt=0)
 
 
 class JobStatus(StrEnum):
@@ -126,6 +128,20 @@ class Upload(BaseModel):
     width: int | None = None
     height: int | None = None
     sha256: str | None = None
+    # Until a job first uses it, an upload is kept until `unused_until` and counts against the
+    # account's unused-upload quota with its declared size.
+    unused_until: datetime | None = None
+    used_at: datetime | None = None
+    # The size declared when it was started, which it holds of the quota while unused.
+    quota_bytes: int = 0
+    thumbnail_key: str | None = None
+
+    @property
+    def is_used(self) -> bool:
+        return self.used_at is not None or self.unused_until is None
+
+    def expired(self, now: datetime) -> bool:
+        return not self.is_used and self.unused_until is not None and now >= self.unused_until
 
 
 class Visibility(StrEnum):
@@ -153,3 +169,8 @@ class Asset(BaseModel):
     visibility: Visibility = Visibility.PRIVATE
     removed: bool = False
     created_at: datetime
+    # Derived previews beside the object (None where none could be made), and the prefix of the
+    # public copies while published (see integrations/public_media.py).
+    thumbnail_key: str | None = None
+    poster_key: str | None = None
+    public_prefix: str | None = None

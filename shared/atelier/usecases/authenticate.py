@@ -32,14 +32,14 @@ def authenticate(
         found = api_keys.find_by_token_hash(tokens.hash_token(bearer_token)) if bearer_token else None
         if found is None:
             raise errors.NotSignedInError("The API key is not valid.")
-        account_id, api_key_id, ledger_id, default_workspace_id = found
         return Principal(
             kind=PrincipalKind.ACCOUNT,
-            account_id=account_id,
+            account_id=found.account_id,
             via="api_key",
-            api_key_id=api_key_id,
-            ledger_id=ledger_id,
-            default_workspace_id=default_workspace_id,
+            api_key_id=found.api_key_id,
+            ledger_id=found.ledger_id,
+            default_workspace_id=found.default_workspace_id,
+            scopes=found.scopes,
         )
 
     if not session_token:

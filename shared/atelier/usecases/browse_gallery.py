@@ -1,6 +1,7 @@
 """The public gallery: published assets, newest first, one month partition per page (one Query) and
 the owners' display names (one BatchGetItem). No sign-in; never the owner's email nor account id:
-an owner is shown by display name and a public handle that does not lead back to the account."""
+an owner is shown by display name and a public handle that does not lead back to the account. Media
+are named by the public copies' plain URLs, so a page mints no presigned URL per item."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 
 from atelier.clock import Clock, isoformat
 from atelier.data.gallery import GalleryCursor, GalleryRepository, previous_month
+from atelier.integrations.public_media import POSTER, THUMBNAIL, file_name, public_url
 from atelier.integrations.storage import ObjectStore
 from atelier.models.gallery import GalleryEntry
 from atelier.settings import Settings
@@ -21,6 +23,8 @@ class GalleryItemView:
     owner_name: str
     owner_handle: str
     download_url: str
+    thumbnail_url: str | None = None
+    poster_url: str | None = None
 
 
 def public_handle(account_id: str, settings: Settings) -> str:
@@ -36,6 +40,41 @@ class GalleryPage:
     next_cursor: str | None
 
 
+def media_view(
+    entry: GalleryEntry,
+    owner_name: str,
+    owner_handle: str,
+    *,
+    storage: ObjectStore,
+    media_base_url: str,
+    settings: Settings,
+) -> GalleryItemView:
+    """Plain, cacheable URLs of the public copies; an entry published before they existed (no
+    public prefix) falls back to short-lived presigned URLs of the private objects."""
+    if entry.public_prefix:
+        prefix = entry.public_prefix
+        return GalleryItemView(
+            entry=entry,
+            owner_name=owner_name,
+            owner_handle=owner_handle,
+            download_url=public_url(media_base_url, prefix, file_name(entry.object_key)),
+            thumbnail_url=public_url(media_base_url, prefix, THUMBNAIL) if entry.thumbnail_key else None,
+            poster_url=public_url(media_base_url, prefix, POSTER) if entry.poster_key else None,
+        )
+
+    def url(key: str | None) -> str | None:
+        return storage.presigned_get(key, settings.download_url_seconds) if key else None
+
+    return GalleryItemView(
+        entry=entry,
+        owner_name=owner_name,
+        owner_handle=owner_handle,
+        download_url=storage.presigned_get(entry.object_key, settings.download_url_seconds),
+        thumbnail_url=url(entry.thumbnail_key),
+        poster_url=url(entry.poster_key),
+    )
+
+
 def browse_gallery(
     *,
     kind: str | None,
@@ -43,6 +82,7 @@ def browse_gallery(
     limit: int,
     gallery: GalleryRepository,
     storage: ObjectStore,
+    media_base_url: str,
     clock: Clock,
     settings: Settings,
 ) -> GalleryPage:
@@ -57,11 +97,13 @@ def browse_gallery(
         next_position = None
     owners = gallery.public_owners(entry.owner_id for entry in entries) if entries else {}
     views = [
-        GalleryItemView(
-            entry=entry,
-            owner_name=owners[entry.owner_id].name,
-            owner_handle=public_handle(entry.owner_id, settings),
-            download_url=storage.presigned_get(entry.object_key, settings.download_url_seconds),
+        media_view(
+            entry,
+            owners[entry.owner_id].name,
+            public_handle(entry.owner_id, settings),
+            storage=storage,
+            media_base_url=media_base_url,
+            settings=settings,
         )
         for entry in entries
         # An owner gone, suspended, or whose deletion is scheduled, is never shown (for a deletion the

@@ -53,6 +53,7 @@ ENTITY_FILES = {
     "job": "jobs.json",
     "idempotency_key": "idempotency_keys.json",
     "upload": "uploads.json",
+    "upload_quota": "uploads.json",
     "asset": "assets.json",
     "wallet": "wallet.json",
     "hold": "holds.json",

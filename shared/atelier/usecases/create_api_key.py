@@ -13,7 +13,7 @@ from atelier.data.emails import SentEmailRepository
 from atelier.data.rate_limits import RateLimiter
 from atelier.ids import IdPrefix, new_id
 from atelier.integrations.email import Mailer
-from atelier.models.accounts import ApiKey
+from atelier.models.accounts import DEFAULT_SCOPES, ApiKey, Scope
 from atelier.models.email import EmailKind
 from atelier.settings import Settings
 from atelier.usecases.send_email import send_email
@@ -33,6 +33,7 @@ class CreatedApiKey:
 def create_api_key(
     account_id: str,
     name: str,
+    scopes: frozenset[Scope] | None = None,
     *,
     api_keys: ApiKeyRepository,
     accounts: AccountRepository,
@@ -62,13 +63,15 @@ def create_api_key(
         name=name,
         prefix=key[:8],
         created_at=now,
+        scopes=scopes or DEFAULT_SCOPES,
     )
     api_keys.create(api_key, tokens.hash_token(key))
     send_email(
         account,
         EmailKind.SECURITY,
         "A new API key was created on your Atelier account",
-        f"An API key named “{name}” (starting {api_key.prefix}) was created. If this was not you, "
+        f"An API key named “{name}” (starting {api_key.prefix}) was created, allowed to: "
+        f"{', '.join(sorted(api_key.scopes))}. If this was not you, "
         "revoke it in your account settings and end all sessions.",
         mailer=mailer,
         sent_emails=sent_emails,

@@ -11,9 +11,11 @@ from atelier.data.accounts import AccountRepository
 from atelier.data.assets import AssetRepository
 from atelier.data.policies import PolicyRepository
 from atelier.ids import IdPrefix, has_prefix
+from atelier.integrations.public_media import PublicMedia
 from atelier.integrations.storage import ObjectStore
 from atelier.models.generation import Asset, Visibility
 from atelier.settings import Settings
+from atelier.usecases.publish_media import expose
 from atelier.usecases.require_consent import require_consent, require_good_standing
 
 
@@ -21,12 +23,24 @@ from atelier.usecases.require_consent import require_consent, require_good_stand
 class AssetView:
     asset: Asset
     download_url: str | None
+    thumbnail_url: str | None = None
+    poster_url: str | None = None
 
 
 def _view(asset: Asset, storage: ObjectStore, settings: Settings) -> AssetView:
-    # A removed item is shown to its owner as removed, never served.
-    url = None if asset.removed else storage.presigned_get(asset.object_key, settings.download_url_seconds)
-    return AssetView(asset=asset, download_url=url)
+    # A removed item is shown to its owner as removed, never served (nor its previews).
+    if asset.removed:
+        return AssetView(asset=asset, download_url=None)
+
+    def url(key: str | None) -> str | None:
+        return storage.presigned_get(key, settings.download_url_seconds) if key else None
+
+    return AssetView(
+        asset=asset,
+        download_url=url(asset.object_key),
+        thumbnail_url=url(asset.thumbnail_key),
+        poster_url=url(asset.poster_key),
+    )
 
 
 def get_asset(account_id: str, asset_id: str, *, assets: AssetRepository) -> Asset:
@@ -69,11 +83,13 @@ def update_asset(
     accounts: AccountRepository,
     policies: PolicyRepository,
     storage: ObjectStore,
+    public_media: PublicMedia,
     clock: Clock,
     settings: Settings,
 ) -> AssetView:
     asset = get_asset(account_id, asset_id, assets=assets)
     published_at = None
+    public_prefix = None
     if visibility is Visibility.PUBLIC and asset.visibility is not Visibility.PUBLIC:
         # Publishing needs the terms accepted and the age attested (P14), and a removed item stays down.
         account = accounts.require(account_id)
@@ -81,23 +97,39 @@ def update_asset(
         require_good_standing(account)
         if asset.removed:
             raise errors.ForbiddenError("This item was removed by moderation.")
-        # Listed in the gallery by the same write that makes it public.
+        # Listed in the gallery by the same write that makes it public, with its public copies
+        # made just before (and removed again if that write is refused).
         published_at = clock.now()
-    elif visibility is asset.visibility:
+        public_prefix = expose(
+            asset.id, asset.object_key, asset.thumbnail_key, asset.poster_key, public_media=public_media
+        )
+    elif visibility is asset.visibility and visibility is not Visibility.PRIVATE:
         visibility = None
-    updated = assets.update(
-        account_id,
-        asset_id,
-        labels=labels,
-        rating=rating,
-        clear_rating=clear_rating,
-        visibility=visibility,
-        published_at=published_at,
-    )
+    try:
+        updated = assets.update(
+            account_id,
+            asset_id,
+            labels=labels,
+            rating=rating,
+            clear_rating=clear_rating,
+            visibility=visibility,
+            published_at=published_at,
+            public_prefix=public_prefix,
+        )
+    except errors.AtelierError:
+        if public_prefix is not None:
+            public_media.withdraw(asset.id)
+        raise
+    if visibility is Visibility.PRIVATE:
+        # Every public copy goes at once (and again on a repeated request, so none can linger).
+        public_media.withdraw(asset.id)
     return _view(updated, storage, settings)
 
 
-def delete_asset(account_id: str, asset_id: str, *, assets: AssetRepository, storage: ObjectStore) -> None:
+def delete_asset(
+    account_id: str, asset_id: str, *, assets: AssetRepository, storage: ObjectStore, public_media: PublicMedia
+) -> None:
     asset = get_asset(account_id, asset_id, assets=assets)
-    storage.delete([asset.object_key])
+    public_media.withdraw(asset.id)
+    storage.delete([key for key in (asset.object_key, asset.thumbnail_key, asset.poster_key) if key])
     assets.delete(asset)

@@ -15,6 +15,7 @@ from atelier.data.policies import PolicyRepository
 from atelier.data.shares import ShareRepository
 from atelier.data.workflows import WorkflowRepository
 from atelier.ids import IdPrefix, has_prefix, new_id
+from atelier.integrations.public_media import POSTER, THUMBNAIL, public_url
 from atelier.integrations.storage import ObjectStore
 from atelier.models.gallery import Share, TargetType, Workflow, WorkflowVersion
 from atelier.settings import Settings
@@ -32,6 +33,8 @@ class SharedItem:
     share: Share
     asset: AssetExposure | None = None
     download_url: str | None = None
+    thumbnail_url: str | None = None
+    poster_url: str | None = None
     workflow: Workflow | None = None
     version: WorkflowVersion | None = None
 
@@ -116,6 +119,9 @@ def open_share(
     clock: Clock,
     settings: Settings,
 ) -> SharedItem:
+    def url(key: str | None) -> str | None:
+        return storage.presigned_get(key, settings.download_url_seconds) if key else None
+
     share = resolve_share(token, shares=shares, clock=clock)
     owner = gallery.public_owners([share.account_id]).get(share.account_id)
     if owner is None or not owner.status.shows_public_content:
@@ -124,8 +130,13 @@ def open_share(
         exposure = asset_exposure(share.account_id, share.target_id)
         if exposure is None or exposure.taken_down:
             raise errors.NotFoundError()
-        url = storage.presigned_get(exposure.object_key, settings.download_url_seconds)
-        return SharedItem(share=share, asset=exposure, download_url=url)
+        return SharedItem(
+            share=share,
+            asset=exposure,
+            download_url=url(exposure.object_key),
+            thumbnail_url=url(exposure.thumbnail_key),
+            poster_url=url(exposure.poster_key),
+        )
     workflow = workflows.get(share.account_id, share.target_id)
     if workflow is None or workflow.taken_down:
         raise errors.NotFoundError()
@@ -133,4 +144,61 @@ def open_share(
         share=share,
         workflow=workflow,
         version=workflows.version(share.account_id, workflow.id, workflow.latest_version),
+    )
+
+
+@dataclass(frozen=True)
+class SharePreview:
+    """What a posted link previews with: the item's kind, its owner's display name, its picture."""
+
+    kind: str
+    owner_name: str
+    image_url: str | None
+    image_width: int | None
+    image_height: int | None
+
+
+def preview_share(
+    token: str,
+    *,
+    shares: ShareRepository,
+    gallery: GalleryRepository,
+    workflows: WorkflowRepository,
+    storage: ObjectStore,
+    media_base_url: str,
+    clock: Clock,
+    settings: Settings,
+) -> SharePreview | None:
+    """The preview of a live link, None for one that shows nothing (unknown, revoked, expired, its
+    item taken down or its owner's account on its way out: whatever `open_share` refuses). The
+    picture is the public copy of the thumbnail (a video's poster) where the item is published,
+    else a presigned URL that lives as long as a link preview is fetched for (a private item shared
+    by link)."""
+    try:
+        item = open_share(
+            token,
+            shares=shares,
+            gallery=gallery,
+            workflows=workflows,
+            storage=storage,
+            clock=clock,
+            settings=settings,
+        )
+    except errors.NotFoundError:
+        return None
+    owner = gallery.public_owners([item.share.account_id]).get(item.share.account_id)
+    if owner is None:
+        return None
+    if item.workflow is not None:
+        return SharePreview(kind="workflow", owner_name=owner.name, image_url=None, image_width=None, image_height=None)
+    asset = item.asset
+    assert asset is not None
+    picture_key, public_name = (asset.poster_key, POSTER) if asset.poster_key else (asset.thumbnail_key, THUMBNAIL)
+    image_url = None
+    if picture_key and asset.public_prefix:
+        image_url = public_url(media_base_url, asset.public_prefix, public_name)
+    elif picture_key:
+        image_url = storage.presigned_get(picture_key, settings.share_preview_url_seconds)
+    return SharePreview(
+        kind=asset.kind, owner_name=owner.name, image_url=image_url, image_width=None, image_height=None
     )

@@ -1,6 +1,12 @@
 """Reference-image uploads: a presigned POST that S3 itself holds to the declared type and size,
 and, on first use, a real check of the object (it decodes, its dimensions are within limits) that
-also strips EXIF/GPS metadata by re-encoding the pixels."""
+also strips EXIF/GPS metadata by re-encoding the pixels, and stores its thumbnail beside it.
+
+Starting one needs the terms accepted, is rate limited, and counts against the account's quota of
+unused uploads (count and declared bytes). An upload no job has used is kept for
+`unused_upload_days`: the retention sweep then deletes it with its object. Its object is tagged
+`unused=true` by the POST itself, and the tag is taken off when a job first uses it, so the bucket's
+lifecycle rule (expire objects tagged unused) deletes only objects no job needs."""
 
 from __future__ import annotations
 
@@ -12,18 +18,31 @@ from typing import Any
 
 from atelier import errors
 from atelier.clock import Clock
+from atelier.data.accounts import AccountRepository
 from atelier.data.assets import UploadRepository
+from atelier.data.policies import PolicyRepository
+from atelier.data.rate_limits import RateLimiter
 from atelier.ids import IdPrefix, has_prefix, new_id
+from atelier.integrations.previews import PREVIEW_CONTENT_TYPE, make_previews, thumbnail_key
 from atelier.integrations.storage import ObjectStore, upload_key
 from atelier.models.generation import Upload, UploadStatus
 from atelier.settings import Settings
+from atelier.usecases.require_consent import require_consent
 
 ALLOWED_TYPES = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP"}
+
+
+UNUSED_TAG = {"unused": "true"}
 
 
 class UploadRejectedError(errors.InvalidFieldError):
     code = "upload_rejected"
     default_message = "The uploaded file is not an image we can use."
+
+
+class UploadQuotaExceededError(errors.ConflictError):
+    code = "upload_quota_exceeded"
+    default_message = "Too many unused uploads: use them in a job, or wait for unused ones to expire."
 
 
 @dataclass(frozen=True)
@@ -41,6 +60,9 @@ def start_upload(
     size_bytes: int,
     *,
     uploads: UploadRepository,
+    accounts: AccountRepository,
+    policies: PolicyRepository,
+    rate_limiter: RateLimiter,
     storage: ObjectStore,
     clock: Clock,
     settings: Settings,
@@ -51,7 +73,15 @@ def start_upload(
         )
     if size_bytes > settings.upload_max_bytes:
         raise errors.PayloadTooLargeError(f"At most {settings.upload_max_bytes} bytes.")
+    require_consent(accounts.require(account_id), policies=policies, clock=clock, settings=settings)
     now = clock.now()
+    rate_limiter.hit(
+        "upload-start",
+        account_id,
+        limit=settings.upload_rate_limit,
+        window_seconds=settings.upload_rate_window_seconds,
+        now=now,
+    )
     upload_id = new_id(IdPrefix.UPLOAD)
     key = upload_key(account_id, upload_id)
     upload = Upload(
@@ -63,9 +93,22 @@ def start_upload(
         object_key=key,
         status=UploadStatus.PENDING,
         created_at=now,
+        unused_until=now + timedelta(days=settings.unused_upload_days),
+        quota_bytes=size_bytes,
     )
-    uploads.create(upload)
-    form = storage.presigned_post(key, content_type, size_bytes, settings.upload_url_seconds)
+    if not uploads.create(
+        upload, max_unused=settings.max_unused_uploads, max_unused_bytes=settings.max_unused_upload_bytes
+    ):
+        raise UploadQuotaExceededError(
+            f"At most {settings.max_unused_uploads} unused uploads, of {settings.max_unused_upload_bytes} bytes "
+            "between them: use them in a job, or wait for unused ones to expire.",
+            details={
+                "max_unused_uploads": settings.max_unused_uploads,
+                "max_unused_upload_bytes": settings.max_unused_upload_bytes,
+                "unused_upload_days": settings.unused_upload_days,
+            },
+        )
+    form = storage.presigned_post(key, content_type, size_bytes, settings.upload_url_seconds, tags=UNUSED_TAG)
     return StartedUpload(
         upload=upload,
         url=form["url"],
@@ -84,6 +127,37 @@ def verified_reference_url(
     if upload.status is UploadStatus.PENDING:
         verify_upload(upload, uploads=uploads, storage=storage, settings=settings)
     return storage.presigned_get(upload.object_key, settings.download_url_seconds)
+
+
+def prepare_references(
+    account_id: str,
+    upload_ids: list[str],
+    *,
+    uploads: UploadRepository,
+    storage: ObjectStore,
+    clock: Clock,
+    settings: Settings,
+) -> list[Upload]:
+    """A job's reference uploads at submission, their first use: each must exist, be unexpired and
+    be an image we can use (checked and cleaned now if it was not yet, so an unusable one is
+    refused with 422 here rather than failing the job later). Unused ones lose their `unused` tag,
+    so the lifecycle rule leaves them alone; the caller marks them used with the job."""
+    now = clock.now()
+    prepared = []
+    for upload_id in upload_ids:
+        upload = uploads.get(account_id, upload_id) if has_prefix(upload_id, IdPrefix.UPLOAD) else None
+        if upload is None or upload.status is UploadStatus.REJECTED or upload.expired(now):
+            raise UploadRejectedError(
+                "A reference upload is missing, expired or unusable.",
+                details=[{"field": "reference_upload_ids", "location": "body", "upload_id": upload_id}],
+            )
+        if upload.status is UploadStatus.PENDING:
+            # Re-written clean, without the tag.
+            verify_upload(upload, uploads=uploads, storage=storage, settings=settings)
+        elif not upload.is_used:
+            storage.untag(upload.object_key)
+        prepared.append(upload)
+    return prepared
 
 
 def verify_upload(upload: Upload, *, uploads: UploadRepository, storage: ObjectStore, settings: Settings) -> None:
@@ -117,11 +191,18 @@ def verify_upload(upload: Upload, *, uploads: UploadRepository, storage: ObjectS
     except UploadRejectedError:
         uploads.mark(upload, UploadStatus.REJECTED, width=None, height=None, sha256=None, size_bytes=len(content))
         raise
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as exc:
+        # A decompression bomb (Pillow refuses to open an image of more than twice its pixel limit,
+        # 15000x15000 say) is as unusable as any undecodable file: rejected, never retried.
         uploads.mark(upload, UploadStatus.REJECTED, width=None, height=None, sha256=None, size_bytes=len(content))
         raise UploadRejectedError() from exc
     cleaned = buffer.getvalue()
     storage.put(upload.object_key, cleaned, upload.content_type)
+    previews = make_previews(cleaned, upload.content_type)
+    thumbnail = None
+    if previews.thumbnail is not None:
+        thumbnail = thumbnail_key(upload.object_key)
+        storage.put(thumbnail, previews.thumbnail, PREVIEW_CONTENT_TYPE)
     uploads.mark(
         upload,
         UploadStatus.VERIFIED,
@@ -129,4 +210,5 @@ def verify_upload(upload: Upload, *, uploads: UploadRepository, storage: ObjectS
         height=clean.height,
         sha256=hashlib.sha256(cleaned).hexdigest(),
         size_bytes=len(cleaned),
+        thumbnail_key=thumbnail,
     )

@@ -12,11 +12,13 @@ from atelier.data.moderation import ModerationRepository
 from atelier.data.reports import ReportRepository
 from atelier.data.workflows import WorkflowRepository
 from atelier.ids import IdPrefix, has_prefix
+from atelier.integrations.public_media import PublicMedia
 from atelier.integrations.storage import ObjectStore
 from atelier.models.accounts import Account
 from atelier.models.gallery import ModerationAction, Report, ReportStatus, TargetType
 from atelier.observability import logger, record_metric
 from atelier.settings import Settings
+from atelier.usecases.publish_media import republish, withdraw, withdraw_account
 
 
 def quarantine_key(account_id: str, asset_id: str) -> str:
@@ -59,6 +61,7 @@ def resolve_report(
     moderation: ModerationRepository,
     workflows: WorkflowRepository,
     storage: ObjectStore,
+    public_media: PublicMedia,
     clock: Clock,
     settings: Settings,
 ) -> Report:
@@ -77,6 +80,8 @@ def resolve_report(
     if action is ModerationAction.DISMISS:
         if report.target_type is TargetType.ASSET:
             moderation.release_asset(owner, target)
+            # A held public item goes back in the gallery: its public copies are made again.
+            republish(owner, target, public_media=public_media)
         else:
             workflows.set_takedown(owner, target, removed=None, under_review=False)
     elif action in (ModerationAction.REMOVE, ModerationAction.SUSPEND_ACCOUNT):
@@ -88,6 +93,11 @@ def resolve_report(
             moderation.suspend_account(owner, now)
     else:
         _quarantine(report, moderator_id, note, moderation=moderation, storage=storage, clock=clock, settings=settings)
+    # What is taken down leaves the public media at once; a suspended account's every item does.
+    if action is ModerationAction.SUSPEND_ACCOUNT:
+        withdraw_account(owner, public_media=public_media)
+    elif action is not ModerationAction.DISMISS and report.target_type is TargetType.ASSET:
+        withdraw(owner, target, public_media=public_media)
     resolved = reports.resolve(report, action=action, moderator_id=moderator_id, note=note, at=now)
     logger.info("report resolved", extra={"report_id": report.id, "action": action.value})
     record_metric("ReportsResolved", action=action.value)
@@ -143,4 +153,5 @@ def _quarantine(
         at=clock.now(),
     )
     if exposure.object_key != destination:
-        storage.delete([exposure.object_key])
+        # The previews are derived from the quarantined content: they go with it.
+        storage.delete([key for key in (exposure.object_key, exposure.thumbnail_key, exposure.poster_key) if key])

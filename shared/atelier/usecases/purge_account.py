@@ -47,12 +47,14 @@ from atelier.integrations.bulk_storage import BulkObjectStore
 from atelier.integrations.email import Mailer
 from atelier.integrations.inference.base import InferenceProvider
 from atelier.integrations.payments.base import PaymentProvider
+from atelier.integrations.public_media import PublicMedia
 from atelier.integrations.storage import account_prefix
 from atelier.models.email import EmailKind
 from atelier.models.generation import JobStatus
 from atelier.models.privacy import DeletionReceipt, DeletionState, ProviderAction
 from atelier.observability import logger, record_metric
 from atelier.settings import Settings
+from atelier.usecases.publish_media import withdraw_account
 from atelier.usecases.run_generation import fail
 from atelier.usecases.send_email import send_email
 
@@ -83,6 +85,7 @@ class Purger:
         payments: PaymentRecordsRepository,
         asset_objects: BulkObjectStore,
         export_objects: BulkObjectStore,
+        public_media: PublicMedia,
         payment_provider_for: Callable[[str], PaymentProvider],
         inference_provider_for: Callable[[str], InferenceProvider],
         mailer: Mailer,
@@ -98,6 +101,7 @@ class Purger:
         self.payments = payments
         self.asset_objects = asset_objects
         self.export_objects = export_objects
+        self.public_media = public_media
         self.payment_provider_for = payment_provider_for
         self.inference_provider_for = inference_provider_for
         self.mailer = mailer
@@ -189,6 +193,8 @@ class Purger:
         elif step == "providers":
             provider_actions = self._call_providers(self._provider_actions(account_id))
         elif step == "objects":
+            # The public copies first (the countdown withdrew them; this is for any made since).
+            withdraw_account(account_id, public_media=self.public_media)
             self.asset_objects.delete_prefix(account_prefix(account_id))
         elif step == "exports":
             self.export_objects.delete_prefix(account_prefix(account_id))

@@ -46,6 +46,13 @@ _cache: dict[tuple[int, PolicyKind], tuple[float, PolicyStatus]] = {}
 _cache_lock = threading.Lock()
 
 
+def forget_cached() -> None:
+    """Empties the terms cache: its ages are on the monotonic clock, which does not count the time
+    a SnapStart snapshot waits before it is restored."""
+    with _cache_lock:
+        _cache.clear()
+
+
 def terms_in_force(*, policies: PolicyRepository, clock: Clock, settings: Settings) -> str:
     """The terms version in force, read at most once a minute per container. Safe because a new
     version is published well before it takes effect: the cached pair (in force, upcoming) is

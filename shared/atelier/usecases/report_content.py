@@ -23,6 +23,7 @@ from atelier.data.shares import ShareRepository
 from atelier.data.workflows import WorkflowRepository
 from atelier.ids import IdPrefix, has_prefix, new_id
 from atelier.integrations.email import Mailer
+from atelier.integrations.public_media import PublicMedia
 from atelier.models.accounts import AccountStatus
 from atelier.models.email import EmailKind, OutgoingEmail
 from atelier.models.gallery import Report, ReportReason, ReportStatus, TargetType
@@ -30,6 +31,7 @@ from atelier.models.generation import Visibility
 from atelier.observability import logger, metrics, record_metric
 from atelier.settings import Settings
 from atelier.usecases.manage_shares import resolve_share
+from atelier.usecases.publish_media import withdraw
 from atelier.usecases.require_consent import require_consent
 
 _BURST_SCOPE = "report_burst"
@@ -97,6 +99,7 @@ def report_content(
     gallery: GalleryRepository,
     rate_limiter: RateLimiter,
     mailer: Mailer,
+    public_media: PublicMedia,
     clock: Clock,
     settings: Settings,
 ) -> Report:
@@ -123,7 +126,14 @@ def report_content(
     reports.create(report)
     record_metric("ReportsOpened", reason=reason.value)
     if reason is ReportReason.MINOR_SAFETY:
-        _hold_on_a_strong_signal(report, reports=reports, moderation=moderation, workflows=workflows, settings=settings)
+        _hold_on_a_strong_signal(
+            report,
+            reports=reports,
+            moderation=moderation,
+            workflows=workflows,
+            public_media=public_media,
+            settings=settings,
+        )
     alert_on_a_burst(rate_limiter=rate_limiter, mailer=mailer, clock=clock, settings=settings)
     return report
 
@@ -134,6 +144,7 @@ def _hold_on_a_strong_signal(
     reports: ReportRepository,
     moderation: ModerationRepository,
     workflows: WorkflowRepository,
+    public_media: PublicMedia,
     settings: Settings,
 ) -> None:
     reporters = reports.add_minor_safety_reporter(
@@ -148,6 +159,7 @@ def _hold_on_a_strong_signal(
         return
     if report.target_type is TargetType.ASSET:
         moderation.hold_asset(report.owner_id, report.target_id)
+        withdraw(report.owner_id, report.target_id, public_media=public_media)
     else:
         workflows.set_takedown(report.owner_id, report.target_id, removed=None, under_review=True)
     logger.warning(

@@ -1,7 +1,15 @@
 """Runs a generation job, one step per queue message.
 
 `start` submits to the provider; a synchronous provider answers with the result at once, others
-are looked at again by a delayed `poll` message, so no Lambda waits on a long job. When the job is
+are looked at again from 70 % of the model's expected duration, then at steps of 5 % of the time
+the job has run (never under 0.1 s): a look due within `generation_inline_wait_seconds` is waited
+for in the same invocation (inside its time budget; never for a provider that will call back), a
+later one is a delayed `poll` message, so no Lambda waits on a long job. Providers that can call
+back are asked to (`<ApiBaseUrl>/v1/webhooks/providers/{provider}`); a callback sends a `check`
+message, which looks at once but schedules nothing, the `poll` chain going on by itself. A
+provider whose circuit is open is not called: the message comes back when the circuit may let a
+call through, and past `provider_outage_limit_seconds` of outage the job fails with
+`provider_unavailable`, its hold released. When the job is
 done its outputs are copied into the assets bucket at once (providers delete theirs within hours),
 then the job, its assets and its credits change in one transaction: success settles the cost,
 failure or cancellation releases the hold. Each of those happens once whatever is redelivered: the
@@ -10,8 +18,10 @@ transaction only finishes an unfinished job, and output keys and asset ids deriv
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -31,24 +41,60 @@ from atelier.integrations.inference.base import (
     ProviderRejectedError,
     ProviderStatus,
 )
+from atelier.integrations.previews import PREVIEW_CONTENT_TYPE, make_previews, poster_key, thumbnail_key
 from atelier.integrations.queue import MessageQueue
+from atelier.integrations.resilience import CircuitOpenError, remaining_seconds
 from atelier.integrations.storage import ObjectStore, output_key, output_prefix
 from atelier.models.generation import Asset, Job, JobError, JobStatus
 from atelier.observability import logger, record_metric
 from atelier.settings import Settings
 
 _EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "video/mp4": "mp4"}
-_POLL_DELAYS = (2, 3, 5, 8, 13, 20, 30, 45, 60)
+# The first look comes at this share of the expected duration (so a job up to 30 % quicker than usual
+# is still seen within a step); later looks every STEP_SHARE of the time the job has run (or of the
+# expected duration while that is longer), within these bounds.
+FIRST_LOOK_SHARE = 0.7
+STEP_SHARE = 0.05
+MIN_STEP_SECONDS = 0.1
+MAX_STEP_SECONDS = 60.0
+MAX_QUEUE_DELAY_SECONDS = 900  # SQS's longest DelaySeconds
+
+# Providers that call back when a job ends, when asked to.
+CALLBACK_PROVIDERS = frozenset({"replicate", "runpod", "modelark"})
 
 
 class GenerationMessage(BaseModel):
     account_id: str
     job_id: str
-    action: Literal["start", "poll"]
+    # start: submit; poll: look and schedule the next look; check: look now (a provider's callback)
+    action: Literal["start", "poll", "check"]
 
 
-def poll_delay(polls: int) -> int:
-    return _POLL_DELAYS[min(polls, len(_POLL_DELAYS) - 1)]
+def next_look_in(expected_seconds: float, elapsed_seconds: float) -> float:
+    """Seconds until the next look at a job that has run `elapsed_seconds` and usually takes
+    `expected_seconds`: near the expected end first, then every 5 % of the time run so far, so a
+    finished job is noticed within about 5 % of its duration."""
+    first = FIRST_LOOK_SHARE * expected_seconds
+    if elapsed_seconds < first:
+        return first - elapsed_seconds
+    step = STEP_SHARE * max(expected_seconds, elapsed_seconds)
+    return min(max(step, MIN_STEP_SECONDS), MAX_STEP_SECONDS)
+
+
+def expected_seconds(job: Job, settings: Settings) -> float:
+    from atelier.usecases.list_models import list_models
+
+    for model in list_models(settings):
+        if model.id == job.model and model.expected_seconds is not None:
+            return model.expected_seconds
+    return settings.video_expected_seconds if job.kind == "video" else settings.image_expected_seconds
+
+
+def callback_url(provider: str, settings: Settings) -> str | None:
+    """Where a provider that can call back is asked to (None without a public API address)."""
+    if provider not in CALLBACK_PROVIDERS or not settings.api_base_url:
+        return None
+    return f"{settings.api_base_url.rstrip('/')}/v1/webhooks/providers/{provider}"
 
 
 def run_generation(
@@ -63,6 +109,7 @@ def run_generation(
     provider_for: Callable[[str], InferenceProvider],
     clock: Clock,
     settings: Settings,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> JobStatus | None:
     """Answers the job's status after this step (None when the job no longer exists). Raises on
     a passing failure so the queue redelivers; on the last delivery the job fails and its hold is
@@ -73,6 +120,7 @@ def run_generation(
     try:
         return _step(
             job,
+            message,
             jobs=jobs,
             wallets=wallets,
             uploads=uploads,
@@ -81,6 +129,11 @@ def run_generation(
             provider_for=provider_for,
             clock=clock,
             settings=settings,
+            sleep=sleep,
+        )
+    except CircuitOpenError as exc:
+        return _provider_down(
+            job, message, exc, jobs=jobs, wallets=wallets, queue=queue, clock=clock, settings=settings
         )
     except ProviderRejectedError as exc:
         # Refused for good, perhaps after some outputs were stored (a later one too large, say).
@@ -113,6 +166,37 @@ def run_generation(
         raise
 
 
+def _provider_down(
+    job: Job,
+    message: GenerationMessage,
+    exc: CircuitOpenError,
+    *,
+    jobs: JobRepository,
+    wallets: WalletRepository,
+    queue: MessageQueue,
+    clock: Clock,
+    settings: Settings,
+) -> JobStatus:
+    """The provider's circuit is open: the job waits for it, or fails once the outage is too long."""
+    if exc.outage_seconds >= settings.provider_outage_limit_seconds:
+        logger.warning("provider outage outlasted the limit", extra={"job_id": job.id, "provider": job.provider})
+        return fail(
+            job,
+            "provider_unavailable",
+            "The provider that makes this model has been unavailable for several minutes, so the job "
+            "was stopped; nothing was charged. Try again later.",
+            jobs=jobs,
+            wallets=wallets,
+            clock=clock,
+        )
+    if job.status is JobStatus.QUEUED:
+        _give_back_start(job, jobs)
+    if message.action != "check":  # a callback's look is not repeated: the poll chain goes on
+        delay = min(max(1, exc.retry_after_seconds or 1), MAX_QUEUE_DELAY_SECONDS)
+        queue.send(message, delay_seconds=delay)
+    return job.status
+
+
 def _give_back_start(job: Job, jobs: JobRepository) -> None:
     try:
         jobs.release_start(job)
@@ -123,6 +207,7 @@ def _give_back_start(job: Job, jobs: JobRepository) -> None:
 
 def _step(
     job: Job,
+    message: GenerationMessage,
     *,
     jobs: JobRepository,
     wallets: WalletRepository,
@@ -132,41 +217,66 @@ def _step(
     provider_for: Callable[[str], InferenceProvider],
     clock: Clock,
     settings: Settings,
+    sleep: Callable[[float], None],
 ) -> JobStatus:
     provider = provider_for(job.provider)
+    started: datetime
     if job.status is JobStatus.QUEUED:
+        if message.action == "check":
+            return JobStatus.QUEUED  # a callback only ever looks; the start message submits
         if not jobs.claim_start(job, clock.now(), timedelta(seconds=settings.generation_start_lease_seconds)):
             # Another delivery is starting this job; if it fails, its own redelivery starts it again.
             return JobStatus.QUEUED
+        started = clock.now()
         state = provider.submit(_request(job, uploads=uploads, storage=storage, settings=settings))
         if not state.status.is_final:
             jobs.mark_running(job, state.provider_job_id, clock.now())
-            queue.send(
-                GenerationMessage(account_id=job.account_id, job_id=job.id, action="poll"), delay_seconds=poll_delay(0)
-            )
-            return JobStatus.RUNNING
     else:
         if job.provider_job_id is None:
             return fail(job, "generation_failed", "The provider lost the job.", jobs=jobs, wallets=wallets, clock=clock)
+        started = job.started_at or job.created_at
         state = provider.status(job.provider_job_id)
-    if state.status.is_final:
-        return finish(job, state, provider, jobs=jobs, wallets=wallets, storage=storage, clock=clock, settings=settings)
-    if clock.now() >= job.deadline_at:
-        provider.cancel(state.provider_job_id)
-        return fail(
-            job,
-            "timed_out",
-            "The job took too long and was stopped; nothing was charged.",
-            jobs=jobs,
-            wallets=wallets,
-            clock=clock,
+    expected = expected_seconds(job, settings)
+    waited = 0.0
+    while True:
+        if state.status.is_final:
+            return finish(
+                job, state, provider, jobs=jobs, wallets=wallets, storage=storage, clock=clock, settings=settings
+            )
+        if clock.now() >= job.deadline_at:
+            provider.cancel(state.provider_job_id)
+            return fail(
+                job,
+                "timed_out",
+                "The job took too long and was stopped; nothing was charged.",
+                jobs=jobs,
+                wallets=wallets,
+                clock=clock,
+            )
+        if message.action == "check":
+            return JobStatus.RUNNING  # a callback came early: the poll chain looks again
+        delay = next_look_in(expected, (clock.now() - started).total_seconds())
+        if _may_wait(delay, waited, settings) and callback_url(job.provider, settings) is None:
+            # (a provider that calls back is not waited for: its callback starts the look at once)
+            sleep(delay)
+            waited += delay
+            state = provider.status(state.provider_job_id)
+            continue
+        jobs.record_progress(job, progress=state.progress, queue_position=state.queue_position)
+        queue.send(
+            GenerationMessage(account_id=job.account_id, job_id=job.id, action="poll"),
+            delay_seconds=min(max(1, math.ceil(delay)), MAX_QUEUE_DELAY_SECONDS),
         )
-    jobs.record_progress(job, progress=state.progress, queue_position=state.queue_position)
-    queue.send(
-        GenerationMessage(account_id=job.account_id, job_id=job.id, action="poll"),
-        delay_seconds=poll_delay(job.polls + 1),
-    )
-    return JobStatus.RUNNING
+        return JobStatus.RUNNING
+
+
+def _may_wait(delay: float, waited: float, settings: Settings) -> bool:
+    """Whether the next look may be waited for here: it is soon, and the invocation's time budget
+    (unknown outside a handler: then never) keeps room for the download and the store after it."""
+    left = remaining_seconds()
+    if left is None or waited + delay > settings.generation_inline_wait_seconds:
+        return False
+    return left - delay > settings.generation_reserve_seconds
 
 
 def _request(job: Job, *, uploads: UploadRepository, storage: ObjectStore, settings: Settings) -> GenerationRequest:
@@ -189,6 +299,7 @@ def _request(job: Job, *, uploads: UploadRepository, storage: ObjectStore, setti
         params=params,
         seed=seed,
         reference_image_urls=references,
+        callback_url=callback_url(job.provider, settings),
     )
 
 
@@ -228,12 +339,16 @@ def finish(
     from atelier.integrations.inference.media import probe
 
     assets: list[Asset] = []
+    stored: list[str] = []
     created_ms = int(job.created_at.timestamp() * 1000)
     for index, output in enumerate(state.outputs):
         content = provider.fetch_output(output, max_bytes=settings.output_max_bytes)
         info = probe(content, output.content_type)
         key = output_key(job.account_id, job.id, index, _EXTENSIONS.get(info.content_type, "bin"))
         storage.put(key, content, info.content_type, metadata={"sha256": info.sha256, "job-id": job.id})
+        stored.append(key)
+        thumbnail, poster = _store_previews(key, content, info.content_type, storage)
+        stored.extend(k for k in (thumbnail, poster) if k)
         assets.append(
             Asset(
                 id=derived_id(IdPrefix.ASSET, f"{job.id}:{index}", now_ms=created_ms),
@@ -249,6 +364,8 @@ def finish(
                 sha256=info.sha256,
                 object_key=key,
                 created_at=clock.now(),
+                thumbnail_key=thumbnail,
+                poster_key=poster,
             )
         )
     now = clock.now()
@@ -271,7 +388,7 @@ def finish(
         current = jobs.get(job.account_id, job.id)
         if current is not None and current.status is not JobStatus.SUCCEEDED:
             # Canceled while the provider worked: its outputs are discarded, not kept.
-            storage.delete([asset.object_key for asset in assets])
+            storage.delete(stored)
         return current.status if current else JobStatus.CANCELED
     record_metric("ProviderCalls", provider=job.provider)
     record_metric("JobsSucceeded", provider=job.provider)
@@ -288,7 +405,16 @@ def finish(
 # Failure reasons counted by name; any other code (a provider's own) is counted as "other", so
 # the JobsFailed metric keeps a handful of dimension values.
 _COUNTED_REASONS = frozenset(
-    {"generation_failed", "provider_rejected", "timed_out", "no_output", "aborted", "invalid_field", "deadline_passed"}
+    {
+        "generation_failed",
+        "provider_rejected",
+        "timed_out",
+        "no_output",
+        "aborted",
+        "invalid_field",
+        "deadline_passed",
+        "provider_unavailable",
+    }
 )
 
 
@@ -298,6 +424,20 @@ def _count_ended(job: Job, code: str, status: JobStatus) -> None:
     else:
         record_metric("JobsFailed", reason=code if code in _COUNTED_REASONS else "other")
     record_metric("CreditsRefunded", job.cost_credits)
+
+
+def _store_previews(key: str, content: bytes, content_type: str, storage: ObjectStore) -> tuple[str | None, str | None]:
+    """Stores the output's thumbnail (and a video's poster) beside it; answers their keys, None
+    for what could not be made."""
+    previews = make_previews(content, content_type)
+    thumbnail = poster = None
+    if previews.thumbnail is not None:
+        thumbnail = thumbnail_key(key)
+        storage.put(thumbnail, previews.thumbnail, PREVIEW_CONTENT_TYPE)
+    if previews.poster is not None:
+        poster = poster_key(key)
+        storage.put(poster, previews.poster, PREVIEW_CONTENT_TYPE)
+    return thumbnail, poster
 
 
 def discard_outputs(job: Job, storage: ObjectStore) -> None:

@@ -22,11 +22,13 @@ from atelier.data.gallery import hide_public_content, restore_public_content
 from atelier.data.privacy import PrivacyRepository
 from atelier.data.wallets import WalletRepository
 from atelier.integrations.email import Mailer
+from atelier.integrations.public_media import PublicMedia
 from atelier.models.accounts import AccountStatus
 from atelier.models.email import EmailKind
 from atelier.models.generation import Asset, Visibility
 from atelier.models.privacy import DeletionState
 from atelier.settings import Settings
+from atelier.usecases.publish_media import restore_account, withdraw_account
 from atelier.usecases.send_email import send_email
 
 
@@ -37,6 +39,7 @@ def schedule_deletion(
     accounts: AccountRepository,
     mailer: Mailer,
     sent_emails: SentEmailRepository,
+    public_media: PublicMedia,
     clock: Clock,
     settings: Settings,
 ) -> DeletionState:
@@ -47,6 +50,7 @@ def schedule_deletion(
     assert state.purge_at is not None
     # Public items and share links stop at once; the countdown can still be cancelled.
     hide_public_content(account_id)
+    withdraw_account(account_id, public_media=public_media)
     send_email(
         accounts.require(account_id),
         EmailKind.PRIVACY,
@@ -72,6 +76,7 @@ def cancel_deletion(
     wallets: WalletRepository,
     mailer: Mailer,
     sent_emails: SentEmailRepository,
+    public_media: PublicMedia,
     clock: Clock,
 ) -> DeletionState:
     """Ends the countdown and restores the account's status from before it (active or restricted),
@@ -80,6 +85,7 @@ def cancel_deletion(
     wallets.align_account_status(account_id)
     state = privacy.deletion_state(account_id) or cancelled  # read again: aligning may change the status
     restore_public_content(account_id)
+    restore_account(account_id, public_media=public_media)
     send_email(
         accounts.require(account_id),
         EmailKind.PRIVACY,

@@ -17,20 +17,24 @@ from typing import Any
 from atelier import errors
 from atelier.clock import Clock
 from atelier.data.accounts import AccountRepository
+from atelier.data.assets import UploadRepository
+from atelier.data.base import Transaction
 from atelier.data.items import AccountItem
 from atelier.data.jobs import IdempotencyConflictError, JobRepository
 from atelier.data.policies import PolicyRepository
 from atelier.data.rate_limits import RateLimiter
-from atelier.data.wallets import StepRefusedError, WalletRepository
+from atelier.data.wallets import StepRefusedError, TransactionStep, WalletRepository
 from atelier.data.workflows import WorkflowRepository
 from atelier.ids import IdPrefix, has_prefix, new_id
 from atelier.integrations.moderation import BlocklistModeration, ModerationCategory
 from atelier.integrations.queue import MessageQueue
+from atelier.integrations.storage import ObjectStore
 from atelier.models.accounts import AccountStatus, Principal
 from atelier.models.generation import Job, JobError, JobStatus
 from atelier.observability import logger, record_metric
 from atelier.settings import Settings
 from atelier.usecases.list_models import find_model, validate_params
+from atelier.usecases.manage_uploads import UploadRejectedError, prepare_references
 from atelier.usecases.read_policy import terms_in_force
 from atelier.usecases.require_consent import require_consent
 from atelier.usecases.run_generation import GenerationMessage
@@ -56,6 +60,14 @@ class JobSubmission:
 class SubmittedJob:
     job: Job
     replayed: bool
+
+
+def both(first: TransactionStep, second: TransactionStep) -> TransactionStep:
+    def steps(tx: Transaction) -> None:
+        first(tx)
+        second(tx)
+
+    return steps
 
 
 def body_hash(submission: JobSubmission) -> str:
@@ -89,6 +101,8 @@ def submit_job(
     policies: PolicyRepository,
     rate_limiter: RateLimiter,
     moderation: BlocklistModeration,
+    uploads: UploadRepository,
+    storage: ObjectStore,
     queue: MessageQueue,
     clock: Clock,
     settings: Settings,
@@ -136,6 +150,14 @@ def submit_job(
         raise PromptRejectedError()
 
     rate_limiter.hit("job-submit", account_id, limit=settings.job_submissions_per_minute, window_seconds=60, now=now)
+    references = prepare_references(
+        account_id,
+        submission.reference_upload_ids,
+        uploads=uploads,
+        storage=storage,
+        clock=clock,
+        settings=settings,
+    )
 
     ledger_id = principal.ledger_id or accounts.require(account_id).ledger_id
     workspace = workspace_id or principal.default_workspace_id or accounts.require(account_id).default_workspace_id
@@ -181,8 +203,12 @@ def submit_job(
             now,
             generation_kind=model.kind,
             max_in_flight=settings.max_jobs_in_flight,
-            extra=jobs.submission_steps(
-                job, idempotency_key_hash=key_hash, body_hash=fingerprint, consent_condition=may_generate, now=now
+            extra=both(
+                jobs.submission_steps(
+                    job, idempotency_key_hash=key_hash, body_hash=fingerprint, consent_condition=may_generate, now=now
+                ),
+                # The job's references become used with the job, and only if it is accepted.
+                uploads.first_use_steps(account_id, references, now),
             ),
         )
     except StepRefusedError as refused:
@@ -260,4 +286,8 @@ def _explain_refusal(
         raise errors.ConsentRequiredError() from refused
     if "workspace" in refused.failures:
         raise errors.NotFoundError("No such workspace.") from refused
+    if "upload" in refused.failures:
+        raise UploadRejectedError(
+            "A reference upload expired or was used by another request meanwhile; try again."
+        ) from refused
     raise errors.ConflictError("Retry the request.") from refused

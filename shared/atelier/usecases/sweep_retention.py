@@ -5,6 +5,10 @@ DynamoDB honours days late. Every day this task Queries the expiry-day index (GS
 each such item, see `atelier.data.expiry`) for the last few days and today, and deletes what has
 expired, 25 per BatchWriteItem. Never a Scan. A day missed is caught up the next day; anything
 older than the look-back is left to TTL.
+
+Reference uploads no job has used are in the same index under the day they stop being kept; each
+is deleted with its object and gives back its share of the account's upload quota (an upload a job
+used meanwhile is left alone). They carry no TTL: the bucket's lifecycle rule is their backstop.
 """
 
 from __future__ import annotations
@@ -14,25 +18,53 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 from atelier.clock import Clock
+from atelier.data.assets import UploadRepository
 from atelier.data.privacy import Key
 from atelier.data.retention import RetentionRepository
+from atelier.integrations.storage import ObjectStore
 from atelier.observability import record_metric
 from atelier.settings import Settings
 
+UPLOAD_ENTITY = "upload"
 
-def sweep_retention(*, retention: RetentionRepository, clock: Clock, settings: Settings) -> dict[str, int]:
+
+def sweep_retention(
+    *,
+    retention: RetentionRepository,
+    uploads: UploadRepository,
+    storage: ObjectStore,
+    clock: Clock,
+    settings: Settings,
+) -> dict[str, int]:
     """Answers how many items of each kind were deleted."""
     now = clock.now()
     now_epoch = int(now.timestamp())
     deleted: Counter[str] = Counter()
+    unused_uploads: list[Key] = []
 
     def expired() -> Iterator[Key]:
         for days_ago in range(settings.retention_lookback_days, -1, -1):
             day = (now - timedelta(days=days_ago)).strftime("%Y-%m-%d")
             for entity, key in retention.expired(day, now_epoch):
+                if entity == UPLOAD_ENTITY:
+                    unused_uploads.append(key)
+                    continue
                 deleted[entity] += 1
                 yield key
 
     retention.delete(expired())
+    for key in unused_uploads:
+        if expire_unused_upload(key, uploads=uploads, storage=storage):
+            deleted[UPLOAD_ENTITY] += 1
     record_metric("RetentionItemsDeleted", deleted.total())
     return dict(deleted)
+
+
+def expire_unused_upload(key: Key, *, uploads: UploadRepository, storage: ObjectStore) -> bool:
+    """Deletes one unused upload's record (giving back its quota), then its object; False when a
+    job used it meanwhile. The record goes first, so no job can be accepted with a deleted object."""
+    removed = uploads.delete_unused_at(key)
+    if removed is None:
+        return False
+    storage.delete([removed.object_key])
+    return True

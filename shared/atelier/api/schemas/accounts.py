@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from atelier.api.schemas.common import DisplayText, EmailAddress, MustBeTrue, StrictRequest
 from atelier.clock import isoformat
-from atelier.models.accounts import Account, ApiKey, Consent, PolicyVersion, Preferences, Workspace
+from atelier.models.accounts import Account, ApiKey, Consent, PolicyVersion, Preferences, Scope, Workspace
 
 
 class ConsentBody(BaseModel):
@@ -109,8 +109,20 @@ class PolicyResponse(BaseModel):
     upcoming: PolicyVersionBody | None
 
 
+ScopeName = Literal["generate", "library:read", "library:write", "billing:read"]
+
+
 class CreateApiKeyRequest(StrictRequest):
     name: DisplayText
+    scopes: list[ScopeName] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=len(Scope),
+        description="What the key may do. Without it the key may generate and read the library.",
+    )
+
+    def scope_set(self) -> frozenset[Scope] | None:
+        return frozenset(Scope(scope) for scope in self.scopes) if self.scopes else None
 
 
 class ApiKeyResponse(BaseModel):
@@ -118,10 +130,17 @@ class ApiKeyResponse(BaseModel):
     name: str
     prefix: str
     created_at: str
+    scopes: list[ScopeName]
 
     @classmethod
     def of(cls, api_key: ApiKey) -> ApiKeyResponse:
-        return cls(id=api_key.id, name=api_key.name, prefix=api_key.prefix, created_at=isoformat(api_key.created_at))
+        return cls(
+            id=api_key.id,
+            name=api_key.name,
+            prefix=api_key.prefix,
+            created_at=isoformat(api_key.created_at),
+            scopes=sorted(scope.value for scope in api_key.scopes),
+        )
 
 
 class CreatedApiKeyResponse(ApiKeyResponse):

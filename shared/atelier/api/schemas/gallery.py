@@ -140,6 +140,8 @@ class GalleryItemResponse(BaseModel):
     duration_s: float | None
     owner: GalleryOwner
     download_url: str
+    thumbnail_url: str | None = Field(description="WebP, longest side 512 px; a cacheable public URL")
+    poster_url: str | None = Field(description="A video's poster frame (WebP); null for an image")
     published_at: str
 
     @classmethod
@@ -154,6 +156,8 @@ class GalleryItemResponse(BaseModel):
             duration_s=entry.duration_s,
             owner=GalleryOwner(name=view.owner_name, handle=view.owner_handle),
             download_url=view.download_url,
+            thumbnail_url=view.thumbnail_url,
+            poster_url=view.poster_url,
             published_at=isoformat(entry.published_at),
         )
 
@@ -205,6 +209,8 @@ class SharedAssetBody(BaseModel):
     height: int | None
     duration_s: float | None
     download_url: str | None
+    thumbnail_url: str | None = None
+    poster_url: str | None = None
 
 
 class SharedItemResponse(BaseModel):
@@ -225,6 +231,8 @@ class SharedItemResponse(BaseModel):
                 height=item.asset.height,
                 duration_s=item.asset.duration_s,
                 download_url=item.download_url,
+                thumbnail_url=item.thumbnail_url,
+                poster_url=item.poster_url,
             )
         workflow = None
         if item.workflow is not None:

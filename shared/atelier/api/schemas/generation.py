@@ -147,6 +147,8 @@ class AssetResponse(BaseModel):
     visibility: Literal["private", "public"]
     removed: bool
     download_url: str | None
+    thumbnail_url: str | None = Field(description="WebP, longest side 512 px; short-lived like download_url")
+    poster_url: str | None = Field(description="A video's poster frame (WebP); null for an image")
     created_at: str
 
     @classmethod
@@ -168,6 +170,8 @@ class AssetResponse(BaseModel):
             visibility=asset.visibility.value,
             removed=asset.removed,
             download_url=view.download_url,
+            thumbnail_url=view.thumbnail_url,
+            poster_url=view.poster_url,
             created_at=isoformat(asset.created_at),
         )
 

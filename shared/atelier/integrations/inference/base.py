@@ -108,7 +108,10 @@ class InferenceProvider(Protocol):
         refusing anything larger than max_bytes."""
         ...
 
-    def verify_callback(self, headers: Mapping[str, str], raw_body: bytes) -> str:
-        """Verifies a provider callback where the provider signs them and answers the provider job
-        id it names; the job is then re-checked with `status`, never trusted from the body."""
+    def verify_callback(
+        self, headers: Mapping[str, str], raw_body: bytes, query: Mapping[str, str] | None = None
+    ) -> str:
+        """Verifies a provider callback (the provider's signature, or for providers that sign
+        nothing the token in the callback URL's ``query``) and answers the provider job id it names;
+        the job is then re-checked with `status`, never trusted from the body."""
         ...

@@ -407,7 +407,9 @@ class LocalProvider:
             raise ProviderRejectedError("The output is larger than allowed.", details={"max_bytes": max_bytes})
         return output.content
 
-    def verify_callback(self, headers: Mapping[str, str], raw_body: bytes) -> str:
+    def verify_callback(
+        self, headers: Mapping[str, str], raw_body: bytes, query: Mapping[str, str] | None = None
+    ) -> str:
         raise CallbackSignatureError("The local provider sends no callbacks.")
 
     def _finish(self, job_id: str, request: GenerationRequest) -> ProviderJob:

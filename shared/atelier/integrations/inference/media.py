@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict
 
 from atelier import errors
 from atelier.integrations.inference.base import ProviderError, ProviderOutput, ProviderRejectedError
+from atelier.integrations.resilience import Resilient, TransientFailure
 
 if TYPE_CHECKING:
     import httpx
@@ -251,8 +252,11 @@ class OutputFetcher:
         hosts: Iterable[str] = (),
         trusted_origin: str | None = None,
         resolve: Resolver | None = None,
+        resilient: Resilient | None = None,
     ) -> None:
         self._http = http
+        # Downloads are reads: a 429, 5xx or broken connection is tried again (resilience module).
+        self._resilient = resilient
         self._hosts = tuple(host.strip().lower() for host in hosts if host.strip())
         self._trusted_origin = _origin(trusted_origin) if trusted_origin else None
         self._resolve = resolve or resolve_addresses
@@ -264,7 +268,19 @@ class OutputFetcher:
             return output.content
         if not output.url:
             raise ProviderRejectedError("The output names neither content nor a URL.")
-        return self._download(output.url, max_bytes)
+        url = output.url
+        if self._resilient is None:
+            return self._download(url, max_bytes)
+
+        def attempt() -> bytes:
+            try:
+                return self._download(url, max_bytes)
+            except ProviderRejectedError:
+                raise
+            except ProviderError as exc:
+                raise TransientFailure(exc) from exc
+
+        return self._resilient.call(attempt, repeatable=True)
 
     def allows(self, url: str) -> bool:
         origin = _origin(url)

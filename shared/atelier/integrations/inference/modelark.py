@@ -13,8 +13,9 @@
   ``cancel`` looks first and deletes only a task still queued.
 
 ModelArk bills what it delivers (images generated, video tokens of a succeeded task), so a failed
-or cancelled task is not charged. Task callbacks (``callback_url``) are not signed, so none is
-asked for: the worker polls.
+or cancelled task is not charged. With a ``callback_url``, a video task is created with
+``callback_url``: ModelArk POSTs the task there as its status changes. ModelArk does not sign it, so
+the URL carries the job and a token keyed with our API key, checked before the hint is taken.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from atelier.integrations.inference.base import (
-    CallbackSignatureError,
     GenerationRequest,
     ProviderJob,
     ProviderOutput,
@@ -38,12 +38,16 @@ from atelier.integrations.inference.registry import (
     DEFAULT_SYNC_TIMEOUT_SECONDS,
     JsonApi,
     Secret,
+    callback_id,
     machine_code,
     malformed,
     path_segment,
     reveal,
     short_text,
+    tokened_callback_url,
+    verify_callback_token,
 )
+from atelier.integrations.resilience import Resilient
 
 if TYPE_CHECKING:
     import httpx
@@ -97,6 +101,7 @@ class ModelArkProvider:
             lambda: self._api.http,
             hosts=DEFAULT_OUTPUT_HOSTS if output_hosts is None else output_hosts,
             trusted_origin=trusted_origin,
+            resilient=Resilient(f"{self.name}-outputs"),
         )
 
     def _auth(self) -> dict[str, str]:
@@ -160,6 +165,9 @@ class ModelArkProvider:
         body |= {name: request.params[name] for name in _VIDEO_PARAMS if request.params.get(name) is not None}
         if request.seed is not None:
             body["seed"] = request.seed
+        if request.callback_url:
+            key = reveal(self._api_key, "modelark api key")
+            body["callback_url"] = tokened_callback_url(request.callback_url, key, self.name, request.job_id)
         answer = self._api.call("POST", "/contents/generations/tasks", body=body)
         task_id = answer.body.get("id") if isinstance(answer.body, dict) else None
         if not isinstance(task_id, str) or not task_id:
@@ -216,8 +224,11 @@ class ModelArkProvider:
     def fetch_output(self, output: ProviderOutput, *, max_bytes: int) -> bytes:
         return self._fetcher.fetch(output, max_bytes=max_bytes)
 
-    def verify_callback(self, headers: Mapping[str, str], raw_body: bytes) -> str:
-        raise CallbackSignatureError("ModelArk callbacks are not signed; tasks are polled.")
+    def verify_callback(
+        self, headers: Mapping[str, str], raw_body: bytes, query: Mapping[str, str] | None = None
+    ) -> str:
+        verify_callback_token(query, lambda: reveal(self._api_key, "modelark api key"), self.name)
+        return callback_id(raw_body)
 
 
 def _image_output(item: Mapping[str, Any], provider: str) -> ProviderOutput:

@@ -35,6 +35,7 @@ from atelier.integrations.inference.registry import (
     malformed,
     reveal,
 )
+from atelier.integrations.resilience import Resilient
 
 if TYPE_CHECKING:
     import httpx
@@ -66,6 +67,7 @@ class OpenAIImagesProvider:
             lambda: self._api.http,
             hosts=DEFAULT_OUTPUT_HOSTS if output_hosts is None else output_hosts,
             trusted_origin=trusted_origin,
+            resilient=Resilient(f"{self.name}-outputs"),
         )
 
     def _auth(self) -> dict[str, str]:
@@ -94,7 +96,9 @@ class OpenAIImagesProvider:
     def fetch_output(self, output: ProviderOutput, *, max_bytes: int) -> bytes:
         return self._fetcher.fetch(output, max_bytes=max_bytes)
 
-    def verify_callback(self, headers: Mapping[str, str], raw_body: bytes) -> str:
+    def verify_callback(
+        self, headers: Mapping[str, str], raw_body: bytes, query: Mapping[str, str] | None = None
+    ) -> str:
         raise CallbackSignatureError("OpenAI Images sends no callbacks.")
 
 

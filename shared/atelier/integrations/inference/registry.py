@@ -13,15 +13,18 @@ Secrets are given either directly (local and test stacks) or as the name of an S
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from atelier.integrations.inference.base import InferenceProvider, ProviderError, ProviderRejectedError
+from atelier.integrations.resilience import Resilient, TransientFailure, parse_retry_after
 from atelier.settings import Settings
 
 if TYPE_CHECKING:
@@ -71,6 +74,42 @@ def path_segment(value: str) -> str:
     return quote(value, safe="")
 
 
+def callback_token(key: str, provider: str, job_id: str) -> str:
+    """Authenticates a callback URL for providers that do not sign their callbacks: an HMAC of our
+    job id keyed with our API key at that provider (which only the provider and we know)."""
+    return hmac.new(key.encode(), f"{provider}-callback:{job_id}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def tokened_callback_url(url: str, key: str, provider: str, job_id: str, **extra: str) -> str:
+    """The callback URL with the job, any extra fields the callback cannot tell, and the token."""
+    query = {"job": job_id, **extra, "token": callback_token(key, provider, job_id)}
+    return f"{url}{'&' if '?' in url else '?'}{urlencode(query)}"
+
+
+def verify_callback_token(query: Mapping[str, str] | None, key: Callable[[], str], provider: str) -> None:
+    """Raises CallbackSignatureError unless the query carries the token of the job it names (the
+    key is read only for a callback that has a token to check)."""
+    from atelier.integrations.inference.base import CallbackSignatureError
+
+    job_id = (query or {}).get("job", "")
+    token = (query or {}).get("token", "")
+    if not job_id or not token or not hmac.compare_digest(token, callback_token(key(), provider, job_id)):
+        raise CallbackSignatureError()
+
+
+def callback_id(raw_body: bytes, field: str = "id") -> str:
+    """The provider's job id a callback body names (CallbackSignatureError when it names none)."""
+    from atelier.integrations.inference.base import CallbackSignatureError
+
+    try:
+        value = json.loads(raw_body).get(field)
+    except (ValueError, AttributeError) as exc:
+        raise CallbackSignatureError("The callback names no job.") from exc
+    if not isinstance(value, str) or not value or len(value) > 200:
+        raise CallbackSignatureError("The callback names no job.")
+    return value
+
+
 def origin_of(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
@@ -104,6 +143,7 @@ class JsonApi:
         http: httpx.Client | None = None,
         *,
         timeout_seconds: float = DEFAULT_HTTP_TIMEOUT_SECONDS,
+        resilient: Resilient | None = None,
     ) -> None:
         self.provider = provider
         self.base_url = base_url.rstrip("/")
@@ -111,6 +151,7 @@ class JsonApi:
         self._http = http
         self._timeout_seconds = timeout_seconds
         self._lock = threading.Lock()
+        self.resilient = resilient or Resilient(provider)
 
     @property
     def http(self) -> httpx.Client:
@@ -129,8 +170,27 @@ class JsonApi:
         headers: Mapping[str, str] | None = None,
         timeout_seconds: float | None = None,
         empty_ok: bool = False,
+        repeatable: bool | None = None,
     ) -> ApiAnswer:
-        """Calls the API; answers the parsed JSON of a 2xx, or raises the error the status means."""
+        """Calls the API; answers the parsed JSON of a 2xx, or raises the error the status means.
+        Passing failures are retried (see atelier.integrations.resilience) when the call is safe to
+        repeat: by default a GET or HEAD, or a request carrying an ``Idempotency-Key``."""
+        if repeatable is None:
+            named = {name.lower() for name in headers or {}}
+            repeatable = method in ("GET", "HEAD") or "idempotency-key" in named
+        return self.resilient.call(
+            lambda: self._attempt(method, path, body, headers, timeout_seconds, empty_ok), repeatable=repeatable
+        )
+
+    def _attempt(
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        headers: Mapping[str, str] | None,
+        timeout_seconds: float | None,
+        empty_ok: bool,
+    ) -> ApiAnswer:
         import httpx
 
         request_headers = {"Accept": "application/json", **self._auth(), **(headers or {})}
@@ -142,14 +202,21 @@ class JsonApi:
                 method, f"{self.base_url}{path}", json=body, headers=request_headers, **options
             )
         except httpx.TimeoutException as exc:
-            raise ProviderError(details={"provider": self.provider, "reason": "timeout"}) from exc
+            raise TransientFailure(ProviderError(details={"provider": self.provider, "reason": "timeout"})) from exc
         except httpx.HTTPError as exc:
-            raise ProviderError(details={"provider": self.provider, "reason": "network"}) from exc
+            raise TransientFailure(ProviderError(details={"provider": self.provider, "reason": "network"})) from exc
         status = response.status_code
-        if status == 429 or status >= 500 or status in _CONFIGURATION_STATUSES:
-            raise ProviderError(
-                details={"provider": self.provider, "status": status, "code": _error_code(response)},
-                retry_after_seconds=_retry_after(response.headers.get("retry-after")),
+        if status in _CONFIGURATION_STATUSES:
+            # Our key or account is wrong: no retry fixes that now, but the queue may after it is fixed.
+            raise ProviderError(details={"provider": self.provider, "status": status, "code": _error_code(response)})
+        if status == 429 or status >= 500:
+            retry_after = parse_retry_after(response.headers.get("retry-after"))
+            raise TransientFailure(
+                ProviderError(
+                    details={"provider": self.provider, "status": status, "code": _error_code(response)},
+                    retry_after_seconds=None if retry_after is None else min(round(retry_after), 3600),
+                ),
+                retry_after_seconds=retry_after,
             )
         if status >= 400:
             raise ProviderRejectedError(
@@ -162,7 +229,9 @@ class JsonApi:
         try:
             parsed = response.json()
         except ValueError as exc:
-            raise ProviderError(details={"provider": self.provider, "reason": "malformed_answer"}) from exc
+            raise TransientFailure(
+                ProviderError(details={"provider": self.provider, "reason": "malformed_answer"})
+            ) from exc
         return ApiAnswer(status, parsed, response.headers)
 
 
@@ -187,12 +256,6 @@ def _error_code(response: httpx.Response) -> str | None:
     for candidate in candidates:
         if isinstance(candidate, str) and _ERROR_CODE.fullmatch(candidate.replace(" ", "_")):
             return candidate.replace(" ", "_")
-    return None
-
-
-def _retry_after(value: str | None) -> int | None:
-    if value and value.strip().isdigit():
-        return min(int(value.strip()), 3600)
     return None
 
 

@@ -53,6 +53,7 @@ from atelier.integrations.inference.registry import (
     reveal,
     short_text,
 )
+from atelier.integrations.resilience import Resilient
 
 if TYPE_CHECKING:
     import httpx
@@ -107,6 +108,7 @@ class ReplicateProvider:
             lambda: self._api.http,
             hosts=DEFAULT_OUTPUT_HOSTS if output_hosts is None else output_hosts,
             trusted_origin=trusted_origin,
+            resilient=Resilient(f"{self.name}-outputs"),
         )
 
     def _auth(self) -> dict[str, str]:
@@ -132,7 +134,9 @@ class ReplicateProvider:
         return self._fetcher.fetch(output, max_bytes=max_bytes)
 
     # -- callbacks ---------------------------------------------------------------------------
-    def verify_callback(self, headers: Mapping[str, str], raw_body: bytes) -> str:
+    def verify_callback(
+        self, headers: Mapping[str, str], raw_body: bytes, query: Mapping[str, str] | None = None
+    ) -> str:
         lowered = {name.lower(): value for name, value in headers.items()}
         webhook_id = lowered.get("webhook-id", "")
         timestamp = lowered.get("webhook-timestamp", "")

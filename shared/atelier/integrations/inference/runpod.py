@@ -20,7 +20,9 @@ The input sent is ``{"prompt", "negative_prompt", "seed", "kind", "reference_ima
 
 URL outputs are fetched only from the hosts configured for the endpoint's storage
 (``runpod_output_hosts``). RunPod bills worker time: a job that never ran (``executionTime`` 0 or
-absent) is not charged. RunPod webhooks are not signed, so none is asked for: the worker polls.
+absent) is not charged. With a ``callback_url``, ``webhook`` is sent: RunPod POSTs the status
+answer there when the job ends. RunPod does not sign it, so the URL carries the job, the endpoint
+(the body does not name it) and a token keyed with our API key, checked before the hint is taken.
 """
 
 from __future__ import annotations
@@ -45,11 +47,15 @@ from atelier.integrations.inference.registry import (
     DEFAULT_HTTP_TIMEOUT_SECONDS,
     JsonApi,
     Secret,
+    callback_id,
     malformed,
     path_segment,
     reveal,
     short_text,
+    tokened_callback_url,
+    verify_callback_token,
 )
+from atelier.integrations.resilience import Resilient
 
 if TYPE_CHECKING:
     import httpx
@@ -85,7 +91,10 @@ class RunPodProvider:
         self._api_key = api_key
         self._api = JsonApi(self.name, api_base, self._auth, http, timeout_seconds=timeout_seconds)
         self._fetcher = fetcher or OutputFetcher(
-            lambda: self._api.http, hosts=output_hosts, trusted_origin=trusted_origin
+            lambda: self._api.http,
+            hosts=output_hosts,
+            trusted_origin=trusted_origin,
+            resilient=Resilient(f"{self.name}-outputs"),
         )
 
     def _auth(self) -> dict[str, str]:
@@ -103,7 +112,12 @@ class RunPodProvider:
             "reference_image_urls": list(request.reference_image_urls) or None,
         }
         job_input = {name: value for name, value in job_input.items() if value is not None}
-        body = {"input": {**request.params, **job_input}}
+        body: dict[str, Any] = {"input": {**request.params, **job_input}}
+        if request.callback_url:
+            key = reveal(self._api_key, "runpod api key")
+            body["webhook"] = tokened_callback_url(
+                request.callback_url, key, self.name, request.job_id, endpoint=endpoint
+            )
         answer = self._api.call("POST", f"/{endpoint}/run", body=body)
         return self._job(endpoint, answer.body)
 
@@ -123,8 +137,14 @@ class RunPodProvider:
     def fetch_output(self, output: ProviderOutput, *, max_bytes: int) -> bytes:
         return self._fetcher.fetch(output, max_bytes=max_bytes)
 
-    def verify_callback(self, headers: Mapping[str, str], raw_body: bytes) -> str:
-        raise CallbackSignatureError("RunPod webhooks are not signed; jobs are polled.")
+    def verify_callback(
+        self, headers: Mapping[str, str], raw_body: bytes, query: Mapping[str, str] | None = None
+    ) -> str:
+        verify_callback_token(query, lambda: reveal(self._api_key, "runpod api key"), self.name)
+        endpoint = (query or {}).get("endpoint", "")
+        if not _ENDPOINT_ID.match(endpoint):
+            raise CallbackSignatureError("The callback names no endpoint.")
+        return f"{endpoint}:{callback_id(raw_body)}"
 
     def _job(self, endpoint: str, body: Any) -> ProviderJob:
         if not isinstance(body, dict) or not isinstance(body.get("id"), str):

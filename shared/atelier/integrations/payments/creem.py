@@ -29,6 +29,7 @@ from atelier.integrations.payments.base import (
     WebhookSignatureError,
 )
 from atelier.integrations.payments.registry import Secret, reveal
+from atelier.integrations.resilience import Resilient, TransientFailure, parse_retry_after
 from atelier.models.billing import Money
 
 if TYPE_CHECKING:
@@ -52,11 +53,13 @@ class CreemProvider:
         webhook_secret: Secret,
         api_base: str = "https://api.creem.io",
         http: httpx.Client | None = None,
+        resilient: Resilient | None = None,
     ) -> None:
         self._api_key = api_key
         self._webhook_secret = webhook_secret
         self._api_base = api_base.rstrip("/")
         self._http = http
+        self._resilient = resilient or Resilient(self.name)
 
     @property
     def http(self) -> httpx.Client:
@@ -70,14 +73,24 @@ class CreemProvider:
         return self._send("POST", path, json=body)
 
     def _send(self, method: str, path: str, **options: Any) -> httpx.Response:
+        """One request, retried where safe (see atelier.integrations.resilience): reads only, as
+        Creem documents no idempotency key for its writes."""
+        headers = {"x-api-key": reveal(self._api_key, "creem api key"), "Accept": "application/json"}
+        return self._resilient.call(lambda: self._attempt(method, path, headers, options), repeatable=method == "GET")
+
+    def _attempt(self, method: str, path: str, headers: dict[str, str], options: dict[str, Any]) -> httpx.Response:
         import httpx
 
-        headers = {"x-api-key": reveal(self._api_key, "creem api key"), "Accept": "application/json"}
         try:
             response = self.http.request(method, f"{self._api_base}{path}", headers=headers, **options)
         except httpx.HTTPError as exc:  # timeouts and network errors
-            raise errors.DependencyUnavailableError(_UNAVAILABLE) from exc
-        if response.status_code >= 500 or response.status_code in (401, 403, 429):
+            raise TransientFailure(errors.DependencyUnavailableError(_UNAVAILABLE)) from exc
+        if response.status_code >= 500 or response.status_code == 429:
+            raise TransientFailure(
+                errors.DependencyUnavailableError(_UNAVAILABLE),
+                retry_after_seconds=parse_retry_after(response.headers.get("retry-after")),
+            )
+        if response.status_code in (401, 403):  # our key is wrong: no retry fixes it now
             raise errors.DependencyUnavailableError(_UNAVAILABLE)
         return response
 

@@ -30,6 +30,7 @@ from atelier.integrations.payments.base import (
     WebhookSignatureError,
 )
 from atelier.integrations.payments.registry import Secret, reveal
+from atelier.integrations.resilience import Resilient, TransientFailure, parse_retry_after
 from atelier.models.billing import CatalogItem, Money
 
 if TYPE_CHECKING:
@@ -61,6 +62,7 @@ class PayPalProvider:
         webhook_id: str,
         api_base: str = "https://api-m.paypal.com",
         http: httpx.Client | None = None,
+        resilient: Resilient | None = None,
     ) -> None:
         self._client_id = client_id
         self._client_secret = client_secret
@@ -69,6 +71,7 @@ class PayPalProvider:
         self._http = http
         self._lock = threading.Lock()
         self._token: tuple[float, str] | None = None  # (expires at, monotonic clock; token)
+        self._resilient = resilient or Resilient(self.name)
 
     @property
     def http(self) -> httpx.Client:
@@ -104,24 +107,34 @@ class PayPalProvider:
         return token
 
     def _send(self, method: str, path: str, *, authorised: bool = True, **kwargs: Any) -> httpx.Response:
-        import httpx
-
+        """One request, retried where safe (see atelier.integrations.resilience): reads, the token
+        request, and writes carrying a ``PayPal-Request-Id`` (PayPal's idempotency key)."""
         headers: dict[str, str] = {"Accept": "application/json", **kwargs.pop("headers", {})}
+        repeatable = method == "GET" or not authorised or "PayPal-Request-Id" in headers
         for attempt in (1, 2):
             if authorised:
                 headers["Authorization"] = f"Bearer {self._access_token()}"
-            try:
-                response = self.http.request(method, f"{self._api_base}{path}", headers=headers, **kwargs)
-            except httpx.HTTPError as exc:  # timeouts and network errors
-                raise errors.DependencyUnavailableError(_UNAVAILABLE) from exc
+            response = self._resilient.call(lambda: self._attempt(method, path, headers, kwargs), repeatable=repeatable)
             if response.status_code == 401 and authorised and attempt == 1:
                 with self._lock:
                     self._token = None  # revoked or expired early: one fresh token, one more try
                 continue
-            if response.status_code >= 500 or response.status_code == 429:
-                raise errors.DependencyUnavailableError(_UNAVAILABLE)
             return response
         raise errors.DependencyUnavailableError(_UNAVAILABLE)
+
+    def _attempt(self, method: str, path: str, headers: dict[str, str], kwargs: dict[str, Any]) -> httpx.Response:
+        import httpx
+
+        try:
+            response = self.http.request(method, f"{self._api_base}{path}", headers=headers, **kwargs)
+        except httpx.HTTPError as exc:  # timeouts and network errors
+            raise TransientFailure(errors.DependencyUnavailableError(_UNAVAILABLE)) from exc
+        if response.status_code >= 500 or response.status_code == 429:
+            raise TransientFailure(
+                errors.DependencyUnavailableError(_UNAVAILABLE),
+                retry_after_seconds=parse_retry_after(response.headers.get("retry-after")),
+            )
+        return response
 
     # -- checkout --------------------------------------------------------------------------
     def create_checkout(self, request: CheckoutRequest) -> ProviderCheckout:

@@ -31,6 +31,7 @@ from atelier.integrations.payments.base import (
     WebhookSignatureError,
 )
 from atelier.integrations.payments.registry import Secret, reveal
+from atelier.integrations.resilience import Resilient, TransientFailure
 from atelier.models.billing import Money
 
 if TYPE_CHECKING:
@@ -54,7 +55,8 @@ class StripeProvider:
         tolerance_seconds: int = 300,
         http_client: stripe.HTTPClient | None = None,
         timeout_seconds: float = 10.0,
-        max_network_retries: int = 1,
+        max_network_retries: int = 2,
+        resilient: Resilient | None = None,
     ) -> None:
         self._secret_key = secret_key
         self._webhook_secret = webhook_secret
@@ -63,6 +65,7 @@ class StripeProvider:
         self._http_client = http_client
         self._timeout = timeout_seconds
         self._retries = max_network_retries
+        self._resilient = resilient or Resilient(self.name)
         self._client: stripe.StripeClient | None = None
         self._lock = threading.Lock()
 
@@ -82,15 +85,28 @@ class StripeProvider:
             return self._client
 
     def _call(self, operation: Callable[[stripe.StripeClient], T]) -> T:
+        """Through the provider's circuit breaker; the retries themselves are the SDK's own
+        (``max_network_retries``: it repeats POSTs with one ``Idempotency-Key``, honours
+        ``Stripe-Should-Retry`` and backs off with jitter), so each operation is one attempt here."""
         import stripe
 
         client = self.client
-        try:
-            return operation(client)
-        except stripe.StripeError as exc:
-            # Network errors, timeouts, 5xx, rate limits and refused keys alike: the purchase or
-            # the event cannot go on now, and the caller (or Stripe's redelivery) tries again.
-            raise errors.DependencyUnavailableError(_UNAVAILABLE) from exc
+
+        def attempt() -> T:
+            try:
+                return operation(client)
+            except (stripe.APIConnectionError, stripe.RateLimitError) as exc:
+                raise TransientFailure(errors.DependencyUnavailableError(_UNAVAILABLE)) from exc
+            except stripe.APIError as exc:
+                if (exc.http_status or 500) >= 500:
+                    raise TransientFailure(errors.DependencyUnavailableError(_UNAVAILABLE)) from exc
+                raise errors.DependencyUnavailableError(_UNAVAILABLE) from exc
+            except stripe.StripeError as exc:
+                # Refused keys, invalid requests: the purchase or the event cannot go on now, and
+                # the caller (or Stripe's redelivery) tries again.
+                raise errors.DependencyUnavailableError(_UNAVAILABLE) from exc
+
+        return self._resilient.call(attempt, repeatable=False)
 
     # -- checkout --------------------------------------------------------------------------
     def create_checkout(self, request: CheckoutRequest) -> ProviderCheckout:
