@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from atelier.data.sessions import SessionRepository
     from atelier.data.shares import ShareRepository
     from atelier.data.sign_in_states import SignInStateRepository
+    from atelier.data.suppressions import SuppressionRepository
     from atelier.data.wallets import WalletRepository
     from atelier.data.workflows import WorkflowRepository
     from atelier.data.workspaces import WorkspaceRepository
@@ -106,6 +107,12 @@ class Services:
         from atelier.data.emails import SentEmailRepository
 
         return SentEmailRepository()
+
+    @cached_property
+    def suppressions(self) -> SuppressionRepository:
+        from atelier.data.suppressions import SuppressionRepository
+
+        return SuppressionRepository()
 
     @cached_property
     def policies(self) -> PolicyRepository:
@@ -222,9 +229,12 @@ class Services:
     @property
     def mailer(self) -> Mailer:
         if self._mailer is None:
-            from atelier.integrations.email import SesMailer
+            from atelier.integrations.email import SesMailer, SuppressingMailer
 
-            self._mailer = SesMailer(self.settings.email_from)
+            self._mailer = SuppressingMailer(
+                SesMailer(self.settings.email_from, configuration_set=self.settings.email_configuration_set),
+                self.suppressions.is_suppressed,
+            )
         return self._mailer
 
     def oidc_provider(self, name: str) -> OidcProvider:

@@ -241,6 +241,8 @@ class Settings(BaseModel):
 
     # Email (SES). The sender's identity is declared in template.yaml.
     email_from: str = "Atelier <no-reply@atelier.example.com>"
+    # The SES configuration set whose bounce and complaint events suppress addresses ("" sends without).
+    email_configuration_set: str = ""
 
     # Rate limits (fixed windows, counted in DynamoDB).
     sign_in_limit_per_address: int = 30
@@ -375,6 +377,8 @@ class Settings(BaseModel):
     # out at 300 s), and how many due accounts it takes per run.
     purge_time_budget_seconds: int = 240
     purge_batch_size: int = 25
+    # An account still due this long after its purge time counts as overdue (PurgeOverdueAlarm).
+    purge_overdue_after_seconds: int = 3600
     # Payment-provider calls a purge could not make are retried on later runs, this many times.
     purge_provider_attempts: int = 96
     # Days of the expiry index the retention sweep looks back over (older days were swept before).

@@ -257,6 +257,7 @@ def test_a_failed_invocation_of_the_scheduled_function_alarms():
         alarm["Properties"]
         for alarm in resources("AWS::CloudWatch::Alarm").values()
         if alarm["Properties"].get("Namespace") == "AWS/Lambda"
+        and alarm["Properties"]["MetricName"] == "Errors"
         and alarm["Properties"]["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "ScheduledFunction"}}]
     ]
     assert alarm["MetricName"] == "Errors"

@@ -16,7 +16,7 @@ from atelier.integrations.public_media import PublicMedia
 from atelier.integrations.storage import ObjectStore
 from atelier.models.accounts import Account
 from atelier.models.gallery import ModerationAction, Report, ReportStatus, TargetType
-from atelier.observability import logger
+from atelier.observability import logger, record_metric
 from atelier.settings import Settings
 from atelier.usecases.publish_media import republish, withdraw, withdraw_account
 
@@ -100,6 +100,7 @@ def resolve_report(
         withdraw(owner, target, public_media=public_media)
     resolved = reports.resolve(report, action=action, moderator_id=moderator_id, note=note, at=now)
     logger.info("report resolved", extra={"report_id": report.id, "action": action.value})
+    record_metric("ReportsResolved", action=action.value)
     return resolved
 
 

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Literal
 
+from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel
 
 from atelier import errors
@@ -35,6 +36,7 @@ from atelier.ids import IdPrefix, derived_id
 from atelier.integrations.inference.base import (
     GenerationRequest,
     InferenceProvider,
+    ProviderError,
     ProviderJob,
     ProviderRejectedError,
     ProviderStatus,
@@ -44,7 +46,7 @@ from atelier.integrations.queue import MessageQueue
 from atelier.integrations.resilience import CircuitOpenError, remaining_seconds
 from atelier.integrations.storage import ObjectStore, output_key, output_prefix
 from atelier.models.generation import Asset, Job, JobError, JobStatus
-from atelier.observability import logger
+from atelier.observability import logger, record_metric
 from atelier.settings import Settings
 from atelier.usecases.screen_media import (
     OutputRejectedError,
@@ -149,7 +151,12 @@ def run_generation(
         # The job's own input is unusable (a reference upload that is not the image it claimed to
         # be): every delivery would fail the same way, so the job fails now, saying why.
         return fail(job, exc.code, exc.message, jobs=jobs, wallets=wallets, clock=clock)
-    except Exception:
+    except Exception as exc:
+        if isinstance(exc, ProviderError):
+            # Each attempt the provider failed (down, timing out) counts toward its error rate at
+            # once, not only when the job gives up after its last delivery.
+            record_metric("ProviderCalls", provider=job.provider)
+            record_metric("ProviderErrors", provider=job.provider)
         if job.status is JobStatus.QUEUED:
             _give_back_start(job, jobs)
         if receive_count >= settings.generation_max_receives:
@@ -337,6 +344,9 @@ def finish(
     safety: OutputSafety,
 ) -> JobStatus:
     if state.status is not ProviderStatus.SUCCEEDED or not state.outputs:
+        if state.status is not ProviderStatus.CANCELED:
+            record_metric("ProviderCalls", provider=job.provider)
+            record_metric("ProviderErrors", provider=job.provider)
         if state.status is ProviderStatus.CANCELED:
             return fail(
                 job,
@@ -426,7 +436,40 @@ def finish(
             # Canceled while the provider worked: its outputs are discarded, not kept.
             storage.delete(stored)
         return current.status if current else JobStatus.CANCELED
+    record_metric("ProviderCalls", provider=job.provider)
+    record_metric("JobsSucceeded", provider=job.provider)
+    record_metric(
+        "GenerationLatency",
+        (now - job.created_at).total_seconds() * 1000,
+        unit=MetricUnit.Milliseconds,
+        provider=job.provider,
+        model=job.model,
+    )
     return JobStatus.SUCCEEDED
+
+
+# Failure reasons counted by name; any other code (a provider's own) is counted as "other", so
+# the JobsFailed metric keeps a handful of dimension values.
+_COUNTED_REASONS = frozenset(
+    {
+        "generation_failed",
+        "provider_rejected",
+        "timed_out",
+        "no_output",
+        "aborted",
+        "invalid_field",
+        "deadline_passed",
+        "provider_unavailable",
+    }
+)
+
+
+def _count_ended(job: Job, code: str, status: JobStatus) -> None:
+    if status is JobStatus.CANCELED:
+        record_metric("JobsCanceled")
+    else:
+        record_metric("JobsFailed", reason=code if code in _COUNTED_REASONS else "other")
+    record_metric("CreditsRefunded", job.cost_credits)
 
 
 def _store_previews(key: str, content: bytes, content_type: str, storage: ObjectStore) -> tuple[str | None, str | None]:
@@ -467,13 +510,15 @@ def fail(
     may have finished it first). Given `discard_from`, the outputs an attempt stored there are
     removed unless the job did succeed."""
     now = clock.now()
-    wallets.release(
+    released = wallets.release(
         job.account_id,
         job.ledger_id,
         job.id,
         now,
         extra=jobs.completion_step(job, status=status, now=now, error=JobError(code=code, message=message)),
     )
+    if released:
+        _count_ended(job, code, status)
     current = jobs.get(job.account_id, job.id)
     ended = current.status if current else status
     if discard_from is not None and ended is not JobStatus.SUCCEEDED:

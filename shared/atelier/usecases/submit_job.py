@@ -31,7 +31,7 @@ from atelier.integrations.queue import MessageQueue
 from atelier.integrations.storage import ObjectStore
 from atelier.models.accounts import AccountStatus, Principal
 from atelier.models.generation import Job, JobError, JobStatus
-from atelier.observability import logger
+from atelier.observability import logger, record_metric
 from atelier.settings import Settings
 from atelier.usecases.list_models import find_model, validate_params
 from atelier.usecases.manage_uploads import UploadRejectedError, prepare_references
@@ -241,6 +241,8 @@ def submit_job(
             ),
         )
         raise
+    record_metric("JobsSubmitted", provider=job.provider)
+    record_metric("CreditsHeld", cost)
     return SubmittedJob(job=job, replayed=False)
 
 
