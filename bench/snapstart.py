@@ -72,6 +72,19 @@ def _sqs(body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _sns(message: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": "arn:aws:sns:us-east-1:123456789012:probe:probe",
+                "Sns": {"Type": "Notification", "MessageId": "probe", "Message": json.dumps(message)},
+            }
+        ]
+    }
+
+
 def _schedule(task: str) -> dict[str, Any]:
     stage = os.environ.get("STAGE", "local")
     return {
@@ -116,6 +129,7 @@ REQUESTS: dict[str, tuple[str, Callable[[], dict[str, Any]]]] = {
         lambda: _sqs({"kind": "terms", "version": "1999-01-01", "shard": "00"}),
     ),
     "scheduled": ("retention sweep", lambda: _schedule("retention-sweep")),
+    "email_events": ("an SES delivery event (nothing to suppress)", lambda: _sns({"eventType": "Delivery"})),
 }
 
 
