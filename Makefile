@@ -132,3 +132,14 @@ deploy-web: $(VENV)/.installed ## Build the web studio and upload it to a deploy
 clean: ## Remove build output and caches (keeps the virtual environments)
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache web/dist web/test-results web/playwright-report
 	find . -name __pycache__ -not -path "./.venv*" -prune -exec rm -rf {} +
+
+.PHONY: deploy
+deploy: build ## Build and deploy one stage (STAGE=dev|staging|prod), then upload the web studio
+	@test -n "$(STAGE)" || { echo "usage: make deploy STAGE=dev|staging|prod" >&2; exit 1; }
+	$(SAM_VENV)/bin/sam deploy --config-env $(STAGE)
+	$(MAKE) --no-print-directory deploy-web STAGE=$(STAGE)
+
+.PHONY: redrive
+redrive: $(VENV)/.installed ## Move a dead-letter queue's messages back (QUEUE=generation|export|policy-notice STAGE=...; ARGS=--dry-run)
+	@test -n "$(QUEUE)" || { echo "usage: make redrive QUEUE=generation STAGE=prod [ARGS=--dry-run|--limit N]" >&2; exit 1; }
+	$(PY) -m scripts.redrive $(QUEUE) --stage $(or $(STAGE),dev) $(ARGS)

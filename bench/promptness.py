@@ -255,6 +255,7 @@ def run(jobs: int, handoff: float, delivery: float, seed: int = 7) -> dict[str, 
                                     provider_for=adapters.__getitem__,
                                     clock=sim,
                                     settings=settings,
+                                    safety=services.output_safety,
                                     sleep=sim.sleep,
                                 )
                         elif event.kind == "provider_done":

@@ -147,6 +147,7 @@ def benchmarks() -> list[Benchmark]:
         Benchmark("export", ["--quick"], ["--assets", "50", "--megabytes", "20"], parse_export),
         Benchmark("purge", ["--items", "5000"], ["--items", "500"], parse_purge),
         Benchmark("artifact", [], []),
+        Benchmark("media_safety", ["--runs", "7"], ["--runs", "3"]),
         Benchmark("snapstart", ["--runs", "5", "--restores", "3"], ["--runs", "3", "--restores", "1"]),
         Benchmark("web", ["--runs", "3"], ["--runs", "1", "--images", "4"]),
     ]

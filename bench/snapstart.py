@@ -72,6 +72,19 @@ def _sqs(body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _sns(message: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": "arn:aws:sns:us-east-1:123456789012:probe:probe",
+                "Sns": {"Type": "Notification", "MessageId": "probe", "Message": json.dumps(message)},
+            }
+        ]
+    }
+
+
 def _schedule(task: str) -> dict[str, Any]:
     stage = os.environ.get("STAGE", "local")
     return {
@@ -124,6 +137,7 @@ REQUESTS: dict[str, tuple[str, Callable[[], dict[str, Any]]]] = {
         "webhook delivery of an unknown endpoint",
         lambda: _sqs({"account_id": "acct_probe", "endpoint_id": "whe_probe", "message_id": "msg_probe", "attempt": 1}),
     ),
+    "email_events": ("an SES delivery event (nothing to suppress)", lambda: _sns({"eventType": "Delivery"})),
 }
 
 

@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -35,20 +35,27 @@ DEFAULT_WEB_ROOT = PROJECT_ROOT / "web" / "dist"  # the built studio (`make dev`
 SCHEDULES_PREFIX = "/_local/schedules"
 
 
-def default_stand_ins(parameters: Mapping[str, str] | None = None) -> list[StandIn]:
+def default_stand_ins(
+    parameters: Mapping[str, str] | None = None, invoke: Callable[[str, dict[str, Any]], Any] | None = None
+) -> list[StandIn]:
     """The stand-ins for the outside world that ``python -m local`` mounts (a runtime given none).
 
     Each is a ``StandIn`` (see local/standins.py); list new ones here. ``parameters`` are the
     template's, as given: providers in ``OidcProviders`` sit beside the local OIDC issuers.
+    ``invoke`` runs a function by logical id (the outbox's simulated bounces reach SES's consumer).
     """
     from local.oidc import oidc_stand_ins
     from local.outbox import outbox_stand_in
     from local.payments import payments_stand_ins
+    from local.provenance import provenance_stand_in
+    from local.rekognition import rekognition_stand_in
 
     return [
         *oidc_stand_ins((parameters or {}).get("OidcProviders")),
-        outbox_stand_in(),
+        outbox_stand_in(invoke),
         *payments_stand_ins(),
+        rekognition_stand_in(),
+        provenance_stand_in(),
     ]
 
 
@@ -82,7 +89,9 @@ class LocalRuntime:
         self._host = host
         self._parameters = dict(parameters or {})
         self._emulator_port = emulator_port
-        self._extra_stand_ins = list(default_stand_ins(self._parameters) if stand_ins is None else stand_ins)
+        self._extra_stand_ins = list(
+            default_stand_ins(self._parameters, self.invoke) if stand_ins is None else stand_ins
+        )
         self._fire_schedules = fire_schedules
         self._retry_delay = retry_delay_seconds
         self._max_environments = max_environments

@@ -32,6 +32,7 @@ def _sweep() -> dict[str, Any]:
         clock=services.clock,
         settings=services.settings,
         events=services.webhook_events,
+        safety=services.output_safety,
     )
 
 

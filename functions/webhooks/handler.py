@@ -16,7 +16,8 @@ from atelier.api.errors import error_responses
 from atelier.api.requests import lower_case_headers, public_base_url, raw_body
 from atelier.api.resolver import make_resolver, serve
 from atelier.api.schemas.billing import WebhookReceipt
-from atelier.observability import logger, metrics, tracer
+from atelier.integrations.payments.base import WebhookSignatureError
+from atelier.observability import counting_signature_failures, logger, metrics, tracer
 from atelier.services import Services, get_services
 from atelier.snapstart import prepare
 from atelier.usecases.handle_payment_event import handle_payment_event
@@ -29,9 +30,10 @@ ProviderName = Literal["stripe", "paypal", "creem"]
 
 def _receive(provider: ProviderName) -> WebhookReceipt:
     services = get_services()
-    event = services.payment_provider(provider).parse_webhook(
-        lower_case_headers(app.current_event), raw_body(app.current_event)
-    )
+    with counting_signature_failures(provider, WebhookSignatureError):
+        event = services.payment_provider(provider).parse_webhook(
+            lower_case_headers(app.current_event), raw_body(app.current_event)
+        )
     outcome = _apply(services, event)
     logger.info("payment event", extra={"provider": provider, "event_type": event.event_type, "outcome": outcome})
     return WebhookReceipt(received=True, outcome=outcome)

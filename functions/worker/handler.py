@@ -37,6 +37,7 @@ def handle_record(record: GenerationRecord) -> None:
         clock=services.clock,
         settings=services.settings,
         events=services.webhook_events,
+        safety=services.output_safety,
     )
     logger.info("generation step", extra={"job_id": record.body.job_id, "status": status.value if status else None})
 

@@ -116,3 +116,81 @@ def run_scheduled_task(
     else:
         _count_task_run(SCHEDULED_TASK_SUCCEEDED, task)
     return outcome
+
+
+# -- business metrics ---------------------------------------------------------------------------
+# Every business metric the use cases write, by name. Each is written at once as its own EMF
+# record with the `service` dimension and at most the few low-cardinality dimensions its call
+# names (provider, model, reason, outcome...): never an id, an address or free text. The
+# template's alarms and dashboard name these (tests/infrastructure/test_operations_template.py).
+BUSINESS_METRICS = frozenset(
+    {
+        # generation
+        "JobsSubmitted",
+        "JobsSucceeded",
+        "JobsFailed",  # reason
+        "JobsCanceled",
+        "GenerationLatency",  # provider, model; milliseconds from submission to the result
+        "ProviderCalls",  # provider; one per job a provider finished (either way)
+        "ProviderErrors",  # provider; one per job the provider failed
+        "ProviderCircuitOpened",  # provider; each time its circuit breaker opens (or opens again)
+        # money
+        "CreditsGranted",
+        "CreditsRefunded",
+        "CreditsClawedBack",
+        "CreditsHeld",
+        "Payments",  # provider, outcome
+        "WebhookSignatureFailures",  # provider
+        # privacy
+        "ExportsRequested",
+        "ExportsReady",
+        "ExportsFailed",
+        "ExportDuration",  # seconds
+        "AccountsPurged",
+        "PurgesUnfinished",
+        "PurgesFailed",
+        "AccountsPastPurgeTime",  # a gauge written by every purge run
+        "RetentionItemsDeleted",
+        # trust and safety
+        "ReportsOpened",
+        "ReportsResolved",
+        # email
+        "EmailsSent",
+        "EmailsNotSent",  # an email the mailer could not hand to SES
+        "EmailsBounced",
+        "EmailsComplained",
+        "EmailsSuppressed",
+    }
+)
+
+
+@contextmanager
+def counting_signature_failures(provider: str, *signature_errors: type[Exception]) -> Generator[None]:
+    """Counts a webhook or callback whose signature did not verify (WebhookSignatureFailures, by
+    provider) and lets the error go on to be answered as usual."""
+    try:
+        yield
+    except signature_errors:
+        record_metric("WebhookSignatureFailures", provider=provider)
+        raise
+
+
+def record_metric(
+    name: str,
+    value: float = 1,
+    *,
+    unit: MetricUnit = MetricUnit.Count,
+    **dimensions: str,
+) -> None:
+    """Writes one business metric now (see BUSINESS_METRICS), with its own dimensions."""
+    if name not in BUSINESS_METRICS:
+        raise ValueError(f"{name} is not a business metric")
+    with single_metric(
+        name=name,
+        unit=unit,
+        value=value,
+        namespace=METRICS_NAMESPACE,
+        default_dimensions={"service": SERVICE_NAME},
+    ) as metric_set:
+        for key, dimension in dimensions.items():
+            metric_set.add_dimension(name=key, value=dimension)

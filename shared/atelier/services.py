@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from atelier.data.sessions import SessionRepository
     from atelier.data.shares import ShareRepository
     from atelier.data.sign_in_states import SignInStateRepository
+    from atelier.data.suppressions import SuppressionRepository
     from atelier.data.wallets import WalletRepository
     from atelier.data.webhooks import WebhookRepository
     from atelier.data.workflows import WorkflowRepository
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     from atelier.integrations.web_index import WebIndex
     from atelier.integrations.webhooks import WebhookSender
     from atelier.usecases.deliver_webhooks import WebhookEvents
+    from atelier.usecases.screen_media import OutputSafety
 
 
 class Services:
@@ -108,6 +110,12 @@ class Services:
         from atelier.data.emails import SentEmailRepository
 
         return SentEmailRepository()
+
+    @cached_property
+    def suppressions(self) -> SuppressionRepository:
+        from atelier.data.suppressions import SuppressionRepository
+
+        return SuppressionRepository()
 
     @cached_property
     def policies(self) -> PolicyRepository:
@@ -224,9 +232,12 @@ class Services:
     @property
     def mailer(self) -> Mailer:
         if self._mailer is None:
-            from atelier.integrations.email import SesMailer
+            from atelier.integrations.email import SesMailer, SuppressingMailer
 
-            self._mailer = SesMailer(self.settings.email_from)
+            self._mailer = SuppressingMailer(
+                SesMailer(self.settings.email_from, configuration_set=self.settings.email_configuration_set),
+                self.suppressions.is_suppressed,
+            )
         return self._mailer
 
     def oidc_provider(self, name: str) -> OidcProvider:
@@ -312,6 +323,30 @@ class Services:
         from atelier.data.reports import ReportRepository
 
         return ReportRepository()
+
+    @cached_property
+    def output_safety(self) -> OutputSafety:
+        """Media moderation (Rekognition, and the known-bad hash list) and the C2PA signer (P17, P18)."""
+        from atelier.integrations.media_moderation import RekognitionModeration, rekognition_client
+        from atelier.integrations.provenance import ProvenanceSigner, SigningCredentials, credentials_from_settings
+        from atelier.usecases.screen_media import OutputSafety
+
+        settings = self.settings
+        client = lru_cache(maxsize=1)(lambda: rekognition_client(settings))
+        credentials: list[SigningCredentials] = []
+
+        def signing_credentials() -> SigningCredentials:
+            if not credentials:  # read once per container; a failure is retried on the next output
+                credentials.append(credentials_from_settings(settings))
+            return credentials[0]
+
+        return OutputSafety(
+            moderation=RekognitionModeration(client, settings),
+            signer=ProvenanceSigner(signing_credentials),
+            moderation_records=self.moderation_actions,
+            reports=self.reports,
+            trust_anchors=settings.c2pa_trust_anchors,
+        )
 
     @cached_property
     def moderation_actions(self) -> ModerationRepository:

@@ -152,6 +152,38 @@ def _default_providers() -> dict[str, OidcProviderSettings]:
     }
 
 
+class MediaModerationRule(BaseModel):
+    """What a moderation label (or its parent category) at or above ``min_confidence`` means."""
+
+    model_config = ConfigDict(frozen=True)
+
+    verdict: str  # "restricted", "blocked" or "minor_safety"
+    min_confidence: float = 80.0
+
+    @field_validator("verdict")
+    @classmethod
+    def _known_verdict(cls, value: str) -> str:
+        if value not in ("allowed", "restricted", "blocked", "minor_safety"):
+            raise ValueError("a media moderation rule's verdict is allowed, restricted, blocked or minor_safety")
+        return value
+
+
+def _default_media_rules() -> dict[str, MediaModerationRule]:
+    """Rekognition's moderation taxonomy (v7 names, and v6's for the same categories)."""
+    blocked, restricted = "blocked", "restricted"
+    return {
+        "Explicit": MediaModerationRule(verdict=blocked, min_confidence=80),
+        "Explicit Nudity": MediaModerationRule(verdict=blocked, min_confidence=80),
+        "Explicit Sexual Activity": MediaModerationRule(verdict=blocked, min_confidence=80),
+        "Graphic Violence": MediaModerationRule(verdict=blocked, min_confidence=85),
+        "Hate Symbols": MediaModerationRule(verdict=blocked, min_confidence=85),
+        "Non-Explicit Nudity of Intimate parts and Kissing": MediaModerationRule(verdict=restricted, min_confidence=70),
+        "Suggestive": MediaModerationRule(verdict=restricted, min_confidence=80),
+        "Violence": MediaModerationRule(verdict=restricted, min_confidence=80),
+        "Visually Disturbing": MediaModerationRule(verdict=restricted, min_confidence=80),
+    }
+
+
 class Settings(BaseModel):
     """Every setting, named as its environment variable in lower case."""
 
@@ -209,6 +241,8 @@ class Settings(BaseModel):
 
     # Email (SES). The sender's identity is declared in template.yaml.
     email_from: str = "Atelier <no-reply@atelier.example.com>"
+    # The SES configuration set whose bounce and complaint events suppress addresses ("" sends without).
+    email_configuration_set: str = ""
 
     # Rate limits (fixed windows, counted in DynamoDB).
     sign_in_limit_per_address: int = 30
@@ -343,6 +377,8 @@ class Settings(BaseModel):
     # out at 300 s), and how many due accounts it takes per run.
     purge_time_budget_seconds: int = 240
     purge_batch_size: int = 25
+    # An account still due this long after its purge time counts as overdue (PurgeOverdueAlarm).
+    purge_overdue_after_seconds: int = 3600
     # Payment-provider calls a purge could not make are retried on later runs, this many times.
     purge_provider_attempts: int = 96
     # Days of the expiry index the retention sweep looks back over (older days were swept before).
@@ -362,6 +398,27 @@ class Settings(BaseModel):
     webhook_disable_after_seconds: int = 3 * 24 * 3600
     # A rotated secret still signs deliveries (next to the new one) for this long.
     webhook_secret_overlap_seconds: int = 24 * 3600
+    # -- Trust and safety: media moderation (P17) and provenance (P18) ------------------------------
+    # Rekognition's endpoint (empty: the region's own; the local runtime points it at its stand-in).
+    rekognition_endpoint_url: str = ""
+    moderation_timeout_seconds: float = 10
+    # Labels below this confidence are not even returned; the rules then judge the rest.
+    moderation_min_confidence: float = 50
+    moderation_video_frame_seconds: float = 2.0
+    media_moderation_rules: Annotated[dict[str, MediaModerationRule], BeforeValidator(_json_object)] = Field(
+        default_factory=_default_media_rules
+    )
+    # Known-bad perceptual hashes (ImageHash pHash, hex) and how many bits apart still match.
+    known_bad_image_hashes: CommaSeparated = Field(default_factory=list)
+    known_bad_hash_distance: int = 4
+    # C2PA signing: the key and certificate chain (PEM) given directly (local and test stacks) or
+    # as SSM SecureString parameter names (deployed stacks).
+    c2pa_signing_key: str = ""
+    c2pa_signing_key_parameter: str = ""
+    c2pa_certificate_chain: str = ""
+    c2pa_certificate_chain_parameter: str = ""
+    # Trust anchors (PEM) the platform reads its own manifests against; empty: the chain's last certificate.
+    c2pa_trust_anchors: str = ""
 
     @field_validator("minimum_age")
     @classmethod

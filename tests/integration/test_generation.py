@@ -78,6 +78,7 @@ class Pipeline:
             provider_for=lambda _: self.provider,
             clock=clock or SystemClock(),
             settings=services.settings,
+            safety=services.output_safety,
             **({"sleep": sleep} if sleep else {}),
         )
 
@@ -404,6 +405,7 @@ def test_the_sweep_finishes_or_fails_every_overdue_job(pipeline):
         provider_for=lambda _: pipeline.provider,
         clock=later,
         settings=services.settings,
+        safety=services.output_safety,
     )
     assert sum(outcome.values()) >= 2
     for job in (stuck, never_started):

@@ -63,6 +63,7 @@ def step(message, provider: FakeProvider, queue: KeptMessages, clock, sleep=None
         provider_for=lambda _name: provider,
         clock=clock,
         settings=services.settings,
+        safety=services.output_safety,
         **({"sleep": sleep} if sleep else {}),
     )
 
@@ -108,6 +109,7 @@ def test_a_running_job_is_canceled_at_its_deadline_and_released_exactly_once(sta
         provider_for=lambda _name: provider,
         clock=later,
         settings=services.settings,
+        safety=services.output_safety,
     )
 
     # Then the job is canceled for its deadline, at the provider too, and released exactly once
@@ -162,6 +164,7 @@ def test_the_sweep_cancels_a_queued_job_past_its_deadline(stack):
         provider_for=lambda _name: provider,
         clock=MovedClock(timedelta(seconds=31)),
         settings=services.settings,
+        safety=services.output_safety,
     )
 
     # Then it is canceled for its deadline without ever reaching the provider, and released once

@@ -430,6 +430,7 @@ def test_outputs_of_a_job_finishing_after_the_purge_started_are_discarded(stack,
         storage=services.asset_storage,
         clock=services.clock,
         settings=services.settings,
+        safety=services.output_safety,
     )
     # Then nothing is charged for it, and once the purge has run to its end nothing of it is kept
     assert purger(clock=AFTER_THE_DEADLINE, inference=inference).purge(account.id) is True

@@ -209,6 +209,7 @@ def run_queued(queue: KeptMessages, provider: FakeProvider, max_steps: int = 20)
                 provider_for=lambda _name: provider,
                 clock=services.clock,
                 settings=services.settings,
+                safety=services.output_safety,
             )
 
 
@@ -378,6 +379,7 @@ def run_generation_once(account_id: str, job_id: str, provider: FakeProvider, qu
         provider_for=lambda _name: provider,
         clock=services.clock,
         settings=services.settings,
+        safety=services.output_safety,
     )
 
 

@@ -88,6 +88,8 @@ class DueWork:
             policies=services.policies,
             rate_limiter=services.rate_limiter,
             moderation=services.moderation,
+            uploads=services.uploads,
+            storage=services.asset_storage,
             queue=KeptMessages(),  # type: ignore[arg-type]
             clock=MovedClock(-timedelta(hours=2)),
             settings=services.settings,

@@ -146,7 +146,7 @@ def test_a_verified_upload_gets_a_webp_thumbnail_beside_it(stack):
 
     # Given a 1200 x 900 reference image uploaded and then used (its first verification)
     services = get_services()
-    account = new_account()
+    account = consenting_account()
     buffer = io.BytesIO()
     Image.new("RGB", (1200, 900), (200, 120, 10)).save(buffer, format="PNG")
     content = buffer.getvalue()

@@ -195,8 +195,18 @@ def test_seedance_gets_the_prompt_references_and_params_as_task_fields(network):
         {"type": "text", "text": "A lighthouse at dusk"},
         {"type": "image_url", "image_url": {"url": "https://uploads.example/first.png"}, "role": "first_frame"},
     ]
-    assert (sent["duration"], sent["resolution"], sent["seed"], sent["watermark"]) == (5, "720p", 7, False)
+    assert (sent["duration"], sent["resolution"], sent["seed"], sent["watermark"]) == (5, "720p", 7, True)
     assert headers["authorization"] == "Bearer ark-atelier-local"
+
+
+@pytest.mark.parametrize("watermark", [True, False])
+def test_modelark_watermarks_outputs_unless_the_model_turns_it_off(network: Any, watermark: bool) -> None:
+    # Given a ModelArk image model whose catalog entry asks for the provider's watermark, or not (P18)
+    # When a job is submitted
+    network.modelark().submit(request("image", model="seedream-4-0", watermark=watermark))
+    # Then the provider is asked for exactly that
+    _, _, _, body = network.stand_in("modelark").requests[-1]
+    assert json.loads(body)["watermark"] is watermark
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,7 @@ from atelier.integrations.resilience import (
     parse_retry_after,
     time_budget,
 )
+from tests.support.metrics import named
 
 
 class FakeTime:
@@ -164,6 +165,23 @@ def test_the_breaker_opens_after_repeated_failures_and_stops_calling():
     assert raised.value.code == "provider_unavailable"
     assert raised.value.retry_after_seconds is not None
     assert 1 <= raised.value.retry_after_seconds <= 15
+
+
+def test_each_opening_of_the_breaker_is_counted_by_provider(capsys):
+    # Given a breaker opening after 2 failures
+    fake = FakeTime()
+    client = resilient(fake, RetryPolicy(attempts=1), failure_threshold=2, cool_off_seconds=10)
+    down = Flaky(failures=1000)
+    # When it opens, and its half-open trial fails once the cool-off has passed
+    for _ in range(2):
+        with pytest.raises(errors.DependencyUnavailableError):
+            client.call(down, repeatable=True)
+    fake.now += 11
+    with pytest.raises(errors.DependencyUnavailableError):
+        client.call(down, repeatable=True)
+    # Then both openings were counted, under the provider's name
+    opened = named(capsys.readouterr().out, "ProviderCircuitOpened")
+    assert [(m.value, m.dimensions["provider"]) for m in opened] == [(1.0, "acme"), (1.0, "acme")]
 
 
 def test_a_half_open_breaker_lets_one_trial_through_and_closes_on_success():

@@ -15,7 +15,7 @@ from atelier.data.base import Transaction, epoch_seconds, is_conditional_failure
 from atelier.data.expiry import expiry_index_keys
 from atelier.data.items import AssetItem, GalleryEntryItem, PointerItem, UploadItem, UploadQuotaItem, WorkspaceItem
 from atelier.data.wallets import TransactionStep
-from atelier.models.generation import Asset, Upload, UploadStatus, Visibility
+from atelier.models.generation import Asset, Provenance, Upload, UploadStatus, Visibility
 
 
 def _to_asset(item: AssetItem) -> Asset:
@@ -37,6 +37,12 @@ def _to_asset(item: AssetItem) -> Asset:
         visibility=Visibility(item.visibility),
         removed=bool(item.removed),
         created_at=item.created_at,
+        restriction=item.restriction,
+        provenance=(
+            Provenance(c2pa=item.provenance_c2pa, digital_source_type=item.digital_source_type)
+            if item.provenance_c2pa
+            else None
+        ),
         thumbnail_key=item.thumbnail_key,
         poster_key=item.poster_key,
         public_prefix=item.public_prefix,

@@ -226,6 +226,7 @@ class AssetExposure:
     visibility: Visibility
     taken_down: bool
     created_at: datetime
+    restriction: str | None = None
     thumbnail_key: str | None = None
     poster_key: str | None = None
     public_prefix: str | None = None
@@ -249,6 +250,7 @@ def asset_exposure(account_id: str, asset_id: str) -> AssetExposure | None:
         visibility=Visibility(item.visibility),
         taken_down=bool(item.removed) or bool(item.under_review) or bool(item.quarantined),
         created_at=item.created_at,
+        restriction=item.restriction,
         thumbnail_key=item.thumbnail_key,
         poster_key=item.poster_key,
         public_prefix=item.public_prefix,

@@ -350,6 +350,10 @@ class AssetItem(MainTableModel):
     public_prefix = UnicodeAttribute(null=True)
     gsi1pk = UnicodeAttribute(attr_name="GSI1PK", null=True)
     gsi1sk = UnicodeAttribute(attr_name="GSI1SK", null=True)
+    # Media moderation's reason to keep it private, and the provenance read at storage time.
+    restriction = UnicodeAttribute(null=True)
+    provenance_c2pa = UnicodeAttribute(null=True)
+    digital_source_type = UnicodeAttribute(null=True)
 
 
 # -- privacy: exports, the deletion countdown and purge, deletion receipts --------------------------
@@ -485,6 +489,7 @@ class GalleryEntryItem(MainTableModel):
     listed = BooleanAttribute(null=True)
     under_review = BooleanAttribute(null=True)
     quarantined = BooleanAttribute(null=True)
+    restriction = UnicodeAttribute(null=True)
     thumbnail_key = UnicodeAttribute(null=True)
     poster_key = UnicodeAttribute(null=True)
     public_prefix = UnicodeAttribute(null=True)

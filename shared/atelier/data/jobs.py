@@ -105,6 +105,9 @@ def asset_item(asset: Asset) -> AssetItem:
         visibility=asset.visibility.value,
         removed=asset.removed,
         created_at=asset.created_at,
+        restriction=asset.restriction,
+        provenance_c2pa=asset.provenance.c2pa if asset.provenance else None,
+        digital_source_type=asset.provenance.digital_source_type if asset.provenance else None,
         thumbnail_key=asset.thumbnail_key,
         poster_key=asset.poster_key,
     )

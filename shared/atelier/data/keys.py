@@ -34,6 +34,11 @@ def identity_pointer_pk(identity_hash: str) -> str:
     return f"IDENTITY#{identity_hash}"
 
 
+def suppression_pk(address_hash: str) -> str:
+    """An address SES reported as bouncing or complaining: no email goes to it again."""
+    return f"SUPPRESSION#{address_hash}"
+
+
 def session_pointer_pk(token_hash: str) -> str:
     return f"SESSIONTOKEN#{token_hash}"
 

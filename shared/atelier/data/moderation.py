@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 
 from atelier import errors
 from atelier.clock import isoformat
@@ -108,6 +108,45 @@ class ModerationRepository:
                     condition=GalleryEntryItem.pk.exists(),
                 )
                 tx.save(record)
+
+    def record_quarantine(
+        self,
+        account_id: str,
+        item_id: str,
+        *,
+        quarantine_key: str,
+        sha256: str,
+        content_type: str,
+        report: Report,
+        moderator_id: str,
+        note: str,
+        at: datetime,
+    ) -> None:
+        """The legal-report record of something quarantined before it ever became an asset (an
+        output or upload stopped by the automatic checks); written once, kept by a redelivery."""
+        record = QuarantineRecordItem(
+            keys.quarantine_pk(item_id),
+            keys.QUARANTINE_SK,
+            entity="quarantine_record",
+            asset_id=item_id,
+            owner_id=account_id,
+            sha256=sha256,
+            object_key=quarantine_key,
+            content_type=content_type,
+            report_id=report.id,
+            reporter_id=report.reporter_id,
+            reason=report.reason.value,
+            reported_at=report.created_at,
+            moderator_id=moderator_id,
+            note=note,
+            quarantined_at=at,
+        )
+        with translate_errors():
+            try:
+                record.save(condition=QuarantineRecordItem.pk.does_not_exist())
+            except PutError as exc:
+                if not is_conditional_failure(exc):
+                    raise
 
     def quarantine_record(self, asset_id: str) -> dict[str, Any] | None:
         with translate_errors():

@@ -34,6 +34,7 @@ from atelier.data.base import (
 )
 from atelier.data.items import AccountDeletionItem, DeletionReceiptItem, JobItem, PointerItem
 from atelier.data.ledger_items import LedgerEntryItem, PaymentRecordItem
+from atelier.data.suppressions import address_hash
 from atelier.data.wallets import LEDGER_RETENTION
 from atelier.models.accounts import AccountStatus, effective_status
 from atelier.models.privacy import DeletionReceipt, DeletionState, ProviderAction
@@ -199,7 +200,12 @@ class PrivacyRepository:
         type that keeps a pointer outside the partition adds its rule here."""
         attributes = row.attributes
         if row.entity == "account" and attributes.get("identity_issuer") and attributes.get("identity_subject"):
-            return [self.identity_link_key(attributes["identity_issuer"], attributes["identity_subject"])]
+            # And the suppression of its address, if SES ever reported one (absent ones are skipped).
+            suppression = [(keys.suppression_pk(address_hash(attributes["email"])), keys.POINTER_SK)]
+            return [
+                self.identity_link_key(attributes["identity_issuer"], attributes["identity_subject"]),
+                *(suppression if attributes.get("email") else []),
+            ]
         if row.entity == "session" and attributes.get("token_hash"):
             return [(keys.session_pointer_pk(attributes["token_hash"]), keys.POINTER_SK)]
         if row.entity == "api_key" and attributes.get("token_hash"):

@@ -3,6 +3,7 @@ header, which lets operators (and the local outbox) tell transactional kinds apa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import TYPE_CHECKING, Any, Protocol
@@ -34,10 +35,29 @@ def to_mime(message: OutgoingEmail, sender: str) -> bytes:
     return mime.as_bytes()
 
 
+class SuppressedAddressError(Exception):
+    """The address bounced for good or complained: nothing is sent to it (it is not an outage)."""
+
+
+class SuppressingMailer:
+    """Sends through `mailer` unless SES reported the address (see data/suppressions.py)."""
+
+    def __init__(self, mailer: Mailer, is_suppressed: Callable[[str], bool]):
+        self._mailer = mailer
+        self._is_suppressed = is_suppressed
+
+    def send(self, message: OutgoingEmail) -> None:
+        if self._is_suppressed(message.to):
+            raise SuppressedAddressError()
+        self._mailer.send(message)
+
+
 class SesMailer:
-    def __init__(self, sender: str, client: SESV2Client | None = None):
+    def __init__(self, sender: str, client: SESV2Client | None = None, *, configuration_set: str = ""):
         self._sender = sender
         self._client = client
+        # Bounces and complaints of what is sent through the set reach the email-events function.
+        self._configuration_set = configuration_set
 
     @property
     def client(self) -> Any:
@@ -54,6 +74,7 @@ class SesMailer:
                 Destination={"ToAddresses": [message.to]},
                 Content={"Raw": {"Data": to_mime(message, self._sender)}},
                 EmailTags=[{"Name": "kind", "Value": message.kind.value}],
+                **({"ConfigurationSetName": self._configuration_set} if self._configuration_set else {}),
             )
         except (BotoCoreError, ClientError) as exc:
             raise errors.DependencyUnavailableError("Email could not be sent.") from exc

@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 from atelier import errors
-from atelier.observability import logger
+from atelier.observability import logger, record_metric
 
 type Sleeper = Callable[[float], None]
 type MonotonicClock = Callable[[], float]
@@ -174,9 +174,11 @@ class CircuitBreaker:
                 self._trial_running = False
                 self._cool_off = min(self._cool_off * 2, self.policy.max_cool_off_seconds)
                 self._open_until = now + self._cool_off
+                record_metric("ProviderCircuitOpened", provider=self.provider)
             elif self._open_until is None and self._failures >= self.policy.failure_threshold:
                 self._open_until = now + self._cool_off
                 logger.warning("provider circuit opened", extra={"provider": self.provider})
+                record_metric("ProviderCircuitOpened", provider=self.provider)
 
 
 _breakers: dict[str, CircuitBreaker] = {}

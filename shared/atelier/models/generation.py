@@ -57,6 +57,8 @@ class ModelSpec(BaseModel):
     # A job of this model not finished this long after it was accepted is canceled (reason
     # `deadline`), unless the request's `Cancel-After` says otherwise.
     cancel_after_seconds: float | None = Field(default=None, gt=0)
+    # Providers that can watermark their outputs (ModelArk) are asked to, unless a model says not (P18).
+    watermark: bool = True
     # How long the provider usually takes (seconds, queue included): the worker first looks near it.
     expected_seconds: float | None = Field(default=None, gt=0)
 
@@ -155,6 +157,16 @@ class Visibility(StrEnum):
     PUBLIC = "public"
 
 
+class Provenance(BaseModel):
+    """What a stored file carries (P18): a C2PA manifest that validates, one that does not, or
+    none; and the IPTC digital source type its metadata names."""
+
+    model_config = ConfigDict(frozen=True)
+
+    c2pa: Literal["valid", "invalid", "absent"]
+    digital_source_type: str | None = None
+
+
 class Asset(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -175,6 +187,9 @@ class Asset(BaseModel):
     visibility: Visibility = Visibility.PRIVATE
     removed: bool = False
     created_at: datetime
+    # Why moderation keeps it private (never published or shared), e.g. "restricted:Suggestive".
+    restriction: str | None = None
+    provenance: Provenance | None = None
     # Derived previews beside the object (None where none could be made), and the prefix of the
     # public copies while published (see integrations/public_media.py).
     thumbnail_key: str | None = None

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import IO, TYPE_CHECKING, Any
 
+from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel
 
 from atelier.clock import Clock, isoformat
@@ -34,7 +35,7 @@ from atelier.integrations.storage import ObjectStore, account_prefix
 from atelier.models.accounts import Account
 from atelier.models.email import EmailKind
 from atelier.models.privacy import Export, ExportStatus
-from atelier.observability import logger
+from atelier.observability import logger, record_metric
 from atelier.settings import Settings
 from atelier.usecases.send_email import send_email
 
@@ -181,6 +182,7 @@ def build_export(
         )
         if events is not None:
             events.export_finished(account.id, export.id, ready=False, occurred_at=clock.now())
+        record_metric("ExportsFailed")
         return ExportStatus.FAILED
     now = clock.now()
     available_until = now + timedelta(seconds=settings.export_available_seconds)
@@ -210,6 +212,8 @@ def build_export(
             account.id, export.id, ready=True, occurred_at=now, expires_at=available_until, size_bytes=size
         )
     logger.info("export ready", extra={"export_id": export.id, "size_bytes": size})
+    record_metric("ExportsReady")
+    record_metric("ExportDuration", (now - export.requested_at).total_seconds(), unit=MetricUnit.Seconds)
     return ExportStatus.READY
 
 

@@ -27,7 +27,7 @@ from atelier.integrations.payments.base import PaymentEvent, PaymentEventKind
 from atelier.models.accounts import Account
 from atelier.models.billing import LedgerKind, Subscription, UnmatchedPayment
 from atelier.models.email import EmailKind
-from atelier.observability import METRICS_NAMESPACE, SERVICE_NAME, logger
+from atelier.observability import METRICS_NAMESPACE, SERVICE_NAME, logger, record_metric
 from atelier.settings import Settings
 from atelier.usecases.read_catalog import catalog_items
 from atelier.usecases.send_email import send_email
@@ -50,6 +50,31 @@ class PaymentNotYetKnownError(errors.DependencyUnavailableError):
 
 
 def handle_payment_event(
+    event: PaymentEvent,
+    *,
+    payments: PaymentRecordsRepository,
+    wallets: WalletRepository,
+    accounts: AccountRepository,
+    mailer: Mailer,
+    sent_emails: SentEmailRepository,
+    clock: Clock,
+    settings: Settings,
+) -> Outcome:
+    outcome = _apply(
+        event,
+        payments=payments,
+        wallets=wallets,
+        accounts=accounts,
+        mailer=mailer,
+        sent_emails=sent_emails,
+        clock=clock,
+        settings=settings,
+    )
+    record_metric("Payments", provider=event.provider, outcome=outcome.value)
+    return outcome
+
+
+def _apply(
     event: PaymentEvent,
     *,
     payments: PaymentRecordsRepository,
@@ -130,6 +155,7 @@ def _grant(
     if not granted:
         payments.mark_processed(event.provider, event.event_id)
         return Outcome.ALREADY_GRANTED
+    record_metric("CreditsGranted", item.credits)
     paid = f" ({event.amount.value_minor / 100:.2f} {event.amount.currency.upper()})" if event.amount else ""
     send_email(
         account,
@@ -224,6 +250,7 @@ def _reverse(
     )
     if taken is None:
         return Outcome.ALREADY_REVERSED
+    record_metric("CreditsClawedBack", taken)
     if payment.account_id is None:
         return Outcome.CLAWED_BACK
     if wallets.get(payment.account_id).balance < 0:

@@ -7,8 +7,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from atelier.data.jobs import JobRepository
-from atelier.integrations.inference.base import InferenceProvider
+from atelier.integrations.inference.base import CallbackSignatureError, InferenceProvider
 from atelier.integrations.queue import MessageQueue
+from atelier.observability import counting_signature_failures
 from atelier.usecases.run_generation import GenerationMessage
 
 
@@ -23,7 +24,8 @@ def handle_provider_callback(
     queue: MessageQueue,
 ) -> bool:
     """Answers whether a known job was prompted. Unknown jobs are acknowledged and ignored."""
-    provider_job_id = provider.verify_callback(headers, raw_body, query)
+    with counting_signature_failures(provider_name, CallbackSignatureError):
+        provider_job_id = provider.verify_callback(headers, raw_body, query)
     found = jobs.find_by_provider_job(provider_name, provider_job_id)
     if found is None:
         return False

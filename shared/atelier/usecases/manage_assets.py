@@ -17,6 +17,7 @@ from atelier.models.generation import Asset, Visibility
 from atelier.settings import Settings
 from atelier.usecases.publish_media import expose
 from atelier.usecases.require_consent import require_consent, require_good_standing
+from atelier.usecases.screen_media import require_unrestricted
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ def update_asset(
         require_good_standing(account)
         if asset.removed:
             raise errors.ForbiddenError("This item was removed by moderation.")
+        require_unrestricted(asset.restriction)
         # Listed in the gallery by the same write that makes it public, with its public copies
         # made just before (and removed again if that write is refused).
         published_at = clock.now()

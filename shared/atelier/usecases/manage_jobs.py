@@ -17,6 +17,7 @@ from atelier.models.generation import Job, JobError, JobStatus
 from atelier.observability import logger
 from atelier.settings import Settings
 from atelier.usecases.run_generation import cancel_at_deadline, fail, finish
+from atelier.usecases.screen_media import OutputRejectedError, OutputSafety
 
 if TYPE_CHECKING:
     from atelier.usecases.deliver_webhooks import WebhookEvents
@@ -95,6 +96,7 @@ def sweep_overdue_jobs(
     clock: Clock,
     settings: Settings,
     events: WebhookEvents | None = None,
+    safety: OutputSafety,
 ) -> dict[str, int]:
     """Every job past its deadline is re-checked with its provider, then finished or failed and
     released. Nothing stays `running` forever."""
@@ -109,6 +111,7 @@ def sweep_overdue_jobs(
             clock=clock,
             settings=settings,
             events=events,
+            safety=safety,
         )
         outcomes[status.value] = outcomes.get(status.value, 0) + 1
     return outcomes
@@ -124,6 +127,7 @@ def _settle_overdue(
     clock: Clock,
     settings: Settings,
     events: WebhookEvents | None = None,
+    safety: OutputSafety,
 ) -> JobStatus:
     if job.cancel_at is not None and job.cancel_at <= clock.now():
         return cancel_at_deadline(
@@ -144,8 +148,11 @@ def _settle_overdue(
                     clock=clock,
                     settings=settings,
                     events=events,
+                    safety=safety,
                 )
             provider.cancel(job.provider_job_id)
+        except OutputRejectedError as exc:
+            return fail(job, exc.code, exc.message, jobs=jobs, wallets=wallets, clock=clock, discard_from=storage)
         except errors.AtelierError:
             logger.warning("overdue job could not be re-checked", extra={"job_id": job.id})
     error = JobError(code="timed_out", message="The job took too long and was stopped; nothing was charged.")

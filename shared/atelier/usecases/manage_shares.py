@@ -20,6 +20,7 @@ from atelier.integrations.storage import ObjectStore
 from atelier.models.gallery import Share, TargetType, Workflow, WorkflowVersion
 from atelier.settings import Settings
 from atelier.usecases.require_consent import require_consent, require_good_standing
+from atelier.usecases.screen_media import require_unrestricted
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ def _owned_target(account_id: str, target_type: TargetType, target_id: str, *, w
             raise errors.NotFoundError()
         if exposure.taken_down:
             raise errors.ForbiddenError("This item was removed by moderation.")
+        require_unrestricted(exposure.restriction)
         return
     workflow = workflows.get(account_id, target_id) if has_prefix(target_id, IdPrefix.WORKFLOW) else None
     if workflow is None:

@@ -16,7 +16,7 @@ from atelier.integrations.public_media import PublicMedia
 from atelier.integrations.storage import ObjectStore
 from atelier.models.accounts import Account
 from atelier.models.gallery import ModerationAction, Report, ReportStatus, TargetType
-from atelier.observability import logger
+from atelier.observability import logger, record_metric
 from atelier.settings import Settings
 from atelier.usecases.publish_media import republish, withdraw, withdraw_account
 
@@ -100,6 +100,7 @@ def resolve_report(
         withdraw(owner, target, public_media=public_media)
     resolved = reports.resolve(report, action=action, moderator_id=moderator_id, note=note, at=now)
     logger.info("report resolved", extra={"report_id": report.id, "action": action.value})
+    record_metric("ReportsResolved", action=action.value)
     return resolved
 
 
@@ -135,6 +136,8 @@ def _quarantine(
     from atelier.data.gallery import asset_exposure
 
     exposure = asset_exposure(report.owner_id, report.target_id)
+    if exposure is None and moderation.quarantine_record(report.target_id) is not None:
+        return  # quarantined by the automatic checks before it ever became an asset: confirmed as is
     if exposure is None:
         raise errors.NotFoundError()
     destination = quarantine_key(report.owner_id, report.target_id)

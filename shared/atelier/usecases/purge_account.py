@@ -52,7 +52,7 @@ from atelier.integrations.storage import account_prefix
 from atelier.models.email import EmailKind
 from atelier.models.generation import JobStatus
 from atelier.models.privacy import DeletionReceipt, DeletionState, ProviderAction
-from atelier.observability import logger
+from atelier.observability import logger, record_metric
 from atelier.settings import Settings
 from atelier.usecases.publish_media import withdraw_account
 from atelier.usecases.run_generation import fail
@@ -144,7 +144,17 @@ class Purger:
                 break
             self.retry_providers(receipt)
             outcome["provider_retries"] += 1
+        self._count(outcome)
         return outcome
+
+    def _count(self, outcome: dict[str, int]) -> None:
+        record_metric("AccountsPurged", outcome["purged"])
+        record_metric("PurgesUnfinished", outcome["unfinished"])
+        record_metric("PurgesFailed", outcome["failed"])
+        # What the PurgeOverdueAlarm watches: accounts still not purged an hour after their purge
+        # time (4 runs have had their chance), written by every run, 0 included.
+        overdue_before = self.clock.now() - timedelta(seconds=self.settings.purge_overdue_after_seconds)
+        record_metric("AccountsPastPurgeTime", len(self.privacy.due_for_purge(overdue_before, limit=1000)))
 
     # -- one account --------------------------------------------------------------------------------
     def purge(self, account_id: str, *, deadline: float | None = None) -> bool:

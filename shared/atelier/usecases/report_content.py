@@ -28,7 +28,7 @@ from atelier.models.accounts import AccountStatus
 from atelier.models.email import EmailKind, OutgoingEmail
 from atelier.models.gallery import Report, ReportReason, ReportStatus, TargetType
 from atelier.models.generation import Visibility
-from atelier.observability import logger, metrics
+from atelier.observability import logger, metrics, record_metric
 from atelier.settings import Settings
 from atelier.usecases.manage_shares import resolve_share
 from atelier.usecases.publish_media import withdraw
@@ -124,6 +124,7 @@ def report_content(
         created_at=now,
     )
     reports.create(report)
+    record_metric("ReportsOpened", reason=reason.value)
     if reason is ReportReason.MINOR_SAFETY:
         _hold_on_a_strong_signal(
             report,

@@ -18,6 +18,7 @@ from atelier.ids import IdPrefix, has_prefix, new_id
 from atelier.integrations.queue import MessageQueue
 from atelier.integrations.storage import ObjectStore
 from atelier.models.privacy import Export, ExportStatus
+from atelier.observability import record_metric
 from atelier.settings import Settings
 from atelier.usecases.build_export import ExportMessage, download_link
 
@@ -65,6 +66,7 @@ def request_export(
         # An outage on our side: asking again must not use up the day's allowance.
         rate_limiter.give_back("export-request", account_id, window_seconds=_DAY_SECONDS, now=now)
         raise
+    record_metric("ExportsRequested")
     return export
 
 

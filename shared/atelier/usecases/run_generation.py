@@ -24,6 +24,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
+from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel
 
 from atelier import errors
@@ -35,6 +36,7 @@ from atelier.ids import IdPrefix, derived_id
 from atelier.integrations.inference.base import (
     GenerationRequest,
     InferenceProvider,
+    ProviderError,
     ProviderJob,
     ProviderRejectedError,
     ProviderStatus,
@@ -44,8 +46,15 @@ from atelier.integrations.queue import MAX_DELAY_SECONDS, MessageQueue
 from atelier.integrations.resilience import CircuitOpenError, remaining_seconds
 from atelier.integrations.storage import ObjectStore, output_key, output_prefix
 from atelier.models.generation import Asset, Job, JobError, JobStatus
-from atelier.observability import logger
+from atelier.observability import logger, record_metric
 from atelier.settings import Settings
+from atelier.usecases.screen_media import (
+    OutputRejectedError,
+    OutputSafety,
+    ReferenceRejectedError,
+    screen_output,
+    screen_references,
+)
 
 if TYPE_CHECKING:
     from atelier.usecases.deliver_webhooks import WebhookEvents
@@ -111,6 +120,7 @@ def run_generation(
     provider_for: Callable[[str], InferenceProvider],
     clock: Clock,
     settings: Settings,
+    safety: OutputSafety,
     sleep: Callable[[float], None] = time.sleep,
     events: WebhookEvents | None = None,
 ) -> JobStatus | None:
@@ -142,6 +152,7 @@ def run_generation(
             provider_for=provider_for,
             clock=clock,
             settings=settings,
+            safety=safety,
             sleep=sleep,
             events=events,
         )
@@ -157,11 +168,11 @@ def run_generation(
             settings=settings,
             events=events,
         )
-    except ProviderRejectedError as exc:
+    except (ProviderRejectedError, OutputRejectedError, ReferenceRejectedError) as exc:
         # Refused for good, perhaps after some outputs were stored (a later one too large, say).
         return fail(
             job,
-            "provider_rejected",
+            exc.code,
             exc.message,
             jobs=jobs,
             wallets=wallets,
@@ -173,7 +184,12 @@ def run_generation(
         # The job's own input is unusable (a reference upload that is not the image it claimed to
         # be): every delivery would fail the same way, so the job fails now, saying why.
         return fail(job, exc.code, exc.message, jobs=jobs, wallets=wallets, clock=clock, events=events)
-    except Exception:
+    except Exception as exc:
+        if isinstance(exc, ProviderError):
+            # Each attempt the provider failed (down, timing out) counts toward its error rate at
+            # once, not only when the job gives up after its last delivery.
+            record_metric("ProviderCalls", provider=job.provider)
+            record_metric("ProviderErrors", provider=job.provider)
         if job.status is JobStatus.QUEUED:
             _give_back_start(job, jobs)
         if receive_count >= settings.generation_max_receives:
@@ -278,6 +294,7 @@ def _step(
     provider_for: Callable[[str], InferenceProvider],
     clock: Clock,
     settings: Settings,
+    safety: OutputSafety,
     sleep: Callable[[float], None],
     events: WebhookEvents | None = None,
 ) -> JobStatus:
@@ -289,8 +306,18 @@ def _step(
         if not jobs.claim_start(job, clock.now(), timedelta(seconds=settings.generation_start_lease_seconds)):
             # Another delivery is starting this job; if it fails, its own redelivery starts it again.
             return JobStatus.QUEUED
+        request = _request(job, uploads=uploads, storage=storage, settings=settings)
+        screen_references(
+            job.account_id,
+            job.reference_upload_ids,
+            uploads=uploads,
+            safety=safety,
+            storage=storage,
+            clock=clock,
+            settings=settings,
+        )
         started = clock.now()
-        state = provider.submit(_request(job, uploads=uploads, storage=storage, settings=settings))
+        state = provider.submit(request)
         if not state.status.is_final:
             jobs.mark_running(job, state.provider_job_id, clock.now())
     else:
@@ -333,6 +360,7 @@ def _step(
                 clock=clock,
                 settings=settings,
                 events=events,
+                safety=safety,
             )
         if clock.now() >= job.deadline_at:
             provider.cancel(state.provider_job_id)
@@ -385,10 +413,12 @@ def _request(job: Job, *, uploads: UploadRepository, storage: ObjectStore, setti
     seed = params.pop("seed", None)
     from atelier.usecases.list_models import find_model
 
+    model = find_model(job.model, settings)
     return GenerationRequest(
         job_id=job.id,
         kind=job.kind,
-        model=find_model(job.model, settings).provider_model,
+        model=model.provider_model,
+        watermark=model.watermark,
         prompt=job.prompt,
         negative_prompt=job.negative_prompt,
         params=params,
@@ -409,10 +439,14 @@ def finish(
     clock: Clock,
     settings: Settings,
     events: WebhookEvents | None = None,
+    safety: OutputSafety,
 ) -> JobStatus:
     """Stores the outputs and settles a succeeded job, or fails it; a job this call (or a racing
     one) finished is announced to the account's webhook endpoints, once whatever repeats."""
     if state.status is not ProviderStatus.SUCCEEDED or not state.outputs:
+        if state.status is not ProviderStatus.CANCELED:
+            record_metric("ProviderCalls", provider=job.provider)
+            record_metric("ProviderErrors", provider=job.provider)
         if state.status is ProviderStatus.CANCELED:
             return fail(
                 job,
@@ -440,6 +474,21 @@ def finish(
     created_ms = int(job.created_at.timestamp() * 1000)
     for index, output in enumerate(state.outputs):
         content = provider.fetch_output(output, max_bytes=settings.output_max_bytes)
+        asset_id = derived_id(IdPrefix.ASSET, f"{job.id}:{index}", now_ms=created_ms)
+        # Moderated, then marked as AI-made, before anything is stored where its owner can reach it.
+        screened = screen_output(
+            content,
+            probe(content, output.content_type).content_type,
+            account_id=job.account_id,
+            asset_id=asset_id,
+            model=job.model,
+            provider=job.provider,
+            created_at=job.created_at,
+            safety=safety,
+            storage=storage,
+            clock=clock,
+        )
+        content = screened.content
         info = probe(content, output.content_type)
         key = output_key(job.account_id, job.id, index, _EXTENSIONS.get(info.content_type, "bin"))
         storage.put(key, content, info.content_type, metadata={"sha256": info.sha256, "job-id": job.id})
@@ -448,7 +497,7 @@ def finish(
         stored.extend(k for k in (thumbnail, poster) if k)
         assets.append(
             Asset(
-                id=derived_id(IdPrefix.ASSET, f"{job.id}:{index}", now_ms=created_ms),
+                id=asset_id,
                 account_id=job.account_id,
                 workspace_id=job.workspace_id,
                 job_id=job.id,
@@ -461,6 +510,8 @@ def finish(
                 sha256=info.sha256,
                 object_key=key,
                 created_at=clock.now(),
+                restriction=screened.restriction,
+                provenance=screened.provenance,
                 thumbnail_key=thumbnail,
                 poster_key=poster,
             )
@@ -488,12 +539,45 @@ def finish(
             # Canceled while the provider worked: its outputs are discarded, not kept.
             storage.delete(stored)
         return current.status if current else JobStatus.CANCELED
+    record_metric("ProviderCalls", provider=job.provider)
+    record_metric("JobsSucceeded", provider=job.provider)
+    record_metric(
+        "GenerationLatency",
+        (now - job.created_at).total_seconds() * 1000,
+        unit=MetricUnit.Milliseconds,
+        provider=job.provider,
+        model=job.model,
+    )
     return JobStatus.SUCCEEDED
 
 
 def _announce(job: Job | None, events: WebhookEvents | None) -> None:
     if events is not None and job is not None and job.status.is_final:
         events.job_finished(job)
+
+
+# Failure reasons counted by name; any other code (a provider's own) is counted as "other", so
+# the JobsFailed metric keeps a handful of dimension values.
+_COUNTED_REASONS = frozenset(
+    {
+        "generation_failed",
+        "provider_rejected",
+        "timed_out",
+        "no_output",
+        "aborted",
+        "invalid_field",
+        "deadline_passed",
+        "provider_unavailable",
+    }
+)
+
+
+def _count_ended(job: Job, code: str, status: JobStatus) -> None:
+    if status is JobStatus.CANCELED:
+        record_metric("JobsCanceled")
+    else:
+        record_metric("JobsFailed", reason=code if code in _COUNTED_REASONS else "other")
+    record_metric("CreditsRefunded", job.cost_credits)
 
 
 def _store_previews(key: str, content: bytes, content_type: str, storage: ObjectStore) -> tuple[str | None, str | None]:
@@ -535,13 +619,15 @@ def fail(
     may have finished it first). Given `discard_from`, the outputs an attempt stored there are
     removed unless the job did succeed."""
     now = clock.now()
-    wallets.release(
+    released = wallets.release(
         job.account_id,
         job.ledger_id,
         job.id,
         now,
         extra=jobs.completion_step(job, status=status, now=now, error=JobError(code=code, message=message)),
     )
+    if released:
+        _count_ended(job, code, status)
     current = jobs.get(job.account_id, job.id)
     _announce(current, events)
     ended = current.status if current else status

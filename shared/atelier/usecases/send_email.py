@@ -14,10 +14,10 @@ from atelier import errors
 from atelier.clock import Clock
 from atelier.data.emails import SentEmailRepository
 from atelier.ids import IdPrefix, new_id
-from atelier.integrations.email import Mailer
+from atelier.integrations.email import Mailer, SuppressedAddressError
 from atelier.models.accounts import Account
 from atelier.models.email import EmailKind, OutgoingEmail, SentEmail
-from atelier.observability import logger, metrics
+from atelier.observability import logger, metrics, record_metric
 
 
 def send_email(
@@ -38,10 +38,15 @@ def send_email(
         return False
     try:
         mailer.send(OutgoingEmail(to=to or account.email, kind=kind, subject=subject, text=text))
+    except SuppressedAddressError:
+        logger.info("email not sent to a suppressed address", extra={"email_kind": kind.value})
+        record_metric("EmailsSuppressed", kind=kind.value)
+        return False
     except Exception as exc:
         logger.warning("email not sent", extra={"email_kind": kind.value, "reason": type(exc).__name__})
         metrics.add_metric(name="EmailsNotSent", unit=MetricUnit.Count, value=1)
         return False
+    record_metric("EmailsSent", kind=kind.value)
     sent = SentEmail(id=new_id(IdPrefix.EMAIL), account_id=account.id, kind=kind, subject=subject, sent_at=clock.now())
     try:
         sent_emails.record(sent)

@@ -34,7 +34,7 @@ from atelier.integrations.storage import ObjectStore
 from atelier.integrations.webhooks import url_problem
 from atelier.models.accounts import AccountStatus, Principal
 from atelier.models.generation import Job, JobError, JobStatus
-from atelier.observability import logger
+from atelier.observability import logger, record_metric
 from atelier.settings import Settings
 from atelier.usecases.list_models import find_model, validate_params
 from atelier.usecases.manage_uploads import UploadRejectedError, prepare_references
@@ -276,6 +276,8 @@ def submit_job(
         events.credits_held(
             account_id, held=cost, balance=lambda: wallets.get(account_id).balance, key=job.id, occurred_at=now
         )
+    record_metric("JobsSubmitted", provider=job.provider)
+    record_metric("CreditsHeld", cost)
     return SubmittedJob(job=job, replayed=False)
 
 

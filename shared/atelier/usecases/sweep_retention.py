@@ -22,6 +22,7 @@ from atelier.data.assets import UploadRepository
 from atelier.data.privacy import Key
 from atelier.data.retention import RetentionRepository
 from atelier.integrations.storage import ObjectStore
+from atelier.observability import record_metric
 from atelier.settings import Settings
 
 UPLOAD_ENTITY = "upload"
@@ -55,6 +56,7 @@ def sweep_retention(
     for key in unused_uploads:
         if expire_unused_upload(key, uploads=uploads, storage=storage):
             deleted[UPLOAD_ENTITY] += 1
+    record_metric("RetentionItemsDeleted", deleted.total())
     return dict(deleted)
 
 

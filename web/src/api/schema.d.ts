@@ -1117,6 +1117,9 @@ export interface components {
             poster_url: string | null;
             /** Created At */
             created_at: string;
+            /** Restriction */
+            restriction?: string | null;
+            provenance: components["schemas"]["ProvenanceResponse"];
         };
         /** BalanceResponse */
         BalanceResponse: {
@@ -1762,6 +1765,16 @@ export interface components {
             fields: {
                 [key: string]: string;
             };
+        };
+        /** ProvenanceResponse */
+        ProvenanceResponse: {
+            /**
+             * C2Pa
+             * @enum {string}
+             */
+            c2pa: "valid" | "invalid" | "absent";
+            /** Digital Source Type */
+            digital_source_type: string | null;
         };
         /** PublishPolicyRequest */
         PublishPolicyRequest: {

@@ -140,6 +140,11 @@ class JobPageResponse(BaseModel):
     next_cursor: str | None
 
 
+class ProvenanceResponse(BaseModel):
+    c2pa: Literal["valid", "invalid", "absent"]
+    digital_source_type: str | None
+
+
 class AssetResponse(BaseModel):
     id: str
     job_id: str | None
@@ -159,6 +164,10 @@ class AssetResponse(BaseModel):
     thumbnail_url: str | None = Field(description="WebP, longest side 512 px; short-lived like download_url")
     poster_url: str | None = Field(description="A video's poster frame (WebP); null for an image")
     created_at: str
+    # Set when media moderation keeps the item private: it can never be published or shared.
+    restriction: str | None = None
+    # Whether the file carries a valid C2PA manifest and the IPTC digital source type (P18).
+    provenance: ProvenanceResponse
 
     @classmethod
     def of(cls, view: AssetView) -> AssetResponse:
@@ -182,6 +191,11 @@ class AssetResponse(BaseModel):
             thumbnail_url=view.thumbnail_url,
             poster_url=view.poster_url,
             created_at=isoformat(asset.created_at),
+            restriction=asset.restriction,
+            provenance=ProvenanceResponse(
+                c2pa=asset.provenance.c2pa if asset.provenance else "absent",
+                digital_source_type=asset.provenance.digital_source_type if asset.provenance else None,
+            ),
         )
 
 

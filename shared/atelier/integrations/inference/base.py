@@ -50,6 +50,8 @@ class GenerationRequest(BaseModel):
     reference_image_urls: list[str] = Field(default_factory=list)
     # Where the provider may call back (providers with webhooks), or None.
     callback_url: str | None = None
+    # A visible or invisible provider watermark, where the provider offers one (P18).
+    watermark: bool = True
 
 
 class ProviderStatus(StrEnum):

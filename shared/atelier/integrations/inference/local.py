@@ -14,6 +14,8 @@ or an account anywhere.
 Prompts that steer the provider, for tests and demos:
 
 - ``[fail]``: the job fails (``generation_failed``) and is not charged;
+- ``flag:explicit``, ``flag:suggestive``, ``flag:minor``: the output carries a pattern media
+  moderation recognises (see safety_markers.py);
 - ``[slow]``: the job stays RUNNING for ``slow_polls`` status calls (params, 3 by default) before it
   renders; an image asked for this way takes the asynchronous path too.
 
@@ -39,6 +41,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from atelier.integrations.inference import safety_markers
 from atelier.integrations.inference.base import (
     CallbackSignatureError,
     GenerationRequest,
@@ -152,6 +155,7 @@ def render_image(spec: ImageSpec) -> bytes:
             draw.polygon(points, fill=fill)
     _caption(draw, spec.prompt, width, height, f"local · seed {spec.seed} · {width}x{height}")
     canvas = Image.alpha_composite(canvas, overlay).convert("RGB")
+    canvas = safety_markers.draw_marker(canvas, safety_markers.marker_in(spec.prompt))
     buffer = io.BytesIO()
     canvas.save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
@@ -232,6 +236,7 @@ def render_video(spec: VideoSpec) -> bytes:
                 r = mover.radius
                 draw.ellipse((x - r, y - r, x + r, y + r), fill=(*mover.fill, 200))
             _caption(draw, spec.prompt, width, height, f"local · {seconds:0.1f}s")
+            frame = safety_markers.draw_marker(frame, safety_markers.marker_in(spec.prompt))
             for packet in stream.encode(av.VideoFrame.from_image(frame)):
                 container.mux(packet)
         for packet in stream.encode():

@@ -115,7 +115,7 @@ class ModelArkProvider:
             "model": request.model,
             "prompt": request.prompt,
             "response_format": "url" if request.params.get("response_format") == "url" else "b64_json",
-            "watermark": False,
+            "watermark": request.watermark,
         }
         if request.params.get("size") is None and request.params.get("width") and request.params.get("height"):
             body["size"] = f"{int(request.params['width'])}x{int(request.params['height'])}"
@@ -159,7 +159,7 @@ class ModelArkProvider:
         for index, url in enumerate(urls):
             role = roles[index] if roles else "reference_image"
             content.append({"type": "image_url", "image_url": {"url": url}, "role": role})
-        body: dict[str, Any] = {"model": request.model, "content": content, "watermark": False}
+        body: dict[str, Any] = {"model": request.model, "content": content, "watermark": request.watermark}
         if request.params.get("duration_s") is not None:  # Atelier's name for Seedance's whole seconds
             body["duration"] = round(float(request.params["duration_s"]))
         body |= {name: request.params[name] for name in _VIDEO_PARAMS if request.params.get(name) is not None}
