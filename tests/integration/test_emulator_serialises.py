@@ -101,8 +101,37 @@ def serialised_workload() -> Iterator[BalanceWorkload]:
         workload.close()
 
 
+class _CheckThenPause:
+    """A parsed condition that pauses after it is evaluated: moto checks a condition, then writes,
+    with no lock between the two; the pause widens that gap so that concurrent requests meet in it
+    on a busy machine as on an idle one (a race left to the scheduler shows or not by luck)."""
+
+    def __init__(self, parser: Any) -> None:
+        self._parser = parser
+
+    def parse(self) -> Any:
+        condition = self._parser.parse()
+        evaluate = condition.expr
+
+        def expr_then_pause(item: Any) -> Any:
+            outcome = evaluate(item)
+            threading.Event().wait(0.01)
+            return outcome
+
+        condition.expr = expr_then_pause
+        return condition
+
+
 @pytest.fixture
-def plain_workload() -> Iterator[BalanceWorkload]:
+def plain_workload(monkeypatch: pytest.MonkeyPatch) -> Iterator[BalanceWorkload]:
+    from moto.dynamodb import models as dynamodb_models
+
+    make_parser = dynamodb_models.create_condition_expression_parser
+    monkeypatch.setattr(
+        dynamodb_models,
+        "create_condition_expression_parser",
+        lambda *args, **kwargs: _CheckThenPause(make_parser(*args, **kwargs)),
+    )
     with SerialMotoServer(serialise=False) as emulator:
         workload = BalanceWorkload(emulator.endpoint_url)
         yield workload
