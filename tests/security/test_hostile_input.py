@@ -1009,6 +1009,12 @@ CSRF_BODIES: dict[tuple[str, str], dict[str, Any] | None] = {
     ("POST", "/v1/reports"): {"target_type": "asset", "target_id": "ast_x", "reason": "spam"},
     ("POST", "/v1/admin/reports/{report_id}/resolve"): {"action": "dismiss", "note": "csrf"},
     ("POST", "/v1/admin/accounts/{account_id}/lift-suspension"): {"note": "csrf"},
+    ("POST", "/v1/webhook-endpoints"): {"url": "https://example.com/hook", "events": ["job.succeeded"]},
+    ("PATCH", "/v1/webhook-endpoints/{endpoint_id}"): {"enabled": False},
+    ("DELETE", "/v1/webhook-endpoints/{endpoint_id}"): None,
+    ("POST", "/v1/webhook-endpoints/{endpoint_id}/rotate-secret"): None,
+    ("POST", "/v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/redeliver"): None,
+    ("POST", "/v1/webhook-endpoints/{endpoint_id}/test"): None,
     ("POST", "/v1/admin/policies"): {
         "kind": "terms",
         "version": "csrf",
