@@ -20,6 +20,7 @@ _EXAMPLE_BODY = "01jt3v5k8m2n4p6r8t0w2y4a6c"  # 26 characters of the ids' alphab
 # Which id a field holds, by its name (`job_id`, `outputs`...) or, for a bare `id`, by its schema's title.
 _PREFIX_BY_NAME: dict[str, IdPrefix] = {
     "account": IdPrefix.ACCOUNT,
+    "me": IdPrefix.ACCOUNT,
     "owner": IdPrefix.ACCOUNT,
     "target": IdPrefix.ASSET,
     "job": IdPrefix.JOB,
@@ -67,13 +68,18 @@ def _id_prefix(name: str, title: str) -> IdPrefix | None:
                     return _PREFIX_BY_NAME[candidate]
         return None
     if name.endswith(("_id", "_ids")) or name in ("outputs",):
-        return _PREFIX_BY_NAME.get(stem)
+        words = stem.split("_")
+        # `default_workspace_id` -> workspace, `reference_upload_ids` -> reference_upload
+        for start in range(len(words)):
+            candidate = "_".join(words[start:])
+            if candidate in _PREFIX_BY_NAME:
+                return _PREFIX_BY_NAME[candidate]
     return None
 
 
 def _string(schema: dict[str, Any], name: str, owner: str) -> str:
     fmt = schema.get("format")
-    if fmt == "date-time" or name.endswith("_at"):
+    if fmt == "date-time" or name.endswith("_at") or name == "at":
         return EXAMPLE_TIME
     if fmt == "date":
         return EXAMPLE_TIME[:10]
@@ -83,7 +89,7 @@ def _string(schema: dict[str, Any], name: str, owner: str) -> str:
         return f"https://example.com/{name.removesuffix('_url') or 'resource'}"
     prefix = _id_prefix(name, owner)
     candidates = [example_id(prefix)] if prefix else []
-    candidates += [_named_string(name), name or "text", "a", "abc"]
+    candidates += [_named_string(name, owner), name or "text", "a", "abc"]
     pattern = schema.get("pattern")
     low, high = schema.get("minLength", 0), schema.get("maxLength")
     for candidate in candidates:
@@ -94,7 +100,22 @@ def _string(schema: dict[str, Any], name: str, owner: str) -> str:
     return candidates[0][: high or None].ljust(low, "a")
 
 
-def _named_string(name: str) -> str:
+# What a `name` holds, by the object it names.
+_NAME_BY_OWNER = {
+    "Pack": "500 credits",
+    "Plan": "Monthly",
+    "Workspace": "Client work",
+    "Workflow": "Product shots",
+    "Key": "CI render script",
+    "Model": "Local image (CPU)",
+}
+
+
+def _named_string(name: str, owner: str = "") -> str:
+    if name == "name":
+        for word, value in _NAME_BY_OWNER.items():
+            if word in owner:
+                return value
     known = {
         "name": "Ada Lovelace",
         "prompt": "a lighthouse on a cliff at dawn, oil painting",
@@ -117,6 +138,16 @@ def _named_string(name: str) -> str:
         "signing_secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
         "token": "shr_tok_example",
         "theme": "system",
+        "events": "job.succeeded",
+        "event_type": "job.succeeded",
+        "event": "job.succeeded",
+        "prefix": "atl_7Kq2",
+        "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+        "terms_version": "2026-05-01",
+        "pending_email": "ada.new@example.com",
+        "interval": "month",
+        "plan_id": "plan_monthly",
+        "item_id": "pack_500",
         "cancel_after": "5m",
         "redirect_to": "/library",
         "idempotency_key": "7d0f6c4e-2a1b-4c3d-9e8f-5a6b7c8d9e0f",
@@ -124,17 +155,51 @@ def _named_string(name: str) -> str:
     return known.get(name, name.replace("_", " ") if name else "text")
 
 
-def _number(schema: dict[str, Any], integer: bool) -> int | float:
+# Plausible magnitudes for numbers named so (kept within the schema's bounds below).
+_NUMBER_BY_NAME: dict[str, float] = {
+    "size_bytes": 1_048_576,
+    "width": 1024,
+    "height": 768,
+    "duration_s": 5.0,
+    "credits": 500,
+    "cost_credits": 2,
+    "charged_credits": 2,
+    "held_credits": 4,
+    "monthly_credits": 2000,
+    "spent_this_month": 120,
+    "credits_low_threshold": 100,
+    "progress": 0.5,
+    "queue_position": 2,
+    "compute_seconds": 3.2,
+    "value_minor": 1299,
+    "attempts": 1,
+    "last_status": 200,
+}
+
+
+def _number(schema: dict[str, Any], integer: bool, name: str = "") -> int | float:
     low = schema.get("minimum", schema.get("exclusiveMinimum"))
     high = schema.get("maximum", schema.get("exclusiveMaximum"))
-    value: float = 1
-    if low is not None:
+    value: float = _NUMBER_BY_NAME.get(name, 1)
+    if low is not None and value < low:
         value = low + (1 if "exclusiveMinimum" in schema else 0)
         if value < 1 and (high is None or high >= 1):
             value = 1
     if high is not None and value > high:
         value = high - (1 if "exclusiveMaximum" in schema else 0)
     return int(value) if integer else float(value)
+
+
+# Nullable fields that are null in the usual answer (they report a failure or a pending change).
+_USUALLY_NULL = {
+    "next_cursor",
+    "error",
+    "disabled_reason",
+    "restriction",
+    "pending_email",
+    "last_error",
+    "failing_since",
+}
 
 
 class ExampleMaker:
@@ -163,7 +228,7 @@ class ExampleMaker:
             return schema["enum"][0]
         for key in ("anyOf", "oneOf"):
             if key in schema:
-                if name == "error" and {"type": "null"} in schema[key]:
+                if name in _USUALLY_NULL and {"type": "null"} in schema[key]:
                     return None  # an example shows the usual answer, not a failure
                 branches = [branch for branch in schema[key] if branch.get("type") != "null"]
                 return self.example(branches[0], name, depth, owner) if branches else None
@@ -193,9 +258,9 @@ class ExampleMaker:
         if kind == "string":
             return _string(schema, name, owner)
         if kind == "integer":
-            return _number(schema, integer=True)
+            return _number(schema, integer=True, name=name)
         if kind == "number":
-            return _number(schema, integer=False)
+            return _number(schema, integer=False, name=name)
         if kind == "boolean":
             return False
         if kind == "null":

@@ -2120,7 +2120,38 @@ export interface components {
             /** Next Cursor */
             next_cursor: string | null;
         };
-        /** JobResponse */
+        /**
+         * JobResponse
+         * @example {
+         *       "cancel_at": null,
+         *       "charged_credits": 2,
+         *       "compute_seconds": 3.2,
+         *       "cost_credits": 2,
+         *       "created_at": "2026-05-01T12:00:00Z",
+         *       "error": null,
+         *       "finished_at": "2026-05-01T12:00:05Z",
+         *       "id": "job_01jt3v5k8m2n4p6r8t0w2y4a6c",
+         *       "kind": "image",
+         *       "model": "local-image",
+         *       "negative_prompt": null,
+         *       "outputs": [
+         *         "ast_01jt3v5k8m2n4p6r8t0w2y4a6c"
+         *       ],
+         *       "params": {
+         *         "height": 512,
+         *         "seed": 42,
+         *         "width": 768
+         *       },
+         *       "progress": 1,
+         *       "prompt": "a lighthouse on a cliff at dawn, oil painting",
+         *       "queue_position": null,
+         *       "started_at": "2026-05-01T12:00:01Z",
+         *       "status": "succeeded",
+         *       "webhook_url": "https://example.com/atelier-events",
+         *       "workflow_version_id": null,
+         *       "workspace_id": "ws_01jt3v5k8m2n4p6r8t0w2y4a6c"
+         *     }
+         */
         JobResponse: {
             /** Id */
             id: string;
@@ -2234,7 +2265,43 @@ export interface components {
              */
             pending_email?: string | null;
         };
-        /** ModelBody */
+        /**
+         * ModelBody
+         * @example {
+         *       "id": "local-image",
+         *       "kind": "image",
+         *       "max_reference_images": 2,
+         *       "name": "Local image (CPU)",
+         *       "params": {
+         *         "height": {
+         *           "default": 512,
+         *           "description": "",
+         *           "maximum": 1024,
+         *           "minimum": 64,
+         *           "type": "integer"
+         *         },
+         *         "seed": {
+         *           "description": "",
+         *           "maximum": 2147483647,
+         *           "minimum": 0,
+         *           "type": "integer"
+         *         },
+         *         "width": {
+         *           "default": 512,
+         *           "description": "",
+         *           "maximum": 1024,
+         *           "minimum": 64,
+         *           "type": "integer"
+         *         }
+         *       },
+         *       "price_credits": {
+         *         "base": 1,
+         *         "per_megapixel": 1,
+         *         "per_second": 0
+         *       },
+         *       "provider": "local"
+         *     }
+         */
         ModelBody: {
             /** Id */
             id: string;
@@ -2510,7 +2577,20 @@ export interface components {
             /** Monthly Credits */
             monthly_credits: number | null;
         };
-        /** SubmitJobRequest */
+        /**
+         * SubmitJobRequest
+         * @example {
+         *       "kind": "image",
+         *       "model": "local-image",
+         *       "params": {
+         *         "height": 512,
+         *         "seed": 42,
+         *         "width": 768
+         *       },
+         *       "prompt": "a lighthouse on a cliff at dawn, oil painting",
+         *       "webhook_url": "https://example.com/atelier-events"
+         *     }
+         */
         SubmitJobRequest: {
             /**
              * Kind
@@ -3262,7 +3342,7 @@ export interface operations {
                      *           "resolved_at": "2026-05-01T12:00:00Z"
                      *         }
                      *       ],
-                     *       "next_cursor": "next cursor"
+                     *       "next_cursor": null
                      *     }
                      */
                     "application/json": components["schemas"]["AdminReportPage"];
@@ -3667,11 +3747,11 @@ export interface operations {
                      *           "workspace_id": "ws_01jt3v5k8m2n4p6r8t0w2y4a6c",
                      *           "kind": "image",
                      *           "content_type": "image/png",
-                     *           "size_bytes": 1,
-                     *           "width": 1,
-                     *           "height": 1,
-                     *           "duration_s": 1,
-                     *           "sha256": "sha256",
+                     *           "size_bytes": 1048576,
+                     *           "width": 1024,
+                     *           "height": 768,
+                     *           "duration_s": 5,
+                     *           "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
                      *           "labels": [
                      *             "favourite"
                      *           ],
@@ -3682,14 +3762,14 @@ export interface operations {
                      *           "thumbnail_url": "https://example.com/thumbnail",
                      *           "poster_url": "https://example.com/poster",
                      *           "created_at": "2026-05-01T12:00:00Z",
-                     *           "restriction": "restriction",
+                     *           "restriction": null,
                      *           "provenance": {
                      *             "c2pa": "valid",
                      *             "digital_source_type": "digital source type"
                      *           }
                      *         }
                      *       ],
-                     *       "next_cursor": "next cursor"
+                     *       "next_cursor": null
                      *     }
                      */
                     "application/json": components["schemas"]["AssetPageResponse"];
@@ -3833,11 +3913,11 @@ export interface operations {
                      *       "workspace_id": "ws_01jt3v5k8m2n4p6r8t0w2y4a6c",
                      *       "kind": "image",
                      *       "content_type": "image/png",
-                     *       "size_bytes": 1,
-                     *       "width": 1,
-                     *       "height": 1,
-                     *       "duration_s": 1,
-                     *       "sha256": "sha256",
+                     *       "size_bytes": 1048576,
+                     *       "width": 1024,
+                     *       "height": 768,
+                     *       "duration_s": 5,
+                     *       "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
                      *       "labels": [
                      *         "favourite"
                      *       ],
@@ -3848,7 +3928,7 @@ export interface operations {
                      *       "thumbnail_url": "https://example.com/thumbnail",
                      *       "poster_url": "https://example.com/poster",
                      *       "created_at": "2026-05-01T12:00:00Z",
-                     *       "restriction": "restriction",
+                     *       "restriction": null,
                      *       "provenance": {
                      *         "c2pa": "valid",
                      *         "digital_source_type": "digital source type"
@@ -4187,11 +4267,11 @@ export interface operations {
                      *       "workspace_id": "ws_01jt3v5k8m2n4p6r8t0w2y4a6c",
                      *       "kind": "image",
                      *       "content_type": "image/png",
-                     *       "size_bytes": 1,
-                     *       "width": 1,
-                     *       "height": 1,
-                     *       "duration_s": 1,
-                     *       "sha256": "sha256",
+                     *       "size_bytes": 1048576,
+                     *       "width": 1024,
+                     *       "height": 768,
+                     *       "duration_s": 5,
+                     *       "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
                      *       "labels": [
                      *         "favourite"
                      *       ],
@@ -4202,7 +4282,7 @@ export interface operations {
                      *       "thumbnail_url": "https://example.com/thumbnail",
                      *       "poster_url": "https://example.com/poster",
                      *       "created_at": "2026-05-01T12:00:00Z",
-                     *       "restriction": "restriction",
+                     *       "restriction": null,
                      *       "provenance": {
                      *         "c2pa": "valid",
                      *         "digital_source_type": "digital source type"
@@ -4908,11 +4988,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "credits": 1,
-                     *       "held_credits": 1,
+                     *       "credits": 500,
+                     *       "held_credits": 4,
                      *       "spend_cap": {
-                     *         "monthly_credits": 1,
-                     *         "spent_this_month": 1
+                     *         "monthly_credits": 2000,
+                     *         "spent_this_month": 120
                      *       },
                      *       "restricted": false
                      *     }
@@ -5076,10 +5156,10 @@ export interface operations {
                      *       "packs": [
                      *         {
                      *           "id": "id",
-                     *           "name": "Ada Lovelace",
-                     *           "credits": 1,
+                     *           "name": "500 credits",
+                     *           "credits": 500,
                      *           "price": {
-                     *             "value_minor": 1,
+                     *             "value_minor": 1299,
                      *             "currency": "usd"
                      *           }
                      *         }
@@ -5087,10 +5167,10 @@ export interface operations {
                      *       "plans": [
                      *         {
                      *           "id": "id",
-                     *           "name": "Ada Lovelace",
+                     *           "name": "Monthly",
                      *           "credits_per_period": 1,
                      *           "price": {
-                     *             "value_minor": 1,
+                     *             "value_minor": 1299,
                      *             "currency": "usd"
                      *           },
                      *           "interval": "month"
@@ -5385,18 +5465,18 @@ export interface operations {
                      *       "items": [
                      *         {
                      *           "id": "le_01jt3v5k8m2n4p6r8t0w2y4a6c",
-                     *           "at": "at",
-                     *           "credits": 1,
+                     *           "at": "2026-05-01T12:00:00Z",
+                     *           "credits": 500,
                      *           "kind": "kind",
                      *           "generation_kind": "image",
                      *           "amount": {
-                     *             "value_minor": 1,
+                     *             "value_minor": 1299,
                      *             "currency": "usd"
                      *           },
                      *           "reference": "reference"
                      *         }
                      *       ],
-                     *       "next_cursor": "next cursor"
+                     *       "next_cursor": null
                      *     }
                      */
                     "application/json": components["schemas"]["LedgerPageResponse"];
@@ -5712,7 +5792,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "monthly_credits": 1
+                 *       "monthly_credits": 2000
                  *     }
                  */
                 "application/json": components["schemas"]["SpendCapRequest"];
@@ -5727,11 +5807,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "credits": 1,
-                     *       "held_credits": 1,
+                     *       "credits": 500,
+                     *       "held_credits": 4,
                      *       "spend_cap": {
-                     *         "monthly_credits": 1,
-                     *         "spent_this_month": 1
+                     *         "monthly_credits": 2000,
+                     *         "spent_this_month": 120
                      *       },
                      *       "restricted": false
                      *     }
@@ -5938,7 +6018,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "plan_id": "plan id",
+                     *       "plan_id": "plan_monthly",
                      *       "status": "status",
                      *       "current_period_end": "current period end",
                      *       "provider": "stripe"
@@ -6089,9 +6169,9 @@ export interface operations {
                      *           "id": "ast_01jt3v5k8m2n4p6r8t0w2y4a6c",
                      *           "kind": "kind",
                      *           "content_type": "image/png",
-                     *           "width": 1,
-                     *           "height": 1,
-                     *           "duration_s": 1,
+                     *           "width": 1024,
+                     *           "height": 768,
+                     *           "duration_s": 5,
                      *           "owner": {
                      *             "name": "Ada Lovelace",
                      *             "handle": "handle"
@@ -6102,7 +6182,7 @@ export interface operations {
                      *           "published_at": "2026-05-01T12:00:00Z"
                      *         }
                      *       ],
-                     *       "next_cursor": "next cursor"
+                     *       "next_cursor": null
                      *     }
                      */
                     "application/json": components["schemas"]["GalleryPageResponse"];
@@ -6270,32 +6350,36 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
+                     *           "cancel_at": null,
+                     *           "charged_credits": 2,
+                     *           "compute_seconds": 3.2,
+                     *           "cost_credits": 2,
+                     *           "created_at": "2026-05-01T12:00:00Z",
+                     *           "error": null,
+                     *           "finished_at": "2026-05-01T12:00:05Z",
                      *           "id": "job_01jt3v5k8m2n4p6r8t0w2y4a6c",
-                     *           "workspace_id": "ws_01jt3v5k8m2n4p6r8t0w2y4a6c",
                      *           "kind": "image",
                      *           "model": "local-image",
-                     *           "prompt": "a lighthouse on a cliff at dawn, oil painting",
-                     *           "negative_prompt": "blurry, text",
-                     *           "params": {},
-                     *           "status": "queued",
-                     *           "queue_position": 1,
-                     *           "progress": 1,
-                     *           "error": null,
+                     *           "negative_prompt": null,
                      *           "outputs": [
                      *             "ast_01jt3v5k8m2n4p6r8t0w2y4a6c"
                      *           ],
-                     *           "cost_credits": 1,
-                     *           "charged_credits": 1,
-                     *           "compute_seconds": 1,
-                     *           "workflow_version_id": "wfv_01jt3v5k8m2n4p6r8t0w2y4a6c",
-                     *           "webhook_url": "https://example.com/webhook",
-                     *           "cancel_at": "2026-05-01T12:00:00Z",
-                     *           "created_at": "2026-05-01T12:00:00Z",
-                     *           "started_at": "2026-05-01T12:00:00Z",
-                     *           "finished_at": "2026-05-01T12:00:00Z"
+                     *           "params": {
+                     *             "height": 512,
+                     *             "seed": 42,
+                     *             "width": 768
+                     *           },
+                     *           "progress": 1,
+                     *           "prompt": "a lighthouse on a cliff at dawn, oil painting",
+                     *           "queue_position": null,
+                     *           "started_at": "2026-05-01T12:00:01Z",
+                     *           "status": "succeeded",
+                     *           "webhook_url": "https://example.com/atelier-events",
+                     *           "workflow_version_id": null,
+                     *           "workspace_id": "ws_01jt3v5k8m2n4p6r8t0w2y4a6c"
                      *         }
                      *       ],
-                     *       "next_cursor": "next cursor"
+                     *       "next_cursor": null
                      *     }
                      */
                     "application/json": components["schemas"]["JobPageResponse"];
@@ -6438,14 +6522,13 @@ export interface operations {
                  * @example {
                  *       "kind": "image",
                  *       "model": "local-image",
+                 *       "params": {
+                 *         "height": 512,
+                 *         "seed": 42,
+                 *         "width": 768
+                 *       },
                  *       "prompt": "a lighthouse on a cliff at dawn, oil painting",
-                 *       "negative_prompt": "blurry, text",
-                 *       "params": {},
-                 *       "reference_upload_ids": [
-                 *         "upl_01jt3v5k8m2n4p6r8t0w2y4a6c"
-                 *       ],
-                 *       "workflow_version_id": "wfv_01jt3v5k8m2n4p6r8t0w2y4a6c",
-                 *       "webhook_url": "https://example.com/webhook"
+                 *       "webhook_url": "https://example.com/atelier-events"
                  *     }
                  */
                 "application/json": components["schemas"]["SubmitJobRequest"];
@@ -6460,29 +6543,33 @@ export interface operations {
                 content: {
                     /**
                      * @example {
+                     *       "cancel_at": null,
+                     *       "charged_credits": 2,
+                     *       "compute_seconds": 3.2,
+                     *       "cost_credits": 2,
+                     *       "created_at": "2026-05-01T12:00:00Z",
+                     *       "error": null,
+                     *       "finished_at": "2026-05-01T12:00:05Z",
                      *       "id": "job_01jt3v5k8m2n4p6r8t0w2y4a6c",
-                     *       "workspace_id": "ws_01jt3v5k8m2n4p6r8t0w2y4a6c",
                      *       "kind": "image",
                      *       "model": "local-image",
-                     *       "prompt": "a lighthouse on a cliff at dawn, oil painting",
-                     *       "negative_prompt": "blurry, text",
-                     *       "params": {},
-                     *       "status": "queued",
-                     *       "queue_position": 1,
-                     *       "progress": 1,
-                     *       "error": null,
+                     *       "negative_prompt": null,
                      *       "outputs": [
                      *         "ast_01jt3v5k8m2n4p6r8t0w2y4a6c"
                      *       ],
-                     *       "cost_credits": 1,
-                     *       "charged_credits": 1,
-                     *       "compute_seconds": 1,
-                     *       "workflow_version_id": "wfv_01jt3v5k8m2n4p6r8t0w2y4a6c",
-                     *       "webhook_url": "https://example.com/webhook",
-                     *       "cancel_at": "2026-05-01T12:00:00Z",
-                     *       "created_at": "2026-05-01T12:00:00Z",
-                     *       "started_at": "2026-05-01T12:00:00Z",
-                     *       "finished_at": "2026-05-01T12:00:00Z"
+                     *       "params": {
+                     *         "height": 512,
+                     *         "seed": 42,
+                     *         "width": 768
+                     *       },
+                     *       "progress": 1,
+                     *       "prompt": "a lighthouse on a cliff at dawn, oil painting",
+                     *       "queue_position": null,
+                     *       "started_at": "2026-05-01T12:00:01Z",
+                     *       "status": "succeeded",
+                     *       "webhook_url": "https://example.com/atelier-events",
+                     *       "workflow_version_id": null,
+                     *       "workspace_id": "ws_01jt3v5k8m2n4p6r8t0w2y4a6c"
                      *     }
                      */
                     "application/json": components["schemas"]["JobResponse"];
@@ -6783,29 +6870,33 @@ export interface operations {
                 content: {
                     /**
                      * @example {
+                     *       "cancel_at": null,
+                     *       "charged_credits": 2,
+                     *       "compute_seconds": 3.2,
+                     *       "cost_credits": 2,
+                     *       "created_at": "2026-05-01T12:00:00Z",
+                     *       "error": null,
+                     *       "finished_at": "2026-05-01T12:00:05Z",
                      *       "id": "job_01jt3v5k8m2n4p6r8t0w2y4a6c",
-                     *       "workspace_id": "ws_01jt3v5k8m2n4p6r8t0w2y4a6c",
                      *       "kind": "image",
                      *       "model": "local-image",
-                     *       "prompt": "a lighthouse on a cliff at dawn, oil painting",
-                     *       "negative_prompt": "blurry, text",
-                     *       "params": {},
-                     *       "status": "queued",
-                     *       "queue_position": 1,
-                     *       "progress": 1,
-                     *       "error": null,
+                     *       "negative_prompt": null,
                      *       "outputs": [
                      *         "ast_01jt3v5k8m2n4p6r8t0w2y4a6c"
                      *       ],
-                     *       "cost_credits": 1,
-                     *       "charged_credits": 1,
-                     *       "compute_seconds": 1,
-                     *       "workflow_version_id": "wfv_01jt3v5k8m2n4p6r8t0w2y4a6c",
-                     *       "webhook_url": "https://example.com/webhook",
-                     *       "cancel_at": "2026-05-01T12:00:00Z",
-                     *       "created_at": "2026-05-01T12:00:00Z",
-                     *       "started_at": "2026-05-01T12:00:00Z",
-                     *       "finished_at": "2026-05-01T12:00:00Z"
+                     *       "params": {
+                     *         "height": 512,
+                     *         "seed": 42,
+                     *         "width": 768
+                     *       },
+                     *       "progress": 1,
+                     *       "prompt": "a lighthouse on a cliff at dawn, oil painting",
+                     *       "queue_position": null,
+                     *       "started_at": "2026-05-01T12:00:01Z",
+                     *       "status": "succeeded",
+                     *       "webhook_url": "https://example.com/atelier-events",
+                     *       "workflow_version_id": null,
+                     *       "workspace_id": "ws_01jt3v5k8m2n4p6r8t0w2y4a6c"
                      *     }
                      */
                     "application/json": components["schemas"]["JobResponse"];
@@ -6967,29 +7058,33 @@ export interface operations {
                 content: {
                     /**
                      * @example {
+                     *       "cancel_at": null,
+                     *       "charged_credits": 2,
+                     *       "compute_seconds": 3.2,
+                     *       "cost_credits": 2,
+                     *       "created_at": "2026-05-01T12:00:00Z",
+                     *       "error": null,
+                     *       "finished_at": "2026-05-01T12:00:05Z",
                      *       "id": "job_01jt3v5k8m2n4p6r8t0w2y4a6c",
-                     *       "workspace_id": "ws_01jt3v5k8m2n4p6r8t0w2y4a6c",
                      *       "kind": "image",
                      *       "model": "local-image",
-                     *       "prompt": "a lighthouse on a cliff at dawn, oil painting",
-                     *       "negative_prompt": "blurry, text",
-                     *       "params": {},
-                     *       "status": "queued",
-                     *       "queue_position": 1,
-                     *       "progress": 1,
-                     *       "error": null,
+                     *       "negative_prompt": null,
                      *       "outputs": [
                      *         "ast_01jt3v5k8m2n4p6r8t0w2y4a6c"
                      *       ],
-                     *       "cost_credits": 1,
-                     *       "charged_credits": 1,
-                     *       "compute_seconds": 1,
-                     *       "workflow_version_id": "wfv_01jt3v5k8m2n4p6r8t0w2y4a6c",
-                     *       "webhook_url": "https://example.com/webhook",
-                     *       "cancel_at": "2026-05-01T12:00:00Z",
-                     *       "created_at": "2026-05-01T12:00:00Z",
-                     *       "started_at": "2026-05-01T12:00:00Z",
-                     *       "finished_at": "2026-05-01T12:00:00Z"
+                     *       "params": {
+                     *         "height": 512,
+                     *         "seed": 42,
+                     *         "width": 768
+                     *       },
+                     *       "progress": 1,
+                     *       "prompt": "a lighthouse on a cliff at dawn, oil painting",
+                     *       "queue_position": null,
+                     *       "started_at": "2026-05-01T12:00:01Z",
+                     *       "status": "succeeded",
+                     *       "webhook_url": "https://example.com/atelier-events",
+                     *       "workflow_version_id": null,
+                     *       "workspace_id": "ws_01jt3v5k8m2n4p6r8t0w2y4a6c"
                      *     }
                      */
                     "application/json": components["schemas"]["JobResponse"];
@@ -7171,14 +7266,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "id",
+                     *       "id": "acct_01jt3v5k8m2n4p6r8t0w2y4a6c",
                      *       "email": "ada@example.com",
                      *       "name": "Ada Lovelace",
                      *       "picture_url": "https://example.com/picture",
                      *       "created_at": "2026-05-01T12:00:00Z",
                      *       "status": "active",
                      *       "age_confirmed": false,
-                     *       "terms_version": "terms version",
+                     *       "terms_version": "2026-05-01",
                      *       "consent": {
                      *         "analytics": false,
                      *         "product_improvement": false,
@@ -7187,8 +7282,8 @@ export interface operations {
                      *       "preferences": {
                      *         "theme": "system"
                      *       },
-                     *       "default_workspace_id": "default workspace id",
-                     *       "pending_email": "pending email"
+                     *       "default_workspace_id": "ws_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "pending_email": null
                      *     }
                      */
                     "application/json": components["schemas"]["MeResponse"];
@@ -7337,14 +7432,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "id",
+                     *       "id": "acct_01jt3v5k8m2n4p6r8t0w2y4a6c",
                      *       "email": "ada@example.com",
                      *       "name": "Ada Lovelace",
                      *       "picture_url": "https://example.com/picture",
                      *       "created_at": "2026-05-01T12:00:00Z",
                      *       "status": "active",
                      *       "age_confirmed": false,
-                     *       "terms_version": "terms version",
+                     *       "terms_version": "2026-05-01",
                      *       "consent": {
                      *         "analytics": false,
                      *         "product_improvement": false,
@@ -7353,8 +7448,8 @@ export interface operations {
                      *       "preferences": {
                      *         "theme": "system"
                      *       },
-                     *       "default_workspace_id": "default workspace id",
-                     *       "pending_email": "pending email"
+                     *       "default_workspace_id": "ws_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "pending_email": null
                      *     }
                      */
                     "application/json": components["schemas"]["MeResponse"];
@@ -7586,15 +7681,15 @@ export interface operations {
                      *       "items": [
                      *         {
                      *           "id": "key_01jt3v5k8m2n4p6r8t0w2y4a6c",
-                     *           "name": "Ada Lovelace",
-                     *           "prefix": "prefix",
+                     *           "name": "CI render script",
+                     *           "prefix": "atl_7Kq2",
                      *           "created_at": "2026-05-01T12:00:00Z",
                      *           "scopes": [
                      *             "generate"
                      *           ]
                      *         }
                      *       ],
-                     *       "next_cursor": "next cursor"
+                     *       "next_cursor": null
                      *     }
                      */
                     "application/json": components["schemas"]["ApiKeyPage"];
@@ -7724,7 +7819,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "Ada Lovelace",
+                 *       "name": "CI render script",
                  *       "scopes": [
                  *         "generate"
                  *       ]
@@ -7743,8 +7838,8 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "key_01jt3v5k8m2n4p6r8t0w2y4a6c",
-                     *       "name": "Ada Lovelace",
-                     *       "prefix": "prefix",
+                     *       "name": "CI render script",
+                     *       "prefix": "atl_7Kq2",
                      *       "created_at": "2026-05-01T12:00:00Z",
                      *       "scopes": [
                      *         "generate"
@@ -8167,14 +8262,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "id",
+                     *       "id": "acct_01jt3v5k8m2n4p6r8t0w2y4a6c",
                      *       "email": "ada@example.com",
                      *       "name": "Ada Lovelace",
                      *       "picture_url": "https://example.com/picture",
                      *       "created_at": "2026-05-01T12:00:00Z",
                      *       "status": "active",
                      *       "age_confirmed": false,
-                     *       "terms_version": "terms version",
+                     *       "terms_version": "2026-05-01",
                      *       "consent": {
                      *         "analytics": false,
                      *         "product_improvement": false,
@@ -8183,8 +8278,8 @@ export interface operations {
                      *       "preferences": {
                      *         "theme": "system"
                      *       },
-                     *       "default_workspace_id": "default workspace id",
-                     *       "pending_email": "pending email"
+                     *       "default_workspace_id": "ws_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "pending_email": null
                      *     }
                      */
                     "application/json": components["schemas"]["MeResponse"];
@@ -8923,14 +9018,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "id",
+                     *       "id": "acct_01jt3v5k8m2n4p6r8t0w2y4a6c",
                      *       "email": "ada@example.com",
                      *       "name": "Ada Lovelace",
                      *       "picture_url": "https://example.com/picture",
                      *       "created_at": "2026-05-01T12:00:00Z",
                      *       "status": "active",
                      *       "age_confirmed": false,
-                     *       "terms_version": "terms version",
+                     *       "terms_version": "2026-05-01",
                      *       "consent": {
                      *         "analytics": false,
                      *         "product_improvement": false,
@@ -8939,8 +9034,8 @@ export interface operations {
                      *       "preferences": {
                      *         "theme": "system"
                      *       },
-                     *       "default_workspace_id": "default workspace id",
-                     *       "pending_email": "pending email"
+                     *       "default_workspace_id": "ws_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "pending_email": null
                      *     }
                      */
                     "application/json": components["schemas"]["MeResponse"];
@@ -9150,7 +9245,7 @@ export interface operations {
                      *       "requested_at": "2026-05-01T12:00:00Z",
                      *       "download_url": "https://example.com/download",
                      *       "expires_at": "2026-05-01T12:00:00Z",
-                     *       "size_bytes": 1,
+                     *       "size_bytes": 1048576,
                      *       "error": null
                      *     }
                      */
@@ -9342,7 +9437,7 @@ export interface operations {
                      *       "requested_at": "2026-05-01T12:00:00Z",
                      *       "download_url": "https://example.com/download",
                      *       "expires_at": "2026-05-01T12:00:00Z",
-                     *       "size_bytes": 1,
+                     *       "size_bytes": 1048576,
                      *       "error": null
                      *     }
                      */
@@ -9512,14 +9607,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "id",
+                     *       "id": "acct_01jt3v5k8m2n4p6r8t0w2y4a6c",
                      *       "email": "ada@example.com",
                      *       "name": "Ada Lovelace",
                      *       "picture_url": "https://example.com/picture",
                      *       "created_at": "2026-05-01T12:00:00Z",
                      *       "status": "active",
                      *       "age_confirmed": false,
-                     *       "terms_version": "terms version",
+                     *       "terms_version": "2026-05-01",
                      *       "consent": {
                      *         "analytics": false,
                      *         "product_improvement": false,
@@ -9528,8 +9623,8 @@ export interface operations {
                      *       "preferences": {
                      *         "theme": "system"
                      *       },
-                     *       "default_workspace_id": "default workspace id",
-                     *       "pending_email": "pending email"
+                     *       "default_workspace_id": "ws_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "pending_email": null
                      *     }
                      */
                     "application/json": components["schemas"]["MeResponse"];
@@ -9736,13 +9831,38 @@ export interface operations {
                      * @example {
                      *       "items": [
                      *         {
-                     *           "id": "id",
+                     *           "id": "local-image",
                      *           "kind": "image",
-                     *           "provider": "stripe",
-                     *           "name": "Ada Lovelace",
-                     *           "price_credits": {},
-                     *           "params": {},
-                     *           "max_reference_images": 1
+                     *           "max_reference_images": 2,
+                     *           "name": "Local image (CPU)",
+                     *           "params": {
+                     *             "height": {
+                     *               "default": 512,
+                     *               "description": "",
+                     *               "maximum": 1024,
+                     *               "minimum": 64,
+                     *               "type": "integer"
+                     *             },
+                     *             "seed": {
+                     *               "description": "",
+                     *               "maximum": 2147483647,
+                     *               "minimum": 0,
+                     *               "type": "integer"
+                     *             },
+                     *             "width": {
+                     *               "default": 512,
+                     *               "description": "",
+                     *               "maximum": 1024,
+                     *               "minimum": 64,
+                     *               "type": "integer"
+                     *             }
+                     *           },
+                     *           "price_credits": {
+                     *             "base": 1,
+                     *             "per_megapixel": 1,
+                     *             "per_second": 0
+                     *           },
+                     *           "provider": "local"
                      *         }
                      *       ]
                      *     }
@@ -10215,16 +10335,16 @@ export interface operations {
                      *         "id": "ast_01jt3v5k8m2n4p6r8t0w2y4a6c",
                      *         "kind": "kind",
                      *         "content_type": "image/png",
-                     *         "width": 1,
-                     *         "height": 1,
-                     *         "duration_s": 1,
+                     *         "width": 1024,
+                     *         "height": 768,
+                     *         "duration_s": 5,
                      *         "download_url": "https://example.com/download",
                      *         "thumbnail_url": "https://example.com/thumbnail",
                      *         "poster_url": "https://example.com/poster"
                      *       },
                      *       "workflow": {
                      *         "id": "wf_01jt3v5k8m2n4p6r8t0w2y4a6c",
-                     *         "name": "Ada Lovelace",
+                     *         "name": "Product shots",
                      *         "description": "Notifies the render farm",
                      *         "visibility": "private",
                      *         "version": 1,
@@ -10361,7 +10481,7 @@ export interface operations {
                      *           "expires_at": "2026-05-01T12:00:00Z"
                      *         }
                      *       ],
-                     *       "next_cursor": "next cursor"
+                     *       "next_cursor": null
                      *     }
                      */
                     "application/json": components["schemas"]["ShareList"];
@@ -10870,7 +10990,7 @@ export interface operations {
                  * @example {
                  *       "filename": "reference.png",
                  *       "content_type": "image/png",
-                 *       "size_bytes": 1
+                 *       "size_bytes": 1048576
                  *     }
                  */
                 "application/json": components["schemas"]["CreateUploadRequest"];
@@ -11170,18 +11290,18 @@ export interface operations {
                      *           "id": "whe_01jt3v5k8m2n4p6r8t0w2y4a6c",
                      *           "url": "https://example.com/url",
                      *           "events": [
-                     *             "events"
+                     *             "job.succeeded"
                      *           ],
                      *           "description": "Notifies the render farm",
                      *           "enabled": false,
                      *           "include_prompt": false,
-                     *           "credits_low_threshold": 1,
-                     *           "disabled_reason": "disabled reason",
+                     *           "credits_low_threshold": 100,
+                     *           "disabled_reason": null,
                      *           "created_at": "2026-05-01T12:00:00Z",
                      *           "updated_at": "2026-05-01T12:00:00Z"
                      *         }
                      *       ],
-                     *       "next_cursor": "next cursor"
+                     *       "next_cursor": null
                      *     }
                      */
                     "application/json": components["schemas"]["WebhookEndpointList"];
@@ -11336,13 +11456,13 @@ export interface operations {
                      *       "id": "whe_01jt3v5k8m2n4p6r8t0w2y4a6c",
                      *       "url": "https://example.com/url",
                      *       "events": [
-                     *         "events"
+                     *         "job.succeeded"
                      *       ],
                      *       "description": "Notifies the render farm",
                      *       "enabled": false,
                      *       "include_prompt": false,
-                     *       "credits_low_threshold": 1,
-                     *       "disabled_reason": "disabled reason",
+                     *       "credits_low_threshold": 100,
+                     *       "disabled_reason": null,
                      *       "created_at": "2026-05-01T12:00:00Z",
                      *       "updated_at": "2026-05-01T12:00:00Z",
                      *       "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -11693,13 +11813,13 @@ export interface operations {
                      *       "id": "whe_01jt3v5k8m2n4p6r8t0w2y4a6c",
                      *       "url": "https://example.com/url",
                      *       "events": [
-                     *         "events"
+                     *         "job.succeeded"
                      *       ],
                      *       "description": "Notifies the render farm",
                      *       "enabled": false,
                      *       "include_prompt": false,
-                     *       "credits_low_threshold": 1,
-                     *       "disabled_reason": "disabled reason",
+                     *       "credits_low_threshold": 100,
+                     *       "disabled_reason": null,
                      *       "created_at": "2026-05-01T12:00:00Z",
                      *       "updated_at": "2026-05-01T12:00:00Z"
                      *     }
@@ -12019,7 +12139,7 @@ export interface operations {
                  *       "description": "Notifies the render farm",
                  *       "enabled": false,
                  *       "include_prompt": false,
-                 *       "credits_low_threshold": 1
+                 *       "credits_low_threshold": 100
                  *     }
                  */
                 "application/json": components["schemas"]["UpdateWebhookEndpointRequest"];
@@ -12037,13 +12157,13 @@ export interface operations {
                      *       "id": "whe_01jt3v5k8m2n4p6r8t0w2y4a6c",
                      *       "url": "https://example.com/url",
                      *       "events": [
-                     *         "events"
+                     *         "job.succeeded"
                      *       ],
                      *       "description": "Notifies the render farm",
                      *       "enabled": false,
                      *       "include_prompt": false,
-                     *       "credits_low_threshold": 1,
-                     *       "disabled_reason": "disabled reason",
+                     *       "credits_low_threshold": 100,
+                     *       "disabled_reason": null,
                      *       "created_at": "2026-05-01T12:00:00Z",
                      *       "updated_at": "2026-05-01T12:00:00Z"
                      *     }
@@ -12262,18 +12382,18 @@ export interface operations {
                      *         {
                      *           "id": "msg_01jt3v5k8m2n4p6r8t0w2y4a6c",
                      *           "endpoint_id": "whe_01jt3v5k8m2n4p6r8t0w2y4a6c",
-                     *           "event": "event",
+                     *           "event": "job.succeeded",
                      *           "status": "pending",
                      *           "attempts": 1,
-                     *           "last_status": 1,
-                     *           "last_error": "last error",
+                     *           "last_status": 200,
+                     *           "last_error": null,
                      *           "last_attempt_at": "2026-05-01T12:00:00Z",
                      *           "next_retry_at": "2026-05-01T12:00:00Z",
                      *           "delivered_at": "2026-05-01T12:00:00Z",
                      *           "created_at": "2026-05-01T12:00:00Z"
                      *         }
                      *       ],
-                     *       "next_cursor": "next cursor"
+                     *       "next_cursor": null
                      *     }
                      */
                     "application/json": components["schemas"]["WebhookDeliveryPage"];
@@ -12439,11 +12559,11 @@ export interface operations {
                      * @example {
                      *       "id": "msg_01jt3v5k8m2n4p6r8t0w2y4a6c",
                      *       "endpoint_id": "whe_01jt3v5k8m2n4p6r8t0w2y4a6c",
-                     *       "event": "event",
+                     *       "event": "job.succeeded",
                      *       "status": "pending",
                      *       "attempts": 1,
-                     *       "last_status": 1,
-                     *       "last_error": "last error",
+                     *       "last_status": 200,
+                     *       "last_error": null,
                      *       "last_attempt_at": "2026-05-01T12:00:00Z",
                      *       "next_retry_at": "2026-05-01T12:00:00Z",
                      *       "delivered_at": "2026-05-01T12:00:00Z",
@@ -12820,11 +12940,11 @@ export interface operations {
                      * @example {
                      *       "id": "msg_01jt3v5k8m2n4p6r8t0w2y4a6c",
                      *       "endpoint_id": "whe_01jt3v5k8m2n4p6r8t0w2y4a6c",
-                     *       "event": "event",
+                     *       "event": "job.succeeded",
                      *       "status": "pending",
                      *       "attempts": 1,
-                     *       "last_status": 1,
-                     *       "last_error": "last error",
+                     *       "last_status": 200,
+                     *       "last_error": null,
                      *       "last_attempt_at": "2026-05-01T12:00:00Z",
                      *       "next_retry_at": "2026-05-01T12:00:00Z",
                      *       "delivered_at": "2026-05-01T12:00:00Z",
@@ -13615,7 +13735,7 @@ export interface operations {
                      *       "items": [
                      *         {
                      *           "id": "wf_01jt3v5k8m2n4p6r8t0w2y4a6c",
-                     *           "name": "Ada Lovelace",
+                     *           "name": "Product shots",
                      *           "description": "Notifies the render farm",
                      *           "visibility": "private",
                      *           "version": 1,
@@ -13632,7 +13752,7 @@ export interface operations {
                      *           "updated_at": "2026-05-01T12:00:00Z"
                      *         }
                      *       ],
-                     *       "next_cursor": "next cursor"
+                     *       "next_cursor": null
                      *     }
                      */
                     "application/json": components["schemas"]["WorkflowPageResponse"];
@@ -13762,7 +13882,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "Ada Lovelace",
+                 *       "name": "Product shots",
                  *       "description": "Notifies the render farm",
                  *       "definition": {
                  *         "kind": "image",
@@ -13785,7 +13905,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "wf_01jt3v5k8m2n4p6r8t0w2y4a6c",
-                     *       "name": "Ada Lovelace",
+                     *       "name": "Product shots",
                      *       "description": "Notifies the render farm",
                      *       "visibility": "private",
                      *       "version": 1,
@@ -13985,7 +14105,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "wf_01jt3v5k8m2n4p6r8t0w2y4a6c",
-                     *       "name": "Ada Lovelace",
+                     *       "name": "Product shots",
                      *       "description": "Notifies the render farm",
                      *       "visibility": "private",
                      *       "version": 1,
@@ -14155,7 +14275,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "Ada Lovelace",
+                 *       "name": "Product shots",
                  *       "description": "Notifies the render farm",
                  *       "visibility": "private"
                  *     }
@@ -14173,7 +14293,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "wf_01jt3v5k8m2n4p6r8t0w2y4a6c",
-                     *       "name": "Ada Lovelace",
+                     *       "name": "Product shots",
                      *       "description": "Notifies the render farm",
                      *       "visibility": "private",
                      *       "version": 1,
@@ -14405,7 +14525,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "wf_01jt3v5k8m2n4p6r8t0w2y4a6c",
-                     *       "name": "Ada Lovelace",
+                     *       "name": "Product shots",
                      *       "description": "Notifies the render farm",
                      *       "visibility": "private",
                      *       "version": 1,
@@ -14642,7 +14762,7 @@ export interface operations {
                      *           "created_at": "2026-05-01T12:00:00Z"
                      *         }
                      *       ],
-                     *       "next_cursor": "next cursor"
+                     *       "next_cursor": null
                      *     }
                      */
                     "application/json": components["schemas"]["WorkflowVersionList"];
@@ -15078,29 +15198,33 @@ export interface operations {
                 content: {
                     /**
                      * @example {
+                     *       "cancel_at": null,
+                     *       "charged_credits": 2,
+                     *       "compute_seconds": 3.2,
+                     *       "cost_credits": 2,
+                     *       "created_at": "2026-05-01T12:00:00Z",
+                     *       "error": null,
+                     *       "finished_at": "2026-05-01T12:00:05Z",
                      *       "id": "job_01jt3v5k8m2n4p6r8t0w2y4a6c",
-                     *       "workspace_id": "ws_01jt3v5k8m2n4p6r8t0w2y4a6c",
                      *       "kind": "image",
                      *       "model": "local-image",
-                     *       "prompt": "a lighthouse on a cliff at dawn, oil painting",
-                     *       "negative_prompt": "blurry, text",
-                     *       "params": {},
-                     *       "status": "queued",
-                     *       "queue_position": 1,
-                     *       "progress": 1,
-                     *       "error": null,
+                     *       "negative_prompt": null,
                      *       "outputs": [
                      *         "ast_01jt3v5k8m2n4p6r8t0w2y4a6c"
                      *       ],
-                     *       "cost_credits": 1,
-                     *       "charged_credits": 1,
-                     *       "compute_seconds": 1,
-                     *       "workflow_version_id": "wfv_01jt3v5k8m2n4p6r8t0w2y4a6c",
-                     *       "webhook_url": "https://example.com/webhook",
-                     *       "cancel_at": "2026-05-01T12:00:00Z",
-                     *       "created_at": "2026-05-01T12:00:00Z",
-                     *       "started_at": "2026-05-01T12:00:00Z",
-                     *       "finished_at": "2026-05-01T12:00:00Z"
+                     *       "params": {
+                     *         "height": 512,
+                     *         "seed": 42,
+                     *         "width": 768
+                     *       },
+                     *       "progress": 1,
+                     *       "prompt": "a lighthouse on a cliff at dawn, oil painting",
+                     *       "queue_position": null,
+                     *       "started_at": "2026-05-01T12:00:01Z",
+                     *       "status": "succeeded",
+                     *       "webhook_url": "https://example.com/atelier-events",
+                     *       "workflow_version_id": null,
+                     *       "workspace_id": "ws_01jt3v5k8m2n4p6r8t0w2y4a6c"
                      *     }
                      */
                     "application/json": components["schemas"]["JobResponse"];
@@ -15401,12 +15525,12 @@ export interface operations {
                      *       "items": [
                      *         {
                      *           "id": "ws_01jt3v5k8m2n4p6r8t0w2y4a6c",
-                     *           "name": "Ada Lovelace",
+                     *           "name": "Client work",
                      *           "created_at": "2026-05-01T12:00:00Z",
                      *           "is_default": false
                      *         }
                      *       ],
-                     *       "next_cursor": "next cursor"
+                     *       "next_cursor": null
                      *     }
                      */
                     "application/json": components["schemas"]["WorkspacePage"];
@@ -15536,7 +15660,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "Ada Lovelace"
+                 *       "name": "Client work"
                  *     }
                  */
                 "application/json": components["schemas"]["CreateWorkspaceRequest"];
@@ -15552,7 +15676,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "ws_01jt3v5k8m2n4p6r8t0w2y4a6c",
-                     *       "name": "Ada Lovelace",
+                     *       "name": "Client work",
                      *       "created_at": "2026-05-01T12:00:00Z",
                      *       "is_default": false
                      *     }
@@ -15763,7 +15887,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "ws_01jt3v5k8m2n4p6r8t0w2y4a6c",
-                     *       "name": "Ada Lovelace",
+                     *       "name": "Client work",
                      *       "created_at": "2026-05-01T12:00:00Z",
                      *       "is_default": false
                      *     }
@@ -16099,7 +16223,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "name": "Ada Lovelace"
+                 *       "name": "Client work"
                  *     }
                  */
                 "application/json": components["schemas"]["UpdateWorkspaceRequest"];
@@ -16115,7 +16239,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "ws_01jt3v5k8m2n4p6r8t0w2y4a6c",
-                     *       "name": "Ada Lovelace",
+                     *       "name": "Client work",
                      *       "created_at": "2026-05-01T12:00:00Z",
                      *       "is_default": false
                      *     }
