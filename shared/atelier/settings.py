@@ -411,6 +411,9 @@ class Settings(BaseModel):
     # Known-bad perceptual hashes (pHash in ImageHash's hex format) and how many bits apart still match.
     known_bad_image_hashes: CommaSeparated = Field(default_factory=list)
     known_bad_hash_distance: int = 4
+    # Older published or shared items the backlog sweep checks per run (each is one or more
+    # Rekognition calls; the rest wait, hidden, for the next run).
+    screening_backlog_batch: int = 200
     # C2PA signing: the key and certificate chain (PEM) given directly (local and test stacks) or
     # as SSM SecureString parameter names (deployed stacks).
     c2pa_signing_key: str = ""

@@ -515,6 +515,7 @@ def finish(
                 created_at=clock.now(),
                 restriction=screened.restriction,
                 provenance=screened.provenance,
+                screened_at=clock.now(),
                 thumbnail_key=thumbnail,
                 poster_key=poster,
             )
