@@ -131,7 +131,9 @@ class SyncTransport:
             except httpx.TransportError as exc:
                 wait = _wait_before_retry(None, attempt, self.settings) if retryable else None
                 if wait is None:
-                    raise APIConnectionError(f"Could not reach {self.settings.base_url}: {exc}") from exc
+                    raise APIConnectionError(
+                        f"Could not reach {self.settings.base_url}: {exc}", code="connection_error"
+                    ) from exc
             else:
                 if response.is_success:
                     return response
@@ -155,7 +157,7 @@ class SyncTransport:
                     raise error_from_response(response)
                 yield response
         except httpx.TransportError as exc:
-            raise APIConnectionError(f"Could not download the file: {exc}") from exc
+            raise APIConnectionError(f"Could not download the file: {exc}", code="connection_error") from exc
 
 
 class AsyncTransport:
@@ -188,7 +190,9 @@ class AsyncTransport:
             except httpx.TransportError as exc:
                 wait = _wait_before_retry(None, attempt, self.settings) if retryable else None
                 if wait is None:
-                    raise APIConnectionError(f"Could not reach {self.settings.base_url}: {exc}") from exc
+                    raise APIConnectionError(
+                        f"Could not reach {self.settings.base_url}: {exc}", code="connection_error"
+                    ) from exc
             else:
                 if response.is_success:
                     return response
@@ -210,4 +214,4 @@ class AsyncTransport:
                     raise error_from_response(response)
                 yield response
         except httpx.TransportError as exc:
-            raise APIConnectionError(f"Could not download the file: {exc}") from exc
+            raise APIConnectionError(f"Could not download the file: {exc}", code="connection_error") from exc
