@@ -164,6 +164,7 @@ def test_webhook_endpoints_are_managed_through_the_client(stack: LocalRuntime, p
         # When it is sent a test event, then redelivered
         sent = client.webhook_endpoints.test(created.id)
         [first] = receiver.wait_for(1)
+        stack.wait_until_queues_settle(consumers=["DeliveriesFunction"])
         again = client.webhook_endpoints.redeliver(created.id, sent.id)
         requests = receiver.wait_for(2)
 

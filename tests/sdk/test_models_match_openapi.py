@@ -39,7 +39,6 @@ COUNTERPARTS = {
     "DefaultSecret": "DefaultSecretResponse",
     "WebhookDelivery": "WebhookDeliveryResponse",
     "WebhookDeliveryPage": "WebhookDeliveryPage",
-    "ErrorBody": "ErrorBody",
 }
 
 

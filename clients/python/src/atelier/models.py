@@ -230,10 +230,3 @@ class WebhookDelivery(Resource):
 class WebhookDeliveryPage(Resource):
     items: list[WebhookDelivery]
     next_cursor: str | None = None
-
-
-# -- errors -------------------------------------------------------------------------------------
-class ErrorBody(Resource):
-    code: str
-    message: str
-    details: Any = None
