@@ -210,6 +210,8 @@ def test_the_async_client_generates_and_downloads(stack: LocalRuntime, api_key: 
             job = await client.jobs.create(model="local-image", prompt="a lighthouse, asynchronously")
             finished = await client.jobs.wait(job.id, timeout=60)
             assert {model.id for model in await client.models.list()} >= {finished.model}
+            assert finished.outputs[0] in {asset.id async for asset in client.assets.iterate(kind="image")}
+            assert job.id in {listed.id async for listed in client.jobs.iterate()}
             written = await client.assets.download(finished.outputs[0], tmp_path / "async.png")
             return finished.status, written
 

@@ -498,6 +498,16 @@ class AsyncAssets:
         params = {"kind": kind, "workspace_id": workspace_id, "limit": limit, "cursor": cursor}
         return _parse(AssetPage, (await self._transport.request("GET", "/v1/assets", params=params)).json())
 
+    async def iterate(self, *, kind: AssetKind | None = None, workspace_id: str | None = None) -> AsyncIterator[Asset]:
+        cursor: str | None = None
+        while True:
+            page = await self.list(kind=kind, workspace_id=workspace_id, limit=100, cursor=cursor)
+            for asset in page.items:
+                yield asset
+            if not page.next_cursor:
+                return
+            cursor = page.next_cursor
+
     async def get(self, asset_id: str) -> Asset:
         return _parse(Asset, (await self._transport.request("GET", f"/v1/assets/{asset_id}")).json())
 
