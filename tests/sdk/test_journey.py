@@ -135,6 +135,18 @@ def test_the_apis_refusals_arrive_as_typed_errors_with_their_codes(stack: LocalR
         stranger.jobs.list()
     assert (who.value.status, who.value.code) == (401, "not_signed_in")
 
+    # An account without credits
+    broke = signed_in(stack.api_url, "sdk-no-credits@example.com")
+    accept_terms(broke)
+    broke_key = broke.post("/v1/me/api-keys", json={"name": "broke"}).json()["key"]
+    broke.close()
+    with (
+        sdk.Atelier(broke_key, base_url=stack.api_url) as unfunded,
+        pytest.raises(sdk.InsufficientCreditsError) as short,
+    ):
+        unfunded.jobs.create(model="local-image", prompt="a lighthouse")
+    assert (short.value.status, short.value.code) == (402, "insufficient_credits")
+
     # Someone else's job, or none at all
     with pytest.raises(sdk.NotFoundError) as missing:
         client.jobs.get("job_01jnotthere")
