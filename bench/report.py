@@ -155,8 +155,8 @@ def parse_webhooks(text: str) -> list[Figure]:
         detail = ", ".join(re.findall(r"^  ([\w.]+: \d+)$", text, re.MULTILINE))
         rows.append(
             Figure(
-                "AWS calls",
-                "per delivered webhook event (announce + one successful attempt)",
+                "developer platform",
+                "AWS calls per delivered webhook event (announce + one successful attempt)",
                 "-",
                 f"**{announce + attempt}** ({announce} + {attempt}; {detail})",
                 INFO,
