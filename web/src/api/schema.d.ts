@@ -1276,6 +1276,11 @@ export interface components {
             /** Description */
             description?: string | null;
             definition: components["schemas"]["DefinitionBody"];
+            /**
+             * Note
+             * @description The first version's note
+             */
+            note?: string | null;
         };
         /** CreateWorkspaceRequest */
         CreateWorkspaceRequest: {
