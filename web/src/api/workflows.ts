@@ -1,4 +1,4 @@
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { ApiError, api, unwrap, type Job, type Schemas } from "./client";
 import { keys as appKeys } from "./queries";
 
@@ -14,11 +14,18 @@ export const workflowKeys = {
   versions: (id: string) => ["workflows", "versions", id] as const,
 };
 
-/** The signed-in person's workflows, newest first. */
+/** The signed-in person's workflows, newest first, a page at a time. */
 export function useWorkflows() {
-  return useQuery({
+  return useInfiniteQuery({
     queryKey: workflowKeys.list,
-    queryFn: () => unwrap(api.GET("/v1/workflows", { params: { query: { limit: 100 } } })),
+    initialPageParam: null as string | null,
+    queryFn: ({ pageParam }) =>
+      unwrap(
+        api.GET("/v1/workflows", {
+          params: { query: pageParam ? { limit: 50, cursor: pageParam } : { limit: 50 } },
+        }),
+      ),
+    getNextPageParam: (last) => last.next_cursor ?? undefined,
   });
 }
 

@@ -1,9 +1,9 @@
 import "./workflows.css";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useEffect, useId, useMemo, useState } from "react";
+import { useEffect, useId, useMemo, useRef, useState } from "react";
 import { Link, useParams } from "react-router-dom";
-import { ApiError, api, unwrap } from "../../api/client";
-import { keys, useJobs, useMe, useModels } from "../../api/queries";
+import { ApiError, api, unwrap, type Job } from "../../api/client";
+import { isFinal, keys, useJobs, useMe, useModels } from "../../api/queries";
 import {
   useSetVisibility,
   useVersions,
@@ -12,7 +12,7 @@ import {
   type WorkflowVersion,
 } from "../../api/workflows";
 import { ErrorBanner } from "../../components/ErrorBanner";
-import { JobRow } from "../../components/JobRow";
+import { JobRow, STATUS_WORDS } from "../../components/JobRow";
 import { AddVersion } from "./AddVersion";
 import { CompareVersions } from "./CompareVersions";
 import { DefinitionView, workflowPageUrl } from "./DefinitionView";
@@ -208,20 +208,47 @@ function Sharing({ workflow }: { workflow: Workflow }) {
 /** The jobs run from this workflow's versions, with their status as in the Studio. */
 function WorkflowJobs({ versions }: { versions: WorkflowVersion[] }) {
   const jobs = useJobs();
+  const client = useQueryClient();
   const ids = useMemo(() => new Set(versions.map((version) => version.id)), [versions]);
-  const items = (jobs.data?.items ?? []).filter(
-    (job) => job.workflow_version_id && ids.has(job.workflow_version_id),
+  const items = useMemo(
+    () =>
+      (jobs.data?.items ?? []).filter((job) => job.workflow_version_id && ids.has(job.workflow_version_id)),
+    [jobs.data, ids],
   );
+  const [announcement, setAnnouncement] = useState("");
+  const seen = useRef(new Map<string, Job["status"]>());
+
+  // As in the Studio: status changes are announced, and a finished job refreshes the balance and library.
+  useEffect(() => {
+    const changes: string[] = [];
+    let finished = false;
+    for (const job of items) {
+      const before = seen.current.get(job.id);
+      if (before !== undefined && before !== job.status) {
+        changes.push(`${STATUS_WORDS[job.status]}: ${job.prompt}`);
+        if (isFinal(job)) finished = true;
+      }
+      seen.current.set(job.id, job.status);
+    }
+    if (changes.length) setAnnouncement(changes.join(". "));
+    if (finished) {
+      void client.invalidateQueries({ queryKey: keys.balance });
+      void client.invalidateQueries({ queryKey: ["assets"] });
+    }
+  }, [items, client]);
   return (
     <section aria-labelledby="workflow-jobs-heading" className="panel jobs">
       <h2 id="workflow-jobs-heading">Jobs</h2>
+      <p className="visually-hidden" aria-live="polite" role="status">
+        {announcement}
+      </p>
       {jobs.isError && <ErrorBanner error={jobs.error} />}
       {jobs.isPending ? (
         <p>Loading jobs…</p>
       ) : items.length === 0 ? (
         <p className="muted">No runs yet. Jobs you run from this workflow appear here.</p>
       ) : (
-        <ul className="job-list" aria-live="polite">
+        <ul className="job-list">
           {items.map((job) => (
             <JobRow key={job.id} job={job} />
           ))}

@@ -10,7 +10,7 @@ export default function WorkflowsScreen() {
   useEffect(() => {
     document.title = "Workflows · Atelier";
   }, []);
-  const items = workflows.data?.items ?? [];
+  const items = workflows.data?.pages.flatMap((page) => page.items) ?? [];
   return (
     <section aria-labelledby="workflows-heading" className="panel">
       <h1 id="workflows-heading">Workflows</h1>
@@ -39,6 +39,15 @@ export default function WorkflowsScreen() {
             </li>
           ))}
         </ul>
+      )}
+      {workflows.hasNextPage && (
+        <button
+          type="button"
+          onClick={() => void workflows.fetchNextPage()}
+          disabled={workflows.isFetchingNextPage}
+        >
+          Show more workflows
+        </button>
       )}
     </section>
   );
