@@ -72,6 +72,10 @@ test("a job saved as a workflow gets a version, runs from its variables form, is
   expect((await workflow.comparedRow("Model")).at(-1)).toBe("Same");
   expect((await workflow.comparedRow("Note")).at(-1)).toBe("≠ Changed");
   await expectAccessible(page, "workflow page (owner, compared, run)");
+  await page.getByRole("combobox", { name: "Theme" }).selectOption("dark");
+  await expect(page.locator("html")).toHaveAttribute("data-theme", "dark");
+  await expectAccessible(page, "workflow page (dark)");
+  await page.getByRole("combobox", { name: "Theme" }).selectOption("light");
 
   // When they publish it and create a share link
   const publicLink = await workflow.publish();
@@ -134,6 +138,15 @@ test("a private workflow is not found by anyone else, and can be forked from its
   await page.goto(`/workflows/${id}`);
   await expect(workflow.heading("Private recipe")).toBeVisible();
   const shareLink = await workflow.createShareLink();
+
+  // When they run it with no credits, Then Run waits for the variable, and the refusal says what to do
+  const run = workflow.runForm();
+  await expect(run.getByRole("button", { name: "Run" })).toBeDisabled();
+  await run.getByRole("textbox", { name: "Thing", exact: true }).fill("lamp");
+  await run.getByRole("button", { name: "Run" }).click();
+  await expect(run.getByRole("alert")).toContainText("Not enough credits");
+  await expect(run.getByRole("link", { name: "Buy credits" })).toBeVisible();
+  await expect(workflow.jobs.getByRole("listitem")).toHaveCount(0);
 
   // When someone else opens its address, Then it is not found (private things are never confirmed)
   const other = await browser.newContext();

@@ -5,7 +5,10 @@ import { definitionParams, useAddVersion, type WorkflowVersion } from "../../api
 import { ErrorBanner } from "../../components/ErrorBanner";
 import { ParamsForm, paramsToSend, type ParamSpec } from "../../components/ParamsForm";
 
-/** A new version from the latest one's settings, edited, with a note saying what changed. */
+/**
+ * A new version from the latest one's settings, edited, with a note saying what changed. After adding,
+ * the form keeps the settings just saved (now the latest), so the confirmation stays in place.
+ */
 export function AddVersion({
   workflowId,
   latest,

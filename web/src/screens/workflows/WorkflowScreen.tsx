@@ -11,6 +11,7 @@ import {
   type Workflow,
   type WorkflowVersion,
 } from "../../api/workflows";
+import { signInHref } from "../../app/Layout";
 import { ErrorBanner } from "../../components/ErrorBanner";
 import { JobRow, STATUS_WORDS } from "../../components/JobRow";
 import { AddVersion } from "./AddVersion";
@@ -37,7 +38,14 @@ export default function WorkflowScreen() {
       <section aria-labelledby="missing-heading" className="panel narrow">
         <h1 id="missing-heading">Workflow not found</h1>
         <p>It does not exist, or it is private. Ask its owner for a share link.</p>
-        <Link to={me.data ? "/workflows" : "/"}>{me.data ? "Your workflows" : "Browse the gallery"}</Link>
+        {me.data ? (
+          <Link to="/workflows">Your workflows</Link>
+        ) : (
+          <p>
+            If it is yours, <a href={signInHref(`/workflows/${encodeURIComponent(workflowId)}`)}>sign in</a>{" "}
+            to open it.
+          </p>
+        )}
       </section>
     );
   }
@@ -91,12 +99,7 @@ function OwnWorkflow({ workflow, versions }: { workflow: Workflow; versions: Wor
           <WorkflowJobs versions={versions} />
           {latest && (
             <section className="panel">
-              <AddVersion
-                key={latest.id}
-                workflowId={workflow.id}
-                latest={latest}
-                models={models.data.items}
-              />
+              <AddVersion workflowId={workflow.id} latest={latest} models={models.data.items} />
             </section>
           )}
         </>
