@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { compareVersions, definitionParams, templateVariables, type WorkflowVersion } from "./workflows";
+import {
+  compareVersions,
+  definitionParams,
+  literalTemplate,
+  templateVariables,
+  type WorkflowVersion,
+} from "./workflows";
 
 function version(
   number: number,
@@ -29,6 +35,14 @@ describe("templateVariables reads a template as the server does", () => {
   });
   it("finds none in a plain prompt", () => {
     expect(templateVariables("a heron in the reeds")).toEqual([]);
+  });
+});
+
+describe("literalTemplate", () => {
+  it("keeps a job's prompt as it was, braces and all, with no variables", () => {
+    const template = literalTemplate("a {curly} sign }{");
+    expect(template).toBe("a {{curly}} sign }}{{");
+    expect(templateVariables(template)).toEqual([]);
   });
 });
 

@@ -159,6 +159,11 @@ export function templateVariables(template: string): string[] {
   return names;
 }
 
+/** A template that fills in to exactly this prompt: its braces doubled, so none reads as a variable. */
+export function literalTemplate(prompt: string): string {
+  return prompt.replace(/[{}]/g, (brace) => brace + brace);
+}
+
 /** Only the values a workflow's definition can hold (the job's parameters are plain values). */
 export function definitionParams(
   params: Record<string, unknown> | null | undefined,

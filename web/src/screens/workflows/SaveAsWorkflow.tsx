@@ -1,7 +1,7 @@
 import { useEffect, useId, useRef, useState, type FormEvent } from "react";
 import { Link } from "react-router-dom";
 import type { Job } from "../../api/client";
-import { definitionParams, useCreateWorkflow } from "../../api/workflows";
+import { definitionParams, literalTemplate, useCreateWorkflow } from "../../api/workflows";
 import { ErrorBanner } from "../../components/ErrorBanner";
 
 /** Keeps a job's settings (model, prompt, parameters) as a new workflow, with a name and a note. */
@@ -10,7 +10,7 @@ export function SaveAsWorkflow({ job }: { job: Job }) {
   const [open, setOpen] = useState(false);
   const [name, setName] = useState("");
   const [note, setNote] = useState("");
-  const [template, setTemplate] = useState(job.prompt);
+  const [template, setTemplate] = useState(() => literalTemplate(job.prompt));
   const create = useCreateWorkflow();
   const ids = { title: useId(), name: useId(), note: useId(), template: useId(), hint: useId() };
 
