@@ -45,6 +45,8 @@ def _admin_id() -> str:
 
 @app.get(
     "/v1/admin/reports",
+    operation_id="listReports",
+    description="Content reports with the given status, newest first, for moderators. Admins only.",
     access=Access.admin(),
     summary="Reports by status, newest first",
     tags=["admin"],
@@ -63,6 +65,11 @@ def get_reports(
 
 @app.post(
     "/v1/admin/reports/<report_id>/resolve",
+    operation_id="resolveReport",
+    description=(
+        "Resolves a content report: dismiss it, remove or quarantine the item, or suspend its "
+        "owner's account. Admins only; the action is audited."
+    ),
     access=Access.admin(),
     summary="Resolve a report: dismiss, remove, quarantine or suspend the account",
     tags=["admin"],
@@ -89,6 +96,11 @@ def post_resolve(report_id: Annotated[str, Path(max_length=64)], body: ResolveRe
 
 @app.post(
     "/v1/admin/accounts/<account_id>/lift-suspension",
+    operation_id="liftSuspension",
+    description=(
+        "Lifts a moderation suspension from an account, with a note kept in the audit log. Admins"
+        " only; anyone else is answered 404."
+    ),
     access=Access.admin(),
     summary="Lift an account's suspension, with a note (audited)",
     tags=["admin"],
@@ -112,6 +124,11 @@ def post_lift_suspension(
 
 @app.post(
     "/v1/admin/policies",
+    operation_id="publishPolicy",
+    description=(
+        "Publishes a new version of the terms or the privacy policy, effective after the notice "
+        "period, and emails every account holder about it. Admins only."
+    ),
     access=Access.admin(),
     summary="Publish a terms or privacy version and notify every account holder",
     tags=["admin"],
