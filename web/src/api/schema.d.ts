@@ -13894,7 +13894,8 @@ export interface operations {
                  *         "model": "local-image",
                  *         "prompt_template": "prompt template",
                  *         "params": {}
-                 *       }
+                 *       },
+                 *       "note": "note"
                  *     }
                  */
                 "application/json": components["schemas"]["CreateWorkflowRequest"];
