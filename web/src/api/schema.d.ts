@@ -1702,6 +1702,11 @@ export interface components {
             /** Description */
             description?: string | null;
             definition: components["schemas"]["DefinitionBody"];
+            /**
+             * Note
+             * @description The first version's note
+             */
+            note?: string | null;
         };
         /** CreateWorkspaceRequest */
         CreateWorkspaceRequest: {
@@ -13889,7 +13894,8 @@ export interface operations {
                  *         "model": "local-image",
                  *         "prompt_template": "prompt template",
                  *         "params": {}
-                 *       }
+                 *       },
+                 *       "note": "note"
                  *     }
                  */
                 "application/json": components["schemas"]["CreateWorkflowRequest"];

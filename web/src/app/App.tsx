@@ -13,6 +13,8 @@ const StudioScreen = lazy(() => import("../screens/studio/StudioScreen"));
 const LibraryScreen = lazy(() => import("../screens/library/LibraryScreen"));
 const BillingScreen = lazy(() => import("../screens/billing/BillingScreen"));
 const SettingsScreen = lazy(() => import("../screens/settings/SettingsScreen"));
+const WorkflowsScreen = lazy(() => import("../screens/workflows/WorkflowsScreen"));
+const WorkflowScreen = lazy(() => import("../screens/workflows/WorkflowScreen"));
 const NotFoundScreen = lazy(() => import("../screens/notfound/NotFoundScreen"));
 
 export function App() {
@@ -96,6 +98,27 @@ export function App() {
                 }
                 consent={false}
               />
+            }
+          />
+          <Route
+            path="/workflows"
+            element={
+              <RequireSignIn
+                screen="Workflows"
+                element={
+                  <Focused>
+                    <WorkflowsScreen />
+                  </Focused>
+                }
+              />
+            }
+          />
+          <Route
+            path="/workflows/:workflowId"
+            element={
+              <Focused>
+                <WorkflowScreen />
+              </Focused>
             }
           />
           <Route

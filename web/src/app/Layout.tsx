@@ -39,6 +39,9 @@ export function Layout({ children }: { children: ReactNode }) {
                   <NavLink to="/library">Library</NavLink>
                 </li>
                 <li>
+                  <NavLink to="/workflows">Workflows</NavLink>
+                </li>
+                <li>
                   <NavLink to="/billing">Billing</NavLink>
                 </li>
                 <li>
