@@ -14,6 +14,7 @@ const LibraryScreen = lazy(() => import("../screens/library/LibraryScreen"));
 const BillingScreen = lazy(() => import("../screens/billing/BillingScreen"));
 const SettingsScreen = lazy(() => import("../screens/settings/SettingsScreen"));
 const NotFoundScreen = lazy(() => import("../screens/notfound/NotFoundScreen"));
+const PolicyScreen = lazy(() => import("../screens/privacy/PolicyScreen"));
 
 export function App() {
   const me = useMe();
@@ -96,6 +97,22 @@ export function App() {
                 }
                 consent={false}
               />
+            }
+          />
+          <Route
+            path="/terms"
+            element={
+              <Focused>
+                <PolicyScreen kind="terms" />
+              </Focused>
+            }
+          />
+          <Route
+            path="/privacy-policy"
+            element={
+              <Focused>
+                <PolicyScreen kind="privacy" />
+              </Focused>
             }
           />
           <Route
