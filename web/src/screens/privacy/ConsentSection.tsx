@@ -32,7 +32,8 @@ export function ConsentSection() {
   const headingId = useId();
   const ids = useId();
   if (!me.data) return null;
-  const consent = me.data.consent;
+  // The switch shows the person's choice at once; the saved record replaces it when the answer comes.
+  const consent = update.isPending ? { ...me.data.consent, ...update.variables } : me.data.consent;
 
   function change(field: keyof Consent, value: boolean) {
     update.mutate(
