@@ -55,6 +55,13 @@ test("signed out: the cookie banner, and no cookie or analytics request beyond t
   // Then the banner asks, and only necessary cookies (if any) are set, and nothing is counted
   await expect(banner.region).toBeVisible();
   await expectAccessible(page, "cookie banner");
+  // And it reads in the dark theme, and fits a phone's width
+  await page.getByRole("combobox", { name: "Theme" }).selectOption("dark");
+  await expect(page.locator("html")).toHaveAttribute("data-theme", "dark");
+  await expectAccessible(page, "cookie banner (dark)");
+  await page.setViewportSize({ width: 360, height: 740 });
+  expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+  await page.setViewportSize({ width: 1280, height: 720 });
   await new PolicyPage(page).goto("privacy");
   await expect(banner.region).toBeVisible();
   for (const name of await cookieNames(context)) expect(NECESSARY_COOKIES).toContain(name);
