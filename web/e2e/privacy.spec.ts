@@ -159,6 +159,7 @@ function zipEntries(path: string): { bad: string | null; names: string[] } {
 test("download my data: requested, ready, downloaded as a zip that opens, and the emailed link lands here", async ({
   page,
   request,
+  browser,
 }, testInfo) => {
   test.setTimeout(150_000);
   const email = uniqueEmail("export");
@@ -198,6 +199,16 @@ test("download my data: requested, ready, downloaded as a zip that opens, and th
   await page.goto(link);
   await expect(settings.downloadLink()).toBeVisible();
   await expect(page.getByRole("heading", { name: "Your data" })).toBeFocused();
+  // And opened in a browser that is not signed in, it asks for the sign-in and then shows that export
+  const elsewhere = await browser.newContext();
+  const other = await elsewhere.newPage();
+  await other.goto(link);
+  await other.getByRole("link", { name: "Sign in to continue" }).click();
+  await new SignInPage(other).signInAs(email);
+  const there = new PrivacySettingsPage(other);
+  await expect(there.downloadLink()).toBeVisible();
+  await expect(other.getByRole("heading", { name: "Your data" })).toBeFocused();
+  await elsewhere.close();
 
   // When a second export is made, Then the first is listed as an earlier one, with its expiry
   await settings.requestExport().click();

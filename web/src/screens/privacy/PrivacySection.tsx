@@ -30,27 +30,30 @@ const STATUS_WORDS: Record<Export["status"], string> = {
   expired: "Expired",
 };
 
-/** Brings the section a link names (#your-data, #delete-account) into view once it has rendered. */
-function useLandingTarget(id: string, ready: boolean) {
+/**
+ * Brings the section a link names (#your-data, #delete-account) into view once it has rendered;
+ * `named` does the same without the fragment (which a sign-in on the way loses).
+ */
+function useLandingTarget(id: string, ready: boolean, named = false) {
   const location = useLocation();
   const done = useRef(false);
   useEffect(() => {
-    if (!ready || done.current || location.hash !== `#${id}`) return;
+    if (!ready || done.current || (location.hash !== `#${id}` && !named)) return;
     done.current = true;
     const target = document.getElementById(id);
     target?.scrollIntoView?.({ block: "start" });
     target?.focus();
-  }, [id, ready, location.hash]);
+  }, [id, ready, named, location.hash]);
 }
 
 function DataExportSection() {
   const exports = useExports();
   const request = useRequestExport();
   const [params] = useSearchParams();
-  useLandingTarget("your-data", exports.isSuccess);
+  const named = params.get("export");
+  useLandingTarget("your-data", exports.isSuccess, named !== null);
 
   const items = exports.data?.items ?? [];
-  const named = params.get("export");
   const current = named ? items.find((item) => item.id === named) : items[0];
   const earlier = items.filter((item) => item !== current);
   const busy = items.some(isUnfinished);
