@@ -599,7 +599,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Your exports, newest first
+         * @description Every export asked for, with its status now, its download link while the archive lasts, and when the archive expires.
+         */
+        get: operations["listExports"];
         put?: never;
         /**
          * Request a download of all your data
@@ -1953,6 +1957,13 @@ export interface components {
             expires_at: string | null;
             /** Size Bytes */
             size_bytes: number | null;
+        };
+        /** ExportPage */
+        ExportPage: {
+            /** Items */
+            items: components["schemas"]["ExportResponse"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
         };
         /** ExportResponse */
         ExportResponse: {
@@ -9180,6 +9191,158 @@ export interface operations {
                         error?: {
                             /** @enum {string} */
                             code: "email_confirmation_invalid" | "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    listExports: {
+        parameters: {
+            query?: {
+                /** @example 20 */
+                limit?: number;
+                /** @example cursor */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "exp_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *           "status": "queued",
+                     *           "requested_at": "2026-05-01T12:00:00Z",
+                     *           "download_url": "https://example.com/download",
+                     *           "expires_at": "2026-05-01T12:00:00Z",
+                     *           "size_bytes": 1048576,
+                     *           "error": null
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ExportPage"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden, consent required or account restricted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "session_required",
+                     *         "message": "This needs a signed-in session; an API key cannot do it.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "session_required";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
                         };
                     } & components["schemas"]["ErrorResponse"];
                 };

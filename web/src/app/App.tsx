@@ -16,6 +16,7 @@ const SettingsScreen = lazy(() => import("../screens/settings/SettingsScreen"));
 const WorkflowsScreen = lazy(() => import("../screens/workflows/WorkflowsScreen"));
 const WorkflowScreen = lazy(() => import("../screens/workflows/WorkflowScreen"));
 const NotFoundScreen = lazy(() => import("../screens/notfound/NotFoundScreen"));
+const PolicyScreen = lazy(() => import("../screens/privacy/PolicyScreen"));
 
 export function App() {
   const me = useMe();
@@ -118,6 +119,22 @@ export function App() {
             element={
               <Focused>
                 <WorkflowScreen />
+              </Focused>
+            }
+          />
+          <Route
+            path="/terms"
+            element={
+              <Focused>
+                <PolicyScreen kind="terms" />
+              </Focused>
+            }
+          />
+          <Route
+            path="/privacy-policy"
+            element={
+              <Focused>
+                <PolicyScreen kind="privacy" />
               </Focused>
             }
           />
