@@ -587,6 +587,14 @@ class ReportItem(MainTableModel):
     by_status = ReportsByStatusIndex()
 
 
+class MyReportItem(MainTableModel):
+    """PK=ACCOUNT#<reporter id> SK=MYREPORT#<created>#<report id>: the reporter's listing of a report
+    they made (the report itself lives outside their partition); removed with their account."""
+
+    report_id = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+
+
 class OpenReportItem(MainTableModel):
     """PK=REPORTOPEN#<sha256(reporter, target)> SK=POINTER: the one open report of a reporter on a
     target, written only if absent, deleted when the report is resolved."""

@@ -521,6 +521,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/me/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your own reports
+         * @description The reports you made, newest first: what you reported, the reason, and whether the moderators have decided (and if they acted on the item).
+         */
+        get: operations["listMyReports"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/me/terms": {
         parameters: {
             query?: never;
@@ -1697,6 +1717,50 @@ export interface components {
             value_minor: number;
             /** Currency */
             currency: string;
+        };
+        /** MyReportPage */
+        MyReportPage: {
+            /** Items */
+            items: components["schemas"]["MyReportResponse"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /**
+         * MyReportResponse
+         * @description A report as its reporter sees it: what they reported and why, and whether it is decided
+         *     (whether action was taken, never by whom or the moderator's note).
+         */
+        MyReportResponse: {
+            /** Id */
+            id: string;
+            /**
+             * Target Type
+             * @enum {string}
+             */
+            target_type: "asset" | "workflow";
+            /** Target Id */
+            target_id: string;
+            /**
+             * Reason
+             * @enum {string}
+             */
+            reason: "spam" | "sexual" | "minor_safety" | "violence" | "hate" | "copyright" | "other";
+            /** Details */
+            details: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "open" | "resolved";
+            /**
+             * Outcome
+             * @description Once resolved: whether the moderators acted on the item; null while open.
+             */
+            outcome: ("action_taken" | "no_action") | null;
+            /** Created At */
+            created_at: string;
+            /** Resolved At */
+            resolved_at: string | null;
         };
         /** PackBody */
         PackBody: {
@@ -4616,6 +4680,65 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    listMyReports: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MyReportPage"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed: a session is required, or the API key lacks the scope */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
