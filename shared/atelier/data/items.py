@@ -86,6 +86,8 @@ class ApiKeyItem(MainTableModel):
     token_hash = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     scopes = UnicodeSetAttribute(null=True)
+    # When the key last authenticated a request, to a few minutes (shown to its owner).
+    last_used_at = UTCDateTimeAttribute(null=True)
 
 
 class WorkspaceItem(MainTableModel):

@@ -1079,6 +1079,11 @@ export interface components {
             created_at: string;
             /** Scopes */
             scopes: ("generate" | "library:read" | "library:write" | "billing:read")[];
+            /**
+             * Last Used At
+             * @description When the key last authenticated a request (to a few minutes); null if never.
+             */
+            last_used_at?: string | null;
         };
         /** AssetPageResponse */
         AssetPageResponse: {
@@ -1314,6 +1319,11 @@ export interface components {
             created_at: string;
             /** Scopes */
             scopes: ("generate" | "library:read" | "library:write" | "billing:read")[];
+            /**
+             * Last Used At
+             * @description When the key last authenticated a request (to a few minutes); null if never.
+             */
+            last_used_at?: string | null;
             /**
              * Key
              * @description The key itself. It is shown this once and cannot be retrieved again.
