@@ -13,6 +13,7 @@ const StudioScreen = lazy(() => import("../screens/studio/StudioScreen"));
 const LibraryScreen = lazy(() => import("../screens/library/LibraryScreen"));
 const BillingScreen = lazy(() => import("../screens/billing/BillingScreen"));
 const SettingsScreen = lazy(() => import("../screens/settings/SettingsScreen"));
+const EmailConfirmationScreen = lazy(() => import("../screens/settings/EmailConfirmationScreen"));
 const NotFoundScreen = lazy(() => import("../screens/notfound/NotFoundScreen"));
 
 export function App() {
@@ -94,6 +95,16 @@ export function App() {
                     <SettingsScreen />
                   </Focused>
                 }
+                consent={false}
+              />
+            }
+          />
+          <Route
+            path="/settings/email"
+            element={
+              <RequireSignIn
+                screen="Email confirmation"
+                element={<EmailConfirmationScreen />}
                 consent={false}
               />
             }
