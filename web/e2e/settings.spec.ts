@@ -316,3 +316,23 @@ test("signing out here ends this session only; signing out everywhere ends every
   await expect(second.getByRole("link", { name: "Sign in to continue" })).toBeVisible();
   for (const page of [first, second, third]) await page.context().close();
 });
+
+test("settings fit a phone's width and pass an axe scan in the dark theme chosen there", async ({ page }) => {
+  // Given a phone-sized window on Settings
+  await page.setViewportSize({ width: 360, height: 740 });
+  await signIn(page, uniqueEmail("phone.settings"), "/settings");
+  const settings = new SettingsPage(page);
+  await settings.goto();
+  await expect(settings.workspaceList()).toBeVisible();
+
+  // Then nothing scrolls sideways
+  expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+
+  // When the dark theme is chosen in the profile, Then it applies, is saved, and reads well
+  await settings.profile.getByRole("combobox", { name: "Colour theme" }).selectOption("dark");
+  await expect(page.locator("html")).toHaveAttribute("data-theme", "dark");
+  await expect
+    .poll(async () => (await (await page.request.get("/v1/me")).json()).preferences.theme as string)
+    .toBe("dark");
+  await expectAccessible(page, "settings (dark)");
+});
