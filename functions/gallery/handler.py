@@ -25,6 +25,8 @@ from atelier.api.schemas.gallery import (
     ForkRequest,
     GalleryItemResponse,
     GalleryPageResponse,
+    MyReportPage,
+    MyReportResponse,
     ReportResponse,
     RunWorkflowRequest,
     SharedItemResponse,
@@ -44,6 +46,7 @@ from atelier.observability import logger, metrics, tracer
 from atelier.services import get_services
 from atelier.snapstart import prepare
 from atelier.usecases.browse_gallery import browse_gallery
+from atelier.usecases.list_my_reports import list_my_reports
 from atelier.usecases.manage_shares import create_share, list_shares, open_share, preview_share, revoke_share
 from atelier.usecases.manage_workflows import (
     WorkflowView,
@@ -453,6 +456,26 @@ def post_report(body: CreateReportRequest) -> Response[ReportResponse]:
         settings=services.settings,
     )
     return Response(status_code=201, content_type="application/json", body=ReportResponse.of(report))
+
+
+@app.get(
+    "/v1/me/reports",
+    access=Access.session(),
+    operation_id="listMyReports",
+    summary="Your own reports",
+    description="The reports you made, newest first: what you reported, the reason, and whether the "
+    "moderators have decided (and if they acted on the item).",
+    tags=["reports"],
+    responses=error_responses(401),
+)
+def get_my_reports(
+    limit: Limit = 50,
+    cursor: Annotated[str | None, Query(max_length=120, pattern=r"^MYREPORT#[0-9A-Za-z_:.#+-]+$")] = None,
+) -> MyReportPage:
+    services = get_services()
+    account_id = signed_in_account_id(app.current_event, services)
+    reports, next_cursor = list_my_reports(account_id, limit=limit, cursor=cursor, reports=services.reports)
+    return MyReportPage(items=[MyReportResponse.of(report) for report in reports], next_cursor=next_cursor)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

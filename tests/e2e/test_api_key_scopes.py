@@ -146,3 +146,29 @@ def test_a_key_stored_before_keys_had_scopes_gets_the_default_scopes(stack: Loca
     assert owner.get("/v1/me/api-keys").json()["items"][0]["scopes"] == ["generate", "library:read"]
     assert script.get("/v1/jobs").status_code == 200
     assert_refused(script.post("/v1/workspaces", json={"name": "x"}, origin=None), 403, "insufficient_scope")
+
+
+def test_a_keys_last_use_is_listed_to_a_few_minutes(stack: LocalRuntime) -> None:
+    # Given a key never used
+    owner = signed_in(stack.api_url, "last-use@example.com")
+    made, script = new_key(owner, stack.api_url)
+
+    def listed_use() -> str | None:
+        listed = {key["id"]: key for key in owner.get("/v1/me/api-keys").json()["items"]}
+        return listed[made["id"]]["last_used_at"]
+
+    assert made["last_used_at"] is None
+    assert listed_use() is None
+
+    # When a script uses it twice in a row
+    assert script.get("/v1/jobs").status_code == 200
+    first_use = listed_use()
+    assert script.get("/v1/jobs").status_code == 200
+
+    # Then its owner sees when, and the second use within minutes wrote nothing new
+    assert first_use is not None
+    assert listed_use() == first_use
+    # And once revoked, the key is refused and its listing is not brought back by a late use
+    assert owner.request("DELETE", f"/v1/me/api-keys/{made['id']}").status_code == 204
+    assert script.get("/v1/jobs").status_code == 401
+    assert owner.get("/v1/me/api-keys").json()["items"] == []

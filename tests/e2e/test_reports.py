@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -199,3 +200,46 @@ def test_a_burst_of_reports_emails_the_moderators(stack, maker):
     alerts = [mail for mail in outbox if mail["subject"] == "Atelier: a burst of reports"]
     assert alerts
     assert {mail["kind"] for mail in alerts} == {"moderation"}
+
+
+def test_a_reporter_lists_their_own_reports_and_sees_when_they_are_decided(stack, admin, maker):
+    # Given someone who reported two public assets, with a note on the first
+    first, second = public_asset(maker), public_asset(maker)
+    reporter, _ = someone(stack)
+    first_report = report(reporter, first, details="  copied from my portfolio  ").json()["id"]
+    second_report = report(reporter, second, reason="copyright").json()["id"]
+    # And another person who reported one of them too
+    other, _ = someone(stack)
+    assert report(other, first).status_code == 201
+
+    # When a moderator removes the second, and the reporter lists their reports a page at a time
+    resolved = admin.post(f"/v1/admin/reports/{second_report}/resolve", json={"action": "remove", "note": "copied"})
+    assert resolved.status_code == 200, resolved.text
+    page = reporter.get("/v1/me/reports?limit=1")
+    assert page.status_code == 200, page.text
+    rest = reporter.get(f"/v1/me/reports?{urlencode({'limit': 1, 'cursor': page.json()['next_cursor']})}")
+    assert rest.status_code == 200, rest.text
+
+    # Then they are theirs alone, newest first, each with its reason, note and outcome
+    listed = page.json()["items"] + rest.json()["items"]
+    assert [item["id"] for item in listed] == [second_report, first_report]
+    assert rest.json()["next_cursor"] is None
+    newest, oldest = listed
+    assert (newest["reason"], newest["status"], newest["outcome"]) == ("copyright", "resolved", "action_taken")
+    assert newest["resolved_at"] is not None
+    assert (oldest["details"], oldest["status"], oldest["outcome"]) == ("copied from my portfolio", "open", None)
+    # And never the moderator's note or identity
+    assert not {"note", "moderator_id", "reporter_id", "owner_id"} & set(newest)
+    assert [item["target_id"] for item in other.get("/v1/me/reports").json()["items"]] == [first]
+
+
+def test_the_reports_list_refuses_a_malformed_cursor(stack):
+    # Given someone signed in
+    reporter, _ = someone(stack)
+
+    # When they send a cursor that is not one the list gave
+    answer = reporter.get(f"/v1/me/reports?{urlencode({'cursor': 'ACCOUNT#acct_other'})}")
+
+    # Then it is refused in the API's error shape
+    assert answer.status_code == 422
+    assert "error" in answer.json()

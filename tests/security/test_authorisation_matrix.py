@@ -436,6 +436,8 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     # Anyone signed in may report public content (P7), the owner's one public asset here.
     ("POST", "/v1/reports"): Row(signed_in_only(201), lambda c: Call("/v1/reports", _report_target(c)), key=403),
+    # One's own reports are read with a session only, like the rest of the account's records.
+    ("GET", "/v1/me/reports"): Row(signed_in_only(200), at("/v1/me/reports"), key=403),
     # -- admin -------------------------------------------------------------------------------------
     ("GET", "/v1/admin/reports"): Row(admins_only(200), at("/v1/admin/reports?status=open")),
     ("POST", "/v1/admin/reports/{report_id}/resolve"): Row(

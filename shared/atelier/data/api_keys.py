@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import NamedTuple
+
+from pynamodb.exceptions import TransactWriteError
 
 from atelier import errors
 from atelier.data import keys
@@ -26,6 +29,7 @@ def _to_api_key(account_id: str, item: ApiKeyItem) -> ApiKey:
         prefix=item.prefix,
         created_at=item.created_at,
         scopes=_scopes(item.scopes),
+        last_used_at=item.last_used_at,
     )
 
 
@@ -35,6 +39,8 @@ class FoundApiKey(NamedTuple):
     ledger_id: str | None
     default_workspace_id: str | None
     scopes: frozenset[Scope]
+    # On the pointer (`last_seen_at`), so authentication knows without a second read when to record a use.
+    last_used_at: datetime | None = None
 
 
 class ApiKeyRepository:
@@ -75,8 +81,32 @@ class ApiKeyRepository:
         if pointer.entity != "api_key_token" or pointer.ref_id is None:
             return None
         return FoundApiKey(
-            pointer.account_id, pointer.ref_id, pointer.ledger_id, pointer.default_workspace_id, _scopes(pointer.scopes)
+            pointer.account_id,
+            pointer.ref_id,
+            pointer.ledger_id,
+            pointer.default_workspace_id,
+            _scopes(pointer.scopes),
+            pointer.last_seen_at,
         )
+
+    def record_use(self, found: FoundApiKey, token_hash: str, at: datetime) -> None:
+        """Notes when the key was used, on its pointer and its listing; nothing if it was revoked
+        meanwhile (the rows are never recreated)."""
+        with translate_errors():
+            try:
+                with transaction() as tx:
+                    tx.update(
+                        PointerItem(keys.api_key_pointer_pk(token_hash), keys.POINTER_SK),
+                        actions=[PointerItem.last_seen_at.set(at)],
+                        condition=PointerItem.pk.exists(),
+                    )
+                    tx.update(
+                        ApiKeyItem(keys.account_pk(found.account_id), keys.api_key_sk(found.api_key_id)),
+                        actions=[ApiKeyItem.last_used_at.set(at)],
+                        condition=ApiKeyItem.pk.exists(),
+                    )
+            except TransactWriteError:
+                return
 
     def list(self, account_id: str) -> list[ApiKey]:
         with translate_errors():

@@ -86,6 +86,8 @@ class ApiKeyItem(MainTableModel):
     token_hash = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     scopes = UnicodeSetAttribute(null=True)
+    # When the key last authenticated a request, to a few minutes (shown to its owner).
+    last_used_at = UTCDateTimeAttribute(null=True)
 
 
 class WorkspaceItem(MainTableModel):
@@ -590,6 +592,14 @@ class ReportItem(MainTableModel):
     gsi1pk = UnicodeAttribute(attr_name="GSI1PK", null=True)
     gsi1sk = UnicodeAttribute(attr_name="GSI1SK", null=True)
     by_status = ReportsByStatusIndex()
+
+
+class MyReportItem(MainTableModel):
+    """PK=ACCOUNT#<reporter id> SK=MYREPORT#<created>#<report id>: the reporter's listing of a report
+    they made (the report itself lives outside their partition); removed with their account."""
+
+    report_id = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
 
 
 class OpenReportItem(MainTableModel):

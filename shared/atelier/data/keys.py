@@ -284,6 +284,14 @@ def open_report_pk(guard_hash: str) -> str:
     return f"REPORTOPEN#{guard_hash}"
 
 
+# The reporter's own listing of their reports, newest last in key order.
+MY_REPORT_PREFIX = "MYREPORT#"
+
+
+def my_report_sk(created_at: str, report_id: str) -> str:
+    return f"{MY_REPORT_PREFIX}{created_at}#{report_id}"
+
+
 def reports_by_status_pk(status: str) -> str:
     """GSI1 partition of reports by status (moderators' queue)."""
     return f"REPORTS#{status}"

@@ -11,12 +11,20 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
 
 from atelier import errors
 from atelier.clock import isoformat
 from atelier.data import keys
 from atelier.data.base import is_conditional_failure, transaction, translate_errors
-from atelier.data.items import AccountItem, ModerationAuditItem, OpenReportItem, ReportItem, ReportSignalItem
+from atelier.data.items import (
+    AccountItem,
+    ModerationAuditItem,
+    MyReportItem,
+    OpenReportItem,
+    ReportItem,
+    ReportSignalItem,
+)
 from atelier.ids import IdPrefix, new_id
 from atelier.models.gallery import ModerationAction, Report, ReportReason, ReportStatus, TargetType
 
@@ -98,6 +106,15 @@ class ReportRepository:
                         label="guard",
                     )
                     tx.save(item, condition=ReportItem.pk.does_not_exist(), label="report")
+                    tx.save(
+                        MyReportItem(
+                            keys.account_pk(report.reporter_id),
+                            keys.my_report_sk(isoformat(report.created_at), report.id),
+                            entity="my_report",
+                            report_id=report.id,
+                            created_at=report.created_at,
+                        )
+                    )
             except TransactWriteError as exc:
                 if "guard" in tx.failures(exc):
                     raise ReportExistsError() from exc
@@ -110,6 +127,30 @@ class ReportRepository:
             except ReportItem.DoesNotExist:
                 return None
         return _to_report(item)
+
+    def by_reporter(self, reporter_id: str, *, limit: int, after: str | None) -> tuple[list[Report], str | None]:
+        """The reports an account made, newest first: its own listing rows (one Query of its
+        partition), then the reports themselves for their current status (one BatchGetItem)."""
+        condition: Condition = MyReportItem.sk.startswith(keys.MY_REPORT_PREFIX)
+        if after:
+            # Inclusive of the cursor's own row, which is dropped below.
+            condition = MyReportItem.sk.between(keys.MY_REPORT_PREFIX, after)
+        with translate_errors():
+            rows = [
+                row
+                for row in MyReportItem.query(
+                    keys.account_pk(reporter_id), condition, scan_index_forward=False, limit=limit + 2
+                )
+                if row.sk != after
+            ]
+            listed = rows[:limit]
+            found = {
+                item.report_id: _to_report(item)
+                for item in ReportItem.batch_get([(keys.report_pk(row.report_id), keys.REPORT_SK) for row in listed])
+            }
+        reports = [found[row.report_id] for row in listed if row.report_id in found]
+        next_cursor = listed[-1].sk if len(rows) > limit else None
+        return reports, next_cursor
 
     def page(self, status: ReportStatus, *, limit: int, after: str | None) -> tuple[list[Report], str | None]:
         condition = None

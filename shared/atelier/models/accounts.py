@@ -139,6 +139,7 @@ class ApiKey(BaseModel):
     prefix: str
     created_at: datetime
     scopes: frozenset[Scope] = DEFAULT_SCOPES
+    last_used_at: datetime | None = None
 
 
 class Workspace(BaseModel):

@@ -13,6 +13,8 @@ from atelier.models.accounts import Principal, PrincipalKind
 from atelier.settings import Settings
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# A key's last use is recorded to this precision: at most one write per key per interval.
+API_KEY_USE_PRECISION = timedelta(minutes=5)
 
 
 def authenticate(
@@ -32,6 +34,9 @@ def authenticate(
         found = api_keys.find_by_token_hash(tokens.hash_token(bearer_token)) if bearer_token else None
         if found is None:
             raise errors.NotSignedInError("The API key is not valid.")
+        now = clock.now()
+        if found.last_used_at is None or now - found.last_used_at >= API_KEY_USE_PRECISION:
+            api_keys.record_use(found, tokens.hash_token(bearer_token), now)
         return Principal(
             kind=PrincipalKind.ACCOUNT,
             account_id=found.account_id,

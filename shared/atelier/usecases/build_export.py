@@ -64,6 +64,7 @@ ENTITY_FILES = {
     "sent_email": "emails.json",
     "export": "exports.json",
     "export_lock": "exports.json",
+    "my_report": "reports.json",
     "webhook_endpoint": "webhook_endpoints.json",
     "webhook_delivery": "webhook_deliveries.json",
     "ledger_entry": "ledger.json",
@@ -106,6 +107,7 @@ ledger.json      every change of your credits; payments.json: your payments and 
 checkouts.json   purchases you started; subscriptions.json: your subscription, if any.
 emails.json      the emails we sent you (kind, subject and time).
 exports.json     your data export requests.
+reports.json     the reports of content you made (which report, and when).
 other.json       anything else kept under your account.
 assets/          every file stored for you (uploads and outputs), byte for byte.
 

@@ -636,6 +636,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/me/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your own reports
+         * @description The reports you made, newest first: what you reported, the reason, and whether the moderators have decided (and if they acted on the item).
+         */
+        get: operations["listMyReports"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/me/terms": {
         parameters: {
             query?: never;
@@ -1467,6 +1487,11 @@ export interface components {
             created_at: string;
             /** Scopes */
             scopes: ("generate" | "library:read" | "library:write" | "billing:read")[];
+            /**
+             * Last Used At
+             * @description When the key last authenticated a request (to a few minutes); null if never.
+             */
+            last_used_at?: string | null;
         };
         /** AssetPageResponse */
         AssetPageResponse: {
@@ -1729,6 +1754,11 @@ export interface components {
             created_at: string;
             /** Scopes */
             scopes: ("generate" | "library:read" | "library:write" | "billing:read")[];
+            /**
+             * Last Used At
+             * @description When the key last authenticated a request (to a few minutes); null if never.
+             */
+            last_used_at?: string | null;
             /**
              * Key
              * @description The key itself. It is shown this once and cannot be retrieved again.
@@ -2357,6 +2387,50 @@ export interface components {
             value_minor: number;
             /** Currency */
             currency: string;
+        };
+        /** MyReportPage */
+        MyReportPage: {
+            /** Items */
+            items: components["schemas"]["MyReportResponse"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /**
+         * MyReportResponse
+         * @description A report as its reporter sees it: what they reported and why, and whether it is decided
+         *     (whether action was taken, never by whom or the moderator's note).
+         */
+        MyReportResponse: {
+            /** Id */
+            id: string;
+            /**
+             * Target Type
+             * @enum {string}
+             */
+            target_type: "asset" | "workflow";
+            /** Target Id */
+            target_id: string;
+            /**
+             * Reason
+             * @enum {string}
+             */
+            reason: "spam" | "sexual" | "minor_safety" | "violence" | "hate" | "copyright" | "other";
+            /** Details */
+            details: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "open" | "resolved";
+            /**
+             * Outcome
+             * @description Once resolved: whether the moderators acted on the item; null while open.
+             */
+            outcome: ("action_taken" | "no_action") | null;
+            /** Created At */
+            created_at: string;
+            /** Resolved At */
+            resolved_at: string | null;
         };
         /** PackBody */
         PackBody: {
@@ -7702,7 +7776,8 @@ export interface operations {
                      *           "created_at": "2026-05-01T12:00:00Z",
                      *           "scopes": [
                      *             "generate"
-                     *           ]
+                     *           ],
+                     *           "last_used_at": "2026-05-01T12:00:00Z"
                      *         }
                      *       ],
                      *       "next_cursor": null
@@ -7860,6 +7935,7 @@ export interface operations {
                      *       "scopes": [
                      *         "generate"
                      *       ],
+                     *       "last_used_at": "2026-05-01T12:00:00Z",
                      *       "key": "atl_live_example"
                      *     }
                      */
@@ -9677,6 +9753,160 @@ export interface operations {
                         error?: {
                             /** @enum {string} */
                             code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    listMyReports: {
+        parameters: {
+            query?: {
+                /** @example 50 */
+                limit?: number;
+                /** @example cursor */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "rpt_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *           "target_type": "asset",
+                     *           "target_id": "ast_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *           "reason": "spam",
+                     *           "details": "details",
+                     *           "status": "open",
+                     *           "outcome": "action_taken",
+                     *           "created_at": "2026-05-01T12:00:00Z",
+                     *           "resolved_at": "2026-05-01T12:00:00Z"
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["MyReportPage"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden, consent required or account restricted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "session_required",
+                     *         "message": "This needs a signed-in session; an API key cannot do it.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "session_required";
                         };
                     } & components["schemas"]["ErrorResponse"];
                 };

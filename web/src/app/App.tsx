@@ -15,6 +15,7 @@ const BillingScreen = lazy(() => import("../screens/billing/BillingScreen"));
 const SettingsScreen = lazy(() => import("../screens/settings/SettingsScreen"));
 const WorkflowsScreen = lazy(() => import("../screens/workflows/WorkflowsScreen"));
 const WorkflowScreen = lazy(() => import("../screens/workflows/WorkflowScreen"));
+const EmailConfirmationScreen = lazy(() => import("../screens/settings/EmailConfirmationScreen"));
 const NotFoundScreen = lazy(() => import("../screens/notfound/NotFoundScreen"));
 const PolicyScreen = lazy(() => import("../screens/privacy/PolicyScreen"));
 
@@ -97,6 +98,16 @@ export function App() {
                     <SettingsScreen />
                   </Focused>
                 }
+                consent={false}
+              />
+            }
+          />
+          <Route
+            path="/settings/email"
+            element={
+              <RequireSignIn
+                screen="Email confirmation"
+                element={<EmailConfirmationScreen />}
                 consent={false}
               />
             }

@@ -5,7 +5,7 @@ import { keys, useMe } from "../api/queries";
 import { applyTheme, isTheme, rememberTheme, themeFromCookie, type Theme } from "./theme";
 
 /** Light, dark or the system's: saved in the preferences when signed in, in a cookie before. */
-export function ThemePicker() {
+export function ThemePicker({ label = "Theme" }: { label?: string }) {
   const me = useMe();
   const client = useQueryClient();
   const [theme, setTheme] = useState<Theme>(() => themeFromCookie(document.cookie));
@@ -20,7 +20,7 @@ export function ThemePicker() {
 
   return (
     <label className="theme-picker">
-      Theme{" "}
+      {label}{" "}
       <select
         value={theme}
         onChange={(event) => {

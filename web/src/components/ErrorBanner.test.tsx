@@ -39,4 +39,21 @@ describe("ErrorBanner", () => {
       "/v1/auth/login?redirect_to=%2Fstudio",
     );
   });
+
+  it("shows a screen's own words for its errors when it gives them", () => {
+    render(
+      <MemoryRouter>
+        <ErrorBanner
+          error={new ApiError(409, "workspace_not_empty", "raw")}
+          advice={{
+            title: "Not empty",
+            message: "Move things first.",
+            action: { label: "Library", to: "/library" },
+          }}
+        />
+      </MemoryRouter>,
+    );
+    expect(screen.getByRole("alert").textContent).toBe("Not empty. Move things first.Library");
+    expect(screen.getByRole("link", { name: "Library" }).getAttribute("href")).toBe("/library");
+  });
 });

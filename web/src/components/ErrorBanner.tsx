@@ -1,11 +1,22 @@
 import { useEffect, useState } from "react";
 import { Link, useLocation } from "react-router-dom";
-import { adviceFor } from "../api/errors";
+import { adviceFor, type ErrorAdvice } from "../api/errors";
 
-/** A failed request in words, with the way out (a link, or a countdown before retrying). */
-export function ErrorBanner({ error, onRetryReady }: { error: unknown; onRetryReady?: () => void }) {
+/**
+ * A failed request in words, with the way out (a link, or a countdown before retrying). A screen
+ * that knows better words for its own errors passes them as `advice`.
+ */
+export function ErrorBanner({
+  error,
+  onRetryReady,
+  advice: specific,
+}: {
+  error: unknown;
+  onRetryReady?: () => void;
+  advice?: ErrorAdvice;
+}) {
   const location = useLocation();
-  const advice = adviceFor(error, `${location.pathname}${location.search}`);
+  const advice = specific ?? adviceFor(error, `${location.pathname}${location.search}`);
   const remaining = useCountdown(advice.retryAfterSeconds ?? 0, onRetryReady);
   const action = advice.action;
   return (

@@ -131,6 +131,9 @@ class ApiKeyResponse(BaseModel):
     prefix: str
     created_at: str
     scopes: list[ScopeName]
+    last_used_at: str | None = Field(
+        default=None, description="When the key last authenticated a request (to a few minutes); null if never."
+    )
 
     @classmethod
     def of(cls, api_key: ApiKey) -> ApiKeyResponse:
@@ -140,6 +143,7 @@ class ApiKeyResponse(BaseModel):
             prefix=api_key.prefix,
             created_at=isoformat(api_key.created_at),
             scopes=sorted(scope.value for scope in api_key.scopes),
+            last_used_at=isoformat(api_key.last_used_at) if api_key.last_used_at else None,
         )
 
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, StringConstraints
 from atelier.api.schemas.common import DisplayText, RequestTime, StrictRequest
 from atelier.clock import isoformat
 from atelier.models.accounts import Account
-from atelier.models.gallery import Report, Share, WorkflowDefinition, WorkflowVersion
+from atelier.models.gallery import ModerationAction, Report, ReportStatus, Share, WorkflowDefinition, WorkflowVersion
 from atelier.usecases.browse_gallery import GalleryItemView
 from atelier.usecases.manage_shares import SharedItem
 from atelier.usecases.manage_workflows import WorkflowView
@@ -352,3 +352,42 @@ class PublishedPolicyResponse(BaseModel):
             effective_at=isoformat(effective_at),
             published_at=isoformat(published_at),
         )
+
+
+class MyReportResponse(BaseModel):
+    """A report as its reporter sees it: what they reported and why, and whether it is decided
+    (whether action was taken, never by whom or the moderator's note)."""
+
+    id: str
+    target_type: Literal["asset", "workflow"]
+    target_id: str
+    reason: Literal["spam", "sexual", "minor_safety", "violence", "hate", "copyright", "other"]
+    details: str | None
+    status: Literal["open", "resolved"]
+    outcome: Literal["action_taken", "no_action"] | None = Field(
+        description="Once resolved: whether the moderators acted on the item; null while open."
+    )
+    created_at: str
+    resolved_at: str | None
+
+    @classmethod
+    def of(cls, report: Report) -> MyReportResponse:
+        outcome: Literal["action_taken", "no_action"] | None = None
+        if report.status is ReportStatus.RESOLVED:
+            outcome = "no_action" if report.action in (None, ModerationAction.DISMISS) else "action_taken"
+        return cls(
+            id=report.id,
+            target_type=report.target_type.value,
+            target_id=report.target_id,
+            reason=report.reason.value,
+            details=report.details,
+            status=report.status.value,
+            outcome=outcome,
+            created_at=isoformat(report.created_at),
+            resolved_at=isoformat(report.resolved_at) if report.resolved_at else None,
+        )
+
+
+class MyReportPage(BaseModel):
+    items: list[MyReportResponse]
+    next_cursor: str | None = None

@@ -2,8 +2,13 @@ import { useEffect } from "react";
 import { useMe } from "../../api/queries";
 import { ConsentSection } from "../privacy/ConsentSection";
 import { PrivacySection } from "../privacy/PrivacySection";
+import { ApiKeysSection } from "./ApiKeysSection";
+import { MyReportsSection } from "./MyReportsSection";
+import { ProfileSection } from "./ProfileSection";
+import { SessionsSection } from "./SessionsSection";
+import { WorkspacesSection } from "./WorkspacesSection";
 
-/** The account's profile and preferences (privacy tools come with the privacy screens). */
+/** The account's own tools, one section each (the right to correct one's data, P-rights in the policy). */
 export default function SettingsScreen() {
   const me = useMe();
   useEffect(() => {
@@ -11,21 +16,15 @@ export default function SettingsScreen() {
   }, []);
   if (!me.data) return null;
   return (
-    <section aria-labelledby="settings-heading" className="panel narrow">
+    <div className="settings">
       <h1 id="settings-heading">Settings</h1>
-      <dl>
-        <dt>Name</dt>
-        <dd>{me.data.name}</dd>
-        <dt>Email</dt>
-        <dd>{me.data.email}</dd>
-        <dt>Terms accepted</dt>
-        <dd>{me.data.terms_version ?? "Not yet"}</dd>
-      </dl>
-      <p className="muted">
-        The theme picker is at the bottom of every page; your choice is saved to your account.
-      </p>
+      <ProfileSection me={me.data} />
+      <ApiKeysSection />
+      <WorkspacesSection />
+      <MyReportsSection />
       <ConsentSection />
       <PrivacySection />
-    </section>
+      <SessionsSection />
+    </div>
   );
 }
