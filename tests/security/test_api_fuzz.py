@@ -18,7 +18,7 @@ import pytest
 import schemathesis
 
 from atelier.api import openapi
-from atelier.api.access import API_KEY_SCHEME
+from atelier.api.access import API_KEY_SCHEME, SESSION_SCHEME
 from atelier.data.accounts import AccountRepository
 from atelier.models.accounts import Scope
 from local.runtime import LocalRuntime
@@ -134,7 +134,8 @@ def _session_only_operations() -> list[str]:
         f"{method.upper()} {path}"
         for path, operations in document["paths"].items()
         for method, operation in operations.items()
-        if operation["security"] and not any(API_KEY_SCHEME in requirement for requirement in operation["security"])
+        if any(SESSION_SCHEME in requirement for requirement in operation["security"])
+        and not any(API_KEY_SCHEME in requirement for requirement in operation["security"])
     ]
 
 

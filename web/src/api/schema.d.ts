@@ -2587,8 +2587,7 @@ export interface components {
          *         "seed": 42,
          *         "width": 768
          *       },
-         *       "prompt": "a lighthouse on a cliff at dawn, oil painting",
-         *       "webhook_url": "https://example.com/atelier-events"
+         *       "prompt": "a lighthouse on a cliff at dawn, oil painting"
          *     }
          */
         SubmitJobRequest: {
@@ -3309,7 +3308,7 @@ export interface operations {
                 /** @example 50 */
                 limit?: number;
                 /** @example cursor */
-                cursor?: string | null;
+                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -3720,11 +3719,11 @@ export interface operations {
                 /** @example 20 */
                 limit?: number;
                 /** @example cursor */
-                cursor?: string | null;
+                cursor?: string;
                 /** @example image */
-                kind?: ("image" | "video" | "upload") | null;
+                kind?: "image" | "video" | "upload";
                 /** @example ws_01jt3v5k8m2n4p6r8t0w2y4a6c */
-                workspace_id?: string | null;
+                workspace_id?: string;
             };
             header?: never;
             path?: never;
@@ -4478,13 +4477,13 @@ export interface operations {
         parameters: {
             query?: {
                 /** @example not_found */
-                code?: string | null;
+                code?: string;
                 /** @example state */
-                state?: string | null;
-                /** @example null */
-                error?: string | null;
+                state?: string;
+                /** @example error */
+                error?: string;
                 /** @example iss */
-                iss?: string | null;
+                iss?: string;
             };
             header?: never;
             path?: never;
@@ -4598,11 +4597,11 @@ export interface operations {
         parameters: {
             query?: {
                 /** @example /library */
-                redirect_to?: string | null;
+                redirect_to?: string;
                 /** @example login hint */
-                login_hint?: string | null;
+                login_hint?: string;
                 /** @example stripe */
-                provider?: string | null;
+                provider?: string;
             };
             header?: never;
             path?: never;
@@ -5446,7 +5445,7 @@ export interface operations {
                 /** @example 50 */
                 limit?: number;
                 /** @example cursor */
-                cursor?: string | null;
+                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -5622,7 +5621,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @example shr_tok_example */
-                token?: string | null;
+                token?: string;
             };
             header?: never;
             path: {
@@ -6144,9 +6143,9 @@ export interface operations {
         parameters: {
             query?: {
                 /** @example image */
-                kind?: ("image" | "video" | "upload") | null;
+                kind?: "image" | "video" | "upload";
                 /** @example cursor */
-                cursor?: string | null;
+                cursor?: string;
                 /** @example 24 */
                 limit?: number;
             };
@@ -6328,11 +6327,11 @@ export interface operations {
                 /** @example 20 */
                 limit?: number;
                 /** @example cursor */
-                cursor?: string | null;
+                cursor?: string;
                 /** @example queued */
-                status?: ("queued" | "running" | "succeeded" | "failed" | "canceled") | null;
+                status?: "queued" | "running" | "succeeded" | "failed" | "canceled";
                 /** @example ws_01jt3v5k8m2n4p6r8t0w2y4a6c */
-                workspace_id?: string | null;
+                workspace_id?: string;
             };
             header?: never;
             path?: never;
@@ -6506,12 +6505,12 @@ export interface operations {
                  * @description Any unique string (a UUID) per intended submission: retrying with the same key and body answers the job the first attempt made instead of making another; the same key with another body answers 409 `idempotency_key_reused`.
                  * @example 7d0f6c4e-2a1b-4c3d-9e8f-5a6b7c8d9e0f
                  */
-                "idempotency-key"?: string | null;
+                "idempotency-key"?: string;
                 /**
                  * @description Cancel the job if it has not finished this long after it was accepted: `300s`, `5m`, `1h30m`.
                  * @example 5m
                  */
-                "cancel-after"?: string | null;
+                "cancel-after"?: string;
             };
             path?: never;
             cookie?: never;
@@ -6527,8 +6526,7 @@ export interface operations {
                  *         "seed": 42,
                  *         "width": 768
                  *       },
-                 *       "prompt": "a lighthouse on a cliff at dawn, oil painting",
-                 *       "webhook_url": "https://example.com/atelier-events"
+                 *       "prompt": "a lighthouse on a cliff at dawn, oil painting"
                  *     }
                  */
                 "application/json": components["schemas"]["SubmitJobRequest"];
@@ -12359,7 +12357,7 @@ export interface operations {
                 /** @example 20 */
                 limit?: number;
                 /** @example cursor */
-                cursor?: string | null;
+                cursor?: string;
             };
             header?: never;
             path: {
@@ -13716,7 +13714,7 @@ export interface operations {
                 /** @example 20 */
                 limit?: number;
                 /** @example cursor */
-                cursor?: string | null;
+                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -15168,7 +15166,7 @@ export interface operations {
                  * @description Any unique string (a UUID) per intended submission: retrying with the same key and body answers the job the first attempt made instead of making another; the same key with another body answers 409 `idempotency_key_reused`.
                  * @example 7d0f6c4e-2a1b-4c3d-9e8f-5a6b7c8d9e0f
                  */
-                "idempotency-key"?: string | null;
+                "idempotency-key"?: string;
             };
             path: {
                 /** @example wf_01jt3v5k8m2n4p6r8t0w2y4a6c */
