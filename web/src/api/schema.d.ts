@@ -16533,8 +16533,8 @@ export interface operations {
                  *         "status": "failed",
                  *         "outputs": [],
                  *         "error": {
-                 *           "code": "provider_failed",
-                 *           "message": "The provider could not generate this."
+                 *           "code": "generation_failed",
+                 *           "message": "The job failed after several attempts; nothing was charged."
                  *         },
                  *         "cost_credits": 4,
                  *         "charged_credits": 0,
