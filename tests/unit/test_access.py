@@ -33,6 +33,7 @@ def outcome(access: Access, caller: Principal) -> str:
     ("access", "anonymous", "session", "default_key", "full_key"),
     [
         (Access.public(), "allowed", "allowed", "allowed", "allowed"),
+        (Access.signed("stripeSignature"), "allowed", "allowed", "allowed", "allowed"),
         (Access.optional(Scope.LIBRARY_READ), "allowed", "allowed", "allowed", "allowed"),
         (Access.optional(Scope.LIBRARY_WRITE), "allowed", "allowed", "insufficient_scope", "allowed"),
         (Access.signed_in(), "not_signed_in", "allowed", "allowed", "allowed"),
@@ -64,6 +65,13 @@ def test_a_missing_scope_is_named():
         Access.scoped(Scope.LIBRARY_WRITE).enforce(DEFAULT_KEY, require_admin=require_admin)
     assert refused.value.details == {"required_scope": "library:write"}
     assert "library:write" in refused.value.message
+
+
+def test_a_signed_route_reads_no_credentials_and_names_its_signature_scheme():
+    # The handler verifies the sender's signature over the body; the guard reads no cookie or key.
+    assert not Access.signed("stripeSignature").reads_credentials
+    with pytest.raises(ValueError, match="signature scheme"):
+        Access.signed()
 
 
 def test_the_security_requirement_follows_the_access():

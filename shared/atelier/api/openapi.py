@@ -217,8 +217,18 @@ def _normalise(
     return operation
 
 
+def _without_null(parameter: dict[str, Any]) -> None:
+    """An optional parameter is one that may be left out (`required: false`); a header or query
+    string cannot carry JSON's null, so the null branch of an optional one's schema goes."""
+    schema = parameter.get("schema", {})
+    branches = [branch for branch in schema.get("anyOf", []) if branch.get("type") != "null"]
+    if "anyOf" in schema and len(branches) == 1:
+        parameter["schema"] = {**{k: v for k, v in schema.items() if k != "anyOf"}, **branches[0]}
+
+
 def _add_examples(operation: dict[str, Any], examples: ExampleMaker) -> None:
     for parameter in operation.get("parameters", []):
+        _without_null(parameter)
         if "schema" in parameter and "example" not in parameter:
             parameter["example"] = examples.example(parameter["schema"], parameter["name"].replace("-", "_"))
     bodies = [operation.get("requestBody", {})]

@@ -108,7 +108,10 @@ def _example(event: WebhookEventType) -> dict[str, Any]:
             "model": "local-image",
             "status": status,
             "outputs": [example_id(IdPrefix.ASSET)] if status == "succeeded" else [],
-            "error": {"code": "provider_failed", "message": "The provider could not generate this."}
+            "error": {
+                "code": "generation_failed",
+                "message": "The job failed after several attempts; nothing was charged.",
+            }
             if status == "failed"
             else None,
             "cost_credits": 4,

@@ -2677,8 +2677,7 @@ export interface components {
          *         "seed": 42,
          *         "width": 768
          *       },
-         *       "prompt": "a lighthouse on a cliff at dawn, oil painting",
-         *       "webhook_url": "https://example.com/atelier-events"
+         *       "prompt": "a lighthouse on a cliff at dawn, oil painting"
          *     }
          */
         SubmitJobRequest: {
@@ -3399,7 +3398,7 @@ export interface operations {
                 /** @example 50 */
                 limit?: number;
                 /** @example cursor */
-                cursor?: string | null;
+                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -3810,11 +3809,11 @@ export interface operations {
                 /** @example 20 */
                 limit?: number;
                 /** @example cursor */
-                cursor?: string | null;
+                cursor?: string;
                 /** @example image */
-                kind?: ("image" | "video" | "upload") | null;
+                kind?: "image" | "video" | "upload";
                 /** @example ws_01jt3v5k8m2n4p6r8t0w2y4a6c */
-                workspace_id?: string | null;
+                workspace_id?: string;
             };
             header?: never;
             path?: never;
@@ -4568,13 +4567,13 @@ export interface operations {
         parameters: {
             query?: {
                 /** @example not_found */
-                code?: string | null;
+                code?: string;
                 /** @example state */
-                state?: string | null;
-                /** @example null */
-                error?: string | null;
+                state?: string;
+                /** @example error */
+                error?: string;
                 /** @example iss */
-                iss?: string | null;
+                iss?: string;
             };
             header?: never;
             path?: never;
@@ -4688,11 +4687,11 @@ export interface operations {
         parameters: {
             query?: {
                 /** @example /library */
-                redirect_to?: string | null;
+                redirect_to?: string;
                 /** @example login hint */
-                login_hint?: string | null;
+                login_hint?: string;
                 /** @example stripe */
-                provider?: string | null;
+                provider?: string;
             };
             header?: never;
             path?: never;
@@ -5536,7 +5535,7 @@ export interface operations {
                 /** @example 50 */
                 limit?: number;
                 /** @example cursor */
-                cursor?: string | null;
+                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -5712,7 +5711,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @example shr_tok_example */
-                token?: string | null;
+                token?: string;
             };
             header?: never;
             path: {
@@ -6234,9 +6233,9 @@ export interface operations {
         parameters: {
             query?: {
                 /** @example image */
-                kind?: ("image" | "video" | "upload") | null;
+                kind?: "image" | "video" | "upload";
                 /** @example cursor */
-                cursor?: string | null;
+                cursor?: string;
                 /** @example 24 */
                 limit?: number;
             };
@@ -6418,11 +6417,11 @@ export interface operations {
                 /** @example 20 */
                 limit?: number;
                 /** @example cursor */
-                cursor?: string | null;
+                cursor?: string;
                 /** @example queued */
-                status?: ("queued" | "running" | "succeeded" | "failed" | "canceled") | null;
+                status?: "queued" | "running" | "succeeded" | "failed" | "canceled";
                 /** @example ws_01jt3v5k8m2n4p6r8t0w2y4a6c */
-                workspace_id?: string | null;
+                workspace_id?: string;
             };
             header?: never;
             path?: never;
@@ -6596,12 +6595,12 @@ export interface operations {
                  * @description Any unique string (a UUID) per intended submission: retrying with the same key and body answers the job the first attempt made instead of making another; the same key with another body answers 409 `idempotency_key_reused`.
                  * @example 7d0f6c4e-2a1b-4c3d-9e8f-5a6b7c8d9e0f
                  */
-                "idempotency-key"?: string | null;
+                "idempotency-key"?: string;
                 /**
                  * @description Cancel the job if it has not finished this long after it was accepted: `300s`, `5m`, `1h30m`.
                  * @example 5m
                  */
-                "cancel-after"?: string | null;
+                "cancel-after"?: string;
             };
             path?: never;
             cookie?: never;
@@ -6617,8 +6616,7 @@ export interface operations {
                  *         "seed": 42,
                  *         "width": 768
                  *       },
-                 *       "prompt": "a lighthouse on a cliff at dawn, oil painting",
-                 *       "webhook_url": "https://example.com/atelier-events"
+                 *       "prompt": "a lighthouse on a cliff at dawn, oil painting"
                  *     }
                  */
                 "application/json": components["schemas"]["SubmitJobRequest"];
@@ -12757,7 +12755,7 @@ export interface operations {
                 /** @example 20 */
                 limit?: number;
                 /** @example cursor */
-                cursor?: string | null;
+                cursor?: string;
             };
             header?: never;
             path: {
@@ -14114,7 +14112,7 @@ export interface operations {
                 /** @example 20 */
                 limit?: number;
                 /** @example cursor */
-                cursor?: string | null;
+                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -15567,7 +15565,7 @@ export interface operations {
                  * @description Any unique string (a UUID) per intended submission: retrying with the same key and body answers the job the first attempt made instead of making another; the same key with another body answers 409 `idempotency_key_reused`.
                  * @example 7d0f6c4e-2a1b-4c3d-9e8f-5a6b7c8d9e0f
                  */
-                "idempotency-key"?: string | null;
+                "idempotency-key"?: string;
             };
             path: {
                 /** @example wf_01jt3v5k8m2n4p6r8t0w2y4a6c */
@@ -16934,8 +16932,8 @@ export interface operations {
                  *         "status": "failed",
                  *         "outputs": [],
                  *         "error": {
-                 *           "code": "provider_failed",
-                 *           "message": "The provider could not generate this."
+                 *           "code": "generation_failed",
+                 *           "message": "The job failed after several attempts; nothing was charged."
                  *         },
                  *         "cost_credits": 4,
                  *         "charged_credits": 0,

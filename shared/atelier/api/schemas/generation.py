@@ -100,7 +100,6 @@ class SubmitJobRequest(StrictRequest):
                     "model": "local-image",
                     "prompt": "a lighthouse on a cliff at dawn, oil painting",
                     "params": {"width": 768, "height": 512, "seed": 42},
-                    "webhook_url": "https://example.com/atelier-events",
                 }
             ]
         }
