@@ -470,7 +470,14 @@ def post_report(body: CreateReportRequest) -> Response[ReportResponse]:
 )
 def get_my_reports(
     limit: Limit = 50,
-    cursor: Annotated[str | None, Query(max_length=120, pattern=r"^MYREPORT#[0-9A-Za-z_:.#+-]+$")] = None,
+    cursor: Annotated[
+        str | None,
+        Query(
+            max_length=120,
+            pattern=r"^MYREPORT#[0-9A-Za-z_:.#+-]+$",
+            examples=["MYREPORT#2026-12-06T10:15:00Z#rpt_01JABCDEF"],
+        ),
+    ] = None,
 ) -> MyReportPage:
     services = get_services()
     account_id = signed_in_account_id(app.current_event, services)

@@ -9319,7 +9319,7 @@ export interface operations {
                 /** @example 20 */
                 limit?: number;
                 /** @example cursor */
-                cursor?: string | null;
+                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -9827,8 +9827,8 @@ export interface operations {
             query?: {
                 /** @example 50 */
                 limit?: number;
-                /** @example cursor */
-                cursor?: string | null;
+                /** @example MYREPORT#2026-12-06T10:15:00Z#rpt_01JABCDEF */
+                cursor?: string;
             };
             header?: never;
             path?: never;
