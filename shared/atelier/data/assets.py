@@ -13,7 +13,7 @@ from atelier import errors
 from atelier.data import gallery, keys
 from atelier.data.base import Transaction, epoch_seconds, is_conditional_failure, transaction, translate_errors
 from atelier.data.expiry import expiry_index_keys
-from atelier.data.items import AssetItem, GalleryEntryItem, PointerItem, UploadItem, UploadQuotaItem, WorkspaceItem
+from atelier.data.items import AssetItem, PointerItem, UploadItem, UploadQuotaItem, WorkspaceItem
 from atelier.data.wallets import TransactionStep
 from atelier.models.generation import Asset, Provenance, Upload, UploadStatus, Visibility
 
@@ -143,7 +143,7 @@ class AssetRepository:
                 actions.extend(gallery.publish_actions(existing.kind, asset_id, published_at))
                 if public_prefix is not None:
                     actions.append(AssetItem.public_prefix.set(public_prefix))
-                condition = condition & (AssetItem.removed == False) & GalleryEntryItem.under_review.does_not_exist()  # noqa: E712
+                condition = condition & (AssetItem.removed == False) & AssetItem.under_review.does_not_exist()  # noqa: E712
             elif visibility is Visibility.PRIVATE:
                 actions.extend(gallery.unpublish_actions())
                 actions.append(AssetItem.public_prefix.remove())
