@@ -165,3 +165,10 @@ def test_every_type_the_partition_holds_is_purged_with_it():
     for item_type in ITEM_TYPES:
         in_partition = item_type.pk == "ACCOUNT#<account id>"
         assert in_partition == (item_type.purge in (Purge.PARTITION, Purge.ACCOUNT_ROW)), item_type.entity
+
+
+def test_the_architecture_page_s_table_of_item_types_is_the_registry_s():
+    from scripts.item_types_doc import PAGE, rendered
+
+    page = PAGE.read_text(encoding="utf-8")
+    assert rendered(page) == page, "docs/architecture.md is stale: run python -m scripts.item_types_doc"
