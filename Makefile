@@ -66,8 +66,13 @@ dev: $(VENV)/.installed web/dist/index.html ## Run the whole platform locally on
 test: $(VENV)/.installed $(SAM_VENV)/.installed web/node_modules/.installed ## Run every test suite, the reliability and security ones in their bounded form, and the browser journeys
 	$(PY) -m scripts.openapi --check
 	$(NPM) run --silent openapi:check
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope -m "not slow" tests
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope -m "not slow" --cov --cov-report=term:skip-covered tests
 	$(MAKE) --no-print-directory web-test
+
+.PHONY: unit
+unit: $(VENV)/.installed ## The domain tests alone (tests/domain): money rules, pricing, keys, purge steps, export format; no emulator
+	@# No conftest: the suite-wide one starts the log guard and imports the local runtime, which these never need.
+	$(PY) -m pytest --noconftest -p no:cacheprovider -n 0 -q tests/domain
 
 .PHONY: web-test
 web-test: $(VENV)/.installed web/dist/index.html ## The studio's Vitest tests, then its Playwright journeys and axe scans in Chromium

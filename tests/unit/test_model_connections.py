@@ -113,5 +113,5 @@ def test_a_shared_base_class_refuses_to_open_a_connection(shared_base: type[Mode
 def test_the_item_types_covered_include_those_with_indexes(model_classes: list[type[Model]]) -> None:
     # The check above means something only if the classes with indexes are among those it walks.
     names = {klass.__name__ for klass in model_classes}
-    assert {"GalleryEntryItem", "AccountDeletionItem", "ExpiringItem", "SignInStateItem", "JobItem"} <= names
+    assert {"AssetItem", "AccountItem", "ExpiringItem", "SignInStateItem", "JobItem"} <= names
     assert any(klass._indexes for klass in model_classes)

@@ -10,10 +10,12 @@ from pynamodb.exceptions import TransactWriteError, UpdateError
 
 from atelier import errors
 from atelier.data import keys
-from atelier.data.base import cancellation_codes, is_conditional_failure, transaction, translate_errors
+from atelier.data.base import Transaction, cancellation_codes, is_conditional_failure, transaction, translate_errors
 from atelier.data.items import AccountItem, PointerItem, WalletItem, WorkspaceItem
+from atelier.data.unit_of_work import Step
 from atelier.data.wallets import new_wallet_item
-from atelier.models.accounts import Account, Consent, Preferences, Workspace, effective_status
+from atelier.models.accounts import Account, AccountStatus, Consent, Preferences, Workspace, effective_status
+from atelier.models.submission import AccountMayNotGenerateError
 
 
 class AccountAlreadyExistsError(errors.ConflictError):
@@ -60,6 +62,21 @@ class AccountRepository:
         if account is None:
             raise errors.NotFoundError()
         return account
+
+    def may_generate_step(self, account_id: str, terms_version: str) -> Step:
+        """A check, in a job's submission unit of work, that the account may generate right now: age
+        confirmed, the terms in force accepted, active, not suspended."""
+        may_generate = (
+            (AccountItem.age_confirmed == True)  # noqa: E712 - a DynamoDB condition
+            & (AccountItem.terms_version == terms_version)
+            & (AccountItem.status == AccountStatus.ACTIVE.value)
+            & AccountItem.suspended_at.does_not_exist()
+        )
+
+        def write(tx: Transaction) -> None:
+            tx.condition_check(AccountItem, keys.account_pk(account_id), keys.ACCOUNT_SK, may_generate, label="account")
+
+        return Step("account", write, AccountMayNotGenerateError)
 
     def find_by_identity(self, issuer: str, subject: str) -> Account | None:
         with translate_errors():

@@ -13,9 +13,10 @@ from atelier import errors
 from atelier.data import gallery, keys
 from atelier.data.base import Transaction, epoch_seconds, is_conditional_failure, transaction, translate_errors
 from atelier.data.expiry import expiry_index_keys
-from atelier.data.items import AssetItem, GalleryEntryItem, PointerItem, UploadItem, UploadQuotaItem, WorkspaceItem
-from atelier.data.wallets import TransactionStep
+from atelier.data.items import AssetItem, PointerItem, UploadItem, UploadQuotaItem, WorkspaceItem
+from atelier.data.unit_of_work import Step
 from atelier.models.generation import Asset, Provenance, Upload, UploadStatus, Visibility
+from atelier.models.submission import UploadRejectedError
 
 
 def _to_asset(item: AssetItem) -> Asset:
@@ -144,7 +145,7 @@ class AssetRepository:
                 actions.extend(gallery.publish_actions(existing.kind, asset_id, published_at))
                 if public_prefix is not None:
                     actions.append(AssetItem.public_prefix.set(public_prefix))
-                condition = condition & (AssetItem.removed == False) & GalleryEntryItem.under_review.does_not_exist()  # noqa: E712
+                condition = condition & (AssetItem.removed == False) & AssetItem.under_review.does_not_exist()  # noqa: E712
             elif visibility is Visibility.PRIVATE:
                 actions.extend(gallery.unpublish_actions())
                 actions.append(AssetItem.public_prefix.remove())
@@ -267,14 +268,14 @@ class UploadRepository:
             raise
         return True
 
-    def first_use_steps(self, account_id: str, uploads: Sequence[Upload], now: datetime) -> TransactionStep:
-        """The writes that go into a job's submission transaction: each upload no job has used yet
-        becomes used (off the expiry index, out of the quota). Its condition fails, labelled
-        "upload", when another request used or expired one of them meanwhile."""
+    def first_use_step(self, account_id: str, uploads: Sequence[Upload], now: datetime) -> Step:
+        """The writes that go into a job's submission unit of work: each upload no job has used yet
+        becomes used (off the expiry index, out of the quota). Refused when another request used or
+        expired one of them meanwhile."""
         # A job may name one upload twice; a transaction may touch an item only once.
         unused = list({upload.id: upload for upload in uploads if not upload.is_used}.values())
 
-        def steps(tx: Transaction) -> None:
+        def write(tx: Transaction) -> None:
             if not unused:
                 return
             freed = 0
@@ -298,7 +299,13 @@ class UploadRepository:
                 label="quota",
             )
 
-        return steps
+        return Step(
+            "upload",
+            write,
+            lambda: UploadRejectedError(
+                "A reference upload expired or was used by another request meanwhile; try again."
+            ),
+        )
 
     def delete_unused(self, account_id: str, upload_id: str) -> Upload | None:
         """Deletes an upload no job has used and gives back its share of the quota, in one

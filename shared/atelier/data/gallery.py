@@ -29,7 +29,7 @@ from atelier import errors
 from atelier.clock import isoformat
 from atelier.data import keys
 from atelier.data.base import is_conditional_failure, translate_errors
-from atelier.data.items import AccountItem, GalleryEntryItem
+from atelier.data.items import AccountItem, AssetItem
 from atelier.models.accounts import AccountStatus, effective_status
 from atelier.models.gallery import GalleryEntry
 from atelier.models.generation import Visibility
@@ -43,22 +43,22 @@ def publish_actions(kind: str, asset_id: str, published_at: datetime) -> list[Ac
     month = keys.gallery_month(at)
     sort_key = keys.gallery_sk(at, asset_id)
     return [
-        GalleryEntryItem.published_at.set(published_at),
-        GalleryEntryItem.listed.set(True),
-        GalleryEntryItem.gsi1pk.set(keys.gallery_kind_pk(kind, month)),
-        GalleryEntryItem.gsi1sk.set(sort_key),
-        GalleryEntryItem.gsi2pk.set(keys.gallery_all_pk(month)),
-        GalleryEntryItem.gsi2sk.set(sort_key),
+        AssetItem.published_at.set(published_at),
+        AssetItem.listed.set(True),
+        AssetItem.gsi1pk.set(keys.gallery_kind_pk(kind, month)),
+        AssetItem.gsi1sk.set(sort_key),
+        AssetItem.gsi2pk.set(keys.gallery_all_pk(month)),
+        AssetItem.gsi2sk.set(sort_key),
     ]
 
 
 def unpublish_actions() -> list[Action]:
     """The update actions that take an asset out of the gallery (the row stays)."""
     return [
-        GalleryEntryItem.gsi1pk.remove(),
-        GalleryEntryItem.gsi1sk.remove(),
-        GalleryEntryItem.gsi2pk.remove(),
-        GalleryEntryItem.gsi2sk.remove(),
+        AssetItem.gsi1pk.remove(),
+        AssetItem.gsi1sk.remove(),
+        AssetItem.gsi2pk.remove(),
+        AssetItem.gsi2sk.remove(),
     ]
 
 
@@ -97,7 +97,7 @@ def previous_month(month: str) -> str:
     return f"{year - 1}-12" if number == 1 else f"{year}-{number - 1:02d}"
 
 
-def _to_entry(item: GalleryEntryItem) -> GalleryEntry:
+def _to_entry(item: AssetItem) -> GalleryEntry:
     assert item.published_at is not None
     return GalleryEntry(
         asset_id=item.asset_id,
@@ -137,10 +137,10 @@ class GalleryRepository:
             "index_name": index_name,
             "limit": limit,
             "scan_index_forward": False,
-            "filter_condition": (GalleryEntryItem.listed == True)  # noqa: E712 - a DynamoDB condition
-            & (GalleryEntryItem.removed == False)  # noqa: E712
-            & (GalleryEntryItem.visibility == Visibility.PUBLIC.value)
-            & (GalleryEntryItem.screened_at.exists() | GalleryEntryItem.provenance_c2pa.exists()),
+            "filter_condition": (AssetItem.listed == True)  # noqa: E712 - a DynamoDB condition
+            & (AssetItem.removed == False)  # noqa: E712
+            & (AssetItem.visibility == Visibility.PUBLIC.value)
+            & (AssetItem.screened_at.exists() | AssetItem.provenance_c2pa.exists()),
         }
         if cursor.after:
             request["exclusive_start_key"] = {
@@ -150,8 +150,8 @@ class GalleryRepository:
                 range_name: {"S": cursor.after.split("|", 2)[0]},
             }
         with translate_errors():
-            answer = GalleryEntryItem._get_connection().query(hash_key, **request)
-        entries = [_to_entry(GalleryEntryItem.from_raw_data(raw)) for raw in answer.get("Items", [])]
+            answer = AssetItem._get_connection().query(hash_key, **request)
+        entries = [_to_entry(AssetItem.from_raw_data(raw)) for raw in answer.get("Items", [])]
         last = answer.get("LastEvaluatedKey")
         if not last:
             return entries, None
@@ -175,11 +175,11 @@ class GalleryRepository:
         return found
 
 
-def _public_asset_rows(account_id: str) -> Iterable[GalleryEntryItem]:
-    return GalleryEntryItem.query(
+def _public_asset_rows(account_id: str) -> Iterable[AssetItem]:
+    return AssetItem.query(
         keys.account_pk(account_id),
-        GalleryEntryItem.sk.startswith(keys.ASSET_PREFIX),
-        filter_condition=GalleryEntryItem.published_at.exists(),
+        AssetItem.sk.startswith(keys.ASSET_PREFIX),
+        filter_condition=AssetItem.published_at.exists(),
         attributes_to_get=["PK", "SK", "asset_id"],
     )
 
@@ -188,9 +188,9 @@ def _set_listed(account_id: str, listed: bool) -> int:
     changed = 0
     with translate_errors():
         for row in _public_asset_rows(account_id):
-            item = GalleryEntryItem(row.pk, row.sk)
+            item = AssetItem(row.pk, row.sk)
             try:
-                item.update(actions=[GalleryEntryItem.listed.set(listed)], condition=GalleryEntryItem.pk.exists())
+                item.update(actions=[AssetItem.listed.set(listed)], condition=AssetItem.pk.exists())
             except UpdateError as exc:
                 if not is_conditional_failure(exc):
                     raise
@@ -235,15 +235,15 @@ class AssetExposure:
     awaiting_screening: bool = False
 
 
-def awaits_screening(item: GalleryEntryItem) -> bool:
+def awaits_screening(item: AssetItem) -> bool:
     return item.screened_at is None and item.provenance_c2pa is None
 
 
 def asset_exposure(account_id: str, asset_id: str) -> AssetExposure | None:
     with translate_errors():
         try:
-            item = GalleryEntryItem.get(keys.account_pk(account_id), keys.asset_sk(asset_id), consistent_read=True)
-        except GalleryEntryItem.DoesNotExist:
+            item = AssetItem.get(keys.account_pk(account_id), keys.asset_sk(asset_id), consistent_read=True)
+        except AssetItem.DoesNotExist:
             return None
     return AssetExposure(
         asset_id=item.asset_id,
@@ -281,10 +281,10 @@ def published_media(account_id: str) -> list[PublishedMedia]:
     """The account's assets that were ever published (one Query of its partition)."""
     found = []
     with translate_errors():
-        for item in GalleryEntryItem.query(
+        for item in AssetItem.query(
             keys.account_pk(account_id),
-            GalleryEntryItem.sk.startswith(keys.ASSET_PREFIX),
-            filter_condition=GalleryEntryItem.published_at.exists(),
+            AssetItem.sk.startswith(keys.ASSET_PREFIX),
+            filter_condition=AssetItem.published_at.exists(),
         ):
             taken_down = bool(item.removed) or bool(item.under_review) or bool(item.quarantined)
             found.append(
@@ -306,11 +306,11 @@ def published_media(account_id: str) -> list[PublishedMedia]:
 def set_public_prefix(account_id: str, asset_id: str, prefix: str | None) -> None:
     """Records (or forgets, with None) where the asset's public copies are; an asset gone meanwhile
     is left alone."""
-    action = GalleryEntryItem.public_prefix.set(prefix) if prefix else GalleryEntryItem.public_prefix.remove()
+    action = AssetItem.public_prefix.set(prefix) if prefix else AssetItem.public_prefix.remove()
     with translate_errors():
         try:
-            GalleryEntryItem(keys.account_pk(account_id), keys.asset_sk(asset_id)).update(
-                actions=[action], condition=GalleryEntryItem.pk.exists()
+            AssetItem(keys.account_pk(account_id), keys.asset_sk(asset_id)).update(
+                actions=[action], condition=AssetItem.pk.exists()
             )
         except UpdateError as exc:
             if not is_conditional_failure(exc):
@@ -334,11 +334,10 @@ def unscreened_assets(account_id: str) -> list[UnscreenedAsset]:
     """The account's assets awaiting screening that are not taken down (one Query of its partition)."""
     found = []
     with translate_errors():
-        for item in GalleryEntryItem.query(
+        for item in AssetItem.query(
             keys.account_pk(account_id),
-            GalleryEntryItem.sk.startswith(keys.ASSET_PREFIX),
-            filter_condition=GalleryEntryItem.screened_at.does_not_exist()
-            & GalleryEntryItem.provenance_c2pa.does_not_exist(),
+            AssetItem.sk.startswith(keys.ASSET_PREFIX),
+            filter_condition=AssetItem.screened_at.does_not_exist() & AssetItem.provenance_c2pa.does_not_exist(),
         ):
             if item.removed or item.quarantined:
                 continue

@@ -1,5 +1,6 @@
 """PynamoDB item classes for the main table. They never leave the data-access layer: repositories
-map them to domain models. Every class here has a row in the item-type table in template.yaml."""
+map them to domain models. Each stored row is declared once, here (or in ledger_items.py), and
+every class is in the registry of item types (atelier.data.item_types)."""
 
 from __future__ import annotations
 
@@ -19,8 +20,35 @@ from atelier.data.base import MainTableModel
 from atelier.data.expiry import ExpiringItem
 
 
+class AccountShardIndex(GlobalSecondaryIndex["AccountItem"]):
+    """GSI1 over every account by shard (ACCOUNTS#<shard> / <account id>)."""
+
+    class Meta:
+        index_name = "GSI1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True, attr_name="GSI1PK")
+    gsi1sk = UnicodeAttribute(range_key=True, attr_name="GSI1SK")
+
+
+class DueIndex(GlobalSecondaryIndex["AccountItem"]):
+    """GSI2 over accounts whose purge is due (PURGE_DUE / <purge at>#<account id>)."""
+
+    class Meta:
+        index_name = "GSI2"
+        projection = AllProjection()
+
+    gsi2pk = UnicodeAttribute(hash_key=True, attr_name="GSI2PK")
+    gsi2sk = UnicodeAttribute(range_key=True, attr_name="GSI2SK")
+
+
 class AccountItem(MainTableModel):
-    """PK=ACCOUNT#<id> SK=ACCOUNT; GSI1 lists every account by shard."""
+    """PK=ACCOUNT#<id> SK=ACCOUNT: the account row, the one declaration of it.
+
+    GSI1 lists every account by shard (ACCOUNTS#<shard> / <account id>), for the policy-notice
+    fan-out. While a deletion is scheduled the row is in GSI2 under PURGE_DUE / <purge at>#<account
+    id>; `purge_steps` records the purge's progress so a purge stopped half-way continues where it
+    stopped."""
 
     account_id = UnicodeAttribute()
     email = UnicodeAttribute()
@@ -43,8 +71,20 @@ class AccountItem(MainTableModel):
     preferences = MapAttribute[str, str](default=dict)
     default_workspace_id = UnicodeAttribute()
     ledger_id = UnicodeAttribute()
+    # The deletion countdown and the purge.
+    deletion_requested_at = UTCDateTimeAttribute(null=True)
+    purge_at = UTCDateTimeAttribute(null=True)
+    status_before_deletion = UnicodeAttribute(null=True)
+    purge_started_at = UTCDateTimeAttribute(null=True)
+    purge_steps = ListAttribute(of=UnicodeAttribute, null=True)
+    purge_counts = JSONAttribute(null=True)
+    purge_provider_actions = JSONAttribute(null=True)
     gsi1pk = UnicodeAttribute(attr_name="GSI1PK", null=True)
     gsi1sk = UnicodeAttribute(attr_name="GSI1SK", null=True)
+    gsi2pk = UnicodeAttribute(attr_name="GSI2PK", null=True)
+    gsi2sk = UnicodeAttribute(attr_name="GSI2SK", null=True)
+    by_shard = AccountShardIndex()
+    due = DueIndex()
 
 
 class PointerItem(MainTableModel):
@@ -328,8 +368,35 @@ class UploadQuotaItem(MainTableModel):
     unused_bytes = NumberAttribute(default=0)
 
 
+class GalleryKindIndex(GlobalSecondaryIndex["AssetItem"]):
+    """GSI1 over published assets by kind and month (GALLERY#<kind>#<yyyy-mm> / <published>#<id>)."""
+
+    class Meta:
+        index_name = "GSI1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True, attr_name="GSI1PK")
+    gsi1sk = UnicodeAttribute(range_key=True, attr_name="GSI1SK")
+
+
+class GalleryAllIndex(GlobalSecondaryIndex["AssetItem"]):
+    """GSI2 over published assets of every kind by month (GALLERY#<yyyy-mm> / <published>#<id>)."""
+
+    class Meta:
+        index_name = "GSI2"
+        projection = AllProjection()
+
+    gsi2pk = UnicodeAttribute(hash_key=True, attr_name="GSI2PK")
+    gsi2sk = UnicodeAttribute(range_key=True, attr_name="GSI2SK")
+
+
 class AssetItem(MainTableModel):
-    """PK=ACCOUNT#<id> SK=ASSET#<asset id>: a stored output (or verified upload)."""
+    """PK=ACCOUNT#<id> SK=ASSET#<asset id>: a stored output (or verified upload), the one declaration
+    of the asset row.
+
+    While the asset is public and not taken down it carries the gallery keys (GSI1 by kind, GSI2
+    all kinds); `listed` is cleared while its owner's deletion is scheduled, and the gallery lists
+    only listed entries."""
 
     asset_id = UnicodeAttribute()
     workspace_id = UnicodeAttribute()
@@ -350,8 +417,17 @@ class AssetItem(MainTableModel):
     thumbnail_key = UnicodeAttribute(null=True)
     poster_key = UnicodeAttribute(null=True)
     public_prefix = UnicodeAttribute(null=True)
+    # The gallery and moderation.
+    published_at = UTCDateTimeAttribute(null=True)
+    listed = BooleanAttribute(null=True)
+    under_review = BooleanAttribute(null=True)
+    quarantined = BooleanAttribute(null=True)
     gsi1pk = UnicodeAttribute(attr_name="GSI1PK", null=True)
     gsi1sk = UnicodeAttribute(attr_name="GSI1SK", null=True)
+    gsi2pk = UnicodeAttribute(attr_name="GSI2PK", null=True)
+    gsi2sk = UnicodeAttribute(attr_name="GSI2SK", null=True)
+    by_kind = GalleryKindIndex()
+    all_kinds = GalleryAllIndex()
     # Media moderation's reason to keep it private, and the provenance read at storage time.
     restriction = UnicodeAttribute(null=True)
     screened_at = UTCDateTimeAttribute(null=True)
@@ -360,41 +436,6 @@ class AssetItem(MainTableModel):
 
 
 # -- privacy: exports, the deletion countdown and purge, deletion receipts --------------------------
-class DueIndex(GlobalSecondaryIndex["AccountDeletionItem"]):
-    """GSI2 over accounts whose purge is due (PURGE_DUE / <purge at>#<account id>)."""
-
-    class Meta:
-        index_name = "GSI2"
-        projection = AllProjection()
-
-    gsi2pk = UnicodeAttribute(hash_key=True, attr_name="GSI2PK")
-    gsi2sk = UnicodeAttribute(range_key=True, attr_name="GSI2SK")
-
-
-class AccountDeletionItem(MainTableModel):
-    """The account row (PK=ACCOUNT#<id> SK=ACCOUNT) through the attributes the deletion countdown and
-    the purge read and write; AccountItem declares the rest. While a deletion is scheduled the row
-    is in GSI2 under PURGE_DUE / <purge at>#<account id>; `purge_steps` records the purge's progress
-    so a purge stopped half-way continues where it stopped."""
-
-    account_id = UnicodeAttribute()
-    status = UnicodeAttribute(default="active")
-    suspended_at = UTCDateTimeAttribute(null=True)
-    ledger_id = UnicodeAttribute()
-    identity_issuer = UnicodeAttribute()
-    identity_subject = UnicodeAttribute()
-    deletion_requested_at = UTCDateTimeAttribute(null=True)
-    purge_at = UTCDateTimeAttribute(null=True)
-    status_before_deletion = UnicodeAttribute(null=True)
-    purge_started_at = UTCDateTimeAttribute(null=True)
-    purge_steps = ListAttribute(of=UnicodeAttribute, null=True)
-    purge_counts = JSONAttribute(null=True)
-    purge_provider_actions = JSONAttribute(null=True)
-    gsi2pk = UnicodeAttribute(attr_name="GSI2PK", null=True)
-    gsi2sk = UnicodeAttribute(attr_name="GSI2SK", null=True)
-    due = DueIndex()
-
-
 class ExportItem(MainTableModel):
     """PK=ACCOUNT#<id> SK=EXPORT#<export id>: a "download my data" request and its archive."""
 
@@ -448,66 +489,6 @@ class DeletionReceiptItem(MainTableModel):
 
 
 # -- gallery, share links, workflows, reports and moderation, policy notices ------------------------
-class GalleryKindIndex(GlobalSecondaryIndex["GalleryEntryItem"]):
-    """GSI1 over published assets by kind and month (GALLERY#<kind>#<yyyy-mm> / <published>#<id>)."""
-
-    class Meta:
-        index_name = "GSI1"
-        projection = AllProjection()
-
-    gsi1pk = UnicodeAttribute(hash_key=True, attr_name="GSI1PK")
-    gsi1sk = UnicodeAttribute(range_key=True, attr_name="GSI1SK")
-
-
-class GalleryAllIndex(GlobalSecondaryIndex["GalleryEntryItem"]):
-    """GSI2 over published assets of every kind by month (GALLERY#<yyyy-mm> / <published>#<id>)."""
-
-    class Meta:
-        index_name = "GSI2"
-        projection = AllProjection()
-
-    gsi2pk = UnicodeAttribute(hash_key=True, attr_name="GSI2PK")
-    gsi2sk = UnicodeAttribute(range_key=True, attr_name="GSI2SK")
-
-
-class GalleryEntryItem(MainTableModel):
-    """The asset row (PK=ACCOUNT#<id> SK=ASSET#<asset id>) through the attributes the gallery, share
-    links and moderation read and write; AssetItem declares the rest. While the asset is public and
-    not taken down it carries the gallery keys (GSI1 by kind, GSI2 all kinds); `listed` is cleared
-    while its owner's deletion is scheduled, and the gallery lists only listed entries."""
-
-    asset_id = UnicodeAttribute()
-    kind = UnicodeAttribute()
-    content_type = UnicodeAttribute()
-    size_bytes = NumberAttribute()
-    width = NumberAttribute(null=True)
-    height = NumberAttribute(null=True)
-    duration_s = NumberAttribute(null=True)
-    sha256 = UnicodeAttribute()
-    object_key = UnicodeAttribute()
-    visibility = UnicodeAttribute(default="private")
-    removed = BooleanAttribute(default=False)
-    created_at = UTCDateTimeAttribute()
-    published_at = UTCDateTimeAttribute(null=True)
-    listed = BooleanAttribute(null=True)
-    under_review = BooleanAttribute(null=True)
-    quarantined = BooleanAttribute(null=True)
-    restriction = UnicodeAttribute(null=True)
-    # Screened by media moderation: either is set on every asset made since outputs are screened;
-    # neither on older ones until the backlog sweep checks them (no public read path shows those).
-    screened_at = UTCDateTimeAttribute(null=True)
-    provenance_c2pa = UnicodeAttribute(null=True)
-    thumbnail_key = UnicodeAttribute(null=True)
-    poster_key = UnicodeAttribute(null=True)
-    public_prefix = UnicodeAttribute(null=True)
-    gsi1pk = UnicodeAttribute(attr_name="GSI1PK", null=True)
-    gsi1sk = UnicodeAttribute(attr_name="GSI1SK", null=True)
-    gsi2pk = UnicodeAttribute(attr_name="GSI2PK", null=True)
-    gsi2sk = UnicodeAttribute(attr_name="GSI2SK", null=True)
-    by_kind = GalleryKindIndex()
-    all_kinds = GalleryAllIndex()
-
-
 class ShareItem(MainTableModel):
     """PK=ACCOUNT#<id> SK=SHARE#<share id>: the owner's listing of a share link (and its token hash,
     so a purge finds the pointer)."""
@@ -654,27 +635,6 @@ class PolicyNoticeItem(MainTableModel):
     account; written only if absent, so a redelivered batch emails no one twice."""
 
     sent_at = UTCDateTimeAttribute()
-
-
-class AccountShardIndex(GlobalSecondaryIndex["AccountListingItem"]):
-    """GSI1 over every account by shard (ACCOUNTS#<shard> / <account id>)."""
-
-    class Meta:
-        index_name = "GSI1"
-        projection = AllProjection()
-
-    gsi1pk = UnicodeAttribute(hash_key=True, attr_name="GSI1PK")
-    gsi1sk = UnicodeAttribute(range_key=True, attr_name="GSI1SK")
-
-
-class AccountListingItem(MainTableModel):
-    """The account row (PK=ACCOUNT#<id> SK=ACCOUNT) as the policy-notice fan-out lists it: its id
-    only, from the sharded GSI1 entries; AccountItem declares the rest."""
-
-    account_id = UnicodeAttribute()
-    gsi1pk = UnicodeAttribute(attr_name="GSI1PK", null=True)
-    gsi1sk = UnicodeAttribute(attr_name="GSI1SK", null=True)
-    by_shard = AccountShardIndex()
 
 
 class WebhookEndpointItem(MainTableModel):

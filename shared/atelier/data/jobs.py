@@ -7,6 +7,7 @@ handed to the wallet's hold/settle/release, so a job and its credits always chan
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pynamodb.exceptions import UpdateError
@@ -17,8 +18,9 @@ from atelier.clock import isoformat
 from atelier.data import keys
 from atelier.data.base import Transaction, epoch_seconds, is_conditional_failure, translate_errors
 from atelier.data.items import AssetItem, IdempotencyItem, JobItem, PointerItem
-from atelier.data.wallets import TransactionStep
+from atelier.data.unit_of_work import Step
 from atelier.models.generation import Asset, Job, JobError, JobStatus
+from atelier.models.submission import IdempotencyKeyTakenError
 
 IDEMPOTENCY_RETENTION = timedelta(hours=24)
 _UNFINISHED = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
@@ -119,6 +121,16 @@ class IdempotencyConflictError(errors.ConflictError):
     default_message = "This Idempotency-Key was used with a different request."
 
 
+@dataclass(frozen=True)
+class SubmissionSteps:
+    """A job's writes for the unit of work that submits it; the use case orders them with the
+    other repositories' steps, so the refusal a client can best act on wins."""
+
+    job: Step
+    idempotency: Step | None
+    workspace: Step
+
+
 class JobRepository:
     def submission_steps(
         self,
@@ -126,39 +138,44 @@ class JobRepository:
         *,
         idempotency_key_hash: str | None,
         body_hash: str,
-        consent_condition: object,
         now: datetime,
-    ) -> TransactionStep:
-        """The writes that go into the hold's transaction: the job, its idempotency record, the
-        workspace's content count, and a check that the account may generate right now."""
-        from atelier.data.items import AccountItem, WorkspaceItem
+    ) -> SubmissionSteps:
+        """The job's writes for its submission's unit of work: the job, its idempotency record and
+        the workspace's content count, each with the domain error its refusal means."""
+        from atelier.data.items import WorkspaceItem
 
-        def steps(tx: Transaction) -> None:
+        def write_job(tx: Transaction) -> None:
             tx.save(_job_item(job), condition=JobItem.sk.does_not_exist(), label="job")
-            if idempotency_key_hash:
-                tx.save(
-                    IdempotencyItem(
-                        keys.account_pk(job.account_id),
-                        keys.idempotency_sk(idempotency_key_hash),
-                        entity="idempotency_key",
-                        job_id=job.id,
-                        body_hash=body_hash,
-                        expires_at=epoch_seconds(now + IDEMPOTENCY_RETENTION),
-                    ),
-                    condition=IdempotencyItem.sk.does_not_exist(),
-                    label="idempotency",
-                )
+
+        def write_idempotency(tx: Transaction) -> None:
+            tx.save(
+                IdempotencyItem(
+                    keys.account_pk(job.account_id),
+                    keys.idempotency_sk(idempotency_key_hash or ""),
+                    entity="idempotency_key",
+                    job_id=job.id,
+                    body_hash=body_hash,
+                    expires_at=epoch_seconds(now + IDEMPOTENCY_RETENTION),
+                ),
+                condition=IdempotencyItem.sk.does_not_exist(),
+                label="idempotency",
+            )
+
+        def write_workspace(tx: Transaction) -> None:
             tx.update(
                 WorkspaceItem(keys.account_pk(job.account_id), keys.workspace_sk(job.workspace_id)),
                 actions=[WorkspaceItem.content_count.add(1)],
                 condition=WorkspaceItem.pk.exists(),
                 label="workspace",
             )
-            tx.condition_check(
-                AccountItem, keys.account_pk(job.account_id), keys.ACCOUNT_SK, consent_condition, label="account"
-            )
 
-        return steps
+        return SubmissionSteps(
+            job=Step("job", write_job, lambda: errors.ConflictError("Retry the request.")),
+            idempotency=Step("idempotency", write_idempotency, IdempotencyKeyTakenError)
+            if idempotency_key_hash
+            else None,
+            workspace=Step("workspace", write_workspace, lambda: errors.NotFoundError("No such workspace.")),
+        )
 
     def find_idempotent(self, account_id: str, key_hash: str) -> tuple[str, str] | None:
         """(job id, body hash) of an earlier submission with this key, if it is still kept."""
@@ -304,11 +321,11 @@ class JobRepository:
         charged: int = 0,
         compute_seconds: float | None = None,
         error: JobError | None = None,
-    ) -> TransactionStep:
-        """The job's final write, for the settle/release transaction: only an unfinished job
-        finishes, so a repeated completion moves no money."""
+    ) -> Step:
+        """The job's final write, for the settle/release unit of work: only an unfinished job
+        finishes, so a repeated completion moves no money (the unit's owner reads its refusal)."""
 
-        def step(tx: Transaction) -> None:
+        def write(tx: Transaction) -> None:
             actions = [
                 JobItem.status.set(status.value),
                 JobItem.finished_at.set(now),
@@ -333,22 +350,20 @@ class JobRepository:
             for asset in assets:
                 tx.save(asset_item(asset), label="asset")
 
-        return step
+        return Step("job", write)
 
-    def unqueued_step(
-        self, job: Job, *, idempotency_key_hash: str | None, now: datetime, error: JobError
-    ) -> TransactionStep:
+    def unqueued_step(self, job: Job, *, idempotency_key_hash: str | None, now: datetime, error: JobError) -> Step:
         """A submission that could not be queued, for its release transaction: the job fails, and its
         Idempotency-Key is freed, so the client's retry with the same key makes the job anew instead
         of answering this failed one."""
         fail = self.completion_step(job, status=JobStatus.FAILED, now=now, error=error)
 
-        def step(tx: Transaction) -> None:
-            fail(tx)
+        def write(tx: Transaction) -> None:
+            fail.write(tx)
             if idempotency_key_hash:
                 tx.delete(IdempotencyItem(keys.account_pk(job.account_id), keys.idempotency_sk(idempotency_key_hash)))
 
-        return step
+        return Step("job", write)
 
     def find_by_provider_job(self, provider: str, provider_job_id: str) -> tuple[str, str] | None:
         with translate_errors():

@@ -14,7 +14,7 @@ from atelier.clock import isoformat
 from atelier.data import keys
 from atelier.data.base import is_conditional_failure, transaction, translate_errors
 from atelier.data.gallery import publish_actions, unpublish_actions
-from atelier.data.items import AccountItem, GalleryEntryItem, ModerationAuditItem, QuarantineRecordItem
+from atelier.data.items import AccountItem, AssetItem, ModerationAuditItem, QuarantineRecordItem
 from atelier.ids import IdPrefix, new_id
 from atelier.models.gallery import Report
 from atelier.models.generation import Visibility
@@ -29,10 +29,10 @@ class NotSuspendedError(errors.ConflictError):
 
 
 def _update_asset(account_id: str, asset_id: str, actions: list[Any]) -> None:
-    item = GalleryEntryItem(keys.account_pk(account_id), keys.asset_sk(asset_id))
+    item = AssetItem(keys.account_pk(account_id), keys.asset_sk(asset_id))
     with translate_errors():
         try:
-            item.update(actions=actions, condition=GalleryEntryItem.pk.exists())
+            item.update(actions=actions, condition=AssetItem.pk.exists())
         except UpdateError as exc:
             if is_conditional_failure(exc):
                 raise errors.NotFoundError() from exc
@@ -42,16 +42,16 @@ def _update_asset(account_id: str, asset_id: str, actions: list[Any]) -> None:
 class ModerationRepository:
     def hold_asset(self, account_id: str, asset_id: str) -> None:
         """Hidden from everyone but its owner pending review (out of the gallery, share links dead)."""
-        _update_asset(account_id, asset_id, [GalleryEntryItem.under_review.set(True), *unpublish_actions()])
+        _update_asset(account_id, asset_id, [AssetItem.under_review.set(True), *unpublish_actions()])
 
     def release_asset(self, account_id: str, asset_id: str) -> None:
         """Ends a review hold; a public asset goes back in the gallery where it was."""
         with translate_errors():
             try:
-                row = GalleryEntryItem.get(keys.account_pk(account_id), keys.asset_sk(asset_id), consistent_read=True)
-            except GalleryEntryItem.DoesNotExist:
+                row = AssetItem.get(keys.account_pk(account_id), keys.asset_sk(asset_id), consistent_read=True)
+            except AssetItem.DoesNotExist:
                 return
-        actions: list[Any] = [GalleryEntryItem.under_review.remove()]
+        actions: list[Any] = [AssetItem.under_review.remove()]
         if row.visibility == Visibility.PUBLIC.value and not row.removed and row.published_at is not None:
             actions += publish_actions(row.kind, row.asset_id, row.published_at)
         _update_asset(account_id, asset_id, actions)
@@ -59,12 +59,12 @@ class ModerationRepository:
     def record_screening(self, account_id: str, asset_id: str, *, at: datetime, restriction: str | None) -> None:
         """An older asset checked by the backlog sweep: screened now, and if moderation keeps it
         private, made private with the reason (out of the gallery, its public copies forgotten)."""
-        actions: list[Any] = [GalleryEntryItem.screened_at.set(at)]
+        actions: list[Any] = [AssetItem.screened_at.set(at)]
         if restriction:
             actions += [
-                GalleryEntryItem.restriction.set(restriction),
-                GalleryEntryItem.visibility.set(Visibility.PRIVATE.value),
-                GalleryEntryItem.public_prefix.remove(),
+                AssetItem.restriction.set(restriction),
+                AssetItem.visibility.set(Visibility.PRIVATE.value),
+                AssetItem.public_prefix.remove(),
                 *unpublish_actions(),
             ]
         _update_asset(account_id, asset_id, actions)
@@ -73,7 +73,7 @@ class ModerationRepository:
         _update_asset(
             account_id,
             asset_id,
-            [GalleryEntryItem.removed.set(True), GalleryEntryItem.under_review.remove(), *unpublish_actions()],
+            [AssetItem.removed.set(True), AssetItem.under_review.remove(), *unpublish_actions()],
         )
 
     def quarantine_asset(
@@ -90,7 +90,7 @@ class ModerationRepository:
         """Removed for good, pointed at the restricted copy, with what a report to the authorities
         needs recorded outside the owner's partition; one transaction."""
         with translate_errors():
-            row = GalleryEntryItem.get(keys.account_pk(account_id), keys.asset_sk(asset_id), consistent_read=True)
+            row = AssetItem.get(keys.account_pk(account_id), keys.asset_sk(asset_id), consistent_read=True)
             record = QuarantineRecordItem(
                 keys.quarantine_pk(asset_id),
                 keys.QUARANTINE_SK,
@@ -110,15 +110,15 @@ class ModerationRepository:
             )
             with transaction() as tx:
                 tx.update(
-                    GalleryEntryItem(keys.account_pk(account_id), keys.asset_sk(asset_id)),
+                    AssetItem(keys.account_pk(account_id), keys.asset_sk(asset_id)),
                     actions=[
-                        GalleryEntryItem.removed.set(True),
-                        GalleryEntryItem.quarantined.set(True),
-                        GalleryEntryItem.under_review.remove(),
-                        GalleryEntryItem.object_key.set(quarantine_key),
+                        AssetItem.removed.set(True),
+                        AssetItem.quarantined.set(True),
+                        AssetItem.under_review.remove(),
+                        AssetItem.object_key.set(quarantine_key),
                         *unpublish_actions(),
                     ],
-                    condition=GalleryEntryItem.pk.exists(),
+                    condition=AssetItem.pk.exists(),
                 )
                 tx.save(record)
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 from pynamodb.exceptions import PutError
 
 from atelier.data import keys
-from atelier.data.base import epoch_seconds, is_conditional_failure, translate_errors
+from atelier.data.base import Transaction, epoch_seconds, is_conditional_failure, translate_errors
 from atelier.data.items import CheckoutItem, InboxItem, SubscriptionItem, UnmatchedPaymentItem
+from atelier.data.unit_of_work import Step
 from atelier.models.billing import Money, Subscription, UnmatchedPayment
 
 # Providers retry for days (Stripe: 3); a month keeps every redelivery recognisable.
@@ -41,16 +40,16 @@ class PaymentRecordsRepository:
             existing = InboxItem.get(keys.inbox_pk(provider, event_id), keys.POINTER_SK, consistent_read=True)
         return existing.status != "processed"
 
-    def mark_processed_step(self, provider: str, event_id: str) -> Callable[[Any], None]:
-        """A transaction step that marks the event processed, for use inside a money transaction."""
+    def mark_processed_step(self, provider: str, event_id: str) -> Step:
+        """A step that marks the event processed, for use inside a money unit of work."""
 
-        def step(tx: Any) -> None:
+        def write(tx: Transaction) -> None:
             tx.update(
                 InboxItem(keys.inbox_pk(provider, event_id), keys.POINTER_SK),
                 actions=[InboxItem.status.set("processed")],
             )
 
-        return step
+        return Step("inbox", write)
 
     def mark_processed(self, provider: str, event_id: str) -> None:
         with translate_errors():

@@ -10,15 +10,15 @@ from pynamodb.exceptions import PutError
 
 from atelier.data import keys
 from atelier.data.base import is_conditional_failure, translate_errors
-from atelier.data.items import AccountListingItem, PolicyNoticeItem
+from atelier.data.items import AccountItem, PolicyNoticeItem
 
 
 class PolicyNoticeRepository:
     def account_page(self, shard_pk: str, *, after: str | None, limit: int) -> tuple[list[str], str | None]:
         """Account ids of one shard, in id order, one Query page; and the id to continue after."""
-        condition = AccountListingItem.gsi1sk > after if after else None
+        condition = AccountItem.gsi1sk > after if after else None
         with translate_errors():
-            answer = AccountListingItem._get_connection().query(
+            answer = AccountItem._get_connection().query(
                 shard_pk,
                 range_key_condition=condition,
                 index_name="GSI1",

@@ -23,7 +23,7 @@ from pynamodb.pagination import PageIterator
 
 from atelier import errors
 from atelier.clock import isoformat
-from atelier.data import keys
+from atelier.data import item_types, keys
 from atelier.data.accounts import identity_hash
 from atelier.data.base import (
     epoch_seconds,
@@ -32,9 +32,8 @@ from atelier.data.base import (
     transaction,
     translate_errors,
 )
-from atelier.data.items import AccountDeletionItem, DeletionReceiptItem, JobItem, PointerItem
+from atelier.data.items import AccountItem, DeletionReceiptItem, JobItem, PointerItem
 from atelier.data.ledger_items import LedgerEntryItem, PaymentRecordItem
-from atelier.data.suppressions import address_hash
 from atelier.data.wallets import LEDGER_RETENTION
 from atelier.models.accounts import AccountStatus, effective_status
 from atelier.models.privacy import DeletionReceipt, DeletionState, ProviderAction
@@ -114,7 +113,7 @@ def _pages(connection: TableConnection, hash_key: str, **query: Any) -> Iterator
         yield page.get("Items", [])
 
 
-def _deletion_state(item: AccountDeletionItem) -> DeletionState:
+def _deletion_state(item: AccountItem) -> DeletionState:
     actions = [ProviderAction(**action) for action in (item.purge_provider_actions or [])]
     return DeletionState(
         account_id=item.account_id,
@@ -196,57 +195,36 @@ class PrivacyRepository:
         """The keys of the pointer items a row of an account's partition lists: the account row its
         identity link, session and API-key rows their token pointers, jobs their provider job.
 
-        The one rule both the export (pointers.json) and the purge (its access step) follow: an item
-        type that keeps a pointer outside the partition adds its rule here."""
-        attributes = row.attributes
-        if row.entity == "account" and attributes.get("identity_issuer") and attributes.get("identity_subject"):
-            # And the suppression of its address, if SES ever reported one (absent ones are skipped).
-            suppression = [(keys.suppression_pk(address_hash(attributes["email"])), keys.POINTER_SK)]
-            return [
-                self.identity_link_key(attributes["identity_issuer"], attributes["identity_subject"]),
-                *(suppression if attributes.get("email") else []),
-            ]
-        if row.entity == "session" and attributes.get("token_hash"):
-            return [(keys.session_pointer_pk(attributes["token_hash"]), keys.POINTER_SK)]
-        if row.entity == "api_key" and attributes.get("token_hash"):
-            return [(keys.api_key_pointer_pk(attributes["token_hash"]), keys.POINTER_SK)]
-        if row.entity == "job" and attributes.get("provider") and attributes.get("provider_job_id"):
-            return [(keys.provider_job_pk(attributes["provider"], attributes["provider_job_id"]), keys.POINTER_SK)]
-        if row.entity == "share" and attributes.get("token_hash"):
-            return [(keys.share_token_pk(attributes["token_hash"]), keys.POINTER_SK)]
-        if row.entity == "asset" and attributes.get("asset_id"):
-            # Written when the asset is first published; deleting an absent one is harmless.
-            return [(keys.asset_pointer_pk(attributes["asset_id"]), keys.POINTER_SK)]
-        if row.entity == "workflow" and attributes.get("workflow_id"):
-            return [(keys.workflow_pointer_pk(attributes["workflow_id"]), keys.POINTER_SK)]
-        return []
+        The one rule both the export (pointers.json) and the purge (its access step) follow, kept
+        with each item type in the registry (atelier.data.item_types)."""
+        return item_types.pointers_listed_by(row.entity, row.attributes)
 
     # -- the deletion countdown ------------------------------------------------------------------
     def deletion_state(self, account_id: str) -> DeletionState | None:
         with translate_errors():
             try:
-                item = AccountDeletionItem.get(keys.account_pk(account_id), keys.ACCOUNT_SK, consistent_read=True)
-            except AccountDeletionItem.DoesNotExist:
+                item = AccountItem.get(keys.account_pk(account_id), keys.ACCOUNT_SK, consistent_read=True)
+            except AccountItem.DoesNotExist:
                 return None
         return _deletion_state(item)
 
     def schedule_deletion(self, account_id: str, *, requested_at: datetime, purge_at: datetime) -> DeletionState:
         """active or restricted -> deletion_scheduled, remembering which, and lists the account as
         due at `purge_at` (sparse GSI2)."""
-        item = AccountDeletionItem(keys.account_pk(account_id), keys.ACCOUNT_SK)
-        can_schedule = AccountDeletionItem.status.is_in(AccountStatus.ACTIVE.value, AccountStatus.RESTRICTED.value)
+        item = AccountItem(keys.account_pk(account_id), keys.ACCOUNT_SK)
+        can_schedule = AccountItem.status.is_in(AccountStatus.ACTIVE.value, AccountStatus.RESTRICTED.value)
         with translate_errors():
             try:
                 item.update(
                     actions=[
-                        AccountDeletionItem.status_before_deletion.set(AccountDeletionItem.status),
-                        AccountDeletionItem.status.set(AccountStatus.DELETION_SCHEDULED.value),
-                        AccountDeletionItem.deletion_requested_at.set(requested_at),
-                        AccountDeletionItem.purge_at.set(purge_at),
-                        AccountDeletionItem.gsi2pk.set(keys.PURGE_DUE),
-                        AccountDeletionItem.gsi2sk.set(keys.due_sk(isoformat(purge_at), account_id)),
+                        AccountItem.status_before_deletion.set(AccountItem.status),
+                        AccountItem.status.set(AccountStatus.DELETION_SCHEDULED.value),
+                        AccountItem.deletion_requested_at.set(requested_at),
+                        AccountItem.purge_at.set(purge_at),
+                        AccountItem.gsi2pk.set(keys.PURGE_DUE),
+                        AccountItem.gsi2sk.set(keys.due_sk(isoformat(purge_at), account_id)),
                     ],
-                    condition=AccountDeletionItem.pk.exists() & can_schedule,
+                    condition=AccountItem.pk.exists() & can_schedule,
                 )
             except UpdateError as exc:
                 if not is_conditional_failure(exc):
@@ -262,22 +240,20 @@ class PrivacyRepository:
     def cancel_deletion(self, account_id: str) -> DeletionState:
         """Restores the status from before the deletion was scheduled and removes every trace of the
         countdown, unless the purge has started."""
-        item = AccountDeletionItem(keys.account_pk(account_id), keys.ACCOUNT_SK)
+        item = AccountItem(keys.account_pk(account_id), keys.ACCOUNT_SK)
         with translate_errors():
             try:
                 item.update(
                     actions=[
-                        AccountDeletionItem.status.set(
-                            AccountDeletionItem.status_before_deletion | AccountStatus.ACTIVE.value
-                        ),
-                        AccountDeletionItem.status_before_deletion.remove(),
-                        AccountDeletionItem.deletion_requested_at.remove(),
-                        AccountDeletionItem.purge_at.remove(),
-                        AccountDeletionItem.gsi2pk.remove(),
-                        AccountDeletionItem.gsi2sk.remove(),
+                        AccountItem.status.set(AccountItem.status_before_deletion | AccountStatus.ACTIVE.value),
+                        AccountItem.status_before_deletion.remove(),
+                        AccountItem.deletion_requested_at.remove(),
+                        AccountItem.purge_at.remove(),
+                        AccountItem.gsi2pk.remove(),
+                        AccountItem.gsi2sk.remove(),
                     ],
-                    condition=(AccountDeletionItem.status == AccountStatus.DELETION_SCHEDULED.value)
-                    & AccountDeletionItem.purge_started_at.does_not_exist(),
+                    condition=(AccountItem.status == AccountStatus.DELETION_SCHEDULED.value)
+                    & AccountItem.purge_started_at.does_not_exist(),
                 )
             except UpdateError as exc:
                 if not is_conditional_failure(exc):
@@ -300,9 +276,7 @@ class PrivacyRepository:
                     (keys.account_pk(account_id), keys.ACCOUNT_SK)
                     for account_id in wanted[start : start + _BATCH_GET_LIMIT]
                 ]
-                for item in AccountDeletionItem.batch_get(
-                    batch, attributes_to_get=["account_id", "status", "suspended_at"]
-                ):
+                for item in AccountItem.batch_get(batch, attributes_to_get=["account_id", "status", "suspended_at"]):
                     statuses[item.account_id] = effective_status(item.status, item.suspended_at)
         return statuses
 
@@ -310,26 +284,26 @@ class PrivacyRepository:
     def due_for_purge(self, now: datetime, *, limit: int) -> list[str]:
         """Account ids whose purge is due, oldest deadline first (a Query of the sparse GSI2 list)."""
         with translate_errors():
-            items = AccountDeletionItem.due.query(
-                keys.PURGE_DUE, AccountDeletionItem.gsi2sk <= keys.due_sk(isoformat(now), "~"), limit=limit
+            items = AccountItem.due.query(
+                keys.PURGE_DUE, AccountItem.gsi2sk <= keys.due_sk(isoformat(now), "~"), limit=limit
             )
             return [item.gsi2sk.rsplit("#", 1)[-1] for item in items if item.gsi2sk]
 
     def begin_purge(self, account_id: str, now: datetime, counts: dict[str, int]) -> bool:
         """Marks the purge started, once, with what there is to remove; from then on it cannot be
         cancelled. False when the account is not (or no longer) due."""
-        item = AccountDeletionItem(keys.account_pk(account_id), keys.ACCOUNT_SK)
+        item = AccountItem(keys.account_pk(account_id), keys.ACCOUNT_SK)
         with translate_errors():
             try:
                 item.update(
                     actions=[
-                        AccountDeletionItem.purge_started_at.set(now),
-                        AccountDeletionItem.purge_steps.set([]),
-                        AccountDeletionItem.purge_counts.set(counts),
+                        AccountItem.purge_started_at.set(now),
+                        AccountItem.purge_steps.set([]),
+                        AccountItem.purge_counts.set(counts),
                     ],
-                    condition=(AccountDeletionItem.status == AccountStatus.DELETION_SCHEDULED.value)
-                    & (AccountDeletionItem.purge_at <= now)
-                    & AccountDeletionItem.purge_started_at.does_not_exist(),
+                    condition=(AccountItem.status == AccountStatus.DELETION_SCHEDULED.value)
+                    & (AccountItem.purge_at <= now)
+                    & AccountItem.purge_started_at.does_not_exist(),
                 )
             except UpdateError as exc:
                 if is_conditional_failure(exc):
@@ -344,14 +318,12 @@ class PrivacyRepository:
         *,
         provider_actions: list[ProviderAction] | None = None,
     ) -> None:
-        actions: list[Action] = [AccountDeletionItem.purge_steps.set(AccountDeletionItem.purge_steps.append([step]))]
+        actions: list[Action] = [AccountItem.purge_steps.set(AccountItem.purge_steps.append([step]))]
         if provider_actions is not None:
-            actions.append(
-                AccountDeletionItem.purge_provider_actions.set([action.model_dump() for action in provider_actions])
-            )
+            actions.append(AccountItem.purge_provider_actions.set([action.model_dump() for action in provider_actions]))
         with translate_errors():
-            AccountDeletionItem(keys.account_pk(account_id), keys.ACCOUNT_SK).update(
-                actions=actions, condition=AccountDeletionItem.purge_started_at.exists()
+            AccountItem(keys.account_pk(account_id), keys.ACCOUNT_SK).update(
+                actions=actions, condition=AccountItem.purge_started_at.exists()
             )
 
     def job_ids_in(self, account_id: str, statuses: tuple[str, ...]) -> Iterator[str]:
@@ -417,8 +389,8 @@ class PrivacyRepository:
                 with transaction() as tx:
                     tx.save(receipt_item)
                     tx.delete(
-                        AccountDeletionItem(keys.account_pk(account_id), keys.ACCOUNT_SK),
-                        condition=AccountDeletionItem.purge_started_at.exists(),
+                        AccountItem(keys.account_pk(account_id), keys.ACCOUNT_SK),
+                        condition=AccountItem.purge_started_at.exists(),
                     )
             except TransactWriteError as exc:
                 if "ConditionalCheckFailed" in [getattr(r, "code", None) for r in (exc.cancellation_reasons or [])]:

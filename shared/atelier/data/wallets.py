@@ -9,22 +9,24 @@ if absent in the same transaction, so a repeated event moves no money.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
 from atelier import errors
 from atelier.data import keys
-from atelier.data.base import Transaction, epoch_seconds, is_conditional_failure, transaction, translate_errors
-from atelier.data.items import AccountItem, HoldItem, WalletItem
+from atelier.data.account_status import lift_restriction_step, restrict_account
+from atelier.data.base import Transaction, epoch_seconds, is_conditional_failure, translate_errors
+from atelier.data.items import HoldItem, WalletItem
 from atelier.data.ledger_items import LedgerEntryItem, PaymentRecordItem, PaymentRefItem, ReversalItem
+from atelier.data.unit_of_work import Refused, Step, UnitOfWork
 from atelier.ids import IdPrefix, new_id
+from atelier.models import money
 from atelier.models.billing import LedgerEntry, LedgerKind, Money, Wallet
 
 LEDGER_RETENTION = timedelta(days=7 * 365 + 2)
@@ -34,17 +36,6 @@ NO_CAP_HEADROOM = 10**15
 
 def month_of(moment: datetime) -> str:
     return moment.strftime("%Y-%m")
-
-
-TransactionStep = Callable[[Transaction], None]
-
-
-class StepRefusedError(errors.ConflictError):
-    """A caller's own step of a money transaction failed its condition; `labels` says which."""
-
-    def __init__(self, failures: dict[str, Any] | None = None):
-        super().__init__()
-        self.failures = failures or {}
 
 
 @dataclass(frozen=True)
@@ -199,15 +190,15 @@ class WalletRepository:
         *,
         generation_kind: str | None,
         max_in_flight: int | None = None,
-        extra: TransactionStep | None = None,
+        extra: Iterable[Step] = (),
     ) -> None:
-        """Reserves `cost` credits in one transaction, with the caller's `extra` writes (the job
-        itself); raises InsufficientCreditsError, SpendCapExceededError, AccountRestrictedError,
-        RateLimitedError (too many jobs in flight), ConflictError (the reference is held) or
-        StepRefusedError (one of the caller's own steps)."""
+        """Reserves `cost` credits in one unit of work, with the caller's `extra` steps (the job
+        itself), whose refusals come first; raises InsufficientCreditsError, SpendCapExceededError,
+        AccountRestrictedError, RateLimitedError (too many jobs in flight), ConflictError (the
+        reference is held) or the domain error of the caller's step that refused."""
+        extra = list(extra)
         for attempt in range(2):
             month = month_of(now)
-            wallet = WalletItem(keys.account_pk(account_id), keys.WALLET_SK)
             condition = (
                 (WalletItem.balance >= cost)
                 & (WalletItem.cap_headroom >= cost)
@@ -227,53 +218,44 @@ class WalletRepository:
                 generation_kind=generation_kind,
                 created_at=now,
             )
-            tx = transaction()
+
+            def write_wallet(tx: Transaction, condition: Any = condition) -> None:
+                tx.update(
+                    WalletItem(keys.account_pk(account_id), keys.WALLET_SK),
+                    actions=[
+                        WalletItem.balance.add(-cost),
+                        WalletItem.held.add(cost),
+                        WalletItem.cap_headroom.add(-cost),
+                        WalletItem.spent_month.add(cost),
+                        WalletItem.jobs_in_flight.add(1),
+                    ],
+                    condition=condition,
+                    label="wallet",
+                    return_values="ALL_OLD",
+                )
+
+            def write_hold(tx: Transaction, hold: HoldItem = hold) -> None:
+                tx.save(hold, condition=HoldItem.sk.does_not_exist(), label="hold")
+                tx.save(_entry(ledger_id, now, -cost, LedgerKind.HOLD, reference, generation_kind=generation_kind))
+
             try:
-                with translate_errors(), tx:
-                    tx.update(
-                        wallet,
-                        actions=[
-                            WalletItem.balance.add(-cost),
-                            WalletItem.held.add(cost),
-                            WalletItem.cap_headroom.add(-cost),
-                            WalletItem.spent_month.add(cost),
-                            WalletItem.jobs_in_flight.add(1),
-                        ],
-                        condition=condition,
-                        label="wallet",
-                        return_values="ALL_OLD",
-                    )
-                    tx.save(hold, condition=HoldItem.sk.does_not_exist(), label="hold")
-                    tx.save(_entry(ledger_id, now, -cost, LedgerKind.HOLD, reference, generation_kind=generation_kind))
-                    if extra is not None:
-                        extra(tx)
+                UnitOfWork(extra).add(Step("wallet", write_wallet), Step("hold", write_hold)).commit()
                 return
-            except TransactWriteError as exc:
-                failed = tx.failures(exc)
-                own = {label: reason for label, reason in failed.items() if label not in ("wallet", "hold")}
-                if own:
-                    raise StepRefusedError(own) from exc
-                if "hold" in failed:
-                    raise errors.ConflictError("These credits are already held.") from exc
-                if "wallet" not in failed:
+            except Refused as refused:
+                if "hold" in refused.failures:
+                    raise errors.ConflictError("These credits are already held.") from refused
+                if "wallet" not in refused.failures:
                     raise
-                current = _old_wallet(failed["wallet"])
+                current = _wallet_at_refusal(refused.failures["wallet"])
                 if current is None:
-                    raise errors.NotFoundError() from exc
-                if current["spend_month"] != month and attempt == 0:
+                    raise errors.NotFoundError() from refused
+                reason = money.hold_refusal(
+                    current, cost=cost, month=month, max_in_flight=max_in_flight, may_roll_over=attempt == 0
+                )
+                if isinstance(reason, money.MonthChanged):
                     self._roll_over_month(account_id, month)
                     continue
-                if current["restricted"]:
-                    raise errors.AccountRestrictedError() from exc
-                if max_in_flight is not None and current["jobs_in_flight"] >= max_in_flight:
-                    raise errors.RateLimitedError(
-                        "Too many jobs are running; wait for one to finish.", retry_after_seconds=10
-                    ) from exc
-                if current["balance"] < cost:
-                    raise errors.InsufficientCreditsError(
-                        details={"balance": current["balance"], "cost": cost}
-                    ) from exc
-                raise errors.SpendCapExceededError(details={"cost": cost}) from exc
+                raise reason from refused
         raise errors.ConflictError()
 
     def settle(
@@ -284,7 +266,7 @@ class WalletRepository:
         actual: int,
         now: datetime,
         *,
-        extra: TransactionStep | None = None,
+        extra: Iterable[Step] = (),
     ) -> bool:
         """Charges `actual` (at most what was held) and releases the rest, exactly once. Answers
         False when the hold was already settled or released."""
@@ -313,7 +295,7 @@ class WalletRepository:
         )
 
     def release(
-        self, account_id: str, ledger_id: str, reference: str, now: datetime, *, extra: TransactionStep | None = None
+        self, account_id: str, ledger_id: str, reference: str, now: datetime, *, extra: Iterable[Step] = ()
     ) -> bool:
         """Gives held credits back, exactly once; False when already settled or released."""
         hold = self._hold(account_id, reference)
@@ -346,39 +328,40 @@ class WalletRepository:
         status: str,
         actions: list[Any],
         entries: list[LedgerEntryItem],
-        extra: TransactionStep | None,
+        extra: Iterable[Step],
     ) -> bool:
+        extra = list(extra)
+
+        def write_hold(tx: Transaction) -> None:
+            tx.update(
+                HoldItem(keys.account_pk(account_id), hold.sk),
+                actions=[HoldItem.status.set(status)],
+                condition=HoldItem.status == "held",
+                label="hold",
+            )
+            for entry in entries:
+                tx.save(entry)
+
         # Credits coming back may settle what a clawback left owing: a restricted wallet is closed
         # all the same on a second attempt, then its restriction is looked at again.
         for unrestricted in (True, False):
-            tx = transaction()
+
+            def write_wallet(tx: Transaction, unrestricted: bool = unrestricted) -> None:
+                tx.update(
+                    WalletItem(keys.account_pk(account_id), keys.WALLET_SK),
+                    actions=actions,
+                    condition=(WalletItem.restricted == False) if unrestricted else None,  # noqa: E712
+                    label="wallet",
+                )
+
             try:
-                with translate_errors(), tx:
-                    tx.update(
-                        HoldItem(keys.account_pk(account_id), hold.sk),
-                        actions=[HoldItem.status.set(status)],
-                        condition=HoldItem.status == "held",
-                        label="hold",
-                    )
-                    tx.update(
-                        WalletItem(keys.account_pk(account_id), keys.WALLET_SK),
-                        actions=actions,
-                        condition=(WalletItem.restricted == False) if unrestricted else None,  # noqa: E712
-                        label="wallet",
-                    )
-                    for entry in entries:
-                        tx.save(entry)
-                    if extra is not None:
-                        extra(tx)
-            except TransactWriteError as exc:
-                failed = tx.failures(exc)
-                if set(failed) == {"wallet"}:
+                UnitOfWork([Step("hold", write_hold), Step("wallet", write_wallet), *extra]).commit()
+            except Refused as refused:
+                if set(refused.failures) == {"wallet"}:
                     continue
-                if failed:
-                    # The hold was closed concurrently, or the caller's own step (its job already
-                    # finished) refused: either way the other close moved the money.
-                    return False
-                raise
+                # The hold was closed concurrently, or the caller's own step (its job already
+                # finished) refused: either way the other close moved the money.
+                return False
             if not unrestricted:
                 self.lift_restriction_if_settled(account_id)
             return True
@@ -426,9 +409,9 @@ class WalletRepository:
         return _to_wallet(account_id, wallet)
 
     # -- payments ------------------------------------------------------------------------------
-    def grant(self, grant: Grant, *, inbox: Any = None) -> bool:
+    def grant(self, grant: Grant, *, inbox: Step | None = None) -> bool:
         """Credits a paid object once: False when it was already granted. `inbox` is an extra
-        transaction step (marking the provider event processed) written with the grant."""
+        step (marking the provider event processed) written in the same unit of work."""
         record = PaymentRecordItem(
             grant.ledger_id,
             keys.payment_sk(grant.provider, grant.payment_key),
@@ -455,47 +438,50 @@ class WalletRepository:
                 return granted
         return False
 
-    def _grant_once(self, grant: Grant, record: PaymentRecordItem, inbox: Any, *, unrestricted: bool) -> bool | None:
+    def _grant_once(
+        self, grant: Grant, record: PaymentRecordItem, inbox: Step | None, *, unrestricted: bool
+    ) -> bool | None:
         """True when granted, False when the payment was granted before, None when the wallet is
         restricted and `unrestricted` was asked for."""
         condition = WalletItem.pk.exists()
         if unrestricted:
             condition &= WalletItem.restricted == False  # noqa: E712 - a DynamoDB condition
-        tx = transaction()
-        try:
-            with translate_errors(), tx:
-                tx.save(record, condition=PaymentRecordItem.entry_id.does_not_exist(), label="record")
-                tx.update(
-                    WalletItem(keys.account_pk(grant.account_id), keys.WALLET_SK),
-                    actions=[WalletItem.balance.add(grant.credits)],
-                    condition=condition,
-                    label="wallet",
-                    return_values="ALL_OLD",
-                )
+
+        def write_record(tx: Transaction) -> None:
+            tx.save(record, condition=PaymentRecordItem.entry_id.does_not_exist(), label="record")
+            tx.save(
+                _entry(grant.ledger_id, grant.at, grant.credits, grant.kind, grant.payment_key, amount=grant.amount)
+            )
+            for reference in {grant.payment_key, *grant.payment_refs}:
                 tx.save(
-                    _entry(grant.ledger_id, grant.at, grant.credits, grant.kind, grant.payment_key, amount=grant.amount)
-                )
-                for reference in {grant.payment_key, *grant.payment_refs}:
-                    tx.save(
-                        PaymentRefItem(
-                            keys.payment_ref_pk(grant.provider, reference),
-                            "PAYREF",
-                            entity="payment_ref",
-                            target_ledger_id=grant.ledger_id,
-                            payment_key=grant.payment_key,
-                            expires_at=epoch_seconds(grant.at + LEDGER_RETENTION),
-                        )
+                    PaymentRefItem(
+                        keys.payment_ref_pk(grant.provider, reference),
+                        "PAYREF",
+                        entity="payment_ref",
+                        target_ledger_id=grant.ledger_id,
+                        payment_key=grant.payment_key,
+                        expires_at=epoch_seconds(grant.at + LEDGER_RETENTION),
                     )
-                if inbox is not None:
-                    inbox(tx)
-        except TransactWriteError as exc:
-            failed = tx.failures(exc)
-            if "record" in failed:
+                )
+
+        def write_wallet(tx: Transaction) -> None:
+            tx.update(
+                WalletItem(keys.account_pk(grant.account_id), keys.WALLET_SK),
+                actions=[WalletItem.balance.add(grant.credits)],
+                condition=condition,
+                label="wallet",
+                return_values="ALL_OLD",
+            )
+
+        try:
+            UnitOfWork([Step("record", write_record), Step("wallet", write_wallet), *_optional(inbox)]).commit()
+        except Refused as refused:
+            if "record" in refused.failures:
                 return False
-            if "wallet" in failed:
-                if unrestricted and _old_wallet(failed["wallet"]) is not None:
+            if "wallet" in refused.failures:
+                if unrestricted and _wallet_at_refusal(refused.failures["wallet"]) is not None:
                     return None
-                raise errors.NotFoundError("No wallet for this account.") from exc
+                raise errors.NotFoundError("No wallet for this account.") from refused
             raise
         return True
 
@@ -519,14 +505,14 @@ class WalletRepository:
             clawed_credits=int(item.clawed_credits or 0),
         )
 
-    def claw_back(self, payment: PaymentRecord, reversal: Reversal, *, inbox: Any = None) -> int | None:
-        """Takes back the credits a refund or dispute reverses, once per refund/dispute object, in
-        proportion to the money returned and never more than the payment granted. The balance may
-        go negative (the credits were already spent); the caller restricts the account then.
-        Answers the credits taken, or None when this reversal was already applied."""
+    def claw_back(self, payment: PaymentRecord, reversal: Reversal, *, inbox: Step | None = None) -> int | None:
+        """Takes back the credits a refund or dispute reverses (atelier.models.money.clawback), once
+        per refund/dispute object. The balance may go negative (the credits were already spent);
+        the caller restricts the account then. Answers the credits taken, or None when this
+        reversal was already applied."""
         if payment.account_id is None:
             return None
-        reversed_minor = payment.reversed_minor + (reversal.amount.value_minor if reversal.amount else 0)
+        account_id = payment.account_id
         # The whole of what was paid, tax included: as the reversal states it when it does (on the
         # same footing as the money it returns), else as the payment was recorded.
         paid_minor = (
@@ -534,109 +520,106 @@ class WalletRepository:
             if reversal.payment_total and reversal.payment_total.value_minor
             else payment.amount_minor
         )
-        if reversal.amount is None or not paid_minor:
-            target = payment.credits
-        else:
-            target = min(payment.credits, math.ceil(payment.credits * reversed_minor / paid_minor))
-        credits = max(0, target - payment.clawed_credits)
+        taken = money.clawback(
+            granted_credits=payment.credits,
+            clawed_credits=payment.clawed_credits,
+            reversed_minor=payment.reversed_minor,
+            reversal_minor=reversal.amount.value_minor if reversal.amount else None,
+            paid_minor=paid_minor,
+        )
+        credits = taken.credits
         record_key = keys.payment_sk(payment.provider, payment.payment_key)
-        tx = transaction()
+
+        def write_reversal(tx: Transaction) -> None:
+            tx.save(
+                ReversalItem(
+                    payment.ledger_id,
+                    keys.reversal_sk(reversal.provider, reversal.reversal_key),
+                    entity="reversal",
+                    payment_key=payment.payment_key,
+                    kind=reversal.kind.value,
+                    amount_minor=reversal.amount.value_minor if reversal.amount else None,
+                    credits=credits,
+                    at=reversal.at,
+                    expires_at=epoch_seconds(reversal.at + LEDGER_RETENTION),
+                ),
+                condition=ReversalItem.entry_id.does_not_exist(),
+                label="reversal",
+            )
+
+        def write_payment(tx: Transaction) -> None:
+            # Optimistic on what was returned and clawed so far: two reversals of one payment
+            # never overlap (one that takes back no credit still adds to the money returned).
+            tx.update(
+                PaymentRecordItem(payment.ledger_id, record_key),
+                actions=[
+                    PaymentRecordItem.reversed_minor.set(taken.reversed_minor),
+                    PaymentRecordItem.clawed_credits.set(payment.clawed_credits + credits),
+                ],
+                condition=(PaymentRecordItem.clawed_credits == payment.clawed_credits)
+                & (PaymentRecordItem.reversed_minor == payment.reversed_minor),
+                label="payment",
+            )
+
+        def write_wallet(tx: Transaction) -> None:
+            tx.update(
+                WalletItem(keys.account_pk(account_id), keys.WALLET_SK),
+                actions=[WalletItem.balance.add(-credits)],
+            )
+            tx.save(
+                _entry(
+                    payment.ledger_id,
+                    reversal.at,
+                    -credits,
+                    reversal.kind,
+                    reversal.reversal_key,
+                    amount=reversal.amount,
+                )
+            )
+
+        steps = [Step("reversal", write_reversal), Step("payment", write_payment), Step("wallet", write_wallet)]
         try:
-            with translate_errors(), tx:
-                tx.save(
-                    ReversalItem(
-                        payment.ledger_id,
-                        keys.reversal_sk(reversal.provider, reversal.reversal_key),
-                        entity="reversal",
-                        payment_key=payment.payment_key,
-                        kind=reversal.kind.value,
-                        amount_minor=reversal.amount.value_minor if reversal.amount else None,
-                        credits=credits,
-                        at=reversal.at,
-                        expires_at=epoch_seconds(reversal.at + LEDGER_RETENTION),
-                    ),
-                    condition=ReversalItem.entry_id.does_not_exist(),
-                    label="reversal",
-                )
-                # Optimistic on what was returned and clawed so far: two reversals of one payment
-                # never overlap (one that takes back no credit still adds to the money returned).
-                tx.update(
-                    PaymentRecordItem(payment.ledger_id, record_key),
-                    actions=[
-                        PaymentRecordItem.reversed_minor.set(reversed_minor),
-                        PaymentRecordItem.clawed_credits.set(payment.clawed_credits + credits),
-                    ],
-                    condition=(PaymentRecordItem.clawed_credits == payment.clawed_credits)
-                    & (PaymentRecordItem.reversed_minor == payment.reversed_minor),
-                    label="payment",
-                )
-                tx.update(
-                    WalletItem(keys.account_pk(payment.account_id), keys.WALLET_SK),
-                    actions=[WalletItem.balance.add(-credits)],
-                )
-                tx.save(
-                    _entry(
-                        payment.ledger_id,
-                        reversal.at,
-                        -credits,
-                        reversal.kind,
-                        reversal.reversal_key,
-                        amount=reversal.amount,
-                    )
-                )
-                if inbox is not None:
-                    inbox(tx)
-        except TransactWriteError as exc:
-            failed = tx.failures(exc)
-            if "reversal" in failed:
+            UnitOfWork([*steps, *_optional(inbox)]).commit()
+        except Refused as refused:
+            if "reversal" in refused.failures:
                 return None
-            if "payment" in failed:
-                raise errors.ConflictError("Another reversal of this payment was applied; retry.") from exc
+            if "payment" in refused.failures:
+                raise errors.ConflictError("Another reversal of this payment was applied; retry.") from refused
             raise
         return credits
 
     def restrict(self, account_id: str) -> None:
-        """A negative balance restricts the account until it is brought back to zero or above. The
+        """A debt (atelier.models.money.restricts) restricts the account until it is paid. The
         wallet flag is what holds check; the account's status follows only from `active`, so a
         deletion countdown (or an existing restriction) is left as it is."""
         with translate_errors():
             try:
                 WalletItem(keys.account_pk(account_id), keys.WALLET_SK).update(
-                    actions=[WalletItem.restricted.set(True)], condition=WalletItem.balance < 0
+                    actions=[WalletItem.restricted.set(True)], condition=WalletItem.balance < money.RESTRICTED_BELOW
                 )
             except UpdateError as exc:
                 if not is_conditional_failure(exc):
                     raise
                 return
-            try:
-                AccountItem(keys.account_pk(account_id), keys.ACCOUNT_SK).update(
-                    actions=[AccountItem.status.set("restricted")], condition=AccountItem.status == "active"
-                )
-            except UpdateError as exc:
-                if not is_conditional_failure(exc):
-                    raise
+        restrict_account(account_id)
 
     def lift_restriction_if_settled(self, account_id: str) -> None:
-        """Clears the wallet's restriction once its balance is zero or above, and the account's with
-        it. An account counting down to deletion keeps both until the countdown ends, when
+        """Clears the wallet's restriction once its debt is paid, and the account's with it. An
+        account counting down to deletion keeps both until the countdown ends, when
         `align_account_status` looks again."""
-        tx = transaction()
-        with translate_errors():
-            try:
-                with tx:
-                    tx.update(
-                        WalletItem(keys.account_pk(account_id), keys.WALLET_SK),
-                        actions=[WalletItem.restricted.set(False)],
-                        condition=(WalletItem.balance >= 0) & (WalletItem.restricted == True),  # noqa: E712
-                    )
-                    tx.update(
-                        AccountItem(keys.account_pk(account_id), keys.ACCOUNT_SK),
-                        actions=[AccountItem.status.set("active")],
-                        condition=AccountItem.status.is_in("restricted", "active"),
-                    )
-            except TransactWriteError as exc:
-                if not tx.failures(exc):
-                    raise
+
+        def write_wallet(tx: Transaction) -> None:
+            tx.update(
+                WalletItem(keys.account_pk(account_id), keys.WALLET_SK),
+                actions=[WalletItem.restricted.set(False)],
+                condition=(WalletItem.balance >= money.RESTRICTED_BELOW) & (WalletItem.restricted == True),  # noqa: E712
+                label="wallet",
+            )
+
+        try:
+            UnitOfWork([Step("wallet", write_wallet), lift_restriction_step(account_id)]).commit()
+        except Refused:
+            return
 
     def align_account_status(self, account_id: str) -> None:
         """Brings the account's status in line with its wallet after a deletion countdown, during
@@ -645,16 +628,20 @@ class WalletRepository:
         self.lift_restriction_if_settled(account_id)
 
 
-def _old_wallet(reason: Any) -> dict[str, Any] | None:
+def _optional(step: Step | None) -> list[Step]:
+    return [] if step is None else [step]
+
+
+def _wallet_at_refusal(reason: Any) -> money.WalletAtRefusal | None:
     """The wallet as it was when a condition failed (ReturnValuesOnConditionCheckFailure)."""
     raw = getattr(reason, "raw_item", None) or getattr(reason, "item", None)
     if not raw:
         return None
     item = WalletItem.from_raw_data(raw)
-    return {
-        "balance": int(item.balance),
-        "restricted": bool(item.restricted),
-        "spend_month": item.spend_month,
-        "cap_headroom": int(item.cap_headroom),
-        "jobs_in_flight": int(item.jobs_in_flight or 0),
-    }
+    return money.WalletAtRefusal(
+        balance=int(item.balance),
+        restricted=bool(item.restricted),
+        spend_month=item.spend_month,
+        cap_headroom=int(item.cap_headroom),
+        jobs_in_flight=int(item.jobs_in_flight or 0),
+    )

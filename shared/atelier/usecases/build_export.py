@@ -26,6 +26,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel
 
 from atelier.clock import Clock, isoformat
+from atelier.data import item_types
 from atelier.data.accounts import AccountRepository
 from atelier.data.emails import SentEmailRepository
 from atelier.data.exports import ExportRepository
@@ -46,36 +47,8 @@ if TYPE_CHECKING:
 
 FORMAT_VERSION = 1
 
-# Which file each item type goes to; anything else goes to other.json.
-ENTITY_FILES = {
-    "account": "account.json",
-    "session": "sessions.json",
-    "api_key": "api_keys.json",
-    "workspace": "workspaces.json",
-    "job": "jobs.json",
-    "idempotency_key": "idempotency_keys.json",
-    "upload": "uploads.json",
-    "upload_quota": "uploads.json",
-    "asset": "assets.json",
-    "wallet": "wallet.json",
-    "hold": "holds.json",
-    "checkout": "checkouts.json",
-    "subscription": "subscriptions.json",
-    "sent_email": "emails.json",
-    "export": "exports.json",
-    "export_lock": "exports.json",
-    "my_report": "reports.json",
-    "webhook_endpoint": "webhook_endpoints.json",
-    "webhook_delivery": "webhook_deliveries.json",
-    "ledger_entry": "ledger.json",
-    "payment_record": "payments.json",
-    "reversal": "payments.json",
-    "identity_link": "pointers.json",
-    "session_token": "pointers.json",
-    "api_key_token": "pointers.json",
-    "provider_job": "pointers.json",
-    "asset_pointer": "pointers.json",
-}
+# Which file each item type goes to (the registry of item types says); anything else goes to other.json.
+ENTITY_FILES = item_types.export_files()
 OTHER_FILE = "other.json"
 CONSENTS_FILE = "consents.json"
 _CONSENT_FIELDS = ("consent", "consent_updated_at", "terms_version", "terms_accepted_at", "age_confirmed")

@@ -10,9 +10,8 @@ inbox row stays `received` so that redelivery is processed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Literal
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
@@ -21,6 +20,7 @@ from atelier.clock import Clock
 from atelier.data.accounts import AccountRepository
 from atelier.data.emails import SentEmailRepository
 from atelier.data.payments import PaymentRecordsRepository
+from atelier.data.unit_of_work import Step
 from atelier.data.wallets import Grant, Reversal, WalletRepository
 from atelier.integrations.email import Mailer
 from atelier.integrations.payments.base import PaymentEvent, PaymentEventKind
@@ -121,7 +121,7 @@ def _apply(
 
 def _grant(
     event: PaymentEvent,
-    mark_processed: Callable[[Any], None],
+    mark_processed: Step,
     *,
     payments: PaymentRecordsRepository,
     wallets: WalletRepository,
@@ -223,7 +223,7 @@ def _unmatched(
 
 def _reverse(
     event: PaymentEvent,
-    mark_processed: Callable[[Any], None],
+    mark_processed: Step,
     *,
     wallets: WalletRepository,
     accounts: AccountRepository,

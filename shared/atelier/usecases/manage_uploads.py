@@ -26,6 +26,7 @@ from atelier.ids import IdPrefix, has_prefix, new_id
 from atelier.integrations.previews import PREVIEW_CONTENT_TYPE, make_previews, thumbnail_key
 from atelier.integrations.storage import ObjectStore, upload_key
 from atelier.models.generation import Upload, UploadStatus
+from atelier.models.submission import UploadRejectedError
 from atelier.settings import Settings
 from atelier.usecases.require_consent import require_consent
 
@@ -33,11 +34,6 @@ ALLOWED_TYPES = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP"}
 
 
 UNUSED_TAG = {"unused": "true"}
-
-
-class UploadRejectedError(errors.InvalidFieldError):
-    code = "upload_rejected"
-    default_message = "The uploaded file is not an image we can use."
 
 
 class UploadQuotaExceededError(errors.ConflictError):

@@ -33,7 +33,9 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Literal
 
 from atelier import errors
 from atelier.clock import Clock
@@ -58,7 +60,6 @@ from atelier.usecases.publish_media import withdraw_account
 from atelier.usecases.run_generation import fail
 from atelier.usecases.send_email import send_email
 
-PURGE_STEPS = ("jobs", "access", "providers", "objects", "exports", "ledger", "partition", "farewell", "receipt")
 PROVIDER_RETRY_INTERVAL = timedelta(minutes=15)
 _UNFINISHED = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
 _ENDED_SUBSCRIPTIONS = frozenset({"canceled", "cancelled", "expired", "incomplete_expired"})
@@ -173,8 +174,8 @@ class Purger:
             state = self.privacy.deletion_state(account_id)
             if state is None:
                 return True
-        for step in PURGE_STEPS:
-            if step in state.steps_done:
+        for step in STEPS:
+            if step.name in state.steps_done:
                 continue
             if deadline is not None and time.monotonic() >= deadline:
                 return False
@@ -182,42 +183,30 @@ class Purger:
         logger.info("account purged", extra={"counts": state.counts})
         return True
 
-    def _run_step(self, step: str, state: DeletionState) -> DeletionState:
+    def _run_step(self, step: PurgeStep, state: DeletionState) -> DeletionState:
         account_id = state.account_id
-        provider_actions: list[ProviderAction] | None = None
-        if step == "jobs":
-            self._cancel_jobs(state)
-        elif step == "access":
-            self.privacy.delete_keys(self._listed_pointers(state))
-            self.privacy.delete_identity_link(state.identity_issuer, state.identity_subject, account_id)
-        elif step == "providers":
-            provider_actions = self._call_providers(self._provider_actions(account_id))
-        elif step == "objects":
-            # The public copies first (the countdown withdrew them; this is for any made since).
-            withdraw_account(account_id, public_media=self.public_media)
-            self.asset_objects.delete_prefix(account_prefix(account_id))
-        elif step == "exports":
-            self.export_objects.delete_prefix(account_prefix(account_id))
-        elif step == "ledger":
-            self.privacy.strip_payment_records(state.ledger_id)
-        elif step == "partition":
-            self.privacy.delete_keys(self.privacy.partition_keys(account_id, keep_account=True))
-        elif step == "farewell":
-            # Recorded before it is sent: a run stopped after sending must not send it a second time
-            # (an email cannot be taken back; one that is lost is only logged, as everywhere).
-            self.privacy.record_step(account_id, step)
-            self._send_farewell(account_id)
-        elif step == "receipt":
-            self._write_receipt(state)
-        self.checkpoint(step)
-        if step not in ("farewell", "receipt"):
-            self.privacy.record_step(account_id, step, provider_actions=provider_actions)
+        if step.recorded == "before":
+            self.privacy.record_step(account_id, step.name)
+        provider_actions = step.run(self, state)
+        self.checkpoint(step.name)
+        if step.recorded == "after":
+            self.privacy.record_step(account_id, step.name, provider_actions=provider_actions)
         return state.model_copy(
             update={
-                "steps_done": [*state.steps_done, step],
+                "steps_done": [*state.steps_done, step.name],
                 **({"pending_provider_actions": provider_actions} if provider_actions is not None else {}),
             }
         )
+
+    # -- the steps' work -------------------------------------------------------------------------
+    def _remove_access(self, state: DeletionState) -> None:
+        self.privacy.delete_keys(self._listed_pointers(state))
+        self.privacy.delete_identity_link(state.identity_issuer, state.identity_subject, state.account_id)
+
+    def _delete_objects(self, state: DeletionState) -> None:
+        # The public copies first (the countdown withdrew them; this is for any made since).
+        withdraw_account(state.account_id, public_media=self.public_media)
+        self.asset_objects.delete_prefix(account_prefix(state.account_id))
 
     def _inventory(self, account_id: str) -> dict[str, int]:
         """What there is to remove, counted once before anything is: the receipt's counts."""
@@ -351,3 +340,68 @@ class Purger:
         )
         self.privacy.save_receipt(updated)
         return updated
+
+
+# ----------------------------------------------------------------------------------------------------
+# The steps, in order. A step's work returns the provider calls still owed when it makes them.
+# ----------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PurgeStep:
+    """One named step of a purge. `recorded`: when it is written down as done, so a purge stopped
+    anywhere continues from the first step not recorded: after its work (the rule), before it (an
+    email cannot be taken back: a run stopped after sending must not send it again), or never (the
+    receipt ends the purge, with the account row)."""
+
+    name: str
+    run: Callable[[Purger, DeletionState], list[ProviderAction] | None]
+    recorded: Literal["after", "before", "never"] = "after"
+
+
+def _cancel_jobs(purger: Purger, state: DeletionState) -> None:
+    purger._cancel_jobs(state)
+
+
+def _remove_access(purger: Purger, state: DeletionState) -> None:
+    purger._remove_access(state)
+
+
+def _call_providers(purger: Purger, state: DeletionState) -> list[ProviderAction]:
+    return purger._call_providers(purger._provider_actions(state.account_id))
+
+
+def _delete_objects(purger: Purger, state: DeletionState) -> None:
+    purger._delete_objects(state)
+
+
+def _delete_exports(purger: Purger, state: DeletionState) -> None:
+    purger.export_objects.delete_prefix(account_prefix(state.account_id))
+
+
+def _strip_ledger(purger: Purger, state: DeletionState) -> None:
+    purger.privacy.strip_payment_records(state.ledger_id)
+
+
+def _delete_partition(purger: Purger, state: DeletionState) -> None:
+    purger.privacy.delete_keys(purger.privacy.partition_keys(state.account_id, keep_account=True))
+
+
+def _send_farewell(purger: Purger, state: DeletionState) -> None:
+    purger._send_farewell(state.account_id)
+
+
+def _write_receipt(purger: Purger, state: DeletionState) -> None:
+    purger._write_receipt(state)
+
+
+STEPS: tuple[PurgeStep, ...] = (
+    PurgeStep("jobs", _cancel_jobs),
+    PurgeStep("access", _remove_access),
+    PurgeStep("providers", _call_providers),
+    PurgeStep("objects", _delete_objects),
+    PurgeStep("exports", _delete_exports),
+    PurgeStep("ledger", _strip_ledger),
+    PurgeStep("partition", _delete_partition),
+    PurgeStep("farewell", _send_farewell, recorded="before"),
+    PurgeStep("receipt", _write_receipt, recorded="never"),
+)
+PURGE_STEPS = tuple(step.name for step in STEPS)

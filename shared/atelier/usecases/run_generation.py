@@ -527,14 +527,16 @@ def finish(
         job.id,
         job.cost_credits,
         now,
-        extra=jobs.completion_step(
-            job,
-            status=JobStatus.SUCCEEDED,
-            now=now,
-            assets=assets,
-            charged=job.cost_credits,
-            compute_seconds=state.compute_seconds,
-        ),
+        extra=[
+            jobs.completion_step(
+                job,
+                status=JobStatus.SUCCEEDED,
+                now=now,
+                assets=assets,
+                charged=job.cost_credits,
+                compute_seconds=state.compute_seconds,
+            )
+        ],
     )
     current = jobs.get(job.account_id, job.id) if events is not None or not settled else None
     _announce(current, events)
@@ -669,7 +671,7 @@ def fail(
         job.ledger_id,
         job.id,
         now,
-        extra=jobs.completion_step(job, status=status, now=now, error=JobError(code=code, message=message)),
+        extra=[jobs.completion_step(job, status=status, now=now, error=JobError(code=code, message=message))],
     )
     if released:
         _count_ended(job, code, status)

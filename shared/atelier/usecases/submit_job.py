@@ -14,18 +14,16 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from atelier import errors
 from atelier.clock import Clock
 from atelier.data.accounts import AccountRepository
 from atelier.data.assets import UploadRepository
-from atelier.data.base import Transaction
-from atelier.data.items import AccountItem
 from atelier.data.jobs import IdempotencyConflictError, JobRepository
 from atelier.data.policies import PolicyRepository
 from atelier.data.rate_limits import RateLimiter
-from atelier.data.wallets import StepRefusedError, TransactionStep, WalletRepository
+from atelier.data.wallets import WalletRepository
 from atelier.data.workflows import WorkflowRepository
 from atelier.ids import IdPrefix, has_prefix, new_id
 from atelier.integrations.moderation import BlocklistModeration, ModerationCategory
@@ -34,10 +32,11 @@ from atelier.integrations.storage import ObjectStore
 from atelier.integrations.webhooks import url_problem
 from atelier.models.accounts import AccountStatus, Principal
 from atelier.models.generation import Job, JobError, JobStatus
+from atelier.models.submission import AccountMayNotGenerateError, IdempotencyKeyTakenError
 from atelier.observability import logger, record_metric
 from atelier.settings import Settings
 from atelier.usecases.list_models import find_model, validate_params
-from atelier.usecases.manage_uploads import UploadRejectedError, prepare_references
+from atelier.usecases.manage_uploads import prepare_references
 from atelier.usecases.read_policy import terms_in_force
 from atelier.usecases.require_consent import require_consent
 from atelier.usecases.run_generation import GenerationMessage
@@ -69,14 +68,6 @@ class JobSubmission:
 class SubmittedJob:
     job: Job
     replayed: bool
-
-
-def both(first: TransactionStep, second: TransactionStep) -> TransactionStep:
-    def steps(tx: Transaction) -> None:
-        first(tx)
-        second(tx)
-
-    return steps
 
 
 def body_hash(submission: JobSubmission) -> str:
@@ -211,12 +202,17 @@ def submit_job(
     key_hash = hashlib.sha256(idempotency_key.encode()).hexdigest() if idempotency_key else None
     fingerprint = body_hash(submission)
     terms_version = terms_in_force(policies=policies, clock=clock, settings=settings)
-    may_generate = (
-        (AccountItem.age_confirmed == True)  # noqa: E712 - a DynamoDB condition
-        & (AccountItem.terms_version == terms_version)
-        & (AccountItem.status == AccountStatus.ACTIVE.value)
-        & AccountItem.suspended_at.does_not_exist()
-    )
+    job_steps = jobs.submission_steps(job, idempotency_key_hash=key_hash, body_hash=fingerprint, now=now)
+    # In the order their refusals win: a replayed request first, then what stops the account, then
+    # a missing workspace, then references used meanwhile; the job itself last.
+    steps = [
+        *([job_steps.idempotency] if job_steps.idempotency else []),
+        accounts.may_generate_step(account_id, terms_version),
+        job_steps.workspace,
+        # The job's references become used with the job, and only if it is accepted.
+        uploads.first_use_step(account_id, references, now),
+        job_steps.job,
+    ]
     try:
         wallets.hold(
             account_id,
@@ -226,27 +222,12 @@ def submit_job(
             now,
             generation_kind=model.kind,
             max_in_flight=settings.max_jobs_in_flight,
-            extra=both(
-                jobs.submission_steps(
-                    job, idempotency_key_hash=key_hash, body_hash=fingerprint, consent_condition=may_generate, now=now
-                ),
-                # The job's references become used with the job, and only if it is accepted.
-                uploads.first_use_steps(account_id, references, now),
-            ),
+            extra=steps,
         )
-    except StepRefusedError as refused:
-        return _explain_refusal(
-            refused,
-            job,
-            key_hash,
-            fingerprint,
-            jobs=jobs,
-            accounts=accounts,
-            policies=policies,
-            queue=queue,
-            clock=clock,
-            settings=settings,
-        )
+    except IdempotencyKeyTakenError as refused:
+        return _replay(refused, job, key_hash, fingerprint, jobs=jobs, queue=queue)
+    except AccountMayNotGenerateError as refused:
+        _explain_account_refusal(refused, job, accounts=accounts, policies=policies, clock=clock, settings=settings)
 
     try:
         queue.send(GenerationMessage(account_id=account_id, job_id=job.id, action="start"))
@@ -256,12 +237,16 @@ def submit_job(
             ledger_id,
             job.id,
             clock.now(),
-            extra=jobs.unqueued_step(
-                job,
-                idempotency_key_hash=key_hash,
-                now=clock.now(),
-                error=JobError(code="queue_unavailable", message="The job could not be queued; nothing was charged."),
-            ),
+            extra=[
+                jobs.unqueued_step(
+                    job,
+                    idempotency_key_hash=key_hash,
+                    now=clock.now(),
+                    error=JobError(
+                        code="queue_unavailable", message="The job could not be queued; nothing was charged."
+                    ),
+                )
+            ],
         )
         raise
     if cancel_after is not None:
@@ -306,48 +291,49 @@ def parse_duration(text: str) -> timedelta:
     return duration
 
 
-def _explain_refusal(
-    refused: StepRefusedError,
+def _replay(
+    refused: IdempotencyKeyTakenError,
     job: Job,
     key_hash: str | None,
     fingerprint: str,
     *,
     jobs: JobRepository,
+    queue: MessageQueue,
+) -> SubmittedJob:
+    """An earlier request holds the Idempotency-Key: its job is the answer, if it was the same
+    request."""
+    earlier = jobs.find_idempotent(job.account_id, key_hash) if key_hash else None
+    if earlier is not None:
+        earlier_job_id, earlier_fingerprint = earlier
+        if earlier_fingerprint != fingerprint:
+            raise IdempotencyConflictError() from refused
+        existing = jobs.get(job.account_id, earlier_job_id)
+        if existing is not None:
+            if existing.status is JobStatus.QUEUED:
+                # The earlier request may have written the job and then died before its queue
+                # message was sent; a job nobody enqueued would wait for the sweeper to fail it. A
+                # second start is harmless: the worker claims a job before starting it.
+                queue.send(GenerationMessage(account_id=existing.account_id, job_id=existing.id, action="start"))
+            return SubmittedJob(job=existing, replayed=True)
+    raise errors.ConflictError("Retry the request.") from refused
+
+
+def _explain_account_refusal(
+    refused: AccountMayNotGenerateError,
+    job: Job,
+    *,
     accounts: AccountRepository,
     policies: PolicyRepository,
-    queue: MessageQueue,
     clock: Clock,
     settings: Settings,
-) -> SubmittedJob:
-    if "idempotency" in refused.failures and key_hash:
-        earlier = jobs.find_idempotent(job.account_id, key_hash)
-        if earlier is not None:
-            earlier_job_id, earlier_fingerprint = earlier
-            if earlier_fingerprint != fingerprint:
-                raise IdempotencyConflictError() from refused
-            existing = jobs.get(job.account_id, earlier_job_id)
-            if existing is not None:
-                if existing.status is JobStatus.QUEUED:
-                    # The earlier request may have written the job and then died before its queue
-                    # message was sent; a job nobody enqueued would wait for the sweeper to fail it. A
-                    # second start is harmless: the worker claims a job before starting it.
-                    queue.send(GenerationMessage(account_id=existing.account_id, job_id=existing.id, action="start"))
-                return SubmittedJob(job=existing, replayed=True)
-        raise errors.ConflictError("Retry the request.") from refused
-    if "account" in refused.failures:
-        account = accounts.require(job.account_id)
-        if account.status is AccountStatus.SUSPENDED:
-            raise errors.AccountSuspendedError() from refused
-        if account.status is AccountStatus.RESTRICTED:
-            raise errors.AccountRestrictedError() from refused
-        if account.status is AccountStatus.DELETION_SCHEDULED:
-            raise errors.ForbiddenError("This account is scheduled for deletion; cancel that first.") from refused
-        require_consent(account, policies=policies, clock=clock, settings=settings)
-        raise errors.ConsentRequiredError() from refused
-    if "workspace" in refused.failures:
-        raise errors.NotFoundError("No such workspace.") from refused
-    if "upload" in refused.failures:
-        raise UploadRejectedError(
-            "A reference upload expired or was used by another request meanwhile; try again."
-        ) from refused
-    raise errors.ConflictError("Retry the request.") from refused
+) -> NoReturn:
+    """The account may not generate: says why, as the account now reads."""
+    account = accounts.require(job.account_id)
+    if account.status is AccountStatus.SUSPENDED:
+        raise errors.AccountSuspendedError() from refused
+    if account.status is AccountStatus.RESTRICTED:
+        raise errors.AccountRestrictedError() from refused
+    if account.status is AccountStatus.DELETION_SCHEDULED:
+        raise errors.ForbiddenError("This account is scheduled for deletion; cancel that first.") from refused
+    require_consent(account, policies=policies, clock=clock, settings=settings)
+    raise errors.ConsentRequiredError() from refused

@@ -32,21 +32,16 @@ from atelier.integrations.inference.base import (
     ProviderRejectedError,
     ProviderStatus,
 )
-from atelier.integrations.inference.media import OutputFetcher
-from atelier.integrations.inference.registry import (
-    DEFAULT_HTTP_TIMEOUT_SECONDS,
-    DEFAULT_SYNC_TIMEOUT_SECONDS,
-    JsonApi,
-    Secret,
+from atelier.integrations.inference.callbacks import (
     callback_id,
-    machine_code,
-    malformed,
     path_segment,
-    reveal,
-    short_text,
     tokened_callback_url,
     verify_callback_token,
 )
+from atelier.integrations.inference.credentials import Secret, reveal
+from atelier.integrations.inference.failures import machine_code, malformed, short_text
+from atelier.integrations.inference.json_api import DEFAULT_HTTP_TIMEOUT_SECONDS, DEFAULT_SYNC_TIMEOUT_SECONDS, JsonApi
+from atelier.integrations.inference.media import OutputFetcher
 from atelier.integrations.resilience import Resilient
 
 if TYPE_CHECKING:

@@ -27,14 +27,10 @@ from atelier.integrations.inference.base import (
     ProviderRejectedError,
     ProviderStatus,
 )
+from atelier.integrations.inference.credentials import Secret, reveal
+from atelier.integrations.inference.failures import malformed
+from atelier.integrations.inference.json_api import DEFAULT_SYNC_TIMEOUT_SECONDS, JsonApi
 from atelier.integrations.inference.media import OutputFetcher
-from atelier.integrations.inference.registry import (
-    DEFAULT_SYNC_TIMEOUT_SECONDS,
-    JsonApi,
-    Secret,
-    malformed,
-    reveal,
-)
 from atelier.integrations.resilience import Resilient
 
 if TYPE_CHECKING:

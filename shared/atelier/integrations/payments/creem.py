@@ -28,7 +28,7 @@ from atelier.integrations.payments.base import (
     ProviderUnsupportedError,
     WebhookSignatureError,
 )
-from atelier.integrations.payments.registry import Secret, reveal
+from atelier.integrations.payments.credentials import Secret, reveal
 from atelier.integrations.resilience import Resilient, TransientFailure, parse_retry_after
 from atelier.models.billing import Money
 
