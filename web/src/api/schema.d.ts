@@ -13,8 +13,31 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Lift an account's suspension, with a note (audited) */
-        post: operations["post_lift_suspension_v1_admin_accounts__account_id__lift_suspension_post"];
+        /**
+         * Lift an account's suspension, with a note (audited)
+         * @description Ends a moderator's suspension, with a note (audited); 409 when the account is not suspended.
+         */
+        post: operations["liftSuspension"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The moderation audit trail, one month at a time, newest first
+         * @description Every moderator action (report resolutions and lifted suspensions) of the month `month` (yyyy-mm; this month when absent): who, what, on what, when and the note. Admins only: 404 to anyone else.
+         */
+        get: operations["listModerationAudit"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -30,8 +53,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Publish a terms or privacy version and notify every account holder */
-        post: operations["post_policy_v1_admin_policies_post"];
+        /**
+         * Publish a terms or privacy version and notify every account holder
+         * @description Publishes a terms or privacy version taking effect at `effective_at` (in the future); a material change must take effect at least 14 days after it is published (422 notice_too_short). Every account holder is emailed.
+         */
+        post: operations["publishPolicy"];
         delete?: never;
         options?: never;
         head?: never;
@@ -45,8 +71,31 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Reports by status, newest first */
-        get: operations["get_reports_v1_admin_reports_get"];
+        /**
+         * Reports by status, newest first
+         * @description The moderators' queue: open reports (minor-safety reports first, then newest first) or resolved ones, newest first; `reason` keeps only reports of that reason. Admins only: 404 to anyone else.
+         */
+        get: operations["listAdminReports"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/reports/{report_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A report, the item it names, and that item's report history
+         * @description The report; the item as it stands now (state, visibility, owner, and short-lived links to its media unless quarantined); the owner's account status; and every report on that item, newest first. Admins only: 404 to anyone else.
+         */
+        get: operations["getAdminReport"];
         put?: never;
         post?: never;
         delete?: never;
@@ -64,8 +113,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Resolve a report: dismiss, remove, quarantine or suspend the account */
-        post: operations["post_resolve_v1_admin_reports__report_id__resolve_post"];
+        /**
+         * Resolve a report: dismiss, remove, quarantine or suspend the account
+         * @description Dismiss, remove, quarantine (assets only) or remove and suspend the owner's account, with a note; audited in the same write. 409 when already resolved. Admins only: 404 to anyone else.
+         */
+        post: operations["resolveReport"];
         delete?: never;
         options?: never;
         head?: never;
@@ -998,6 +1050,14 @@ export interface components {
              */
             status: "active" | "restricted" | "suspended" | "deletion_scheduled";
         };
+        /** AdminReportDetailResponse */
+        AdminReportDetailResponse: {
+            report: components["schemas"]["AdminReportResponse"];
+            item: components["schemas"]["ReportedItemResponse"];
+            owner: components["schemas"]["ReportedOwnerResponse"];
+            /** History */
+            history: components["schemas"]["AdminReportResponse"][];
+        };
         /** AdminReportPage */
         AdminReportPage: {
             /** Items */
@@ -1120,6 +1180,38 @@ export interface components {
             /** Restriction */
             restriction?: string | null;
             provenance: components["schemas"]["ProvenanceResponse"];
+        };
+        /** AuditEntryResponse */
+        AuditEntryResponse: {
+            /** Id */
+            id: string;
+            /** At */
+            at: string;
+            /** Moderator Id */
+            moderator_id: string;
+            /** Moderator Email */
+            moderator_email: string | null;
+            /** Action */
+            action: string;
+            /** Report Id */
+            report_id: string | null;
+            /** Target Type */
+            target_type: string;
+            /** Target Id */
+            target_id: string;
+            /** Owner Id */
+            owner_id: string;
+            /** Note */
+            note: string;
+        };
+        /** AuditPage */
+        AuditPage: {
+            /** Month */
+            month: string;
+            /** Items */
+            items: components["schemas"]["AuditEntryResponse"][];
+            /** Next Cursor */
+            next_cursor: string | null;
         };
         /** BalanceResponse */
         BalanceResponse: {
@@ -1831,6 +1923,42 @@ export interface components {
             /** Created At */
             created_at: string;
         };
+        /** ReportedItemResponse */
+        ReportedItemResponse: {
+            /**
+             * Target Type
+             * @enum {string}
+             */
+            target_type: "asset" | "workflow";
+            /** Target Id */
+            target_id: string;
+            /** Owner Id */
+            owner_id: string;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "live" | "under_review" | "removed" | "quarantined" | "gone";
+            /** Visibility */
+            visibility: ("private" | "public") | null;
+            /** Kind */
+            kind: string | null;
+            /** Content Type */
+            content_type: string | null;
+            /** Name */
+            name: string | null;
+            /** Media Url */
+            media_url: string | null;
+            /** Preview Url */
+            preview_url: string | null;
+        };
+        /** ReportedOwnerResponse */
+        ReportedOwnerResponse: {
+            /** Id */
+            id: string;
+            /** Status */
+            status: ("active" | "restricted" | "suspended" | "deletion_scheduled") | null;
+        };
         /** ResolveReportRequest */
         ResolveReportRequest: {
             /**
@@ -2197,7 +2325,7 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    post_lift_suspension_v1_admin_accounts__account_id__lift_suspension_post: {
+    liftSuspension: {
         parameters: {
             query?: never;
             header?: never;
@@ -2277,7 +2405,67 @@ export interface operations {
             };
         };
     };
-    post_policy_v1_admin_policies_post: {
+    listModerationAudit: {
+        parameters: {
+            query?: {
+                month?: string | null;
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            /** @description Not allowed: a session is required, or the API key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    publishPolicy: {
         parameters: {
             query?: never;
             header?: never;
@@ -2364,10 +2552,11 @@ export interface operations {
             };
         };
     };
-    get_reports_v1_admin_reports_get: {
+    listAdminReports: {
         parameters: {
             query?: {
                 status?: "open" | "resolved";
+                reason?: ("spam" | "sexual" | "minor_safety" | "violence" | "hate" | "copyright" | "other") | null;
                 limit?: number;
                 cursor?: string | null;
             };
@@ -2424,7 +2613,65 @@ export interface operations {
             };
         };
     };
-    post_resolve_v1_admin_reports__report_id__resolve_post: {
+    getAdminReport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                report_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminReportDetailResponse"];
+                };
+            };
+            /** @description Not allowed: a session is required, or the API key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    resolveReport: {
         parameters: {
             query?: never;
             header?: never;

@@ -14,6 +14,7 @@ const LibraryScreen = lazy(() => import("../screens/library/LibraryScreen"));
 const BillingScreen = lazy(() => import("../screens/billing/BillingScreen"));
 const SettingsScreen = lazy(() => import("../screens/settings/SettingsScreen"));
 const NotFoundScreen = lazy(() => import("../screens/notfound/NotFoundScreen"));
+const AdminScreen = lazy(() => import("../screens/admin/AdminScreen"));
 
 export function App() {
   const me = useMe();
@@ -96,6 +97,14 @@ export function App() {
                 }
                 consent={false}
               />
+            }
+          />
+          <Route
+            path="/admin/*"
+            element={
+              <Focused>
+                <AdminScreen />
+              </Focused>
             }
           />
           <Route
