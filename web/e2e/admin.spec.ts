@@ -206,3 +206,54 @@ test("a moderator publishes a policy version from the form, which explains and c
     "That version is published already. Give this text a new version name.",
   );
 });
+
+test("a moderator suspends an owner through a report, then lifts the suspension with a note, and both are audited", async ({
+  page,
+  browser,
+  baseURL,
+}) => {
+  test.setTimeout(180_000);
+  // Given a public image reported for hate
+  const assetId = await publishAnImage(page, baseURL!, `Owner ${Date.now().toString(36)}`);
+  const reporter = await newPage(browser);
+  await signUp(reporter, uniqueEmail("reporter"));
+  const reported = await unsafe(reporter.request, baseURL!).post("/v1/reports", {
+    target_type: "asset",
+    target_id: assetId,
+    reason: "hate",
+  });
+  expect(reported.status(), await reported.text()).toBe(201);
+
+  // When a moderator resolves it by suspending the owner
+  const moderatorPage = await newPage(browser);
+  await signIn(moderatorPage, MODERATOR);
+  const admin = new AdminPage(moderatorPage);
+  await admin.gotoQueue({ reason: "Hate" });
+  await admin.review(assetId);
+  const suspendNote = `Repeated hate, suspended ${Date.now().toString(36)}`;
+  await admin.resolve("Suspend account", suspendNote);
+  // Then the owner shows as suspended, with the way to lift it
+  await expect(admin.reportedItem()).toContainText("Suspended");
+  const liftNote = admin.reportedItem().getByRole("textbox", { name: "Note for lifting the suspension" });
+  await expect(liftNote).toBeVisible();
+  await expectAccessible(moderatorPage, "suspended owner");
+
+  // When they lift it without a note, Then the form asks for one
+  await admin.reportedItem().getByRole("button", { name: "Lift suspension" }).click();
+  await expect(admin.reportedItem().getByText("Write a note before lifting the suspension.")).toBeVisible();
+  // When they lift it with a note, Then the owner is active again
+  const appeal = `Appeal upheld ${Date.now().toString(36)}`;
+  await liftNote.fill(appeal);
+  await admin.reportedItem().getByRole("button", { name: "Lift suspension" }).click();
+  await expect(admin.reportedItem()).toContainText("(Active)");
+  await expect(liftNote).toHaveCount(0);
+
+  // And the audit trail has both actions, with their notes
+  await admin.gotoAudit();
+  await expect(admin.auditRow(suspendNote)).toContainText("Removed, account suspended");
+  await expect(admin.auditRow(appeal)).toContainText("Suspension lifted");
+  await expect(admin.auditRow(appeal)).toContainText(MODERATOR);
+
+  await reporter.context().close();
+  await moderatorPage.context().close();
+});

@@ -77,7 +77,8 @@ export function problem(error: unknown): string {
       const fields = Array.isArray(error.details)
         ? (error.details as { field?: unknown }[]).map((detail) => detail.field).filter(Boolean)
         : [];
-      return `Check the form: ${error.message}${fields.length ? ` (${fields.join(", ")})` : ""}`;
+      if (!fields.length) return `Check the form: ${error.message}`;
+      return `Check the form: ${error.message.replace(/\.$/, "")} (${fields.join(", ")}).`;
     }
     default:
       return error.message;
