@@ -168,6 +168,11 @@ test("a moderator publishes a policy version from the form, which explains and c
   await admin.gotoPolicies();
   await expect(page.getByText(/at least\s+14 days after it is published/)).toBeVisible();
   await expectAccessible(page, "policy form");
+  await page.getByRole("combobox", { name: "Theme" }).selectOption("dark");
+  await expect(page.locator("html")).toHaveAttribute("data-theme", "dark");
+  await expectAccessible(page, "policy form (dark)");
+  await page.getByRole("combobox", { name: "Theme" }).selectOption("light");
+  await expect(page.locator("html")).toHaveAttribute("data-theme", "light");
 
   // When they set a material change to take effect in 3 days
   const version = `e2e-${Date.now().toString(36)}`;
