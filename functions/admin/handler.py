@@ -102,6 +102,7 @@ def get_report(report_id: Annotated[str, Path(max_length=64)]) -> AdminReportDet
         report_id,
         reports=services.reports,
         accounts=services.accounts,
+        moderation=services.moderation_actions,
         workflows=services.workflows,
         storage=services.asset_storage,
         settings=services.settings,
@@ -128,7 +129,14 @@ def get_audit(
 ) -> AuditPage:
     _admin_id()
     services = get_services()
-    page = read_audit_trail(month, limit=limit, cursor=cursor, accounts=services.accounts, clock=services.clock)
+    page = read_audit_trail(
+        month,
+        limit=limit,
+        cursor=cursor,
+        moderation=services.moderation_actions,
+        accounts=services.accounts,
+        clock=services.clock,
+    )
     return AuditPage.of(page)
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from atelier.clock import Clock
 from atelier.data.accounts import AccountRepository
-from atelier.data.moderation import audit_page
+from atelier.data.moderation import ModerationRepository
 from atelier.models.gallery import AuditEntry
 
 
@@ -22,10 +22,16 @@ class AuditTrailPage:
 
 
 def read_audit_trail(
-    month: str | None, *, limit: int, cursor: str | None, accounts: AccountRepository, clock: Clock
+    month: str | None,
+    *,
+    limit: int,
+    cursor: str | None,
+    moderation: ModerationRepository,
+    accounts: AccountRepository,
+    clock: Clock,
 ) -> AuditTrailPage:
     month = month or clock.now().strftime("%Y-%m")
-    entries, next_cursor = audit_page(month, limit=limit, after=cursor)
+    entries, next_cursor = moderation.audit_page(month, limit=limit, after=cursor)
     moderators: dict[str, str] = {}
     for moderator_id in {entry.moderator_id for entry in entries}:
         account = accounts.get(moderator_id)

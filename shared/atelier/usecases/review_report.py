@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from atelier import errors
 from atelier.data.accounts import AccountRepository
-from atelier.data.moderation import reported_asset
+from atelier.data.moderation import ModerationRepository
 from atelier.data.reports import ReportRepository
 from atelier.data.workflows import WorkflowRepository
 from atelier.ids import IdPrefix, has_prefix
@@ -34,6 +34,7 @@ def review_report(
     *,
     reports: ReportRepository,
     accounts: AccountRepository,
+    moderation: ModerationRepository,
     workflows: WorkflowRepository,
     storage: ObjectStore,
     settings: Settings,
@@ -41,11 +42,14 @@ def review_report(
     report = reports.get(report_id) if has_prefix(report_id, IdPrefix.REPORT) else None
     if report is None:
         raise errors.NotFoundError()
-    item = _reported_item(report, workflows=workflows)
+    item = _reported_item(report, moderation=moderation, workflows=workflows)
     owner = accounts.get(report.owner_id)
 
     def url(key: str | None) -> str | None:
-        return storage.presigned_get(key, settings.download_url_seconds) if key else None
+        # Quarantined content is never served, to moderators included (P17).
+        if key is None or item.state is ItemState.QUARANTINED:
+            return None
+        return storage.presigned_get(key, settings.download_url_seconds)
 
     return ReportReview(
         report=report,
@@ -57,9 +61,13 @@ def review_report(
     )
 
 
-def _reported_item(report: Report, *, workflows: WorkflowRepository) -> ReportedItem:
+def _reported_item(report: Report, *, moderation: ModerationRepository, workflows: WorkflowRepository) -> ReportedItem:
     if report.target_type is TargetType.ASSET:
-        return reported_asset(report.owner_id, report.target_id)
+        item = moderation.reported_asset(report.owner_id, report.target_id)
+        if item.state is ItemState.GONE and moderation.quarantine_record(report.target_id) is not None:
+            # Stopped by the automatic checks before it ever became an asset: only its record exists.
+            return item.model_copy(update={"state": ItemState.QUARANTINED})
+        return item
     workflow = workflows.get(report.owner_id, report.target_id)
     if workflow is None:
         return ReportedItem(
