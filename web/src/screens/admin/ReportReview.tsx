@@ -168,7 +168,7 @@ function ResolveForm({ detail }: { detail: AdminReportDetail }) {
       <fieldset>
         <legend>Action</legend>
         {choices.map(([value, label, explanation]) => (
-          <div className="check" key={value}>
+          <div className="choice" key={value}>
             <input
               type="radio"
               id={`action-${value}`}
