@@ -79,10 +79,12 @@ verify: $(VENV)/.installed $(SAM_VENV)/.installed ## Run every suite, with the l
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope tests
 
 .PHONY: lint
-lint: $(VENV)/.installed $(SAM_VENV)/.installed ## ruff, mypy, cfn-lint, sam validate --lint and the dependency audit
+lint: $(VENV)/.installed $(SAM_VENV)/.installed ## ruff, mypy (the client's strict), cfn-lint, sam validate --lint and the dependency audit
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	@# The Python client (clients/python) is typed strictly, against its own configuration.
+	cd clients/python && $(CURDIR)/$(VENV)/bin/mypy
 	$(VENV)/bin/cfn-lint template.yaml
 	$(SAM_VENV)/bin/sam validate --lint --region $(AWS_DEFAULT_REGION)
 	$(PY) -m scripts.openapi --check

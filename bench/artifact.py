@@ -58,7 +58,8 @@ def built_functions(build_dir: Path) -> list[BuiltFunction]:
             continue
         properties = resource["Properties"]
         module = str(properties["Handler"]).rpartition(".")[0]
-        layers = properties.get("Layers", global_layers)
+        # SAM appends a function's own layers to the Globals' list.
+        layers = [*global_layers, *properties.get("Layers", [])]
         refs = tuple(layer["Ref"] for layer in layers if isinstance(layer, dict) and "Ref" in layer)
         found.append(BuiltFunction(logical_id, build_dir / str(properties["CodeUri"]), module, refs))
     return found

@@ -46,6 +46,7 @@ def scenario(owners: int = 5, per_owner: int = 6, limit: int = 24) -> dict[str, 
                 sha256="0" * 64,
                 object_key=f"accounts/{account.id}/outputs/x/{asset_id}.png",
                 created_at=now,
+                screened_at=now,
             ).save()
             services.assets.update(
                 account.id,

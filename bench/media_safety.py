@@ -31,7 +31,9 @@ if str(ROOT / "shared") not in sys.path:
 from bench.figures import INFO, Figure, write  # noqa: E402
 
 PRICES_AS_OF = "2026-12 (us-east-1 list prices, first pricing tier, no free tier; re-check before quoting)"
-# DetectModerationLabels is a Rekognition Image "Group 2" API, billed per image analysed.
+# DetectModerationLabels is a Rekognition Image "Group 2" API, billed per image analysed: $0.001 per
+# image for the first million a month, $0.0008 for the next tier (https://aws.amazon.com/rekognition/pricing/,
+# Group 2 list and worked examples, as read 2026-10-07; see docs/performance.md).
 REKOGNITION_PER_IMAGE = 0.001
 LAMBDA_GB_SECOND_ARM64 = 0.0000133334
 WORKER_MEMORY_GB = 1.0
@@ -82,11 +84,34 @@ def measure(runs: int) -> dict[str, float]:
     image = render_image(ImageSpec(prompt="a lighthouse at dusk", width=1024, height=1024))
     video = render_video(VideoSpec(prompt="a lighthouse at dusk", width=512, height=512, duration_s=4.0))
 
-    def sign(content: bytes, content_type: str) -> None:
+    def sign(content: bytes, content_type: str) -> bytes:
         marked = signer.mark(
             content, content_type, title="bench", model="local", provider="local", created_at=datetime.now(UTC)
         )
         read_provenance(marked, content_type)
+        return marked
+
+    def mark_previews(marked: bytes, content_type: str, previews: Any) -> None:
+        """Each preview gets its own manifest naming the signed original (as the worker does)."""
+        from atelier.integrations.previews import PREVIEW_CONTENT_TYPE
+
+        for preview in (previews.thumbnail, previews.poster):
+            if preview is not None:
+                signer.mark_preview(
+                    preview,
+                    PREVIEW_CONTENT_TYPE,
+                    parent=marked,
+                    parent_type=content_type,
+                    parent_title="bench",
+                    title="bench preview",
+                    actions=("c2pa.resized",),
+                )
+
+    from atelier.integrations.previews import make_previews
+
+    signed_image, signed_video = sign(image, "image/png"), sign(video, "video/mp4")
+    # The previews themselves are made as before; only marking them is new work, timed here.
+    image_previews, video_previews = make_previews(signed_image, "image/png"), make_previews(signed_video, "video/mp4")
 
     client.calls = 0
     moderation.check(video, "video/mp4")
@@ -98,6 +123,8 @@ def measure(runs: int) -> dict[str, float]:
         "moderate_video_ms": _median_ms(lambda: moderation.check(video, "video/mp4"), runs),
         "sign_image_ms": _median_ms(lambda: sign(image, "image/png"), runs),
         "sign_video_ms": _median_ms(lambda: sign(video, "video/mp4"), runs),
+        "previews_image_ms": _median_ms(lambda: mark_previews(signed_image, "image/png", image_previews), runs),
+        "previews_video_ms": _median_ms(lambda: mark_previews(signed_video, "video/mp4", video_previews), runs),
         "frames_per_video": frames_per_video,
     }
 
@@ -117,10 +144,30 @@ def figures(data: dict[str, float]) -> list[Figure]:
         ),
         Figure(group, "C2PA + XMP signing per 1024x1024 PNG", "-", f"{data['sign_image_ms']:.0f} ms", INFO, how),
         Figure(group, "C2PA signing per 4 s video", "-", f"{data['sign_video_ms']:.0f} ms", INFO, how),
+        Figure(
+            group,
+            "Marking the previews per PNG (thumbnail)",
+            "-",
+            f"{data['previews_image_ms']:.0f} ms",
+            INFO,
+            how,
+        ),
+        Figure(
+            group,
+            "Marking the previews per 4 s video (2)",
+            "-",
+            f"{data['previews_video_ms']:.0f} ms",
+            INFO,
+            how,
+        ),
     ]
     for kind, frames, ms in (
-        ("image", 1, data["moderate_image_ms"] + data["sign_image_ms"]),
-        ("4 s video", data["frames_per_video"], data["moderate_video_ms"] + data["sign_video_ms"]),
+        ("image", 1, data["moderate_image_ms"] + data["sign_image_ms"] + data["previews_image_ms"]),
+        (
+            "4 s video",
+            data["frames_per_video"],
+            data["moderate_video_ms"] + data["sign_video_ms"] + data["previews_video_ms"],
+        ),
     ):
         rekognition = 1000 * frames * REKOGNITION_PER_IMAGE
         compute = 1000 * ms / 1000 * WORKER_MEMORY_GB * LAMBDA_GB_SECOND_ARM64

@@ -134,6 +134,38 @@ def parse_gallery(text: str) -> list[Figure]:
     return rows
 
 
+def parse_webhooks(text: str) -> list[Figure]:
+    rows = []
+    latency = re.search(r"delivery latency over (\d+) jobs: p50 (\d+) ms, p95 (\d+) ms, max (\d+) ms", text)
+    if latency:
+        jobs, p50, p95, longest = (int(value) for value in latency.groups())
+        rows.append(
+            Figure(
+                "developer platform",
+                "webhook delivery latency: job finished -> receiver (p50 / p95)",
+                "-",
+                f"**{p50} ms / {p95} ms** (max {longest} ms)",
+                INFO,
+                f"bench/webhooks.py: {jobs} image jobs on the local runtime over HTTP, a receiver on 127.0.0.1",
+            )
+        )
+    calls = re.search(r"AWS calls per delivered event: (\d+) to announce \+ (\d+) per attempt", text)
+    if calls:
+        announce, attempt = int(calls.group(1)), int(calls.group(2))
+        detail = ", ".join(re.findall(r"^  ([\w.]+: \d+)$", text, re.MULTILINE))
+        rows.append(
+            Figure(
+                "developer platform",
+                "AWS calls per delivered webhook event (announce + one successful attempt)",
+                "-",
+                f"**{announce + attempt}** ({announce} + {attempt}; {detail})",
+                INFO,
+                "bench/webhooks.py: botocore calls counted around announcing one finished job and its one attempt",
+            )
+        )
+    return rows
+
+
 def benchmarks() -> list[Benchmark]:
     return [
         Benchmark("cold_start", ["--runs", "7"], ["--runs", "3"]),
@@ -143,6 +175,7 @@ def benchmarks() -> list[Benchmark]:
         Benchmark("gallery", [], [], parse_gallery),
         Benchmark("generation", ["--jobs", "30"], ["--jobs", "10"]),
         Benchmark("promptness", ["--jobs", "20"], ["--jobs", "6"]),
+        Benchmark("webhooks", ["--jobs", "20"], ["--jobs", "6"], parse_webhooks),
         Benchmark("load", ["--requests", "2000"], ["--requests", "400"]),
         Benchmark("export", ["--quick"], ["--assets", "50", "--megabytes", "20"], parse_export),
         Benchmark("purge", ["--items", "5000"], ["--items", "500"], parse_purge),

@@ -16,6 +16,8 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
 from atelier import __version__
 from atelier.api import openapi
+from atelier.api.resolver import AtelierResolver
+from scripts.raised_errors import raised_by
 
 FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
 
@@ -31,14 +33,36 @@ def function_resolvers() -> dict[str, APIGatewayRestResolver]:
     return resolvers
 
 
+def openapi_path(rule: str) -> str:
+    return rule.replace("<", "{").replace(">", "}")
+
+
+def route_facts(resolvers: dict[str, APIGatewayRestResolver]) -> dict[tuple[str, str], openapi.RouteFacts]:
+    """Each route's access and the domain errors it can raise (found in its code, and those it
+    declares with `errors=`), by method and OpenAPI path."""
+    facts = {}
+    for app in resolvers.values():
+        if not isinstance(app, AtelierResolver):
+            continue
+        for route in [*app._static_routes, *app._dynamic_routes]:
+            key = (route.method.upper(), route.path)
+            if key not in app.route_access:
+                continue
+            found = raised_by(route.func) | set(app.route_errors.get(key, ()))
+            raises = tuple(sorted(found, key=lambda error: (error.code, error.__name__)))
+            facts[(key[0], openapi_path(route.path))] = openapi.RouteFacts(access=app.route_access[key], raises=raises)
+    return facts
+
+
 def build_document() -> dict[str, Any]:
+    resolvers = function_resolvers()
     documents = [
         app.get_openapi_schema(
             title=openapi.API_TITLE, version=__version__, security_schemes=openapi.SECURITY_SCHEMES
         ).model_dump(mode="json", by_alias=True, exclude_none=True)
-        for app in function_resolvers().values()
+        for app in resolvers.values()
     ]
-    return openapi.merge_documents(documents, version=__version__)
+    return openapi.merge_documents(documents, version=__version__, routes=route_facts(resolvers))
 
 
 def main() -> int:

@@ -57,6 +57,8 @@ ExportId = Annotated[str, Path(max_length=64)]
 
 @app.get(
     "/v1/me",
+    operation_id="getMe",
+    description=("The signed-in account: profile, status, consents, the terms version accepted and preferences."),
     access=Access.signed_in(),
     summary="The signed-in account",
     tags=["account"],
@@ -73,6 +75,10 @@ def get_me() -> MeResponse:
 
 @app.patch(
     "/v1/me",
+    operation_id="updateMe",
+    description=(
+        "Corrects the name, email or preferences. A new email takes effect once confirmed from the link sent to it."
+    ),
     access=Access.session(),
     summary="Correct name, email or preferences (a new email takes effect once confirmed from it)",
     tags=["account"],
@@ -100,6 +106,10 @@ def patch_me(body: UpdateMeRequest) -> MeResponse:
 
 @app.post(
     "/v1/me/email-confirmations",
+    operation_id="confirmEmail",
+    description=(
+        "Confirms a new email address with the token from the link sent to it; the address then replaces the old one."
+    ),
     access=Access.session(),
     summary="Confirm a new email address with the token from the link sent to it",
     tags=["account"],
@@ -123,6 +133,11 @@ def post_email_confirmation(body: EmailConfirmationRequest) -> MeResponse:
 
 @app.put(
     "/v1/me/consent",
+    operation_id="updateConsent",
+    description=(
+        "Turns the optional processing on or off: analytics, product improvement, marketing "
+        "emails. Anything left out is off."
+    ),
     access=Access.session(),
     summary="Turn optional processing on or off",
     tags=["account"],
@@ -144,6 +159,11 @@ def put_consent(body: UpdateConsentRequest) -> MeResponse:
 
 @app.post(
     "/v1/me/terms",
+    operation_id="acceptTerms",
+    description=(
+        "Accepts the terms version in force and attests the minimum age. Until done, generation, "
+        "purchases, publishing and shares answer 403 `consent_required`."
+    ),
     access=Access.session(),
     summary="Accept the terms in force and attest the minimum age",
     tags=["account"],
@@ -165,6 +185,10 @@ def post_terms(body: AcceptTermsRequest) -> MeResponse:
 
 @app.get(
     "/v1/policies/<kind>",
+    operation_id="getPolicy",
+    description=(
+        "The terms or the privacy policy in force now, and the upcoming version if one is published. No sign-in needed."
+    ),
     access=Access.public(),
     summary="The terms or privacy policy in force",
     tags=["account"],
@@ -185,6 +209,10 @@ def get_policy(kind: Annotated[Literal["terms", "privacy"], Path()]) -> PolicyRe
 
 @app.post(
     "/v1/workspaces",
+    operation_id="createWorkspace",
+    description=(
+        "Creates a workspace to keep jobs and assets apart. Choose the active one with the `X-Workspace-Id` header."
+    ),
     access=Access.scoped(Scope.LIBRARY_WRITE),
     summary="Create a workspace",
     tags=["workspaces"],
@@ -201,6 +229,8 @@ def post_workspace(body: CreateWorkspaceRequest) -> Response[WorkspaceResponse]:
 
 @app.get(
     "/v1/workspaces",
+    operation_id="listWorkspaces",
+    description="The account's workspaces; every account has a default one.",
     access=Access.scoped(Scope.LIBRARY_READ),
     summary="List workspaces",
     tags=["workspaces"],
@@ -216,6 +246,8 @@ def get_workspaces() -> WorkspacePage:
 
 @app.get(
     "/v1/workspaces/<workspace_id>",
+    operation_id="getWorkspace",
+    description="One workspace.",
     access=Access.scoped(Scope.LIBRARY_READ),
     summary="One workspace",
     tags=["workspaces"],
@@ -229,6 +261,8 @@ def get_one_workspace(workspace_id: WorkspaceId) -> WorkspaceResponse:
 
 @app.patch(
     "/v1/workspaces/<workspace_id>",
+    operation_id="renameWorkspace",
+    description="Renames a workspace.",
     access=Access.scoped(Scope.LIBRARY_WRITE),
     summary="Rename a workspace",
     tags=["workspaces"],
@@ -242,6 +276,8 @@ def patch_workspace(workspace_id: WorkspaceId, body: UpdateWorkspaceRequest) -> 
 
 @app.delete(
     "/v1/workspaces/<workspace_id>",
+    operation_id="deleteWorkspace",
+    description="Deletes an empty workspace; never the default one.",
     access=Access.scoped(Scope.LIBRARY_WRITE),
     summary="Delete an empty workspace (never the default)",
     tags=["workspaces"],
@@ -256,6 +292,11 @@ def remove_workspace(workspace_id: WorkspaceId):
 
 @app.post(
     "/v1/me/exports",
+    operation_id="createExport",
+    description=(
+        "Starts building an archive of all the account's data (access right); poll GET "
+        "/v1/me/exports/{export_id} or receive `export.ready`. One at a time."
+    ),
     access=Access.session(),
     summary="Request a download of all your data",
     tags=["privacy"],
@@ -278,6 +319,8 @@ def post_export() -> Response[ExportResponse]:
 
 @app.get(
     "/v1/me/exports/<export_id>",
+    operation_id="getExport",
+    description="An export's status and, once ready, a short-lived download link.",
     access=Access.session(),
     summary="An export: its status and, once ready, its download link",
     tags=["privacy"],
@@ -295,6 +338,11 @@ def get_export(export_id: ExportId) -> ExportResponse:
 
 @app.post(
     "/v1/me/deletion",
+    operation_id="scheduleDeletion",
+    description=(
+        "Schedules the deletion of the account and everything it holds; it can be canceled for 72"
+        " hours, then it is purged."
+    ),
     access=Access.session(),
     summary="Schedule the deletion of your account (cancellable for 72 hours)",
     tags=["privacy"],
@@ -319,6 +367,8 @@ def post_deletion() -> Response[DeletionScheduledResponse]:
 
 @app.delete(
     "/v1/me/deletion",
+    operation_id="cancelDeletion",
+    description="Cancels a scheduled deletion before the purge starts.",
     access=Access.session(),
     summary="Cancel the scheduled deletion of your account",
     tags=["privacy"],
@@ -342,6 +392,8 @@ def delete_deletion() -> DeletionStatusResponse:
 
 @app.get(
     "/v1/me/deletion",
+    operation_id="getDeletion",
+    description="Whether the account's deletion is scheduled, and when it will be purged.",
     access=Access.session(),
     summary="Whether your account is scheduled for deletion, and when",
     tags=["privacy"],

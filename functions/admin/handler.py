@@ -53,7 +53,7 @@ Cursor = Annotated[str | None, Query(max_length=80, pattern=r"^[0-9A-Za-z_:.#-]+
 @app.get(
     "/v1/admin/reports",
     access=Access.admin(),
-    operation_id="listAdminReports",
+    operation_id="listReports",
     summary="Reports by status, newest first",
     description=(
         "The moderators' queue: open reports (minor-safety reports first, then newest first) or resolved"

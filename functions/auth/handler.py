@@ -37,6 +37,11 @@ ProviderName = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_
 
 @app.get(
     "/v1/auth/login",
+    operation_id="signIn",
+    description=(
+        "Starts an OpenID Connect sign-in (code flow with state, nonce and PKCE S256): redirects "
+        "the browser to the identity provider. `login_hint` is passed on."
+    ),
     access=Access.public(),
     summary="Start signing in with an identity provider",
     tags=["auth"],
@@ -66,6 +71,12 @@ def login(redirect_to: RedirectPath = None, login_hint: ShortText = None, provid
 
 @app.get(
     "/v1/auth/callback",
+    operation_id="completeSignIn",
+    description=(
+        "Where the identity provider sends the browser back: checks state, nonce and PKCE, "
+        "creates or finds the account, sets the `__Host-session` cookie and redirects to "
+        "`redirect_to`."
+    ),
     access=Access.public(),
     summary="Finish signing in (the identity provider redirects here)",
     tags=["auth"],
@@ -100,6 +111,8 @@ def callback(code: ShortText = None, state: ShortText = None, error: ShortText =
 
 @app.post(
     "/v1/auth/logout",
+    operation_id="signOut",
+    description="Ends this session and clears its cookie. Harmless without one.",
     access=Access.optional(),
     summary="End this session",
     tags=["auth"],
@@ -118,6 +131,8 @@ def logout():
 
 @app.post(
     "/v1/auth/logout-all",
+    operation_id="signOutEverywhere",
+    description="Ends every session of the account, on every device; nothing else changes.",
     access=Access.session(),
     summary="End every session of the account",
     tags=["auth"],
@@ -132,6 +147,11 @@ def logout_all():
 
 @app.post(
     "/v1/me/api-keys",
+    operation_id="createApiKey",
+    description=(
+        "Creates an API key with the given scopes (by default `generate` and `library:read`). The"
+        " key is in this answer only: store it. Needs a session."
+    ),
     access=Access.session(),
     summary="Create an API key (shown once)",
     tags=["auth"],
@@ -158,6 +178,8 @@ def create_key(body: CreateApiKeyRequest) -> Response[CreatedApiKeyResponse]:
 
 @app.get(
     "/v1/me/api-keys",
+    operation_id="listApiKeys",
+    description=("The account's API keys, with their names and scopes; never the keys themselves. Needs a session."),
     access=Access.session(),
     summary="List API keys (never the keys themselves)",
     tags=["auth"],
@@ -171,6 +193,8 @@ def list_keys() -> ApiKeyPage:
 
 @app.delete(
     "/v1/me/api-keys/<api_key_id>",
+    operation_id="revokeApiKey",
+    description="Revokes an API key at once; requests with it answer 401 from then on. Needs a session.",
     access=Access.session(),
     summary="Revoke an API key",
     tags=["auth"],

@@ -34,13 +34,25 @@ from atelier.usecases.start_checkout import start_checkout
 app = make_resolver()
 
 
-@app.get("/v1/billing/catalog", access=Access.public(), summary="Credit packs and plans", tags=["billing"])
+@app.get(
+    "/v1/billing/catalog",
+    operation_id="getCatalog",
+    description="The credit packs and subscription plans on sale, with their prices. No sign-in needed.",
+    access=Access.public(),
+    summary="Credit packs and plans",
+    tags=["billing"],
+)
 def get_catalog() -> CatalogResponse:
     return CatalogResponse.of(catalog_items(get_services().settings))
 
 
 @app.post(
     "/v1/billing/checkout",
+    operation_id="startCheckout",
+    description=(
+        "Starts buying a pack or plan at a payment provider; answers the provider's checkout URL "
+        "to send the buyer to. Credits are added when the provider confirms the payment."
+    ),
     access=Access.session(),
     summary="Start a purchase at a payment provider",
     tags=["billing"],
@@ -70,6 +82,11 @@ def post_checkout(body: CheckoutRequestBody) -> Response[CheckoutResponse]:
 
 @app.get(
     "/v1/billing/balance",
+    operation_id="getBalance",
+    description=(
+        "The account's credits, the credits held by running jobs, and the monthly spend cap with "
+        "what was spent this month."
+    ),
     access=Access.scoped(Scope.BILLING_READ),
     summary="Credits, held credits and the spend cap",
     tags=["billing"],
@@ -83,6 +100,11 @@ def get_balance() -> BalanceResponse:
 
 @app.put(
     "/v1/billing/spend-cap",
+    operation_id="setSpendCap",
+    description=(
+        "Sets the most credits the account may spend in a calendar month, or removes the cap with"
+        " null. A job that would pass it answers 429 `spend_cap_exceeded`."
+    ),
     access=Access.session(),
     summary="Set or remove the monthly spend cap",
     tags=["billing"],
@@ -98,6 +120,10 @@ def put_spend_cap(body: SpendCapRequest) -> BalanceResponse:
 
 @app.get(
     "/v1/billing/ledger",
+    operation_id="listLedgerEntries",
+    description=(
+        "Every credit movement of the account (purchases, grants, holds, settlements, releases, refunds), newest first."
+    ),
     access=Access.scoped(Scope.BILLING_READ),
     summary="Money entries, newest first",
     tags=["billing"],
@@ -115,6 +141,8 @@ def get_ledger(
 
 @app.get(
     "/v1/billing/subscription",
+    operation_id="getSubscription",
+    description="The account's current subscription (plan, status, end of the period), or null.",
     access=Access.scoped(Scope.BILLING_READ),
     summary="The current subscription, if any",
     tags=["billing"],

@@ -42,6 +42,11 @@ TAGS = ["webhooks"]
 
 @app.post(
     "/v1/webhook-endpoints",
+    operation_id="createWebhookEndpoint",
+    description=(
+        "Registers an https endpoint for the chosen events. Its `whsec_` signing secret is in "
+        "this answer only; deliveries are signed with the Standard Webhooks scheme."
+    ),
     access=Access.session(),
     summary="Register a webhook endpoint; its signing secret is answered this once",
     tags=TAGS,
@@ -69,6 +74,8 @@ def post_endpoint(body: CreateWebhookEndpointRequest) -> Response[CreatedWebhook
 
 @app.get(
     "/v1/webhook-endpoints",
+    operation_id="listWebhookEndpoints",
+    description="The account's webhook endpoints (never their secrets).",
     access=Access.session(),
     summary="The account's webhook endpoints",
     tags=TAGS,
@@ -83,6 +90,8 @@ def get_endpoints() -> WebhookEndpointList:
 
 @app.get(
     "/v1/webhook-endpoints/default/secret",
+    operation_id="getDefaultWebhookSecret",
+    description="The secret that signs deliveries to a job's own `webhook_url`, made on first use.",
     access=Access.session(),
     summary="The secret that signs deliveries to a job's own `webhook_url` (made on first use)",
     tags=TAGS,
@@ -97,6 +106,8 @@ def get_default_secret() -> DefaultSecretResponse:
 
 @app.get(
     "/v1/webhook-endpoints/<endpoint_id>",
+    operation_id="getWebhookEndpoint",
+    description="One webhook endpoint, with why it was disabled if it was (never its secret).",
     access=Access.session(),
     summary="One webhook endpoint (never its secret)",
     tags=TAGS,
@@ -111,6 +122,11 @@ def get_one_endpoint(endpoint_id: Id) -> WebhookEndpointResponse:
 
 @app.patch(
     "/v1/webhook-endpoints/<endpoint_id>",
+    operation_id="updateWebhookEndpoint",
+    description=(
+        "Changes an endpoint's URL, events, description, prompt opt-in or `credits.low` "
+        "threshold, or enables or disables it."
+    ),
     access=Access.session(),
     summary="Change a webhook endpoint's URL, events, description, or enable or disable it",
     tags=TAGS,
@@ -135,6 +151,8 @@ def patch_endpoint(endpoint_id: Id, body: UpdateWebhookEndpointRequest) -> Webho
 
 @app.delete(
     "/v1/webhook-endpoints/<endpoint_id>",
+    operation_id="deleteWebhookEndpoint",
+    description="Removes a webhook endpoint and its delivery log; nothing more is sent to it.",
     access=Access.session(),
     summary="Remove a webhook endpoint and its delivery log",
     tags=TAGS,
@@ -149,6 +167,11 @@ def remove_endpoint(endpoint_id: Id):
 
 @app.post(
     "/v1/webhook-endpoints/<endpoint_id>/rotate-secret",
+    operation_id="rotateWebhookSecret",
+    description=(
+        "Makes a new signing secret, answered this once; the previous one keeps signing too "
+        "during the overlap window, so receivers can switch without losing events."
+    ),
     access=Access.session(),
     summary="Rotate the signing secret; the previous one keeps signing during the overlap window",
     tags=TAGS,
@@ -168,6 +191,10 @@ def post_rotate_secret(endpoint_id: Id) -> RotatedSecretResponse:
 
 @app.get(
     "/v1/webhook-endpoints/<endpoint_id>/deliveries",
+    operation_id="listWebhookDeliveries",
+    description=(
+        "The endpoint's deliveries of the last 30 days, newest first: event, attempts, last status and the next retry."
+    ),
     access=Access.session(),
     summary="The endpoint's delivery log (30 days), newest first",
     tags=TAGS,
@@ -186,6 +213,11 @@ def get_deliveries(endpoint_id: Id, limit: Limit = 20, cursor: Cursor = None) ->
 
 @app.post(
     "/v1/webhook-endpoints/<endpoint_id>/deliveries/<delivery_id>/redeliver",
+    operation_id="redeliverWebhook",
+    description=(
+        "Sends a delivered or failed delivery again, with the same message id and body. One still"
+        " pending answers 409 `delivery_pending`."
+    ),
     access=Access.session(),
     summary="Attempt a delivered or failed delivery again (same message id and body)",
     tags=TAGS,
@@ -207,6 +239,8 @@ def post_redeliver(endpoint_id: Id, delivery_id: Id) -> Response[WebhookDelivery
 
 @app.post(
     "/v1/webhook-endpoints/<endpoint_id>/test",
+    operation_id="sendTestWebhook",
+    description="Queues a `webhook.test` event to this endpoint, whatever events it subscribes to.",
     access=Access.session(),
     summary="Send a `webhook.test` event to this endpoint",
     tags=TAGS,

@@ -6,15 +6,15 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from atelier.api import headers, share_page
 from atelier.api.access import Access
 from atelier.api.errors import error_responses
+from atelier.api.requests import IdempotencyKey, public_base_url, signed_in_account_id, workspace_choice
 from atelier.api.requests import principal as request_principal
-from atelier.api.requests import public_base_url, signed_in_account_id, workspace_choice
 from atelier.api.resolver import make_resolver, serve
 from atelier.api.schemas.gallery import (
     CreatedShareResponse,
@@ -68,6 +68,8 @@ Limit = Annotated[int, Query(ge=1, le=100)]
 
 @app.post(
     "/v1/workflows",
+    operation_id="createWorkflow",
+    description="Saves a workflow (a prompt template with variables and a model) as its version 1.",
     access=Access.scoped(Scope.LIBRARY_WRITE),
     summary="Save a workflow (version 1)",
     tags=["workflows"],
@@ -90,6 +92,8 @@ def post_workflow(body: CreateWorkflowRequest) -> Response[WorkflowResponse]:
 
 @app.get(
     "/v1/workflows",
+    operation_id="listWorkflows",
+    description="The account's saved workflows, newest first.",
     access=Access.scoped(Scope.LIBRARY_READ),
     summary="Your workflows, newest first",
     tags=["workflows"],
@@ -105,6 +109,8 @@ def get_workflows(limit: Limit = 20, cursor: Cursor = None) -> WorkflowPageRespo
 
 @app.get(
     "/v1/workflows/<workflow_id>",
+    operation_id="getWorkflow",
+    description="One workflow: one of yours, or a public one (no sign-in needed for those).",
     access=Access.optional(Scope.LIBRARY_READ),
     summary="One workflow: yours, or a public one",
     tags=["workflows"],
@@ -120,6 +126,8 @@ def get_workflow(workflow_id: Id) -> WorkflowResponse:
 
 @app.patch(
     "/v1/workflows/<workflow_id>",
+    operation_id="updateWorkflow",
+    description=("Renames, describes, publishes or unpublishes a workflow. Publishing needs the terms accepted."),
     access=Access.scoped(Scope.LIBRARY_WRITE),
     summary="Rename, describe or publish a workflow",
     tags=["workflows"],
@@ -145,6 +153,8 @@ def patch_workflow(workflow_id: Id, body: UpdateWorkflowRequest) -> WorkflowResp
 
 @app.post(
     "/v1/workflows/<workflow_id>/versions",
+    operation_id="createWorkflowVersion",
+    description="Adds a new, immutable version of a workflow.",
     access=Access.scoped(Scope.LIBRARY_WRITE),
     summary="Add an immutable version",
     tags=["workflows"],
@@ -167,6 +177,8 @@ def post_version(workflow_id: Id, body: CreateVersionRequest) -> Response[Workfl
 
 @app.get(
     "/v1/workflows/<workflow_id>/versions",
+    operation_id="listWorkflowVersions",
+    description="Every version of a workflow, oldest first; versions never change once added.",
     access=Access.scoped(Scope.LIBRARY_READ),
     summary="Every version of a workflow, oldest first",
     tags=["workflows"],
@@ -181,6 +193,8 @@ def get_versions(workflow_id: Id) -> WorkflowVersionList:
 
 @app.post(
     "/v1/workflows/<workflow_id>/fork",
+    operation_id="forkWorkflow",
+    description="Copies a public or shared workflow into your account, as a new workflow of your own.",
     access=Access.scoped(Scope.LIBRARY_WRITE),
     summary="Copy a public or shared workflow into your account",
     tags=["workflows"],
@@ -204,6 +218,11 @@ def post_fork(workflow_id: Id, body: ForkRequest | None = None) -> Response[Work
 
 @app.post(
     "/v1/workflows/<workflow_id>/versions/<version>/jobs",
+    operation_id="runWorkflow",
+    description=(
+        "Submits a job from a workflow version, its template's variables filled in from the body;"
+        " otherwise as POST /v1/jobs, `Idempotency-Key` included."
+    ),
     access=Access.scoped(Scope.GENERATE),
     summary="Run a workflow version with its template's variables filled in",
     tags=["workflows"],
@@ -213,7 +232,7 @@ def post_workflow_job(
     workflow_id: Id,
     version: Annotated[int, Path(ge=1, le=999_999)],
     body: RunWorkflowRequest,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response[JobResponse]:
     services = get_services()
     event = app.current_event
@@ -245,6 +264,8 @@ def post_workflow_job(
 
 @app.get(
     "/v1/gallery",
+    operation_id="listGallery",
+    description="Published assets from every account, newest first. No sign-in needed.",
     access=Access.public(),
     summary="Public assets, newest first (no sign-in)",
     tags=["gallery"],
@@ -273,6 +294,8 @@ def get_gallery(
 
 @app.post(
     "/v1/shares",
+    operation_id="createShare",
+    description="Creates a link that shows one asset or workflow to anyone who has it, until revoked.",
     access=Access.scoped(Scope.LIBRARY_WRITE),
     summary="Share one asset or workflow by link",
     tags=["shares"],
@@ -305,6 +328,8 @@ def post_share(body: CreateShareRequest) -> Response[CreatedShareResponse]:
 
 @app.get(
     "/v1/shares",
+    operation_id="listShares",
+    description="The account's share links.",
     access=Access.scoped(Scope.LIBRARY_READ),
     summary="Your share links",
     tags=["shares"],
@@ -318,6 +343,8 @@ def get_shares() -> ShareList:
 
 @app.delete(
     "/v1/shares/<share_id>",
+    operation_id="revokeShare",
+    description="Revokes a share link; it answers 404 from then on.",
     access=Access.scoped(Scope.LIBRARY_WRITE),
     summary="Revoke a share link",
     tags=["shares"],
@@ -332,6 +359,8 @@ def delete_share(share_id: Id):
 
 @app.get(
     "/v1/s/<token>",
+    operation_id="getSharedItem",
+    description=("The asset or workflow a share link shows. No sign-in needed; a revoked or unknown link answers 404."),
     access=Access.public(),
     summary="The item a share link shows (no sign-in)",
     tags=["shares"],
@@ -392,6 +421,8 @@ _KIND_WORDS = {"image": "An image", "video": "A video", "upload": "An image", "w
 
 @app.post(
     "/v1/reports",
+    operation_id="createReport",
+    description="Reports a public asset or workflow to the moderators, once per item and account.",
     access=Access.session(),
     summary="Report an asset or workflow",
     tags=["reports"],

@@ -11,8 +11,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from atelier.api.access import Access
 from atelier.api.errors import error_responses
+from atelier.api.requests import IdempotencyKey, signed_in_account_id, workspace_choice
 from atelier.api.requests import principal as request_principal
-from atelier.api.requests import signed_in_account_id, workspace_choice
 from atelier.api.resolver import make_resolver, serve
 from atelier.api.schemas.generation import (
     AssetPageResponse,
@@ -47,7 +47,15 @@ Limit = Annotated[int, Query(ge=1, le=100)]
 
 
 @app.get(
-    "/v1/models", access=Access.public(), summary="Models on offer, their prices and parameters", tags=["generation"]
+    "/v1/models",
+    operation_id="listModels",
+    description=(
+        "The image and video models on offer: their provider, price in credits and the parameters"
+        " each accepts. No sign-in needed."
+    ),
+    access=Access.public(),
+    summary="Models on offer, their prices and parameters",
+    tags=["generation"],
 )
 def get_models() -> ModelList:
     return ModelList(items=[ModelBody.of(model) for model in list_models(get_services().settings)])
@@ -55,6 +63,12 @@ def get_models() -> ModelList:
 
 @app.post(
     "/v1/uploads",
+    operation_id="createUpload",
+    description=(
+        "Starts uploading a reference image: answers a presigned POST that the object store "
+        "itself limits to the declared type and size. Use the upload's id in "
+        "`reference_upload_ids`."
+    ),
     access=Access.scoped(Scope.GENERATE),
     summary="Start a reference-image upload (a presigned POST)",
     tags=["generation"],
@@ -86,6 +100,13 @@ def post_upload(body: CreateUploadRequest) -> Response[UploadResponse]:
 
 @app.post(
     "/v1/jobs",
+    operation_id="createJob",
+    description=(
+        "Submits an image or video generation: the price is held from the balance and the job is "
+        "queued (202). Poll GET /v1/jobs/{job_id}, or receive a `job.*` webhook. An "
+        "`Idempotency-Key` makes a retried submission answer the same job; `Cancel-After` sets a "
+        "deadline."
+    ),
     access=Access.scoped(Scope.GENERATE),
     summary="Submit a generation job",
     tags=["generation"],
@@ -93,7 +114,7 @@ def post_upload(body: CreateUploadRequest) -> Response[UploadResponse]:
 )
 def post_job(
     body: SubmitJobRequest,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)] = None,
+    idempotency_key: IdempotencyKey = None,
     cancel_after: Annotated[
         str | None,
         Header(
@@ -141,6 +162,8 @@ def post_job(
 
 @app.get(
     "/v1/jobs",
+    operation_id="listJobs",
+    description="The account's generation jobs, newest first, filtered by status or workspace.",
     access=Access.scoped(Scope.LIBRARY_READ),
     summary="Jobs, newest first",
     tags=["generation"],
@@ -162,6 +185,11 @@ def get_jobs(
 
 @app.get(
     "/v1/jobs/<job_id>",
+    operation_id="getJob",
+    description=(
+        "One job: its status, queue position and progress while it runs, and its output asset "
+        "ids, cost and error once it ends."
+    ),
     access=Access.scoped(Scope.LIBRARY_READ),
     summary="One job",
     tags=["generation"],
@@ -175,6 +203,11 @@ def get_one_job(job_id: Id) -> JobResponse:
 
 @app.post(
     "/v1/jobs/<job_id>/cancel",
+    operation_id="cancelJob",
+    description=(
+        "Cancels a job that is still queued or running, at the provider too, and releases its "
+        "held credits. A finished job answers 409 `job_finished`."
+    ),
     access=Access.scoped(Scope.GENERATE),
     summary="Cancel a job that has not finished; its hold is released",
     tags=["generation"],
@@ -197,6 +230,11 @@ def post_cancel(job_id: Id) -> JobResponse:
 
 @app.get(
     "/v1/assets",
+    operation_id="listAssets",
+    description=(
+        "The signed-in account's assets (images, videos and reference uploads), newest first, "
+        "filtered by kind or workspace. Download URLs are short-lived."
+    ),
     access=Access.scoped(Scope.LIBRARY_READ),
     summary="The asset library, newest first",
     tags=["assets"],
@@ -225,6 +263,11 @@ def get_assets(
 
 @app.get(
     "/v1/assets/<asset_id>",
+    operation_id="getAsset",
+    description=(
+        "One of your assets, with a short-lived download URL. Another account's private asset "
+        "answers 404, as for one that does not exist."
+    ),
     access=Access.scoped(Scope.LIBRARY_READ),
     summary="One asset, with a short-lived download URL",
     tags=["assets"],
@@ -242,6 +285,11 @@ def get_one_asset(asset_id: Id) -> AssetResponse:
 
 @app.patch(
     "/v1/assets/<asset_id>",
+    operation_id="updateAsset",
+    description=(
+        "Sets an asset's labels, rating (1 to 5, or null to clear it) or visibility. Publishing "
+        "needs the terms accepted and an account in good standing."
+    ),
     access=Access.scoped(Scope.LIBRARY_WRITE),
     summary="Label, rate or publish an asset",
     tags=["assets"],
@@ -270,6 +318,11 @@ def patch_asset(asset_id: Id, body: UpdateAssetRequest) -> AssetResponse:
 
 @app.delete(
     "/v1/assets/<asset_id>",
+    operation_id="deleteAsset",
+    description=(
+        "Deletes an asset: its stored object, its public copy if published, and every pointer to "
+        "it (shares, gallery). Cannot be undone."
+    ),
     access=Access.scoped(Scope.LIBRARY_WRITE),
     summary="Delete an asset: the object and every pointer to it",
     tags=["assets"],

@@ -1,5 +1,5 @@
 """Scheduled: maintenance that runs on EventBridge schedules (the stuck-job sweep, the purge of
-accounts whose deletion is due, the retention sweep).
+accounts whose deletion is due, the retention sweep, the screening of older published media).
 
 Every run is counted as succeeded or failed (metrics with a `Task` dimension, watched by alarms);
 a failing task raises, so the invocation fails as well (see docs/decisions.md)."""
@@ -19,6 +19,7 @@ from atelier.services import get_services
 from atelier.snapstart import prepare
 from atelier.usecases.manage_jobs import sweep_overdue_jobs
 from atelier.usecases.purge_account import Purger
+from atelier.usecases.screen_backlog import screen_unscreened_media
 from atelier.usecases.sweep_retention import sweep_retention
 
 
@@ -67,11 +68,26 @@ def _retention() -> dict[str, Any]:
     )
 
 
+def _screen_backlog() -> dict[str, Any]:
+    services = get_services()
+    return screen_unscreened_media(
+        accounts=services.policy_notices,
+        shares=services.shares,
+        moderation=services.moderation_actions,
+        safety=services.output_safety,
+        storage=services.asset_storage,
+        public_media=services.public_media,
+        clock=services.clock,
+        settings=services.settings,
+    )
+
+
 # Each schedule's rule is named atelier-<stage>-<task> in template.yaml.
 _TASKS: dict[str, Callable[[], dict[str, Any]]] = {
     "sweep-overdue-jobs": _sweep,
     "purge-due-accounts": _purge,
     "retention-sweep": _retention,
+    "screen-unscreened-media": _screen_backlog,
 }
 
 # The outcome's count of items a run could not do (retried by the next run), where a task has one.

@@ -16,6 +16,7 @@ from atelier.api.errors import error_responses
 from atelier.api.requests import lower_case_headers, public_base_url, raw_body
 from atelier.api.resolver import make_resolver, serve
 from atelier.api.schemas.billing import WebhookReceipt
+from atelier.integrations.inference.base import CallbackSignatureError
 from atelier.integrations.payments.base import WebhookSignatureError
 from atelier.observability import counting_signature_failures, logger, metrics, tracer
 from atelier.services import Services, get_services
@@ -53,24 +54,56 @@ def _apply(services: Services, event: Any) -> str:
 
 
 _WEBHOOK_ERRORS = error_responses(400, 503)
+# The signature is verified by the provider's integration, chosen at run time.
+_SIGNATURE_ERRORS = (WebhookSignatureError,)
 
 
 @app.post(
-    "/v1/webhooks/stripe", access=Access.public(), summary="Stripe events", tags=["webhooks"], responses=_WEBHOOK_ERRORS
+    "/v1/webhooks/stripe",
+    operation_id="receiveStripeEvent",
+    description=(
+        "Stripe's payment events. The signature is checked before anything is read; 2xx only once"
+        " the event is durably recorded."
+    ),
+    access=Access.signed("stripeSignature"),
+    summary="Stripe events",
+    tags=["webhooks"],
+    responses=_WEBHOOK_ERRORS,
+    errors=_SIGNATURE_ERRORS,
 )
 def stripe_webhook() -> WebhookReceipt:
     return _receive("stripe")
 
 
 @app.post(
-    "/v1/webhooks/paypal", access=Access.public(), summary="PayPal events", tags=["webhooks"], responses=_WEBHOOK_ERRORS
+    "/v1/webhooks/paypal",
+    operation_id="receivePaypalEvent",
+    description=(
+        "PayPal's payment events, verified with PayPal before the body is read; 2xx only once the"
+        " event is durably recorded."
+    ),
+    access=Access.signed("paypalSignature"),
+    summary="PayPal events",
+    tags=["webhooks"],
+    responses=_WEBHOOK_ERRORS,
+    errors=_SIGNATURE_ERRORS,
 )
 def paypal_webhook() -> WebhookReceipt:
     return _receive("paypal")
 
 
 @app.post(
-    "/v1/webhooks/creem", access=Access.public(), summary="Creem events", tags=["webhooks"], responses=_WEBHOOK_ERRORS
+    "/v1/webhooks/creem",
+    operation_id="receiveCreemEvent",
+    description=(
+        "Creem's payment events. The signature is checked before anything is read; 2xx only once "
+        "the event is durably recorded."
+    ),
+    access=Access.signed("creemSignature"),
+    summary="Creem events",
+    tags=["webhooks"],
+    responses=_WEBHOOK_ERRORS,
+    errors=_SIGNATURE_ERRORS,
 )
 def creem_webhook() -> WebhookReceipt:
     return _receive("creem")
@@ -78,6 +111,11 @@ def creem_webhook() -> WebhookReceipt:
 
 @app.get(
     "/v1/billing/return/<provider>",
+    operation_id="completeCheckout",
+    description=(
+        "Where a payment provider's checkout page sends the buyer back; the payment is confirmed "
+        "with the provider, then the browser goes to Billing."
+    ),
     access=Access.public(),
     summary="Where a provider's checkout page sends the buyer back",
     tags=["webhooks"],
@@ -104,10 +142,16 @@ class CallbackReceipt(BaseModel):
 
 @app.post(
     "/v1/webhooks/providers/<provider>",
-    access=Access.public(),
+    operation_id="receiveProviderCallback",
+    description=(
+        "An inference provider says a job changed. Only a hint: the job is re-checked with the "
+        "provider before anything is recorded."
+    ),
+    access=Access.signed("providerSignature", "providerToken"),
     summary="Inference providers' callbacks (hints: the job is re-checked with the provider)",
     tags=["webhooks"],
     responses=_WEBHOOK_ERRORS,
+    errors=(CallbackSignatureError,),
 )
 def provider_callback(
     provider: Annotated[Literal["replicate", "runpod", "modelark", "openai", "local"], Path()],

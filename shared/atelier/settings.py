@@ -408,9 +408,12 @@ class Settings(BaseModel):
     media_moderation_rules: Annotated[dict[str, MediaModerationRule], BeforeValidator(_json_object)] = Field(
         default_factory=_default_media_rules
     )
-    # Known-bad perceptual hashes (ImageHash pHash, hex) and how many bits apart still match.
+    # Known-bad perceptual hashes (pHash in ImageHash's hex format) and how many bits apart still match.
     known_bad_image_hashes: CommaSeparated = Field(default_factory=list)
     known_bad_hash_distance: int = 4
+    # Older published or shared items the backlog sweep checks per run (each is one or more
+    # Rekognition calls; the rest wait, hidden, for the next run).
+    screening_backlog_batch: int = 200
     # C2PA signing: the key and certificate chain (PEM) given directly (local and test stacks) or
     # as SSM SecureString parameter names (deployed stacks).
     c2pa_signing_key: str = ""

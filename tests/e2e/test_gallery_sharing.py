@@ -53,6 +53,7 @@ def make_asset(account_id: str, workspace_id: str, kind: str = "image") -> str:
         sha256="ab" * 32,
         object_key=key,
         created_at=datetime.now(UTC),
+        screened_at=datetime.now(UTC),
     ).save()
     return asset_id
 

@@ -60,13 +60,14 @@ def test_a_route_without_a_declared_access_is_refused_at_registration():
 
 def test_the_document_names_a_cookie_scheme_and_a_bearer_scheme_with_scopes():
     document = openapi.load_document()
-    assert document["components"]["securitySchemes"]["session"] == {
+    session = document["components"]["securitySchemes"]["session"]
+    assert {key: session[key] for key in ("type", "in", "name")} == {
         "type": "apiKey",
         "in": "cookie",
         "name": "__Host-session",
     }
     assert document["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer"
     operations = {(m.upper(), p): o for p, ops in document["paths"].items() for m, o in ops.items()}
-    assert operations[("GET", "/v1/health")]["security"] == []
+    assert operations[("GET", "/v1/health")]["security"] == [{}]
     assert operations[("POST", "/v1/me/api-keys")]["security"] == [{"session": []}]
     assert operations[("POST", "/v1/jobs")]["security"] == [{"session": []}, {"apiKey": ["generate"]}]

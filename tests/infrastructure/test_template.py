@@ -416,13 +416,12 @@ def test_the_share_page_route_is_served_by_the_gallery_function():
     assert {"Path": "/s/{token}", "Method": "GET"}.items() <= events["SharePage"]["Properties"].items()
 
 
-def test_only_the_functions_that_finish_jobs_load_the_media_layer():
-    # The worker and the scheduled sweep (which finishes overdue jobs) screen, sign and preview
-    # outputs with PyAV, c2pa-python and ImageHash; no other function carries that weight.
+@pytest.mark.parametrize("layer", ["VideoLayer", "ProvenanceLayer"])
+def test_only_the_functions_that_finish_jobs_load_the_media_layers(layer):
+    # The worker and the scheduled sweep (which finishes overdue jobs and screens older items)
+    # decode video with PyAV and sign with c2pa-python; no other function carries that weight.
     loaders = sorted(
-        name
-        for name, function in functions().items()
-        if {"Ref": "MediaLayer"} in function["Properties"].get("Layers", [])
+        name for name, function in functions().items() if {"Ref": layer} in function["Properties"].get("Layers", [])
     )
     assert loaders == ["ScheduledFunction", "WorkerFunction"]
 

@@ -327,6 +327,70 @@ def test_every_local_output_carries_a_valid_signed_c2pa_manifest_and_the_iptc_so
     assert (asset.provenance.c2pa, asset.provenance.digital_source_type) == ("valid", DIGITAL_SOURCE_TYPE)
 
 
+@pytest.mark.parametrize(
+    ("model", "params", "previews"),
+    [
+        ("local-image", {"width": 640, "height": 384}, {"thumbnail_key": ("c2pa.resized",)}),
+        (
+            "local-video",
+            {"duration_s": 2, "width": 128, "height": 96},
+            {"thumbnail_key": ("c2pa.converted", "c2pa.resized"), "poster_key": ("c2pa.converted",)},
+        ),
+    ],
+)
+def test_thumbnails_and_posters_carry_their_own_manifest_naming_the_original_and_the_xmp_source_type(
+    worker, model, params, previews
+):
+    # Given a finished job of the local image or video model
+    account, principal = ready_account(50)
+    job = worker.submit(principal, "a secret lighthouse prompt", model=model, params=params)
+    worker.drain()
+    services = get_services()
+    done = get_job(account.id, job.id, jobs=services.jobs)
+    assert done.status is JobStatus.SUCCEEDED
+    asset = services.assets.get(account.id, done.outputs[0])
+    original = services.asset_storage.get(asset.object_key, 50_000_000)
+    assert original is not None
+    _, original_manifest = manifest_of(original, asset.content_type)
+    for field, actions in previews.items():
+        key = getattr(asset, field)
+        assert key is not None, field
+        preview = services.asset_storage.get(key, 5_000_000)
+        assert preview is not None
+        # When c2pa's own reader reads the preview
+        report, manifest = manifest_of(preview, "image/webp")
+        # Then its own manifest validates, signed by the platform's key (the development chain untrusted)
+        failures = [status["code"] for status in report["validation_results"]["activeManifest"]["failure"]]
+        assert failures == ["signingCredential.untrusted"], field
+        assert manifest["signature_info"]["issuer"] == ORGANISATION
+        assert manifest["claim_generator_info"][0]["name"] == "Atelier"
+        # And its parent ingredient is the original, whose own manifest (c2pa.created,
+        # trainedAlgorithmicMedia) travels inside it and still validates
+        [ingredient] = manifest["ingredients"]
+        assert (ingredient["relationship"], ingredient["title"]) == ("parentOf", asset.id)
+        parent = report["manifests"][ingredient["active_manifest"]]
+        assert parent["instance_id"] == original_manifest["instance_id"]
+        [parent_actions] = [a for a in parent["assertions"] if a["label"].startswith("c2pa.actions")]
+        assert [(a["action"], a["digitalSourceType"]) for a in parent_actions["data"]["actions"]] == [
+            ("c2pa.created", DIGITAL_SOURCE_TYPE)
+        ]
+        [delta] = report["validation_results"]["ingredientDeltas"]
+        assert [s["code"] for s in delta["validationDeltas"]["success"]] == ["ingredient.manifest.validated"]
+        # And its actions say what was done: opened from the parent, then converted or resized,
+        # naming the digital source type
+        [own_actions] = [a for a in manifest["assertions"] if a["label"].startswith("c2pa.actions")]
+        steps = own_actions["data"]["actions"]
+        assert [step["action"] for step in steps] == ["c2pa.opened", *actions]
+        assert steps[-1]["digitalSourceType"] == DIGITAL_SOURCE_TYPE
+        # And the preview's XMP names the digital source type for tools that do not read C2PA
+        assert xmp_digital_source_type(preview) == DIGITAL_SOURCE_TYPE
+        # And still no prompt and no personal data
+        text = json.dumps(report)
+        assert "lighthouse" not in text
+        assert account.id not in text
+        assert account.email not in text
+
+
 def test_a_reference_upload_is_stripped_of_gps_and_screened_before_the_provider_gets_it(worker):
     # Given a reference upload carrying EXIF and GPS
     account, principal = ready_account(50)

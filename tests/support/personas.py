@@ -211,6 +211,7 @@ class Holdings:
             sha256="ab" * 32,
             object_key="",
             created_at=datetime.now(UTC),
+            screened_at=datetime.now(UTC),
         )
         asset = asset.model_copy(update={"object_key": f"accounts/{account.id}/outputs/job_x/{asset.id}.png"})
         services.asset_storage.put(asset.object_key, png_bytes(), "image/png")

@@ -67,7 +67,9 @@ def test_a_missing_scope_is_named():
 
 
 def test_the_security_requirement_follows_the_access():
-    assert Access.public().security() == []
+    assert Access.public().security() == [{}]
+    assert Access.signed("stripeSignature").security() == [{"stripeSignature": []}]
+    assert Access.admin().security() == [{"session": ["admin"]}]
     assert Access.session().security() == [{"session": []}]
     assert Access.signed_in().security() == [{"session": []}, {"apiKey": []}]
     assert Access.scoped(Scope.GENERATE).security() == [{"session": []}, {"apiKey": ["generate"]}]

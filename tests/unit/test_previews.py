@@ -69,3 +69,37 @@ def test_content_that_does_not_decode_gets_no_previews_and_no_error():
 def test_previews_are_kept_beside_their_object():
     assert thumbnail_key("accounts/a/outputs/j/0.png") == "accounts/a/outputs/j/0.png.thumb.webp"
     assert poster_key("accounts/a/outputs/j/0.mp4") == "accounts/a/outputs/j/0.mp4.poster.webp"
+
+
+class _RecordingStore:
+    def __init__(self) -> None:
+        self.objects: dict[str, bytes] = {}
+
+    def put(self, key: str, content: bytes, content_type: str, **_: object) -> None:
+        self.objects[key] = content
+
+
+class _RefusingSigner:
+    def mark_preview(self, *_: object, **__: object) -> bytes:
+        from atelier.integrations.provenance import ProvenanceError
+
+        raise ProvenanceError()
+
+
+def test_a_preview_that_cannot_be_marked_is_left_out_never_stored_unmarked():
+    from atelier.usecases.run_generation import _store_previews
+
+    # Given an output whose previews cannot be signed
+    store = _RecordingStore()
+    # When its previews are stored
+    thumbnail, poster = _store_previews(
+        "outputs/a.png",
+        png_bytes(640, 480),
+        "image/png",
+        store,  # type: ignore[arg-type]
+        asset_id="ast_1",
+        signer=_RefusingSigner(),  # type: ignore[arg-type]
+    )
+    # Then none is stored and the output is listed without them (the job is not failed)
+    assert (thumbnail, poster) == (None, None)
+    assert store.objects == {}

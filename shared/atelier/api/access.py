@@ -4,13 +4,16 @@ Every route is registered with an `Access` (`@app.get(path, access=Access.scoped
 The same value both enforces the requirement, before the handler runs, and writes the operation's
 `security` in the OpenAPI document, so the two cannot drift apart:
 
-- `public`: no credentials are read at all (`security: []`);
+- `public`: no credentials are read at all (`security: [{}]`, the empty requirement);
+- `signed`: no credentials are read; the handler verifies the sender's signature on the payload
+  (inbound webhooks), documented as that sender's signature scheme;
 - `optional`: anyone; a signed-in caller is recognised (a key needs the scope, if one is named);
 - `signed_in`: a session or any key (only `GET /v1/me`);
 - `scoped`: a session, or a key holding the scope (403 `insufficient_scope` naming it);
 - `session`: a session only (403 `session_required` for a key): the account, its keys, email,
   consent, sessions, deletion, money-moving settings;
-- `admin`: an admin's session; anyone else who is not an admin gets 404, as before.
+- `admin`: an admin's session; anyone else who is not an admin gets 404, as before (documented as
+  the session scheme with the `admin` role, which OpenAPI 3.1 allows on any scheme).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from atelier.models.accounts import Principal, Scope
 
 SESSION_SCHEME = "session"
 API_KEY_SCHEME = "apiKey"
+ADMIN_ROLE = "admin"
 
 Security = list[dict[str, list[str]]]
 
@@ -45,6 +49,7 @@ class InsufficientScopeError(errors.ForbiddenError):
 
 class AccessKind(StrEnum):
     PUBLIC = "public"
+    SIGNED = "signed"
     OPTIONAL = "optional"
     SIGNED_IN = "signed_in"
     SCOPED = "scoped"
@@ -56,10 +61,18 @@ class AccessKind(StrEnum):
 class Access:
     kind: AccessKind
     scope: Scope | None = None
+    # For `signed`: the alternative signature schemes (names in the document's securitySchemes).
+    signatures: tuple[str, ...] = ()
 
     @classmethod
     def public(cls) -> Access:
         return cls(AccessKind.PUBLIC)
+
+    @classmethod
+    def signed(cls, *schemes: str) -> Access:
+        if not schemes:
+            raise ValueError("a signed route names the signature scheme(s) it verifies")
+        return cls(AccessKind.SIGNED, signatures=schemes)
 
     @classmethod
     def optional(cls, scope: Scope | None = None) -> Access:
@@ -83,20 +96,21 @@ class Access:
 
     @property
     def reads_credentials(self) -> bool:
-        return self.kind is not AccessKind.PUBLIC
+        return self.kind not in (AccessKind.PUBLIC, AccessKind.SIGNED)
 
     def security(self) -> Security:
         """The operation's OpenAPI security requirement: alternatives, any one of which suffices;
-        an empty requirement (`{}`) means the credentials are optional."""
+        an empty requirement (`{}`) means none is needed (public) or credentials are optional."""
         key_scopes = [self.scope.value] if self.scope else []
         session: Security = [{SESSION_SCHEME: []}]
         by_kind: dict[AccessKind, Security] = {
-            AccessKind.PUBLIC: [],
+            AccessKind.PUBLIC: [{}],
+            AccessKind.SIGNED: [{scheme: []} for scheme in self.signatures],
             AccessKind.OPTIONAL: [{}, *session, {API_KEY_SCHEME: key_scopes}],
             AccessKind.SIGNED_IN: [*session, {API_KEY_SCHEME: []}],
             AccessKind.SCOPED: [*session, {API_KEY_SCHEME: key_scopes}],
             AccessKind.SESSION: session,
-            AccessKind.ADMIN: session,
+            AccessKind.ADMIN: [{SESSION_SCHEME: [ADMIN_ROLE]}],
         }
         return by_kind[self.kind]
 

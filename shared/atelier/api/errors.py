@@ -44,10 +44,31 @@ class ErrorResponse(BaseModel):
 
 
 def status_for(error: errors.AtelierError) -> int:
-    for klass in type(error).__mro__:
+    return status_for_class(type(error))
+
+
+def status_for_class(error: type[errors.AtelierError]) -> int:
+    for klass in error.__mro__:
         if klass in _STATUS_BY_ERROR:
             return _STATUS_BY_ERROR[klass]
     return 500
+
+
+def base_error_for(status: int) -> type[errors.AtelierError]:
+    """The most general error answered with `status`."""
+    return next(error for error, mapped in _STATUS_BY_ERROR.items() if mapped == status)
+
+
+def _every_error_class(root: type[errors.AtelierError] = errors.AtelierError) -> list[type[errors.AtelierError]]:
+    found = [root]
+    for subclass in root.__subclasses__():
+        found.extend(_every_error_class(subclass))
+    return found
+
+
+def error_class_for(code: str) -> type[errors.AtelierError] | None:
+    """The error class that answers `code` (of those imported), the most general first."""
+    return next((error for error in _every_error_class() if error.code == code), None)
 
 
 def error_response(
@@ -85,7 +106,7 @@ def validation_details(validation_errors: list[dict[str, Any]]) -> list[dict[str
 
 ERROR_STATUSES_DOCUMENTED = (400, 401, 402, 403, 404, 409, 413, 422, 429, 503)
 
-_DESCRIPTIONS = {
+STATUS_DESCRIPTIONS = {
     400: "Malformed request",
     401: "Not signed in",
     402: "Not enough credits",
@@ -93,6 +114,7 @@ _DESCRIPTIONS = {
     404: "Not found",
     409: "Conflict",
     413: "Too large",
+    415: "The body is not JSON",
     422: "Invalid field",
     429: "Rate limit or spend cap",
     503: "A dependency is unavailable",
@@ -110,7 +132,7 @@ def error_responses(*statuses: int, success: dict[int, str] | None = None) -> di
     }
     for status in statuses:
         documented[status] = {
-            "description": _DESCRIPTIONS.get(status, "Error"),
+            "description": STATUS_DESCRIPTIONS.get(status, "Error"),
             "content": {"application/json": {"model": ErrorResponse}},
         }
     return documented

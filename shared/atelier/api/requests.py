@@ -7,7 +7,9 @@ import base64
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Annotated
 
+from aws_lambda_powertools.event_handler.openapi.params import Header
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from atelier.api.cookies import SESSION_COOKIE, WORKSPACE_COOKIE, parse_cookie_header
@@ -120,3 +122,18 @@ def signed_in_account_id(event: APIGatewayProxyEvent, services: Services) -> str
 def workspace_choice(event: APIGatewayProxyEvent) -> tuple[str | None, str | None]:
     """The active workspace as the request names it: (X-Workspace-Id header, __Host-workspace cookie)."""
     return header(event, "x-workspace-id"), cookies(event).get(WORKSPACE_COOKIE)
+
+
+# The optional header that makes a retried submission safe (API.md): documented once, used by
+# every route that accepts it.
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=128,
+        description="Any unique string (a UUID) per intended submission: retrying with the same key and body "
+        "answers the job the first attempt made instead of making another; the same key with another body "
+        "answers 409 `idempotency_key_reused`.",
+        examples=["7d0f6c4e-2a1b-4c3d-9e8f-5a6b7c8d9e0f"],
+    ),
+]

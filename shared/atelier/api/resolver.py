@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -109,36 +109,49 @@ def _keywords_only(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, A
     return kwargs
 
 
+DomainErrors = Sequence[type[errors.AtelierError]]
+
+
 class AtelierResolver(APIGatewayRestResolver):
-    """A REST resolver whose every route declares who may call it (`access=`)."""
+    """A REST resolver whose every route declares who may call it (`access=`) and, for its
+    OpenAPI error codes, the domain errors its use case may raise (`errors=`; those the access,
+    the request's shape and the resolver itself give are added by `atelier.api.openapi`)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.route_access: dict[tuple[str, str], Access] = {}
+        self.route_errors: dict[tuple[str, str], tuple[type[errors.AtelierError], ...]] = {}
 
     def _declared(
-        self, rule: str, method: str, access: Access | None, kwargs: dict[str, Any]
+        self, rule: str, method: str, access: Access | None, raises: DomainErrors, kwargs: dict[str, Any]
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         if access is None:
             raise TypeError(f"{method} {rule} declares no access: pass access=Access.…")
         self.route_access[(method, rule)] = access
+        self.route_errors[(method, rule)] = tuple(raises)
         middlewares = [_guard(access), *(kwargs.pop("middlewares", None) or [])]
-        return self.route(rule, method, **kwargs, security=access.security() or None, middlewares=middlewares)
+        return self.route(rule, method, **kwargs, security=access.security(), middlewares=middlewares)
 
-    def get(self, rule: str, *args: Any, access: Access | None = None, **kwargs: Any) -> Any:
-        return self._declared(rule, "GET", access, _keywords_only(args, kwargs))
+    def get(self, rule: str, *args: Any, access: Access | None = None, errors: DomainErrors = (), **kwargs: Any) -> Any:
+        return self._declared(rule, "GET", access, errors, _keywords_only(args, kwargs))
 
-    def post(self, rule: str, *args: Any, access: Access | None = None, **kwargs: Any) -> Any:
-        return self._declared(rule, "POST", access, _keywords_only(args, kwargs))
+    def post(
+        self, rule: str, *args: Any, access: Access | None = None, errors: DomainErrors = (), **kwargs: Any
+    ) -> Any:
+        return self._declared(rule, "POST", access, errors, _keywords_only(args, kwargs))
 
-    def put(self, rule: str, *args: Any, access: Access | None = None, **kwargs: Any) -> Any:
-        return self._declared(rule, "PUT", access, _keywords_only(args, kwargs))
+    def put(self, rule: str, *args: Any, access: Access | None = None, errors: DomainErrors = (), **kwargs: Any) -> Any:
+        return self._declared(rule, "PUT", access, errors, _keywords_only(args, kwargs))
 
-    def patch(self, rule: str, *args: Any, access: Access | None = None, **kwargs: Any) -> Any:
-        return self._declared(rule, "PATCH", access, _keywords_only(args, kwargs))
+    def patch(
+        self, rule: str, *args: Any, access: Access | None = None, errors: DomainErrors = (), **kwargs: Any
+    ) -> Any:
+        return self._declared(rule, "PATCH", access, errors, _keywords_only(args, kwargs))
 
-    def delete(self, rule: str, *args: Any, access: Access | None = None, **kwargs: Any) -> Any:
-        return self._declared(rule, "DELETE", access, _keywords_only(args, kwargs))
+    def delete(
+        self, rule: str, *args: Any, access: Access | None = None, errors: DomainErrors = (), **kwargs: Any
+    ) -> Any:
+        return self._declared(rule, "DELETE", access, errors, _keywords_only(args, kwargs))
 
 
 def make_resolver() -> AtelierResolver:

@@ -43,6 +43,7 @@ def _to_asset(item: AssetItem) -> Asset:
             if item.provenance_c2pa
             else None
         ),
+        screened_at=item.screened_at,
         thumbnail_key=item.thumbnail_key,
         poster_key=item.poster_key,
         public_prefix=item.public_prefix,

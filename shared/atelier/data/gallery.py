@@ -139,7 +139,8 @@ class GalleryRepository:
             "scan_index_forward": False,
             "filter_condition": (GalleryEntryItem.listed == True)  # noqa: E712 - a DynamoDB condition
             & (GalleryEntryItem.removed == False)  # noqa: E712
-            & (GalleryEntryItem.visibility == Visibility.PUBLIC.value),
+            & (GalleryEntryItem.visibility == Visibility.PUBLIC.value)
+            & (GalleryEntryItem.screened_at.exists() | GalleryEntryItem.provenance_c2pa.exists()),
         }
         if cursor.after:
             request["exclusive_start_key"] = {
@@ -230,6 +231,12 @@ class AssetExposure:
     thumbnail_key: str | None = None
     poster_key: str | None = None
     public_prefix: str | None = None
+    # Made before outputs were screened and not checked since: shown to its owner only.
+    awaiting_screening: bool = False
+
+
+def awaits_screening(item: GalleryEntryItem) -> bool:
+    return item.screened_at is None and item.provenance_c2pa is None
 
 
 def asset_exposure(account_id: str, asset_id: str) -> AssetExposure | None:
@@ -254,6 +261,7 @@ def asset_exposure(account_id: str, asset_id: str) -> AssetExposure | None:
         thumbnail_key=item.thumbnail_key,
         poster_key=item.poster_key,
         public_prefix=item.public_prefix,
+        awaiting_screening=awaits_screening(item),
     )
 
 
@@ -266,7 +274,7 @@ class PublishedMedia:
     thumbnail_key: str | None
     poster_key: str | None
     public_prefix: str | None
-    showable: bool  # public, listed and not taken down
+    showable: bool  # public, listed, screened and not taken down
 
 
 def published_media(account_id: str) -> list[PublishedMedia]:
@@ -286,7 +294,10 @@ def published_media(account_id: str) -> list[PublishedMedia]:
                     thumbnail_key=item.thumbnail_key,
                     poster_key=item.poster_key,
                     public_prefix=item.public_prefix,
-                    showable=item.visibility == Visibility.PUBLIC.value and item.listed is not False and not taken_down,
+                    showable=item.visibility == Visibility.PUBLIC.value
+                    and item.listed is not False
+                    and not taken_down
+                    and not awaits_screening(item),
                 )
             )
     return found
@@ -304,3 +315,42 @@ def set_public_prefix(account_id: str, asset_id: str, prefix: str | None) -> Non
         except UpdateError as exc:
             if not is_conditional_failure(exc):
                 raise
+
+
+@dataclass(frozen=True)
+class UnscreenedAsset:
+    """An asset made before outputs were screened and not checked since, as the backlog sweep needs it."""
+
+    asset_id: str
+    owner_id: str
+    content_type: str
+    object_key: str
+    thumbnail_key: str | None
+    poster_key: str | None
+    public: bool
+
+
+def unscreened_assets(account_id: str) -> list[UnscreenedAsset]:
+    """The account's assets awaiting screening that are not taken down (one Query of its partition)."""
+    found = []
+    with translate_errors():
+        for item in GalleryEntryItem.query(
+            keys.account_pk(account_id),
+            GalleryEntryItem.sk.startswith(keys.ASSET_PREFIX),
+            filter_condition=GalleryEntryItem.screened_at.does_not_exist()
+            & GalleryEntryItem.provenance_c2pa.does_not_exist(),
+        ):
+            if item.removed or item.quarantined:
+                continue
+            found.append(
+                UnscreenedAsset(
+                    asset_id=item.asset_id,
+                    owner_id=account_id,
+                    content_type=item.content_type,
+                    object_key=item.object_key,
+                    thumbnail_key=item.thumbnail_key,
+                    poster_key=item.poster_key,
+                    public=item.visibility == Visibility.PUBLIC.value,
+                )
+            )
+    return found

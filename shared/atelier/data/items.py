@@ -352,6 +352,7 @@ class AssetItem(MainTableModel):
     gsi1sk = UnicodeAttribute(attr_name="GSI1SK", null=True)
     # Media moderation's reason to keep it private, and the provenance read at storage time.
     restriction = UnicodeAttribute(null=True)
+    screened_at = UTCDateTimeAttribute(null=True)
     provenance_c2pa = UnicodeAttribute(null=True)
     digital_source_type = UnicodeAttribute(null=True)
 
@@ -490,6 +491,10 @@ class GalleryEntryItem(MainTableModel):
     under_review = BooleanAttribute(null=True)
     quarantined = BooleanAttribute(null=True)
     restriction = UnicodeAttribute(null=True)
+    # Screened by media moderation: either is set on every asset made since outputs are screened;
+    # neither on older ones until the backlog sweep checks them (no public read path shows those).
+    screened_at = UTCDateTimeAttribute(null=True)
+    provenance_c2pa = UnicodeAttribute(null=True)
     thumbnail_key = UnicodeAttribute(null=True)
     poster_key = UnicodeAttribute(null=True)
     public_prefix = UnicodeAttribute(null=True)

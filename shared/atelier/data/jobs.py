@@ -106,6 +106,7 @@ def asset_item(asset: Asset) -> AssetItem:
         removed=asset.removed,
         created_at=asset.created_at,
         restriction=asset.restriction,
+        screened_at=asset.screened_at,
         provenance_c2pa=asset.provenance.c2pa if asset.provenance else None,
         digital_source_type=asset.provenance.digital_source_type if asset.provenance else None,
         thumbnail_key=asset.thumbnail_key,

@@ -56,6 +56,19 @@ class ModerationRepository:
             actions += publish_actions(row.kind, row.asset_id, row.published_at)
         _update_asset(account_id, asset_id, actions)
 
+    def record_screening(self, account_id: str, asset_id: str, *, at: datetime, restriction: str | None) -> None:
+        """An older asset checked by the backlog sweep: screened now, and if moderation keeps it
+        private, made private with the reason (out of the gallery, its public copies forgotten)."""
+        actions: list[Any] = [GalleryEntryItem.screened_at.set(at)]
+        if restriction:
+            actions += [
+                GalleryEntryItem.restriction.set(restriction),
+                GalleryEntryItem.visibility.set(Visibility.PRIVATE.value),
+                GalleryEntryItem.public_prefix.remove(),
+                *unpublish_actions(),
+            ]
+        _update_asset(account_id, asset_id, actions)
+
     def remove_asset(self, account_id: str, asset_id: str) -> None:
         _update_asset(
             account_id,

@@ -2,8 +2,9 @@
 
 Two checks, cheapest first:
 
-- a known-bad perceptual-hash list (ImageHash's pHash, configured as hex strings, e.g. a vendor's
-  hash set): a match within ``known_bad_hash_distance`` bits is a minor-safety hit;
+- a known-bad perceptual-hash list (pHash in ImageHash's hex format, e.g. a vendor's hash set,
+  computed by ``perceptual_hash`` with Pillow alone): a match within ``known_bad_hash_distance`` bits
+  is a minor-safety hit;
 - Amazon Rekognition ``DetectModerationLabels`` on the image, or on frames of a video sampled at the
   first frame (the poster) and every ``moderation_video_frame_seconds`` after it. Locally the same
   client talks to a stand-in (``REKOGNITION_ENDPOINT_URL``) that speaks Rekognition's JSON protocol.
@@ -23,6 +24,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from atelier import errors
+from atelier.integrations.perceptual_hash import PerceptualHash, phash
 from atelier.settings import MediaModerationRule, Settings
 
 # Rekognition takes JPEG or PNG bytes up to 5 MB; frames and other formats are sent as JPEG.
@@ -133,24 +135,18 @@ def video_frames(content: bytes, *, every_seconds: float) -> Iterator[Any]:
 # Known-bad hashes.
 # ------------------------------------------------------------------------------------------
 def perceptual_hash(image: Any) -> str:
-    import imagehash
-
-    return str(imagehash.phash(image))
+    return str(phash(image))
 
 
 class HashList:
     def __init__(self, hashes: Iterable[str], max_distance: int) -> None:
-        import imagehash
-
-        self._hashes = [imagehash.hex_to_hash(value.strip()) for value in hashes if value.strip()]
+        self._hashes = [PerceptualHash.from_hex(value) for value in hashes if value.strip()]
         self._max_distance = max_distance
 
     def matches(self, image: Any) -> bool:
-        import imagehash
-
         if not self._hashes:
             return False
-        found = imagehash.phash(image)
+        found = phash(image)
         return any(found - known <= self._max_distance for known in self._hashes)
 
 

@@ -10,6 +10,9 @@ Two marks, both added before an output is stored:
 
 The key and certificate chain come from settings (local and test stacks) or SSM SecureString
 parameters (deployed stacks). ``read_provenance`` answers what a file carries, for the asset record.
+
+Thumbnails and posters carry both marks too (``mark_preview``): their own manifest names the signed
+original as its parent ingredient, so the original's manifest travels inside the preview.
 """
 
 from __future__ import annotations
@@ -179,6 +182,67 @@ class ProvenanceSigner:
         except c2pa.C2paError as exc:
             raise ProvenanceError() from exc
         return destination.getvalue()
+
+    def mark_preview(
+        self,
+        preview: bytes,
+        content_type: str,
+        *,
+        parent: bytes,
+        parent_type: str,
+        parent_title: str,
+        title: str,
+        actions: tuple[str, ...],
+    ) -> bytes:
+        """A thumbnail or poster marked as its own file: the XMP digital source type, and a manifest
+        whose parent ingredient is the signed original (its manifest travels inside) and whose
+        actions say what was done to it (``c2pa.opened`` on the parent, then ``actions``)."""
+        import c2pa
+
+        if content_type not in SIGNABLE_TYPES or parent_type not in SIGNABLE_TYPES:
+            raise errors.InvalidFieldError("This kind of preview cannot carry provenance.")
+        marked = with_digital_source_type(preview, content_type)
+        credentials = self._credentials()
+        definition = preview_manifest_definition(title=title, actions=actions)
+        try:
+            info = c2pa.C2paSignerInfo(
+                c2pa.C2paSigningAlg.ES256,
+                credentials.certificate_chain_pem.encode(),
+                credentials.private_key_pem.encode(),
+                None,
+            )
+            with self._lock:
+                signer = c2pa.Signer.from_info(info)
+                try:
+                    builder = c2pa.Builder(json.dumps(definition), _no_thumbnail_context())
+                    builder.add_ingredient(
+                        {"title": parent_title, "relationship": "parentOf", "label": _PARENT},
+                        parent_type,
+                        io.BytesIO(parent),
+                    )
+                    destination = io.BytesIO()
+                    builder.sign(signer, content_type, io.BytesIO(marked), destination)
+                finally:
+                    signer.close()
+        except c2pa.C2paError as exc:
+            raise ProvenanceError() from exc
+        return destination.getvalue()
+
+
+_PARENT = "parent"
+
+
+def preview_manifest_definition(*, title: str, actions: tuple[str, ...]) -> dict[str, Any]:
+    """A derived file's manifest: opened from its parent, then ``actions`` (the last one naming the
+    digital source type, so a reader of the preview alone sees it is AI-made)."""
+    steps: list[dict[str, Any]] = [{"action": "c2pa.opened", "parameters": {"ingredientIds": [_PARENT]}}]
+    steps += [{"action": action} for action in actions]
+    steps[-1]["digitalSourceType"] = DIGITAL_SOURCE_TYPE
+    return {
+        "claim_generator_info": [{"name": GENERATOR, "version": __version__}],
+        "title": title,
+        "assertions": [{"label": "c2pa.actions", "data": {"actions": steps}}],
+    }
 
 
 def _no_thumbnail_context() -> Any:

@@ -190,8 +190,16 @@ class Asset(BaseModel):
     # Why moderation keeps it private (never published or shared), e.g. "restricted:Suggestive".
     restriction: str | None = None
     provenance: Provenance | None = None
+    # When media moderation passed it (None on items made before outputs were screened, until the
+    # backlog sweep checks them; see usecases/screen_backlog.py).
+    screened_at: datetime | None = None
     # Derived previews beside the object (None where none could be made), and the prefix of the
     # public copies while published (see integrations/public_media.py).
     thumbnail_key: str | None = None
     poster_key: str | None = None
     public_prefix: str | None = None
+
+    @property
+    def awaits_screening(self) -> bool:
+        """Made before outputs were screened and not checked since (see ``screened_at``)."""
+        return self.screened_at is None and self.provenance is None

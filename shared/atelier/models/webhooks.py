@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class WebhookEventType(StrEnum):
@@ -81,3 +82,101 @@ class WebhookDelivery(BaseModel):
     delivered_at: datetime | None = None
     # A per-job receiver; None for deliveries to the endpoint's own URL.
     url: str | None = None
+
+
+# The payloads on the wire: `{"type", "timestamp", "data"}` (the Standard Webhooks shape). The use
+# case builds `data` from these models, and the OpenAPI document's `webhooks` are their schemas.
+class JobEventError(BaseModel):
+    code: str
+    message: str
+
+
+class JobEventData(BaseModel):
+    object: Literal["job"] = "job"
+    id: str
+    account_id: str
+    workspace_id: str
+    kind: Literal["image", "video"]
+    model: str
+    status: Literal["succeeded", "failed", "canceled"]
+    outputs: list[str] = Field(description="The ids of the output assets (GET /v1/assets/{asset_id}).")
+    error: JobEventError | None
+    cost_credits: int
+    charged_credits: int
+    finished_at: str
+    prompt: str | None = Field(
+        default=None, description="Present only when the endpoint opted in to prompts (`include_prompt`)."
+    )
+
+
+class ExportEventData(BaseModel):
+    object: Literal["export"] = "export"
+    id: str
+    account_id: str
+    status: Literal["ready", "failed"]
+    expires_at: str | None = Field(description="When the archive's download expires (fetch it signed in).")
+    size_bytes: int | None
+
+
+class BalanceEventData(BaseModel):
+    object: Literal["balance"] = "balance"
+    account_id: str
+    status: Literal["low"] = "low"
+    credits: int = Field(description="The balance after the hold that took it below the endpoint's threshold.")
+
+
+class AccountEventData(BaseModel):
+    object: Literal["account"] = "account"
+    id: str
+    account_id: str
+    status: Literal["deletion_scheduled"] = "deletion_scheduled"
+    purge_at: str = Field(description="When the account and everything it holds is purged, unless canceled.")
+
+
+class EndpointTestEventData(BaseModel):
+    object: Literal["webhook_endpoint"] = "webhook_endpoint"
+    id: str
+    account_id: str
+    status: Literal["test"] = "test"
+
+
+class JobEvent(BaseModel):
+    type: Literal["job.succeeded", "job.failed", "job.canceled"]
+    timestamp: str
+    data: JobEventData
+
+
+class ExportEvent(BaseModel):
+    type: Literal["export.ready", "export.failed"]
+    timestamp: str
+    data: ExportEventData
+
+
+class CreditsLowEvent(BaseModel):
+    type: Literal["credits.low"]
+    timestamp: str
+    data: BalanceEventData
+
+
+class DeletionScheduledEvent(BaseModel):
+    type: Literal["deletion.scheduled"]
+    timestamp: str
+    data: AccountEventData
+
+
+class EndpointTestEvent(BaseModel):
+    type: Literal["webhook.test"]
+    timestamp: str
+    data: EndpointTestEventData
+
+
+PAYLOAD_MODELS: dict[WebhookEventType, type[BaseModel]] = {
+    WebhookEventType.JOB_SUCCEEDED: JobEvent,
+    WebhookEventType.JOB_FAILED: JobEvent,
+    WebhookEventType.JOB_CANCELED: JobEvent,
+    WebhookEventType.EXPORT_READY: ExportEvent,
+    WebhookEventType.EXPORT_FAILED: ExportEvent,
+    WebhookEventType.CREDITS_LOW: CreditsLowEvent,
+    WebhookEventType.DELETION_SCHEDULED: DeletionScheduledEvent,
+    WebhookEventType.TEST: EndpointTestEvent,
+}

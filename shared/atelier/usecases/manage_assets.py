@@ -102,9 +102,12 @@ def update_asset(
         # Listed in the gallery by the same write that makes it public, with its public copies
         # made just before (and removed again if that write is refused).
         published_at = clock.now()
-        public_prefix = expose(
-            asset.id, asset.object_key, asset.thumbnail_key, asset.poster_key, public_media=public_media
-        )
+        # An item made before outputs were screened is listed once the backlog sweep passes it
+        # (which makes its public copies then); until then nothing of it is public.
+        if not asset.awaits_screening:
+            public_prefix = expose(
+                asset.id, asset.object_key, asset.thumbnail_key, asset.poster_key, public_media=public_media
+            )
     elif visibility is asset.visibility and visibility is not Visibility.PRIVATE:
         visibility = None
     try:

@@ -130,7 +130,7 @@ def open_share(
         raise errors.NotFoundError()
     if share.target_type is TargetType.ASSET:
         exposure = asset_exposure(share.account_id, share.target_id)
-        if exposure is None or exposure.taken_down:
+        if exposure is None or exposure.taken_down or exposure.awaiting_screening or exposure.restriction:
             raise errors.NotFoundError()
         return SharedItem(
             share=share,

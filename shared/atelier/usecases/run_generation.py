@@ -42,6 +42,7 @@ from atelier.integrations.inference.base import (
     ProviderStatus,
 )
 from atelier.integrations.previews import PREVIEW_CONTENT_TYPE, make_previews, poster_key, thumbnail_key
+from atelier.integrations.provenance import ProvenanceSigner
 from atelier.integrations.queue import MAX_DELAY_SECONDS, MessageQueue
 from atelier.integrations.resilience import CircuitOpenError, remaining_seconds
 from atelier.integrations.storage import ObjectStore, output_key, output_prefix
@@ -493,7 +494,9 @@ def finish(
         key = output_key(job.account_id, job.id, index, _EXTENSIONS.get(info.content_type, "bin"))
         storage.put(key, content, info.content_type, metadata={"sha256": info.sha256, "job-id": job.id})
         stored.append(key)
-        thumbnail, poster = _store_previews(key, content, info.content_type, storage)
+        thumbnail, poster = _store_previews(
+            key, content, info.content_type, storage, asset_id=asset_id, signer=safety.signer
+        )
         stored.extend(k for k in (thumbnail, poster) if k)
         assets.append(
             Asset(
@@ -512,6 +515,7 @@ def finish(
                 created_at=clock.now(),
                 restriction=screened.restriction,
                 provenance=screened.provenance,
+                screened_at=clock.now(),
                 thumbnail_key=thumbnail,
                 poster_key=poster,
             )
@@ -580,18 +584,59 @@ def _count_ended(job: Job, code: str, status: JobStatus) -> None:
     record_metric("CreditsRefunded", job.cost_credits)
 
 
-def _store_previews(key: str, content: bytes, content_type: str, storage: ObjectStore) -> tuple[str | None, str | None]:
-    """Stores the output's thumbnail (and a video's poster) beside it; answers their keys, None
-    for what could not be made."""
+def _store_previews(
+    key: str, content: bytes, content_type: str, storage: ObjectStore, *, asset_id: str, signer: ProvenanceSigner
+) -> tuple[str | None, str | None]:
+    """Stores the output's thumbnail (and a video's poster) beside it, each marked as AI-made in its
+    own right; answers their keys, None for what could not be made or marked."""
     previews = make_previews(content, content_type)
-    thumbnail = poster = None
-    if previews.thumbnail is not None:
-        thumbnail = thumbnail_key(key)
-        storage.put(thumbnail, previews.thumbnail, PREVIEW_CONTENT_TYPE)
-    if previews.poster is not None:
-        poster = poster_key(key)
-        storage.put(poster, previews.poster, PREVIEW_CONTENT_TYPE)
-    return thumbnail, poster
+    from_video = content_type.startswith("video/")
+    made: list[str | None] = []
+    for preview, preview_key, kind, actions in (
+        (
+            previews.thumbnail,
+            thumbnail_key(key),
+            "thumbnail",
+            ("c2pa.converted", "c2pa.resized") if from_video else ("c2pa.resized",),
+        ),
+        (previews.poster, poster_key(key), "poster", ("c2pa.converted",)),
+    ):
+        marked = None
+        if preview is not None:
+            marked = _marked_preview(
+                preview, kind, actions, parent=content, parent_type=content_type, asset_id=asset_id, signer=signer
+            )
+        if marked is not None:
+            storage.put(preview_key, marked, PREVIEW_CONTENT_TYPE)
+        made.append(preview_key if marked is not None else None)
+    return made[0], made[1]
+
+
+def _marked_preview(
+    preview: bytes,
+    kind: str,
+    actions: tuple[str, ...],
+    *,
+    parent: bytes,
+    parent_type: str,
+    asset_id: str,
+    signer: ProvenanceSigner,
+) -> bytes | None:
+    """The preview with its own marks, or None (logged): an unmarked preview is never stored, and a
+    preview never fails the job whose output it is."""
+    try:
+        return signer.mark_preview(
+            preview,
+            PREVIEW_CONTENT_TYPE,
+            parent=parent,
+            parent_type=parent_type,
+            parent_title=asset_id,
+            title=f"{asset_id} {kind}",
+            actions=actions,
+        )
+    except errors.AtelierError as exc:
+        logger.warning("preview not marked, left out", extra={"kind": kind, "error_type": type(exc).__name__})
+        return None
 
 
 def discard_outputs(job: Job, storage: ObjectStore) -> None:

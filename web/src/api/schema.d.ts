@@ -75,7 +75,7 @@ export interface paths {
          * Reports by status, newest first
          * @description The moderators' queue: open reports (minor-safety reports first, then newest first) or resolved ones, newest first; `reason` keeps only reports of that reason. Admins only: 404 to anyone else.
          */
-        get: operations["listAdminReports"];
+        get: operations["listReports"];
         put?: never;
         post?: never;
         delete?: never;
@@ -131,8 +131,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The asset library, newest first */
-        get: operations["get_assets_v1_assets_get"];
+        /**
+         * The asset library, newest first
+         * @description The signed-in account's assets (images, videos and reference uploads), newest first, filtered by kind or workspace. Download URLs are short-lived.
+         */
+        get: operations["listAssets"];
         put?: never;
         post?: never;
         delete?: never;
@@ -148,16 +151,25 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One asset, with a short-lived download URL */
-        get: operations["get_one_asset_v1_assets__asset_id__get"];
+        /**
+         * One asset, with a short-lived download URL
+         * @description One of your assets, with a short-lived download URL. Another account's private asset answers 404, as for one that does not exist.
+         */
+        get: operations["getAsset"];
         put?: never;
         post?: never;
-        /** Delete an asset: the object and every pointer to it */
-        delete: operations["remove_asset_v1_assets__asset_id__delete"];
+        /**
+         * Delete an asset: the object and every pointer to it
+         * @description Deletes an asset: its stored object, its public copy if published, and every pointer to it (shares, gallery). Cannot be undone.
+         */
+        delete: operations["deleteAsset"];
         options?: never;
         head?: never;
-        /** Label, rate or publish an asset */
-        patch: operations["patch_asset_v1_assets__asset_id__patch"];
+        /**
+         * Label, rate or publish an asset
+         * @description Sets an asset's labels, rating (1 to 5, or null to clear it) or visibility. Publishing needs the terms accepted and an account in good standing.
+         */
+        patch: operations["updateAsset"];
         trace?: never;
     };
     "/v1/auth/callback": {
@@ -167,8 +179,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Finish signing in (the identity provider redirects here) */
-        get: operations["callback_v1_auth_callback_get"];
+        /**
+         * Finish signing in (the identity provider redirects here)
+         * @description Where the identity provider sends the browser back: checks state, nonce and PKCE, creates or finds the account, sets the `__Host-session` cookie and redirects to `redirect_to`.
+         */
+        get: operations["completeSignIn"];
         put?: never;
         post?: never;
         delete?: never;
@@ -184,8 +199,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Start signing in with an identity provider */
-        get: operations["login_v1_auth_login_get"];
+        /**
+         * Start signing in with an identity provider
+         * @description Starts an OpenID Connect sign-in (code flow with state, nonce and PKCE S256): redirects the browser to the identity provider. `login_hint` is passed on.
+         */
+        get: operations["signIn"];
         put?: never;
         post?: never;
         delete?: never;
@@ -203,8 +221,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** End this session */
-        post: operations["logout_v1_auth_logout_post"];
+        /**
+         * End this session
+         * @description Ends this session and clears its cookie. Harmless without one.
+         */
+        post: operations["signOut"];
         delete?: never;
         options?: never;
         head?: never;
@@ -220,8 +241,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** End every session of the account */
-        post: operations["logout_all_v1_auth_logout_all_post"];
+        /**
+         * End every session of the account
+         * @description Ends every session of the account, on every device; nothing else changes.
+         */
+        post: operations["signOutEverywhere"];
         delete?: never;
         options?: never;
         head?: never;
@@ -235,8 +259,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Credits, held credits and the spend cap */
-        get: operations["get_balance_v1_billing_balance_get"];
+        /**
+         * Credits, held credits and the spend cap
+         * @description The account's credits, the credits held by running jobs, and the monthly spend cap with what was spent this month.
+         */
+        get: operations["getBalance"];
         put?: never;
         post?: never;
         delete?: never;
@@ -252,8 +279,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Credit packs and plans */
-        get: operations["get_catalog_v1_billing_catalog_get"];
+        /**
+         * Credit packs and plans
+         * @description The credit packs and subscription plans on sale, with their prices. No sign-in needed.
+         */
+        get: operations["getCatalog"];
         put?: never;
         post?: never;
         delete?: never;
@@ -271,8 +301,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Start a purchase at a payment provider */
-        post: operations["post_checkout_v1_billing_checkout_post"];
+        /**
+         * Start a purchase at a payment provider
+         * @description Starts buying a pack or plan at a payment provider; answers the provider's checkout URL to send the buyer to. Credits are added when the provider confirms the payment.
+         */
+        post: operations["startCheckout"];
         delete?: never;
         options?: never;
         head?: never;
@@ -286,8 +319,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Money entries, newest first */
-        get: operations["get_ledger_v1_billing_ledger_get"];
+        /**
+         * Money entries, newest first
+         * @description Every credit movement of the account (purchases, grants, holds, settlements, releases, refunds), newest first.
+         */
+        get: operations["listLedgerEntries"];
         put?: never;
         post?: never;
         delete?: never;
@@ -303,8 +339,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Where a provider's checkout page sends the buyer back */
-        get: operations["checkout_return_v1_billing_return__provider__get"];
+        /**
+         * Where a provider's checkout page sends the buyer back
+         * @description Where a payment provider's checkout page sends the buyer back; the payment is confirmed with the provider, then the browser goes to Billing.
+         */
+        get: operations["completeCheckout"];
         put?: never;
         post?: never;
         delete?: never;
@@ -321,8 +360,11 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Set or remove the monthly spend cap */
-        put: operations["put_spend_cap_v1_billing_spend_cap_put"];
+        /**
+         * Set or remove the monthly spend cap
+         * @description Sets the most credits the account may spend in a calendar month, or removes the cap with null. A job that would pass it answers 429 `spend_cap_exceeded`.
+         */
+        put: operations["setSpendCap"];
         post?: never;
         delete?: never;
         options?: never;
@@ -337,8 +379,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The current subscription, if any */
-        get: operations["get_subscription_v1_billing_subscription_get"];
+        /**
+         * The current subscription, if any
+         * @description The account's current subscription (plan, status, end of the period), or null.
+         */
+        get: operations["getSubscription"];
         put?: never;
         post?: never;
         delete?: never;
@@ -354,8 +399,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Public assets, newest first (no sign-in) */
-        get: operations["get_gallery_v1_gallery_get"];
+        /**
+         * Public assets, newest first (no sign-in)
+         * @description Published assets from every account, newest first. No sign-in needed.
+         */
+        get: operations["listGallery"];
         put?: never;
         post?: never;
         delete?: never;
@@ -371,8 +419,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Health check */
-        get: operations["get_health_v1_health_get"];
+        /**
+         * Health check
+         * @description Answers 200 with the deployed version while the API is up. No sign-in needed.
+         */
+        get: operations["getHealth"];
         put?: never;
         post?: never;
         delete?: never;
@@ -388,11 +439,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Jobs, newest first */
-        get: operations["get_jobs_v1_jobs_get"];
+        /**
+         * Jobs, newest first
+         * @description The account's generation jobs, newest first, filtered by status or workspace.
+         */
+        get: operations["listJobs"];
         put?: never;
-        /** Submit a generation job */
-        post: operations["post_job_v1_jobs_post"];
+        /**
+         * Submit a generation job
+         * @description Submits an image or video generation: the price is held from the balance and the job is queued (202). Poll GET /v1/jobs/{job_id}, or receive a `job.*` webhook. An `Idempotency-Key` makes a retried submission answer the same job; `Cancel-After` sets a deadline.
+         */
+        post: operations["createJob"];
         delete?: never;
         options?: never;
         head?: never;
@@ -406,8 +463,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One job */
-        get: operations["get_one_job_v1_jobs__job_id__get"];
+        /**
+         * One job
+         * @description One job: its status, queue position and progress while it runs, and its output asset ids, cost and error once it ends.
+         */
+        get: operations["getJob"];
         put?: never;
         post?: never;
         delete?: never;
@@ -425,8 +485,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Cancel a job that has not finished; its hold is released */
-        post: operations["post_cancel_v1_jobs__job_id__cancel_post"];
+        /**
+         * Cancel a job that has not finished; its hold is released
+         * @description Cancels a job that is still queued or running, at the provider too, and releases its held credits. A finished job answers 409 `job_finished`.
+         */
+        post: operations["cancelJob"];
         delete?: never;
         options?: never;
         head?: never;
@@ -440,15 +503,21 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The signed-in account */
-        get: operations["get_me_v1_me_get"];
+        /**
+         * The signed-in account
+         * @description The signed-in account: profile, status, consents, the terms version accepted and preferences.
+         */
+        get: operations["getMe"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        /** Correct name, email or preferences (a new email takes effect once confirmed from it) */
-        patch: operations["patch_me_v1_me_patch"];
+        /**
+         * Correct name, email or preferences (a new email takes effect once confirmed from it)
+         * @description Corrects the name, email or preferences. A new email takes effect once confirmed from the link sent to it.
+         */
+        patch: operations["updateMe"];
         trace?: never;
     };
     "/v1/me/api-keys": {
@@ -458,11 +527,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List API keys (never the keys themselves) */
-        get: operations["list_keys_v1_me_api_keys_get"];
+        /**
+         * List API keys (never the keys themselves)
+         * @description The account's API keys, with their names and scopes; never the keys themselves. Needs a session.
+         */
+        get: operations["listApiKeys"];
         put?: never;
-        /** Create an API key (shown once) */
-        post: operations["create_key_v1_me_api_keys_post"];
+        /**
+         * Create an API key (shown once)
+         * @description Creates an API key with the given scopes (by default `generate` and `library:read`). The key is in this answer only: store it. Needs a session.
+         */
+        post: operations["createApiKey"];
         delete?: never;
         options?: never;
         head?: never;
@@ -479,8 +554,11 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Revoke an API key */
-        delete: operations["revoke_key_v1_me_api_keys__api_key_id__delete"];
+        /**
+         * Revoke an API key
+         * @description Revokes an API key at once; requests with it answer 401 from then on. Needs a session.
+         */
+        delete: operations["revokeApiKey"];
         options?: never;
         head?: never;
         patch?: never;
@@ -494,8 +572,11 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Turn optional processing on or off */
-        put: operations["put_consent_v1_me_consent_put"];
+        /**
+         * Turn optional processing on or off
+         * @description Turns the optional processing on or off: analytics, product improvement, marketing emails. Anything left out is off.
+         */
+        put: operations["updateConsent"];
         post?: never;
         delete?: never;
         options?: never;
@@ -510,13 +591,22 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Whether your account is scheduled for deletion, and when */
-        get: operations["get_deletion_v1_me_deletion_get"];
+        /**
+         * Whether your account is scheduled for deletion, and when
+         * @description Whether the account's deletion is scheduled, and when it will be purged.
+         */
+        get: operations["getDeletion"];
         put?: never;
-        /** Schedule the deletion of your account (cancellable for 72 hours) */
-        post: operations["post_deletion_v1_me_deletion_post"];
-        /** Cancel the scheduled deletion of your account */
-        delete: operations["delete_deletion_v1_me_deletion_delete"];
+        /**
+         * Schedule the deletion of your account (cancellable for 72 hours)
+         * @description Schedules the deletion of the account and everything it holds; it can be canceled for 72 hours, then it is purged.
+         */
+        post: operations["scheduleDeletion"];
+        /**
+         * Cancel the scheduled deletion of your account
+         * @description Cancels a scheduled deletion before the purge starts.
+         */
+        delete: operations["cancelDeletion"];
         options?: never;
         head?: never;
         patch?: never;
@@ -531,8 +621,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Confirm a new email address with the token from the link sent to it */
-        post: operations["post_email_confirmation_v1_me_email_confirmations_post"];
+        /**
+         * Confirm a new email address with the token from the link sent to it
+         * @description Confirms a new email address with the token from the link sent to it; the address then replaces the old one.
+         */
+        post: operations["confirmEmail"];
         delete?: never;
         options?: never;
         head?: never;
@@ -548,8 +641,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Request a download of all your data */
-        post: operations["post_export_v1_me_exports_post"];
+        /**
+         * Request a download of all your data
+         * @description Starts building an archive of all the account's data (access right); poll GET /v1/me/exports/{export_id} or receive `export.ready`. One at a time.
+         */
+        post: operations["createExport"];
         delete?: never;
         options?: never;
         head?: never;
@@ -563,8 +659,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** An export: its status and, once ready, its download link */
-        get: operations["get_export_v1_me_exports__export_id__get"];
+        /**
+         * An export: its status and, once ready, its download link
+         * @description An export's status and, once ready, a short-lived download link.
+         */
+        get: operations["getExport"];
         put?: never;
         post?: never;
         delete?: never;
@@ -582,8 +681,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Accept the terms in force and attest the minimum age */
-        post: operations["post_terms_v1_me_terms_post"];
+        /**
+         * Accept the terms in force and attest the minimum age
+         * @description Accepts the terms version in force and attests the minimum age. Until done, generation, purchases, publishing and shares answer 403 `consent_required`.
+         */
+        post: operations["acceptTerms"];
         delete?: never;
         options?: never;
         head?: never;
@@ -597,8 +699,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Models on offer, their prices and parameters */
-        get: operations["get_models_v1_models_get"];
+        /**
+         * Models on offer, their prices and parameters
+         * @description The image and video models on offer: their provider, price in credits and the parameters each accepts. No sign-in needed.
+         */
+        get: operations["listModels"];
         put?: never;
         post?: never;
         delete?: never;
@@ -614,8 +719,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The terms or privacy policy in force */
-        get: operations["get_policy_v1_policies__kind__get"];
+        /**
+         * The terms or privacy policy in force
+         * @description The terms or the privacy policy in force now, and the upcoming version if one is published. No sign-in needed.
+         */
+        get: operations["getPolicy"];
         put?: never;
         post?: never;
         delete?: never;
@@ -633,8 +741,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Report an asset or workflow */
-        post: operations["post_report_v1_reports_post"];
+        /**
+         * Report an asset or workflow
+         * @description Reports a public asset or workflow to the moderators, once per item and account.
+         */
+        post: operations["createReport"];
         delete?: never;
         options?: never;
         head?: never;
@@ -648,8 +759,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The item a share link shows (no sign-in) */
-        get: operations["get_shared_v1_s__token__get"];
+        /**
+         * The item a share link shows (no sign-in)
+         * @description The asset or workflow a share link shows. No sign-in needed; a revoked or unknown link answers 404.
+         */
+        get: operations["getSharedItem"];
         put?: never;
         post?: never;
         delete?: never;
@@ -665,11 +779,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Your share links */
-        get: operations["get_shares_v1_shares_get"];
+        /**
+         * Your share links
+         * @description The account's share links.
+         */
+        get: operations["listShares"];
         put?: never;
-        /** Share one asset or workflow by link */
-        post: operations["post_share_v1_shares_post"];
+        /**
+         * Share one asset or workflow by link
+         * @description Creates a link that shows one asset or workflow to anyone who has it, until revoked.
+         */
+        post: operations["createShare"];
         delete?: never;
         options?: never;
         head?: never;
@@ -686,8 +806,11 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Revoke a share link */
-        delete: operations["delete_share_v1_shares__share_id__delete"];
+        /**
+         * Revoke a share link
+         * @description Revokes a share link; it answers 404 from then on.
+         */
+        delete: operations["revokeShare"];
         options?: never;
         head?: never;
         patch?: never;
@@ -702,8 +825,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Start a reference-image upload (a presigned POST) */
-        post: operations["post_upload_v1_uploads_post"];
+        /**
+         * Start a reference-image upload (a presigned POST)
+         * @description Starts uploading a reference image: answers a presigned POST that the object store itself limits to the declared type and size. Use the upload's id in `reference_upload_ids`.
+         */
+        post: operations["createUpload"];
         delete?: never;
         options?: never;
         head?: never;
@@ -717,11 +843,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The account's webhook endpoints */
-        get: operations["get_endpoints_v1_webhook_endpoints_get"];
+        /**
+         * The account's webhook endpoints
+         * @description The account's webhook endpoints (never their secrets).
+         */
+        get: operations["listWebhookEndpoints"];
         put?: never;
-        /** Register a webhook endpoint; its signing secret is answered this once */
-        post: operations["post_endpoint_v1_webhook_endpoints_post"];
+        /**
+         * Register a webhook endpoint; its signing secret is answered this once
+         * @description Registers an https endpoint for the chosen events. Its `whsec_` signing secret is in this answer only; deliveries are signed with the Standard Webhooks scheme.
+         */
+        post: operations["createWebhookEndpoint"];
         delete?: never;
         options?: never;
         head?: never;
@@ -735,8 +867,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The secret that signs deliveries to a job's own `webhook_url` (made on first use) */
-        get: operations["get_default_secret_v1_webhook_endpoints_default_secret_get"];
+        /**
+         * The secret that signs deliveries to a job's own `webhook_url` (made on first use)
+         * @description The secret that signs deliveries to a job's own `webhook_url`, made on first use.
+         */
+        get: operations["getDefaultWebhookSecret"];
         put?: never;
         post?: never;
         delete?: never;
@@ -752,16 +887,25 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One webhook endpoint (never its secret) */
-        get: operations["get_one_endpoint_v1_webhook_endpoints__endpoint_id__get"];
+        /**
+         * One webhook endpoint (never its secret)
+         * @description One webhook endpoint, with why it was disabled if it was (never its secret).
+         */
+        get: operations["getWebhookEndpoint"];
         put?: never;
         post?: never;
-        /** Remove a webhook endpoint and its delivery log */
-        delete: operations["remove_endpoint_v1_webhook_endpoints__endpoint_id__delete"];
+        /**
+         * Remove a webhook endpoint and its delivery log
+         * @description Removes a webhook endpoint and its delivery log; nothing more is sent to it.
+         */
+        delete: operations["deleteWebhookEndpoint"];
         options?: never;
         head?: never;
-        /** Change a webhook endpoint's URL, events, description, or enable or disable it */
-        patch: operations["patch_endpoint_v1_webhook_endpoints__endpoint_id__patch"];
+        /**
+         * Change a webhook endpoint's URL, events, description, or enable or disable it
+         * @description Changes an endpoint's URL, events, description, prompt opt-in or `credits.low` threshold, or enables or disables it.
+         */
+        patch: operations["updateWebhookEndpoint"];
         trace?: never;
     };
     "/v1/webhook-endpoints/{endpoint_id}/deliveries": {
@@ -771,8 +915,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The endpoint's delivery log (30 days), newest first */
-        get: operations["get_deliveries_v1_webhook_endpoints__endpoint_id__deliveries_get"];
+        /**
+         * The endpoint's delivery log (30 days), newest first
+         * @description The endpoint's deliveries of the last 30 days, newest first: event, attempts, last status and the next retry.
+         */
+        get: operations["listWebhookDeliveries"];
         put?: never;
         post?: never;
         delete?: never;
@@ -790,8 +937,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Attempt a delivered or failed delivery again (same message id and body) */
-        post: operations["post_redeliver_v1_webhook_endpoints__endpoint_id__deliveries__delivery_id__redeliver_post"];
+        /**
+         * Attempt a delivered or failed delivery again (same message id and body)
+         * @description Sends a delivered or failed delivery again, with the same message id and body. One still pending answers 409 `delivery_pending`.
+         */
+        post: operations["redeliverWebhook"];
         delete?: never;
         options?: never;
         head?: never;
@@ -807,8 +957,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Rotate the signing secret; the previous one keeps signing during the overlap window */
-        post: operations["post_rotate_secret_v1_webhook_endpoints__endpoint_id__rotate_secret_post"];
+        /**
+         * Rotate the signing secret; the previous one keeps signing during the overlap window
+         * @description Makes a new signing secret, answered this once; the previous one keeps signing too during the overlap window, so receivers can switch without losing events.
+         */
+        post: operations["rotateWebhookSecret"];
         delete?: never;
         options?: never;
         head?: never;
@@ -824,8 +977,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Send a `webhook.test` event to this endpoint */
-        post: operations["post_test_event_v1_webhook_endpoints__endpoint_id__test_post"];
+        /**
+         * Send a `webhook.test` event to this endpoint
+         * @description Queues a `webhook.test` event to this endpoint, whatever events it subscribes to.
+         */
+        post: operations["sendTestWebhook"];
         delete?: never;
         options?: never;
         head?: never;
@@ -841,8 +997,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Creem events */
-        post: operations["creem_webhook_v1_webhooks_creem_post"];
+        /**
+         * Creem events
+         * @description Creem's payment events. The signature is checked before anything is read; 2xx only once the event is durably recorded.
+         */
+        post: operations["receiveCreemEvent"];
         delete?: never;
         options?: never;
         head?: never;
@@ -858,8 +1017,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** PayPal events */
-        post: operations["paypal_webhook_v1_webhooks_paypal_post"];
+        /**
+         * PayPal events
+         * @description PayPal's payment events, verified with PayPal before the body is read; 2xx only once the event is durably recorded.
+         */
+        post: operations["receivePaypalEvent"];
         delete?: never;
         options?: never;
         head?: never;
@@ -875,8 +1037,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Inference providers' callbacks (hints: the job is re-checked with the provider) */
-        post: operations["provider_callback_v1_webhooks_providers__provider__post"];
+        /**
+         * Inference providers' callbacks (hints: the job is re-checked with the provider)
+         * @description An inference provider says a job changed. Only a hint: the job is re-checked with the provider before anything is recorded.
+         */
+        post: operations["receiveProviderCallback"];
         delete?: never;
         options?: never;
         head?: never;
@@ -892,8 +1057,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Stripe events */
-        post: operations["stripe_webhook_v1_webhooks_stripe_post"];
+        /**
+         * Stripe events
+         * @description Stripe's payment events. The signature is checked before anything is read; 2xx only once the event is durably recorded.
+         */
+        post: operations["receiveStripeEvent"];
         delete?: never;
         options?: never;
         head?: never;
@@ -907,11 +1075,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Your workflows, newest first */
-        get: operations["get_workflows_v1_workflows_get"];
+        /**
+         * Your workflows, newest first
+         * @description The account's saved workflows, newest first.
+         */
+        get: operations["listWorkflows"];
         put?: never;
-        /** Save a workflow (version 1) */
-        post: operations["post_workflow_v1_workflows_post"];
+        /**
+         * Save a workflow (version 1)
+         * @description Saves a workflow (a prompt template with variables and a model) as its version 1.
+         */
+        post: operations["createWorkflow"];
         delete?: never;
         options?: never;
         head?: never;
@@ -925,15 +1099,21 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One workflow: yours, or a public one */
-        get: operations["get_workflow_v1_workflows__workflow_id__get"];
+        /**
+         * One workflow: yours, or a public one
+         * @description One workflow: one of yours, or a public one (no sign-in needed for those).
+         */
+        get: operations["getWorkflow"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        /** Rename, describe or publish a workflow */
-        patch: operations["patch_workflow_v1_workflows__workflow_id__patch"];
+        /**
+         * Rename, describe or publish a workflow
+         * @description Renames, describes, publishes or unpublishes a workflow. Publishing needs the terms accepted.
+         */
+        patch: operations["updateWorkflow"];
         trace?: never;
     };
     "/v1/workflows/{workflow_id}/fork": {
@@ -945,8 +1125,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Copy a public or shared workflow into your account */
-        post: operations["post_fork_v1_workflows__workflow_id__fork_post"];
+        /**
+         * Copy a public or shared workflow into your account
+         * @description Copies a public or shared workflow into your account, as a new workflow of your own.
+         */
+        post: operations["forkWorkflow"];
         delete?: never;
         options?: never;
         head?: never;
@@ -960,11 +1143,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every version of a workflow, oldest first */
-        get: operations["get_versions_v1_workflows__workflow_id__versions_get"];
+        /**
+         * Every version of a workflow, oldest first
+         * @description Every version of a workflow, oldest first; versions never change once added.
+         */
+        get: operations["listWorkflowVersions"];
         put?: never;
-        /** Add an immutable version */
-        post: operations["post_version_v1_workflows__workflow_id__versions_post"];
+        /**
+         * Add an immutable version
+         * @description Adds a new, immutable version of a workflow.
+         */
+        post: operations["createWorkflowVersion"];
         delete?: never;
         options?: never;
         head?: never;
@@ -980,8 +1169,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Run a workflow version with its template's variables filled in */
-        post: operations["post_workflow_job_v1_workflows__workflow_id__versions__version__jobs_post"];
+        /**
+         * Run a workflow version with its template's variables filled in
+         * @description Submits a job from a workflow version, its template's variables filled in from the body; otherwise as POST /v1/jobs, `Idempotency-Key` included.
+         */
+        post: operations["runWorkflow"];
         delete?: never;
         options?: never;
         head?: never;
@@ -995,11 +1187,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List workspaces */
-        get: operations["get_workspaces_v1_workspaces_get"];
+        /**
+         * List workspaces
+         * @description The account's workspaces; every account has a default one.
+         */
+        get: operations["listWorkspaces"];
         put?: never;
-        /** Create a workspace */
-        post: operations["post_workspace_v1_workspaces_post"];
+        /**
+         * Create a workspace
+         * @description Creates a workspace to keep jobs and assets apart. Choose the active one with the `X-Workspace-Id` header.
+         */
+        post: operations["createWorkspace"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1013,20 +1211,190 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One workspace */
-        get: operations["get_one_workspace_v1_workspaces__workspace_id__get"];
+        /**
+         * One workspace
+         * @description One workspace.
+         */
+        get: operations["getWorkspace"];
         put?: never;
         post?: never;
-        /** Delete an empty workspace (never the default) */
-        delete: operations["remove_workspace_v1_workspaces__workspace_id__delete"];
+        /**
+         * Delete an empty workspace (never the default)
+         * @description Deletes an empty workspace; never the default one.
+         */
+        delete: operations["deleteWorkspace"];
         options?: never;
         head?: never;
-        /** Rename a workspace */
-        patch: operations["patch_workspace_v1_workspaces__workspace_id__patch"];
+        /**
+         * Rename a workspace
+         * @description Renames a workspace.
+         */
+        patch: operations["renameWorkspace"];
         trace?: never;
     };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    "job.succeeded": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The `job.succeeded` event
+         * @description A job finished and its outputs are in the library (`data.outputs`: asset ids). Answer 2xx within 10 seconds once it is stored; anything else is retried with backoff for 24 hours, with the same `webhook-id`. Redirects are not followed.
+         */
+        post: operations["jobSucceededEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "job.failed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The `job.failed` event
+         * @description A job failed; its hold was released (`data.error` says why). Answer 2xx within 10 seconds once it is stored; anything else is retried with backoff for 24 hours, with the same `webhook-id`. Redirects are not followed.
+         */
+        post: operations["jobFailedEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "job.canceled": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The `job.canceled` event
+         * @description A job was canceled, by its owner or at its deadline (`Cancel-After`); its hold was released. Answer 2xx within 10 seconds once it is stored; anything else is retried with backoff for 24 hours, with the same `webhook-id`. Redirects are not followed.
+         */
+        post: operations["jobCanceledEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "export.ready": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The `export.ready` event
+         * @description The data export is ready to download, signed in, until `data.expires_at`. Answer 2xx within 10 seconds once it is stored; anything else is retried with backoff for 24 hours, with the same `webhook-id`. Redirects are not followed.
+         */
+        post: operations["exportReadyEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "export.failed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The `export.failed` event
+         * @description The data export could not be built; request another. Answer 2xx within 10 seconds once it is stored; anything else is retried with backoff for 24 hours, with the same `webhook-id`. Redirects are not followed.
+         */
+        post: operations["exportFailedEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "credits.low": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The `credits.low` event
+         * @description A new job took the balance from at least the endpoint's `credits_low_threshold` to below it. Answer 2xx within 10 seconds once it is stored; anything else is retried with backoff for 24 hours, with the same `webhook-id`. Redirects are not followed.
+         */
+        post: operations["creditsLowEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "deletion.scheduled": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The `deletion.scheduled` event
+         * @description The account's deletion was scheduled; it is purged at `data.purge_at` unless canceled. Answer 2xx within 10 seconds once it is stored; anything else is retried with backoff for 24 hours, with the same `webhook-id`. Redirects are not followed.
+         */
+        post: operations["deletionScheduledEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "webhook.test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The `webhook.test` event
+         * @description Sent by POST /v1/webhook-endpoints/{endpoint_id}/test, to that endpoint only. Answer 2xx within 10 seconds once it is stored; anything else is retried with backoff for 24 hours, with the same `webhook-id`. Redirects are not followed.
+         */
+        post: operations["webhookTestEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
         /** AcceptTermsRequest */
@@ -1039,6 +1407,30 @@ export interface components {
              * @constant
              */
             age_confirmed: true;
+        };
+        /** AccountEventData */
+        AccountEventData: {
+            /**
+             * Object
+             * @default account
+             * @constant
+             */
+            object: "account";
+            /** Id */
+            id: string;
+            /** Account Id */
+            account_id: string;
+            /**
+             * Status
+             * @default deletion_scheduled
+             * @constant
+             */
+            status: "deletion_scheduled";
+            /**
+             * Purge At
+             * @description When the account and everything it holds is purged, unless canceled.
+             */
+            purge_at: string;
         };
         /** AdminAccountStatusResponse */
         AdminAccountStatusResponse: {
@@ -1212,6 +1604,28 @@ export interface components {
             items: components["schemas"]["AuditEntryResponse"][];
             /** Next Cursor */
             next_cursor: string | null;
+        };
+        /** BalanceEventData */
+        BalanceEventData: {
+            /**
+             * Object
+             * @default balance
+             * @constant
+             */
+            object: "balance";
+            /** Account Id */
+            account_id: string;
+            /**
+             * Status
+             * @default low
+             * @constant
+             */
+            status: "low";
+            /**
+             * Credits
+             * @description The balance after the hold that took it below the endpoint's threshold.
+             */
+            credits: number;
         };
         /** BalanceResponse */
         BalanceResponse: {
@@ -1443,6 +1857,17 @@ export interface components {
              */
             secret: string;
         };
+        /** CreditsLowEvent */
+        CreditsLowEvent: {
+            /**
+             * Type
+             * @constant
+             */
+            type: "credits.low";
+            /** Timestamp */
+            timestamp: string;
+            data: components["schemas"]["BalanceEventData"];
+        };
         /** DefaultSecretResponse */
         DefaultSecretResponse: {
             /**
@@ -1485,6 +1910,17 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        /** DeletionScheduledEvent */
+        DeletionScheduledEvent: {
+            /**
+             * Type
+             * @constant
+             */
+            type: "deletion.scheduled";
+            /** Timestamp */
+            timestamp: string;
+            data: components["schemas"]["AccountEventData"];
+        };
         /** DeletionScheduledResponse */
         DeletionScheduledResponse: {
             /**
@@ -1508,6 +1944,36 @@ export interface components {
              */
             token: string;
         };
+        /** EndpointTestEvent */
+        EndpointTestEvent: {
+            /**
+             * Type
+             * @constant
+             */
+            type: "webhook.test";
+            /** Timestamp */
+            timestamp: string;
+            data: components["schemas"]["EndpointTestEventData"];
+        };
+        /** EndpointTestEventData */
+        EndpointTestEventData: {
+            /**
+             * Object
+             * @default webhook_endpoint
+             * @constant
+             */
+            object: "webhook_endpoint";
+            /** Id */
+            id: string;
+            /** Account Id */
+            account_id: string;
+            /**
+             * Status
+             * @default test
+             * @constant
+             */
+            status: "test";
+        };
         /** ErrorBody */
         ErrorBody: {
             /** Code */
@@ -1526,6 +1992,42 @@ export interface components {
          */
         ErrorResponse: {
             error: components["schemas"]["ErrorBody"];
+        };
+        /** ExportEvent */
+        ExportEvent: {
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "export.ready" | "export.failed";
+            /** Timestamp */
+            timestamp: string;
+            data: components["schemas"]["ExportEventData"];
+        };
+        /** ExportEventData */
+        ExportEventData: {
+            /**
+             * Object
+             * @default export
+             * @constant
+             */
+            object: "export";
+            /** Id */
+            id: string;
+            /** Account Id */
+            account_id: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ready" | "failed";
+            /**
+             * Expires At
+             * @description When the archive's download expires (fetch it signed in).
+             */
+            expires_at: string | null;
+            /** Size Bytes */
+            size_bytes: number | null;
         };
         /** ExportResponse */
         ExportResponse: {
@@ -1628,6 +2130,69 @@ export interface components {
             /** Message */
             message: string;
         };
+        /** JobEvent */
+        JobEvent: {
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "job.succeeded" | "job.failed" | "job.canceled";
+            /** Timestamp */
+            timestamp: string;
+            data: components["schemas"]["JobEventData"];
+        };
+        /** JobEventData */
+        JobEventData: {
+            /**
+             * Object
+             * @default job
+             * @constant
+             */
+            object: "job";
+            /** Id */
+            id: string;
+            /** Account Id */
+            account_id: string;
+            /** Workspace Id */
+            workspace_id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "image" | "video";
+            /** Model */
+            model: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "succeeded" | "failed" | "canceled";
+            /**
+             * Outputs
+             * @description The ids of the output assets (GET /v1/assets/{asset_id}).
+             */
+            outputs: string[];
+            error: components["schemas"]["JobEventError"] | null;
+            /** Cost Credits */
+            cost_credits: number;
+            /** Charged Credits */
+            charged_credits: number;
+            /** Finished At */
+            finished_at: string;
+            /**
+             * Prompt
+             * @description Present only when the endpoint opted in to prompts (`include_prompt`).
+             * @default null
+             */
+            prompt: string | null;
+        };
+        /** JobEventError */
+        JobEventError: {
+            /** Code */
+            code: string;
+            /** Message */
+            message: string;
+        };
         /** JobPageResponse */
         JobPageResponse: {
             /** Items */
@@ -1635,7 +2200,38 @@ export interface components {
             /** Next Cursor */
             next_cursor: string | null;
         };
-        /** JobResponse */
+        /**
+         * JobResponse
+         * @example {
+         *       "cancel_at": null,
+         *       "charged_credits": 2,
+         *       "compute_seconds": 3.2,
+         *       "cost_credits": 2,
+         *       "created_at": "2026-05-01T12:00:00Z",
+         *       "error": null,
+         *       "finished_at": "2026-05-01T12:00:05Z",
+         *       "id": "job_01jt3v5k8m2n4p6r8t0w2y4a6c",
+         *       "kind": "image",
+         *       "model": "local-image",
+         *       "negative_prompt": null,
+         *       "outputs": [
+         *         "ast_01jt3v5k8m2n4p6r8t0w2y4a6c"
+         *       ],
+         *       "params": {
+         *         "height": 512,
+         *         "seed": 42,
+         *         "width": 768
+         *       },
+         *       "progress": 1,
+         *       "prompt": "a lighthouse on a cliff at dawn, oil painting",
+         *       "queue_position": null,
+         *       "started_at": "2026-05-01T12:00:01Z",
+         *       "status": "succeeded",
+         *       "webhook_url": "https://example.com/atelier-events",
+         *       "workflow_version_id": null,
+         *       "workspace_id": "ws_01jt3v5k8m2n4p6r8t0w2y4a6c"
+         *     }
+         */
         JobResponse: {
             /** Id */
             id: string;
@@ -1749,7 +2345,43 @@ export interface components {
              */
             pending_email?: string | null;
         };
-        /** ModelBody */
+        /**
+         * ModelBody
+         * @example {
+         *       "id": "local-image",
+         *       "kind": "image",
+         *       "max_reference_images": 2,
+         *       "name": "Local image (CPU)",
+         *       "params": {
+         *         "height": {
+         *           "default": 512,
+         *           "description": "",
+         *           "maximum": 1024,
+         *           "minimum": 64,
+         *           "type": "integer"
+         *         },
+         *         "seed": {
+         *           "description": "",
+         *           "maximum": 2147483647,
+         *           "minimum": 0,
+         *           "type": "integer"
+         *         },
+         *         "width": {
+         *           "default": 512,
+         *           "description": "",
+         *           "maximum": 1024,
+         *           "minimum": 64,
+         *           "type": "integer"
+         *         }
+         *       },
+         *       "price_credits": {
+         *         "base": 1,
+         *         "per_megapixel": 1,
+         *         "per_second": 0
+         *       },
+         *       "provider": "local"
+         *     }
+         */
         ModelBody: {
             /** Id */
             id: string;
@@ -2061,7 +2693,20 @@ export interface components {
             /** Monthly Credits */
             monthly_credits: number | null;
         };
-        /** SubmitJobRequest */
+        /**
+         * SubmitJobRequest
+         * @example {
+         *       "kind": "image",
+         *       "model": "local-image",
+         *       "params": {
+         *         "height": 512,
+         *         "seed": 42,
+         *         "width": 768
+         *       },
+         *       "prompt": "a lighthouse on a cliff at dawn, oil painting",
+         *       "webhook_url": "https://example.com/atelier-events"
+         *     }
+         */
         SubmitJobRequest: {
             /**
              * Kind
@@ -2320,7 +2965,13 @@ export interface components {
     responses: never;
     parameters: never;
     requestBodies: never;
-    headers: never;
+    headers: {
+        /**
+         * @description Seconds to wait before trying again (sent where a wait helps).
+         * @example 5
+         */
+        "Retry-After": number;
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
@@ -2330,12 +2981,18 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @example acct_01jt3v5k8m2n4p6r8t0w2y4a6c */
                 account_id: string;
             };
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "note": "note"
+                 *     }
+                 */
                 "application/json": components["schemas"]["LiftSuspensionRequest"];
             };
         };
@@ -2346,6 +3003,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "acct_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "status": "active"
+                     *     }
+                     */
                     "application/json": components["schemas"]["AdminAccountStatusResponse"];
                 };
             };
@@ -2355,16 +3018,44 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "malformed_request",
+                     *         "message": "The request could not be read.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "malformed_request";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Not allowed: a session is required, or the API key lacks the scope */
+            /** @description Forbidden, consent required or account restricted */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden_origin",
+                     *         "message": "Requests from this origin are not allowed.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "forbidden_origin" | "session_required";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not found */
@@ -2373,7 +3064,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Conflict */
@@ -2382,7 +3087,44 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_suspended",
+                     *         "message": "This account is not suspended.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_suspended";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unsupported_media_type",
+                     *         "message": "Send the request body as JSON, with Content-Type: application/json.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "unsupported_media_type";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Invalid field */
@@ -2391,15 +3133,62 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
@@ -2408,8 +3197,11 @@ export interface operations {
     listModerationAudit: {
         parameters: {
             query?: {
+                /** @example month */
                 month?: string | null;
+                /** @example 50 */
                 limit?: number;
+                /** @example cursor */
                 cursor?: string | null;
             };
             header?: never;
@@ -2424,16 +3216,50 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "month": "month",
+                     *       "items": [
+                     *         {
+                     *           "id": "le_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *           "at": "2026-05-01T12:00:00Z",
+                     *           "moderator_id": "moderator id",
+                     *           "moderator_email": "moderator email",
+                     *           "action": "action",
+                     *           "report_id": "rpt_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *           "target_type": "target type",
+                     *           "target_id": "ast_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *           "owner_id": "acct_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *           "note": "note"
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["AuditPage"];
                 };
             };
-            /** @description Not allowed: a session is required, or the API key lacks the scope */
+            /** @description Forbidden, consent required or account restricted */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "session_required",
+                     *         "message": "This needs a signed-in session; an API key cannot do it.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "session_required";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not found */
@@ -2442,24 +3268,85 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
@@ -2474,6 +3361,15 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "kind": "terms",
+                 *       "version": "2026-05-01",
+                 *       "summary": "What changed, in plain words.",
+                 *       "material": false,
+                 *       "effective_at": "2026-05-01T12:00:00Z"
+                 *     }
+                 */
                 "application/json": components["schemas"]["PublishPolicyRequest"];
             };
         };
@@ -2484,6 +3380,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "kind": "kind",
+                     *       "version": "2026-05-01",
+                     *       "summary": "What changed, in plain words.",
+                     *       "material": false,
+                     *       "effective_at": "2026-05-01T12:00:00Z",
+                     *       "published_at": "2026-05-01T12:00:00Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["PublishedPolicyResponse"];
                 };
             };
@@ -2493,16 +3399,44 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "malformed_request",
+                     *         "message": "The request could not be read.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "malformed_request";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Not allowed: a session is required, or the API key lacks the scope */
+            /** @description Forbidden, consent required or account restricted */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden_origin",
+                     *         "message": "Requests from this origin are not allowed.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "forbidden_origin" | "session_required";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not found */
@@ -2511,7 +3445,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Conflict */
@@ -2520,7 +3468,44 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "conflict",
+                     *         "message": "The request conflicts with the current state.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "conflict";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unsupported_media_type",
+                     *         "message": "Send the request body as JSON, with Content-Type: application/json.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "unsupported_media_type";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Invalid field */
@@ -2529,35 +3514,77 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field" | "notice_too_short";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description A dependency is unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    listAdminReports: {
+    listReports: {
         parameters: {
             query?: {
+                /** @example open */
                 status?: "open" | "resolved";
+                /** @example spam */
                 reason?: ("spam" | "sexual" | "minor_safety" | "violence" | "hate" | "copyright" | "other") | null;
+                /** @example 50 */
                 limit?: number;
+                /** @example cursor */
                 cursor?: string | null;
             };
             header?: never;
@@ -2572,16 +3599,52 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "rpt_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *           "target_type": "asset",
+                     *           "target_id": "ast_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *           "reason": "Spam",
+                     *           "status": "open",
+                     *           "created_at": "2026-05-01T12:00:00Z",
+                     *           "owner_id": "acct_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *           "reporter_id": "reporter id",
+                     *           "details": "details",
+                     *           "action": "action",
+                     *           "moderator_id": "moderator id",
+                     *           "note": "note",
+                     *           "resolved_at": "2026-05-01T12:00:00Z"
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["AdminReportPage"];
                 };
             };
-            /** @description Not allowed: a session is required, or the API key lacks the scope */
+            /** @description Forbidden, consent required or account restricted */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "session_required",
+                     *         "message": "This needs a signed-in session; an API key cannot do it.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "session_required";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not found */
@@ -2590,24 +3653,85 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
@@ -2618,6 +3742,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @example rpt_01jt3v5k8m2n4p6r8t0w2y4a6c */
                 report_id: string;
             };
             cookie?: never;
@@ -2630,16 +3755,82 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "report": {
+                     *         "id": "rpt_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *         "target_type": "asset",
+                     *         "target_id": "ast_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *         "reason": "Spam",
+                     *         "status": "open",
+                     *         "created_at": "2026-05-01T12:00:00Z",
+                     *         "owner_id": "acct_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *         "reporter_id": "reporter id",
+                     *         "details": "details",
+                     *         "action": "action",
+                     *         "moderator_id": "moderator id",
+                     *         "note": "note",
+                     *         "resolved_at": "2026-05-01T12:00:00Z"
+                     *       },
+                     *       "item": {
+                     *         "target_type": "asset",
+                     *         "target_id": "ast_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *         "owner_id": "acct_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *         "state": "live",
+                     *         "visibility": "private",
+                     *         "kind": "kind",
+                     *         "content_type": "image/png",
+                     *         "name": "Ada Lovelace",
+                     *         "media_url": "https://example.com/media",
+                     *         "preview_url": "https://example.com/preview"
+                     *       },
+                     *       "owner": {
+                     *         "id": "acct_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *         "status": "active"
+                     *       },
+                     *       "history": [
+                     *         {
+                     *           "id": "rpt_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *           "target_type": "asset",
+                     *           "target_id": "ast_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *           "reason": "Spam",
+                     *           "status": "open",
+                     *           "created_at": "2026-05-01T12:00:00Z",
+                     *           "owner_id": "acct_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *           "reporter_id": "reporter id",
+                     *           "details": "details",
+                     *           "action": "action",
+                     *           "moderator_id": "moderator id",
+                     *           "note": "note",
+                     *           "resolved_at": "2026-05-01T12:00:00Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["AdminReportDetailResponse"];
                 };
             };
-            /** @description Not allowed: a session is required, or the API key lacks the scope */
+            /** @description Forbidden, consent required or account restricted */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "session_required",
+                     *         "message": "This needs a signed-in session; an API key cannot do it.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "session_required";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not found */
@@ -2648,24 +3839,85 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
@@ -2676,12 +3928,19 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @example rpt_01jt3v5k8m2n4p6r8t0w2y4a6c */
                 report_id: string;
             };
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "action": "dismiss",
+                 *       "note": "note"
+                 *     }
+                 */
                 "application/json": components["schemas"]["ResolveReportRequest"];
             };
         };
@@ -2692,6 +3951,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "rpt_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "target_type": "asset",
+                     *       "target_id": "ast_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "reason": "Spam",
+                     *       "status": "open",
+                     *       "created_at": "2026-05-01T12:00:00Z",
+                     *       "owner_id": "acct_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "reporter_id": "reporter id",
+                     *       "details": "details",
+                     *       "action": "action",
+                     *       "moderator_id": "moderator id",
+                     *       "note": "note",
+                     *       "resolved_at": "2026-05-01T12:00:00Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["AdminReportResponse"];
                 };
             };
@@ -2701,16 +3977,44 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "malformed_request",
+                     *         "message": "The request could not be read.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "malformed_request";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Not allowed: a session is required, or the API key lacks the scope */
+            /** @description Forbidden, consent required or account restricted */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden_origin",
+                     *         "message": "Requests from this origin are not allowed.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "forbidden_origin" | "session_required";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not found */
@@ -2719,7 +4023,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Conflict */
@@ -2728,7 +4046,67 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "conflict",
+                     *         "message": "The request conflicts with the current state.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "conflict";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "payload_too_large",
+                     *         "message": "The request is too large.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "payload_too_large";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unsupported_media_type",
+                     *         "message": "Send the request body as JSON, with Content-Type: application/json.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "unsupported_media_type";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Invalid field */
@@ -2737,26 +4115,77 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    get_assets_v1_assets_get: {
+    listAssets: {
         parameters: {
             query?: {
+                /** @example 20 */
                 limit?: number;
+                /** @example cursor */
                 cursor?: string | null;
+                /** @example image */
                 kind?: ("image" | "video" | "upload") | null;
+                /** @example ws_01jt3v5k8m2n4p6r8t0w2y4a6c */
                 workspace_id?: string | null;
             };
             header?: never;
@@ -2771,6 +4200,40 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "ast_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *           "job_id": "job_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *           "workspace_id": "ws_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *           "kind": "image",
+                     *           "content_type": "image/png",
+                     *           "size_bytes": 1048576,
+                     *           "width": 1024,
+                     *           "height": 768,
+                     *           "duration_s": 5,
+                     *           "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+                     *           "labels": [
+                     *             "favourite"
+                     *           ],
+                     *           "rating": 1,
+                     *           "visibility": "private",
+                     *           "removed": false,
+                     *           "download_url": "https://example.com/download",
+                     *           "thumbnail_url": "https://example.com/thumbnail",
+                     *           "poster_url": "https://example.com/poster",
+                     *           "created_at": "2026-05-01T12:00:00Z",
+                     *           "restriction": null,
+                     *           "provenance": {
+                     *             "c2pa": "valid",
+                     *             "digital_source_type": "digital source type"
+                     *           }
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["AssetPageResponse"];
                 };
             };
@@ -2780,43 +4243,119 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Not allowed: a session is required, or the API key lacks the scope */
+            /** @description Forbidden, consent required or account restricted */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "insufficient_scope",
+                     *         "message": "The API key does not have the scope this needs.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "insufficient_scope";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    get_one_asset_v1_assets__asset_id__get: {
+    getAsset: {
         parameters: {
             query?: never;
             header?: never;
             path: {
+                /** @example ast_01jt3v5k8m2n4p6r8t0w2y4a6c */
                 asset_id: string;
             };
             cookie?: never;
@@ -2829,6 +4368,35 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "ast_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "job_id": "job_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "workspace_id": "ws_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "kind": "image",
+                     *       "content_type": "image/png",
+                     *       "size_bytes": 1048576,
+                     *       "width": 1024,
+                     *       "height": 768,
+                     *       "duration_s": 5,
+                     *       "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+                     *       "labels": [
+                     *         "favourite"
+                     *       ],
+                     *       "rating": 1,
+                     *       "visibility": "private",
+                     *       "removed": false,
+                     *       "download_url": "https://example.com/download",
+                     *       "thumbnail_url": "https://example.com/thumbnail",
+                     *       "poster_url": "https://example.com/poster",
+                     *       "created_at": "2026-05-01T12:00:00Z",
+                     *       "restriction": null,
+                     *       "provenance": {
+                     *         "c2pa": "valid",
+                     *         "digital_source_type": "digital source type"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["AssetResponse"];
                 };
             };
@@ -2838,16 +4406,44 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Not allowed: a session is required, or the API key lacks the scope */
+            /** @description Forbidden, consent required or account restricted */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "insufficient_scope",
+                     *         "message": "The API key does not have the scope this needs.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "insufficient_scope";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not found */
@@ -2856,34 +4452,96 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    remove_asset_v1_assets__asset_id__delete: {
+    deleteAsset: {
         parameters: {
             query?: never;
             header?: never;
             path: {
+                /** @example ast_01jt3v5k8m2n4p6r8t0w2y4a6c */
                 asset_id: string;
             };
             cookie?: never;
@@ -2903,7 +4561,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Forbidden, consent required or account restricted */
@@ -2912,7 +4584,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden_origin",
+                     *         "message": "Requests from this origin are not allowed.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "forbidden_origin" | "insufficient_scope";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not found */
@@ -2921,40 +4607,111 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    patch_asset_v1_assets__asset_id__patch: {
+    updateAsset: {
         parameters: {
             query?: never;
             header?: never;
             path: {
+                /** @example ast_01jt3v5k8m2n4p6r8t0w2y4a6c */
                 asset_id: string;
             };
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "labels": [
+                 *         "favourite"
+                 *       ],
+                 *       "rating": 1,
+                 *       "visibility": "private"
+                 *     }
+                 */
                 "application/json": components["schemas"]["UpdateAssetRequest"];
             };
         };
@@ -2965,6 +4722,35 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "ast_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "job_id": "job_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "workspace_id": "ws_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "kind": "image",
+                     *       "content_type": "image/png",
+                     *       "size_bytes": 1048576,
+                     *       "width": 1024,
+                     *       "height": 768,
+                     *       "duration_s": 5,
+                     *       "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+                     *       "labels": [
+                     *         "favourite"
+                     *       ],
+                     *       "rating": 1,
+                     *       "visibility": "private",
+                     *       "removed": false,
+                     *       "download_url": "https://example.com/download",
+                     *       "thumbnail_url": "https://example.com/thumbnail",
+                     *       "poster_url": "https://example.com/poster",
+                     *       "created_at": "2026-05-01T12:00:00Z",
+                     *       "restriction": null,
+                     *       "provenance": {
+                     *         "c2pa": "valid",
+                     *         "digital_source_type": "digital source type"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["AssetResponse"];
                 };
             };
@@ -2974,7 +4760,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "malformed_request",
+                     *         "message": "The request could not be read.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "malformed_request";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not signed in */
@@ -2983,7 +4783,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Forbidden, consent required or account restricted */
@@ -2992,7 +4806,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "account_restricted",
+                     *         "message": "This account is restricted.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "account_restricted" | "account_suspended" | "consent_required" | "content_restricted" | "forbidden" | "forbidden_origin" | "insufficient_scope";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not found */
@@ -3001,35 +4829,123 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unsupported_media_type",
+                     *         "message": "Send the request body as JSON, with Content-Type: application/json.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "unsupported_media_type";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    callback_v1_auth_callback_get: {
+    completeSignIn: {
         parameters: {
             query?: {
+                /** @example not_found */
                 code?: string | null;
+                /** @example state */
                 state?: string | null;
+                /** @example null */
                 error?: string | null;
+                /** @example iss */
                 iss?: string | null;
             };
             header?: never;
@@ -3041,6 +4957,11 @@ export interface operations {
             /** @description Signed in; redirect to where sign-in started */
             302: {
                 headers: {
+                    /**
+                     * @description Where the browser goes next.
+                     * @example /library
+                     */
+                    Location?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -3051,43 +4972,98 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "sign_in_failed",
+                     *         "message": "Sign-in could not be completed; start again.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "sign_in_failed";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description A dependency is unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    login_v1_auth_login_get: {
+    signIn: {
         parameters: {
             query?: {
+                /** @example /library */
                 redirect_to?: string | null;
+                /** @example login hint */
                 login_hint?: string | null;
+                /** @example stripe */
                 provider?: string | null;
             };
             header?: never;
@@ -3099,6 +5075,11 @@ export interface operations {
             /** @description Redirect to the identity provider */
             302: {
                 headers: {
+                    /**
+                     * @description Where the browser goes next.
+                     * @example /library
+                     */
+                    Location?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -3109,39 +5090,92 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Rate limit or spend cap */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "rate_limited",
+                     *         "message": "Too many requests; try again later.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "rate_limited";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description A dependency is unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    logout_v1_auth_logout_post: {
+    signOut: {
         parameters: {
             query?: never;
             header?: never;
@@ -3157,36 +5191,120 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Not allowed: a session is required, or the API key lacks the scope */
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden, consent required or account restricted */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden_origin",
+                     *         "message": "Requests from this origin are not allowed.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "forbidden_origin";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    logout_all_v1_auth_logout_all_post: {
+    signOutEverywhere: {
         parameters: {
             query?: never;
             header?: never;
@@ -3208,7 +5326,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Forbidden, consent required or account restricted */
@@ -3217,30 +5349,91 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden_origin",
+                     *         "message": "Requests from this origin are not allowed.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "forbidden_origin" | "session_required";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    get_balance_v1_billing_balance_get: {
+    getBalance: {
         parameters: {
             query?: never;
             header?: never;
@@ -3255,6 +5448,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "credits": 500,
+                     *       "held_credits": 4,
+                     *       "spend_cap": {
+                     *         "monthly_credits": 2000,
+                     *         "spent_this_month": 120
+                     *       },
+                     *       "restricted": false
+                     *     }
+                     */
                     "application/json": components["schemas"]["BalanceResponse"];
                 };
             };
@@ -3264,39 +5468,137 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Not allowed: a session is required, or the API key lacks the scope */
+            /** @description Forbidden, consent required or account restricted */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "insufficient_scope",
+                     *         "message": "The API key does not have the scope this needs.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "insufficient_scope";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    get_catalog_v1_billing_catalog_get: {
+    getCatalog: {
         parameters: {
             query?: never;
             header?: never;
@@ -3311,30 +5613,80 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "packs": [
+                     *         {
+                     *           "id": "id",
+                     *           "name": "500 credits",
+                     *           "credits": 500,
+                     *           "price": {
+                     *             "value_minor": 1299,
+                     *             "currency": "usd"
+                     *           }
+                     *         }
+                     *       ],
+                     *       "plans": [
+                     *         {
+                     *           "id": "id",
+                     *           "name": "Monthly",
+                     *           "credits_per_period": 1,
+                     *           "price": {
+                     *             "value_minor": 1299,
+                     *             "currency": "usd"
+                     *           },
+                     *           "interval": "month"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["CatalogResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    post_checkout_v1_billing_checkout_post: {
+    startCheckout: {
         parameters: {
             query?: never;
             header?: never;
@@ -3343,6 +5695,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "item_id": "ast_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                 *       "provider": "stripe"
+                 *     }
+                 */
                 "application/json": components["schemas"]["CheckoutRequestBody"];
             };
         };
@@ -3353,6 +5711,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "checkout_id": "chk_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "url": "https://example.com/url"
+                     *     }
+                     */
                     "application/json": components["schemas"]["CheckoutResponse"];
                 };
             };
@@ -3362,7 +5726,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "malformed_request",
+                     *         "message": "The request could not be read.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "malformed_request";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not signed in */
@@ -3371,7 +5749,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Forbidden, consent required or account restricted */
@@ -3380,7 +5772,67 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "account_suspended",
+                     *         "message": "This account is suspended by moderation; it can still read, export and delete its data.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "account_suspended" | "consent_required" | "forbidden" | "forbidden_origin" | "session_required";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unsupported_media_type",
+                     *         "message": "Send the request body as JSON, with Content-Type: application/json.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "unsupported_media_type";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Invalid field */
@@ -3389,33 +5841,73 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field" | "provider_unsupported";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description A dependency is unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    get_ledger_v1_billing_ledger_get: {
+    listLedgerEntries: {
         parameters: {
             query?: {
+                /** @example 50 */
                 limit?: number;
+                /** @example cursor */
                 cursor?: string | null;
             };
             header?: never;
@@ -3430,6 +5922,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "le_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *           "at": "2026-05-01T12:00:00Z",
+                     *           "credits": 500,
+                     *           "kind": "kind",
+                     *           "generation_kind": "image",
+                     *           "amount": {
+                     *             "value_minor": 1299,
+                     *             "currency": "usd"
+                     *           },
+                     *           "reference": "reference"
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["LedgerPageResponse"];
                 };
             };
@@ -3439,45 +5950,145 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Not allowed: a session is required, or the API key lacks the scope */
+            /** @description Forbidden, consent required or account restricted */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "insufficient_scope",
+                     *         "message": "The API key does not have the scope this needs.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "insufficient_scope";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    checkout_return_v1_billing_return__provider__get: {
+    completeCheckout: {
         parameters: {
             query?: {
+                /** @example shr_tok_example */
                 token?: string | null;
             };
             header?: never;
             path: {
+                /** @example stripe */
                 provider: "stripe" | "paypal" | "creem";
             };
             cookie?: never;
@@ -3487,6 +6098,11 @@ export interface operations {
             /** @description Back to the studio */
             302: {
                 headers: {
+                    /**
+                     * @description Where the browser goes next.
+                     * @example /library
+                     */
+                    Location?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -3497,7 +6113,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "malformed_request",
+                     *         "message": "The request could not be read.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "malformed_request";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not found */
@@ -3506,7 +6136,44 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "conflict",
+                     *         "message": "The request conflicts with the current state.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "conflict";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Invalid field */
@@ -3515,30 +6182,68 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description A dependency is unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "payment_not_yet_known",
+                     *         "message": "This event refers to a payment not recorded yet; deliver it again later.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "payment_not_yet_known" | "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    put_spend_cap_v1_billing_spend_cap_put: {
+    setSpendCap: {
         parameters: {
             query?: never;
             header?: never;
@@ -3547,6 +6252,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "monthly_credits": 2000
+                 *     }
+                 */
                 "application/json": components["schemas"]["SpendCapRequest"];
             };
         };
@@ -3557,6 +6267,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "credits": 500,
+                     *       "held_credits": 4,
+                     *       "spend_cap": {
+                     *         "monthly_credits": 2000,
+                     *         "spent_this_month": 120
+                     *       },
+                     *       "restricted": false
+                     *     }
+                     */
                     "application/json": components["schemas"]["BalanceResponse"];
                 };
             };
@@ -3566,7 +6287,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "malformed_request",
+                     *         "message": "The request could not be read.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "malformed_request";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not signed in */
@@ -3575,7 +6310,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Forbidden, consent required or account restricted */
@@ -3584,7 +6333,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden_origin",
+                     *         "message": "Requests from this origin are not allowed.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "forbidden_origin" | "session_required";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Conflict */
@@ -3593,30 +6356,114 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "conflict",
+                     *         "message": "The request conflicts with the current state.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "conflict";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unsupported_media_type",
+                     *         "message": "Send the request body as JSON, with Content-Type: application/json.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "unsupported_media_type";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    get_subscription_v1_billing_subscription_get: {
+    getSubscription: {
         parameters: {
             query?: never;
             header?: never;
@@ -3631,6 +6478,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "plan_id": "plan_monthly",
+                     *       "status": "status",
+                     *       "current_period_end": "current period end",
+                     *       "provider": "stripe"
+                     *     }
+                     */
                     "application/json": components["schemas"]["SubscriptionResponse"] | null;
                 };
             };
@@ -3640,43 +6495,121 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Not allowed: a session is required, or the API key lacks the scope */
+            /** @description Forbidden, consent required or account restricted */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "insufficient_scope",
+                     *         "message": "The API key does not have the scope this needs.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "insufficient_scope";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    get_gallery_v1_gallery_get: {
+    listGallery: {
         parameters: {
             query?: {
+                /** @example image */
                 kind?: ("image" | "video" | "upload") | null;
+                /** @example cursor */
                 cursor?: string | null;
+                /** @example 24 */
                 limit?: number;
             };
             header?: never;
@@ -3691,6 +6624,29 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "ast_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *           "kind": "kind",
+                     *           "content_type": "image/png",
+                     *           "width": 1024,
+                     *           "height": 768,
+                     *           "duration_s": 5,
+                     *           "owner": {
+                     *             "name": "Ada Lovelace",
+                     *             "handle": "handle"
+                     *           },
+                     *           "download_url": "https://example.com/download",
+                     *           "thumbnail_url": "https://example.com/thumbnail",
+                     *           "poster_url": "https://example.com/poster",
+                     *           "published_at": "2026-05-01T12:00:00Z"
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["GalleryPageResponse"];
                 };
             };
@@ -3700,21 +6656,68 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    get_health_v1_health_get: {
+    getHealth: {
         parameters: {
             query?: never;
             header?: never;
@@ -3729,35 +6732,68 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "status": "ok",
+                     *       "version": "2026-05-01"
+                     *     }
+                     */
                     "application/json": components["schemas"]["HealthResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    get_jobs_v1_jobs_get: {
+    listJobs: {
         parameters: {
             query?: {
+                /** @example 20 */
                 limit?: number;
+                /** @example cursor */
                 cursor?: string | null;
+                /** @example queued */
                 status?: ("queued" | "running" | "succeeded" | "failed" | "canceled") | null;
+                /** @example ws_01jt3v5k8m2n4p6r8t0w2y4a6c */
                 workspace_id?: string | null;
             };
             header?: never;
@@ -3772,6 +6808,42 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "cancel_at": null,
+                     *           "charged_credits": 2,
+                     *           "compute_seconds": 3.2,
+                     *           "cost_credits": 2,
+                     *           "created_at": "2026-05-01T12:00:00Z",
+                     *           "error": null,
+                     *           "finished_at": "2026-05-01T12:00:05Z",
+                     *           "id": "job_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *           "kind": "image",
+                     *           "model": "local-image",
+                     *           "negative_prompt": null,
+                     *           "outputs": [
+                     *             "ast_01jt3v5k8m2n4p6r8t0w2y4a6c"
+                     *           ],
+                     *           "params": {
+                     *             "height": 512,
+                     *             "seed": 42,
+                     *             "width": 768
+                     *           },
+                     *           "progress": 1,
+                     *           "prompt": "a lighthouse on a cliff at dawn, oil painting",
+                     *           "queue_position": null,
+                     *           "started_at": "2026-05-01T12:00:01Z",
+                     *           "status": "succeeded",
+                     *           "webhook_url": "https://example.com/atelier-events",
+                     *           "workflow_version_id": null,
+                     *           "workspace_id": "ws_01jt3v5k8m2n4p6r8t0w2y4a6c"
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["JobPageResponse"];
                 };
             };
@@ -3781,44 +6853,126 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Not allowed: a session is required, or the API key lacks the scope */
+            /** @description Forbidden, consent required or account restricted */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "insufficient_scope",
+                     *         "message": "The API key does not have the scope this needs.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "insufficient_scope";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    post_job_v1_jobs_post: {
+    createJob: {
         parameters: {
             query?: never;
             header?: {
+                /**
+                 * @description Any unique string (a UUID) per intended submission: retrying with the same key and body answers the job the first attempt made instead of making another; the same key with another body answers 409 `idempotency_key_reused`.
+                 * @example 7d0f6c4e-2a1b-4c3d-9e8f-5a6b7c8d9e0f
+                 */
                 "idempotency-key"?: string | null;
-                /** @description Cancel the job if it has not finished this long after it was accepted: `300s`, `5m`, `1h30m`. */
+                /**
+                 * @description Cancel the job if it has not finished this long after it was accepted: `300s`, `5m`, `1h30m`.
+                 * @example 5m
+                 */
                 "cancel-after"?: string | null;
             };
             path?: never;
@@ -3826,6 +6980,19 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "kind": "image",
+                 *       "model": "local-image",
+                 *       "params": {
+                 *         "height": 512,
+                 *         "seed": 42,
+                 *         "width": 768
+                 *       },
+                 *       "prompt": "a lighthouse on a cliff at dawn, oil painting",
+                 *       "webhook_url": "https://example.com/atelier-events"
+                 *     }
+                 */
                 "application/json": components["schemas"]["SubmitJobRequest"];
             };
         };
@@ -3836,6 +7003,37 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "cancel_at": null,
+                     *       "charged_credits": 2,
+                     *       "compute_seconds": 3.2,
+                     *       "cost_credits": 2,
+                     *       "created_at": "2026-05-01T12:00:00Z",
+                     *       "error": null,
+                     *       "finished_at": "2026-05-01T12:00:05Z",
+                     *       "id": "job_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "kind": "image",
+                     *       "model": "local-image",
+                     *       "negative_prompt": null,
+                     *       "outputs": [
+                     *         "ast_01jt3v5k8m2n4p6r8t0w2y4a6c"
+                     *       ],
+                     *       "params": {
+                     *         "height": 512,
+                     *         "seed": 42,
+                     *         "width": 768
+                     *       },
+                     *       "progress": 1,
+                     *       "prompt": "a lighthouse on a cliff at dawn, oil painting",
+                     *       "queue_position": null,
+                     *       "started_at": "2026-05-01T12:00:01Z",
+                     *       "status": "succeeded",
+                     *       "webhook_url": "https://example.com/atelier-events",
+                     *       "workflow_version_id": null,
+                     *       "workspace_id": "ws_01jt3v5k8m2n4p6r8t0w2y4a6c"
+                     *     }
+                     */
                     "application/json": components["schemas"]["JobResponse"];
                 };
             };
@@ -3845,7 +7043,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "malformed_request",
+                     *         "message": "The request could not be read.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "malformed_request";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not signed in */
@@ -3854,7 +7066,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not enough credits */
@@ -3863,7 +7089,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "insufficient_credits",
+                     *         "message": "Not enough credits.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "insufficient_credits";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Forbidden, consent required or account restricted */
@@ -3872,7 +7112,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "account_restricted",
+                     *         "message": "This account is restricted.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "account_restricted" | "account_suspended" | "consent_required" | "forbidden" | "forbidden_origin" | "insufficient_scope";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not found */
@@ -3881,7 +7135,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Conflict */
@@ -3890,7 +7158,67 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "conflict",
+                     *         "message": "The request conflicts with the current state.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "conflict" | "idempotency_key_reused";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "payload_too_large",
+                     *         "message": "The request is too large.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "payload_too_large";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unsupported_media_type",
+                     *         "message": "Send the request body as JSON, with Content-Type: application/json.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "unsupported_media_type";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Invalid field */
@@ -3899,43 +7227,97 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field" | "prompt_rejected" | "upload_rejected";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Rate limit or spend cap */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "rate_limited",
+                     *         "message": "Too many requests; try again later.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "rate_limited" | "spend_cap_exceeded";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description A dependency is unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    get_one_job_v1_jobs__job_id__get: {
+    getJob: {
         parameters: {
             query?: never;
             header?: never;
             path: {
+                /** @example job_01jt3v5k8m2n4p6r8t0w2y4a6c */
                 job_id: string;
             };
             cookie?: never;
@@ -3948,6 +7330,37 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "cancel_at": null,
+                     *       "charged_credits": 2,
+                     *       "compute_seconds": 3.2,
+                     *       "cost_credits": 2,
+                     *       "created_at": "2026-05-01T12:00:00Z",
+                     *       "error": null,
+                     *       "finished_at": "2026-05-01T12:00:05Z",
+                     *       "id": "job_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "kind": "image",
+                     *       "model": "local-image",
+                     *       "negative_prompt": null,
+                     *       "outputs": [
+                     *         "ast_01jt3v5k8m2n4p6r8t0w2y4a6c"
+                     *       ],
+                     *       "params": {
+                     *         "height": 512,
+                     *         "seed": 42,
+                     *         "width": 768
+                     *       },
+                     *       "progress": 1,
+                     *       "prompt": "a lighthouse on a cliff at dawn, oil painting",
+                     *       "queue_position": null,
+                     *       "started_at": "2026-05-01T12:00:01Z",
+                     *       "status": "succeeded",
+                     *       "webhook_url": "https://example.com/atelier-events",
+                     *       "workflow_version_id": null,
+                     *       "workspace_id": "ws_01jt3v5k8m2n4p6r8t0w2y4a6c"
+                     *     }
+                     */
                     "application/json": components["schemas"]["JobResponse"];
                 };
             };
@@ -3957,74 +7370,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Not allowed: a session is required, or the API key lacks the scope */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Invalid field */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-            /** @description Error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
-    post_cancel_v1_jobs__job_id__cancel_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                job_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["JobResponse"];
-                };
-            };
-            /** @description Not signed in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Forbidden, consent required or account restricted */
@@ -4033,7 +7393,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "insufficient_scope",
+                     *         "message": "The API key does not have the scope this needs.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "insufficient_scope";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not found */
@@ -4042,7 +7416,209 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    cancelJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example job_01jt3v5k8m2n4p6r8t0w2y4a6c */
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "cancel_at": null,
+                     *       "charged_credits": 2,
+                     *       "compute_seconds": 3.2,
+                     *       "cost_credits": 2,
+                     *       "created_at": "2026-05-01T12:00:00Z",
+                     *       "error": null,
+                     *       "finished_at": "2026-05-01T12:00:05Z",
+                     *       "id": "job_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "kind": "image",
+                     *       "model": "local-image",
+                     *       "negative_prompt": null,
+                     *       "outputs": [
+                     *         "ast_01jt3v5k8m2n4p6r8t0w2y4a6c"
+                     *       ],
+                     *       "params": {
+                     *         "height": 512,
+                     *         "seed": 42,
+                     *         "width": 768
+                     *       },
+                     *       "progress": 1,
+                     *       "prompt": "a lighthouse on a cliff at dawn, oil painting",
+                     *       "queue_position": null,
+                     *       "started_at": "2026-05-01T12:00:01Z",
+                     *       "status": "succeeded",
+                     *       "webhook_url": "https://example.com/atelier-events",
+                     *       "workflow_version_id": null,
+                     *       "workspace_id": "ws_01jt3v5k8m2n4p6r8t0w2y4a6c"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["JobResponse"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden, consent required or account restricted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden_origin",
+                     *         "message": "Requests from this origin are not allowed.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "forbidden_origin" | "insufficient_scope";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Conflict */
@@ -4051,30 +7627,91 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "job_finished",
+                     *         "message": "The job has already finished.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "job_finished";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    get_me_v1_me_get: {
+    getMe: {
         parameters: {
             query?: never;
             header?: never;
@@ -4089,6 +7726,28 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "acct_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "email": "ada@example.com",
+                     *       "name": "Ada Lovelace",
+                     *       "picture_url": "https://example.com/picture",
+                     *       "created_at": "2026-05-01T12:00:00Z",
+                     *       "status": "active",
+                     *       "age_confirmed": false,
+                     *       "terms_version": "2026-05-01",
+                     *       "consent": {
+                     *         "analytics": false,
+                     *         "product_improvement": false,
+                     *         "marketing_emails": false
+                     *       },
+                     *       "preferences": {
+                     *         "theme": "system"
+                     *       },
+                     *       "default_workspace_id": "ws_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "pending_email": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["MeResponse"];
                 };
             };
@@ -4098,39 +7757,114 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Not allowed: a session is required, or the API key lacks the scope */
-            403: {
+            /** @description Not found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    patch_me_v1_me_patch: {
+    updateMe: {
         parameters: {
             query?: never;
             header?: never;
@@ -4139,6 +7873,15 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "Ada Lovelace",
+                 *       "email": "ada@example.com",
+                 *       "preferences": {
+                 *         "theme": "system"
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["UpdateMeRequest"];
             };
         };
@@ -4149,6 +7892,28 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "acct_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "email": "ada@example.com",
+                     *       "name": "Ada Lovelace",
+                     *       "picture_url": "https://example.com/picture",
+                     *       "created_at": "2026-05-01T12:00:00Z",
+                     *       "status": "active",
+                     *       "age_confirmed": false,
+                     *       "terms_version": "2026-05-01",
+                     *       "consent": {
+                     *         "analytics": false,
+                     *         "product_improvement": false,
+                     *         "marketing_emails": false
+                     *       },
+                     *       "preferences": {
+                     *         "theme": "system"
+                     *       },
+                     *       "default_workspace_id": "ws_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "pending_email": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["MeResponse"];
                 };
             };
@@ -4158,7 +7923,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "malformed_request",
+                     *         "message": "The request could not be read.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "malformed_request";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not signed in */
@@ -4167,7 +7946,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Forbidden, consent required or account restricted */
@@ -4176,39 +7969,161 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "You are not allowed to do that.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "forbidden" | "forbidden_origin" | "session_required";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unsupported_media_type",
+                     *         "message": "Send the request body as JSON, with Content-Type: application/json.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "unsupported_media_type";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Rate limit or spend cap */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "rate_limited",
+                     *         "message": "Too many requests; try again later.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "rate_limited";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    list_keys_v1_me_api_keys_get: {
+    listApiKeys: {
         parameters: {
             query?: never;
             header?: never;
@@ -4223,6 +8138,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "key_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *           "name": "CI render script",
+                     *           "prefix": "atl_7Kq2",
+                     *           "created_at": "2026-05-01T12:00:00Z",
+                     *           "scopes": [
+                     *             "generate"
+                     *           ]
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["ApiKeyPage"];
                 };
             };
@@ -4232,39 +8163,114 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Not allowed: a session is required, or the API key lacks the scope */
+            /** @description Forbidden, consent required or account restricted */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "session_required",
+                     *         "message": "This needs a signed-in session; an API key cannot do it.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "session_required";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    create_key_v1_me_api_keys_post: {
+    createApiKey: {
         parameters: {
             query?: never;
             header?: never;
@@ -4273,6 +8279,14 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "CI render script",
+                 *       "scopes": [
+                 *         "generate"
+                 *       ]
+                 *     }
+                 */
                 "application/json": components["schemas"]["CreateApiKeyRequest"];
             };
         };
@@ -4283,6 +8297,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "key_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "name": "CI render script",
+                     *       "prefix": "atl_7Kq2",
+                     *       "created_at": "2026-05-01T12:00:00Z",
+                     *       "scopes": [
+                     *         "generate"
+                     *       ],
+                     *       "key": "atl_live_example"
+                     *     }
+                     */
                     "application/json": components["schemas"]["CreatedApiKeyResponse"];
                 };
             };
@@ -4292,7 +8318,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "malformed_request",
+                     *         "message": "The request could not be read.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "malformed_request";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not signed in */
@@ -4301,7 +8341,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Forbidden, consent required or account restricted */
@@ -4310,7 +8364,44 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden_origin",
+                     *         "message": "Requests from this origin are not allowed.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "forbidden_origin" | "session_required";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Conflict */
@@ -4319,43 +8410,143 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "too_many_api_keys",
+                     *         "message": "Revoke a key before creating another.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "too_many_api_keys";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unsupported_media_type",
+                     *         "message": "Send the request body as JSON, with Content-Type: application/json.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "unsupported_media_type";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Rate limit or spend cap */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "rate_limited",
+                     *         "message": "Too many requests; try again later.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "rate_limited";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    revoke_key_v1_me_api_keys__api_key_id__delete: {
+    revokeApiKey: {
         parameters: {
             query?: never;
             header?: never;
             path: {
+                /** @example key_01jt3v5k8m2n4p6r8t0w2y4a6c */
                 api_key_id: string;
             };
             cookie?: never;
@@ -4375,7 +8566,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Forbidden, consent required or account restricted */
@@ -4384,7 +8589,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden_origin",
+                     *         "message": "Requests from this origin are not allowed.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "forbidden_origin" | "session_required";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not found */
@@ -4393,30 +8612,91 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    put_consent_v1_me_consent_put: {
+    updateConsent: {
         parameters: {
             query?: never;
             header?: never;
@@ -4425,6 +8705,13 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "analytics": false,
+                 *       "product_improvement": false,
+                 *       "marketing_emails": false
+                 *     }
+                 */
                 "application/json": components["schemas"]["UpdateConsentRequest"];
             };
         };
@@ -4435,6 +8722,28 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "acct_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "email": "ada@example.com",
+                     *       "name": "Ada Lovelace",
+                     *       "picture_url": "https://example.com/picture",
+                     *       "created_at": "2026-05-01T12:00:00Z",
+                     *       "status": "active",
+                     *       "age_confirmed": false,
+                     *       "terms_version": "2026-05-01",
+                     *       "consent": {
+                     *         "analytics": false,
+                     *         "product_improvement": false,
+                     *         "marketing_emails": false
+                     *       },
+                     *       "preferences": {
+                     *         "theme": "system"
+                     *       },
+                     *       "default_workspace_id": "ws_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "pending_email": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["MeResponse"];
                 };
             };
@@ -4444,7 +8753,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "malformed_request",
+                     *         "message": "The request could not be read.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "malformed_request";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not signed in */
@@ -4453,7 +8776,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Forbidden, consent required or account restricted */
@@ -4462,30 +8799,137 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden_origin",
+                     *         "message": "Requests from this origin are not allowed.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "forbidden_origin" | "session_required";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unsupported_media_type",
+                     *         "message": "Send the request body as JSON, with Content-Type: application/json.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "unsupported_media_type";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    get_deletion_v1_me_deletion_get: {
+    getDeletion: {
         parameters: {
             query?: never;
             header?: never;
@@ -4500,6 +8944,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "scheduled": false,
+                     *       "purge_at": "2026-05-01T12:00:00Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["DeletionStatusResponse"];
                 };
             };
@@ -4509,39 +8959,137 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Not allowed: a session is required, or the API key lacks the scope */
+            /** @description Forbidden, consent required or account restricted */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "session_required",
+                     *         "message": "This needs a signed-in session; an API key cannot do it.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "session_required";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    post_deletion_v1_me_deletion_post: {
+    scheduleDeletion: {
         parameters: {
             query?: never;
             header?: never;
@@ -4556,6 +9104,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "purge_at": "2026-05-01T12:00:00Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["DeletionScheduledResponse"];
                 };
             };
@@ -4565,7 +9118,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Forbidden, consent required or account restricted */
@@ -4574,7 +9141,44 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden_origin",
+                     *         "message": "Requests from this origin are not allowed.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "forbidden_origin" | "session_required";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Conflict */
@@ -4583,30 +9187,91 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "conflict",
+                     *         "message": "The request conflicts with the current state.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "conflict" | "deletion_scheduled";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    delete_deletion_v1_me_deletion_delete: {
+    cancelDeletion: {
         parameters: {
             query?: never;
             header?: never;
@@ -4621,6 +9286,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "scheduled": false,
+                     *       "purge_at": "2026-05-01T12:00:00Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["DeletionStatusResponse"];
                 };
             };
@@ -4630,7 +9301,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Forbidden, consent required or account restricted */
@@ -4639,7 +9324,44 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden_origin",
+                     *         "message": "Requests from this origin are not allowed.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "forbidden_origin" | "session_required";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Conflict */
@@ -4648,30 +9370,91 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "deletion_not_scheduled",
+                     *         "message": "No deletion is scheduled for this account.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "deletion_not_scheduled" | "purge_started";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    post_email_confirmation_v1_me_email_confirmations_post: {
+    confirmEmail: {
         parameters: {
             query?: never;
             header?: never;
@@ -4680,6 +9463,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "token": "shr_tok_example"
+                 *     }
+                 */
                 "application/json": components["schemas"]["EmailConfirmationRequest"];
             };
         };
@@ -4690,6 +9478,28 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "acct_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "email": "ada@example.com",
+                     *       "name": "Ada Lovelace",
+                     *       "picture_url": "https://example.com/picture",
+                     *       "created_at": "2026-05-01T12:00:00Z",
+                     *       "status": "active",
+                     *       "age_confirmed": false,
+                     *       "terms_version": "2026-05-01",
+                     *       "consent": {
+                     *         "analytics": false,
+                     *         "product_improvement": false,
+                     *         "marketing_emails": false
+                     *       },
+                     *       "preferences": {
+                     *         "theme": "system"
+                     *       },
+                     *       "default_workspace_id": "ws_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "pending_email": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["MeResponse"];
                 };
             };
@@ -4699,7 +9509,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "malformed_request",
+                     *         "message": "The request could not be read.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "malformed_request";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not signed in */
@@ -4708,7 +9532,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Forbidden, consent required or account restricted */
@@ -4717,7 +9555,67 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "You are not allowed to do that.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "forbidden" | "forbidden_origin" | "session_required";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unsupported_media_type",
+                     *         "message": "Send the request body as JSON, with Content-Type: application/json.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "unsupported_media_type";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Invalid field */
@@ -4726,21 +9624,68 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "email_confirmation_invalid",
+                     *         "message": "This confirmation link is not valid: it was used, replaced by a newer one, or has expired.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "email_confirmation_invalid" | "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    post_export_v1_me_exports_post: {
+    createExport: {
         parameters: {
             query?: never;
             header?: never;
@@ -4755,6 +9700,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "exp_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "status": "queued",
+                     *       "requested_at": "2026-05-01T12:00:00Z",
+                     *       "download_url": "https://example.com/download",
+                     *       "expires_at": "2026-05-01T12:00:00Z",
+                     *       "size_bytes": 1048576,
+                     *       "error": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["ExportResponse"];
                 };
             };
@@ -4764,7 +9720,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Forbidden, consent required or account restricted */
@@ -4773,7 +9743,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden_origin",
+                     *         "message": "Requests from this origin are not allowed.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "forbidden_origin" | "session_required";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Conflict */
@@ -4782,52 +9766,120 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "export_in_progress",
+                     *         "message": "An export of this account is already queued or running.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "export_in_progress";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Rate limit or spend cap */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "rate_limited",
+                     *         "message": "Too many requests; try again later.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "rate_limited";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description A dependency is unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    get_export_v1_me_exports__export_id__get: {
+    getExport: {
         parameters: {
             query?: never;
             header?: never;
             path: {
+                /** @example exp_01jt3v5k8m2n4p6r8t0w2y4a6c */
                 export_id: string;
             };
             cookie?: never;
@@ -4840,6 +9892,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "exp_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "status": "queued",
+                     *       "requested_at": "2026-05-01T12:00:00Z",
+                     *       "download_url": "https://example.com/download",
+                     *       "expires_at": "2026-05-01T12:00:00Z",
+                     *       "size_bytes": 1048576,
+                     *       "error": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["ExportResponse"];
                 };
             };
@@ -4849,16 +9912,44 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Not allowed: a session is required, or the API key lacks the scope */
+            /** @description Forbidden, consent required or account restricted */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "session_required",
+                     *         "message": "This needs a signed-in session; an API key cannot do it.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "session_required";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not found */
@@ -4867,30 +9958,91 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    post_terms_v1_me_terms_post: {
+    acceptTerms: {
         parameters: {
             query?: never;
             header?: never;
@@ -4899,6 +10051,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "version": "2026-05-01",
+                 *       "age_confirmed": true
+                 *     }
+                 */
                 "application/json": components["schemas"]["AcceptTermsRequest"];
             };
         };
@@ -4909,6 +10067,28 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "acct_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "email": "ada@example.com",
+                     *       "name": "Ada Lovelace",
+                     *       "picture_url": "https://example.com/picture",
+                     *       "created_at": "2026-05-01T12:00:00Z",
+                     *       "status": "active",
+                     *       "age_confirmed": false,
+                     *       "terms_version": "2026-05-01",
+                     *       "consent": {
+                     *         "analytics": false,
+                     *         "product_improvement": false,
+                     *         "marketing_emails": false
+                     *       },
+                     *       "preferences": {
+                     *         "theme": "system"
+                     *       },
+                     *       "default_workspace_id": "ws_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "pending_email": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["MeResponse"];
                 };
             };
@@ -4918,7 +10098,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "malformed_request",
+                     *         "message": "The request could not be read.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "malformed_request";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not signed in */
@@ -4927,7 +10121,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Forbidden, consent required or account restricted */
@@ -4936,7 +10144,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden_origin",
+                     *         "message": "Requests from this origin are not allowed.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "forbidden_origin" | "session_required";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Conflict */
@@ -4945,30 +10167,114 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "terms_version_mismatch",
+                     *         "message": "These are not the terms in force; read the current ones and accept those.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "terms_version_mismatch";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unsupported_media_type",
+                     *         "message": "Send the request body as JSON, with Content-Type: application/json.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "unsupported_media_type";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    get_models_v1_models_get: {
+    listModels: {
         parameters: {
             query?: never;
             header?: never;
@@ -4983,34 +10289,98 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "local-image",
+                     *           "kind": "image",
+                     *           "max_reference_images": 2,
+                     *           "name": "Local image (CPU)",
+                     *           "params": {
+                     *             "height": {
+                     *               "default": 512,
+                     *               "description": "",
+                     *               "maximum": 1024,
+                     *               "minimum": 64,
+                     *               "type": "integer"
+                     *             },
+                     *             "seed": {
+                     *               "description": "",
+                     *               "maximum": 2147483647,
+                     *               "minimum": 0,
+                     *               "type": "integer"
+                     *             },
+                     *             "width": {
+                     *               "default": 512,
+                     *               "description": "",
+                     *               "maximum": 1024,
+                     *               "minimum": 64,
+                     *               "type": "integer"
+                     *             }
+                     *           },
+                     *           "price_credits": {
+                     *             "base": 1,
+                     *             "per_megapixel": 1,
+                     *             "per_second": 0
+                     *           },
+                     *           "provider": "local"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["ModelList"];
                 };
             };
-            /** @description Invalid field */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    get_policy_v1_policies__kind__get: {
+    getPolicy: {
         parameters: {
             query?: never;
             header?: never;
             path: {
+                /** @example terms */
                 kind: "terms" | "privacy";
             };
             cookie?: never;
@@ -5023,6 +10393,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "kind": "terms",
+                     *       "version": "2026-05-01",
+                     *       "effective_at": "2026-05-01T12:00:00Z",
+                     *       "summary": "What changed, in plain words.",
+                     *       "minimum_age": 1,
+                     *       "upcoming": {
+                     *         "version": "2026-05-01",
+                     *         "effective_at": "2026-05-01T12:00:00Z",
+                     *         "summary": "What changed, in plain words.",
+                     *         "material": false
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["PolicyResponse"];
                 };
             };
@@ -5032,30 +10417,91 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    post_report_v1_reports_post: {
+    createReport: {
         parameters: {
             query?: never;
             header?: never;
@@ -5064,6 +10510,15 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "target_type": "asset",
+                 *       "target_id": "ast_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                 *       "owner_id": "acct_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                 *       "reason": "spam",
+                 *       "details": "details"
+                 *     }
+                 */
                 "application/json": components["schemas"]["CreateReportRequest"];
             };
         };
@@ -5074,6 +10529,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "rpt_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "target_type": "asset",
+                     *       "target_id": "ast_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "reason": "Spam",
+                     *       "status": "open",
+                     *       "created_at": "2026-05-01T12:00:00Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ReportResponse"];
                 };
             };
@@ -5083,7 +10548,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "malformed_request",
+                     *         "message": "The request could not be read.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "malformed_request";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not signed in */
@@ -5092,7 +10571,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Forbidden, consent required or account restricted */
@@ -5101,7 +10594,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "account_suspended",
+                     *         "message": "This account is suspended by moderation; it can still read, export and delete its data.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "account_suspended" | "consent_required" | "forbidden_origin" | "session_required";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not found */
@@ -5110,7 +10617,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Conflict */
@@ -5119,7 +10640,44 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "report_exists",
+                     *         "message": "You have already reported this; it is being reviewed.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "report_exists";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unsupported_media_type",
+                     *         "message": "Send the request body as JSON, with Content-Type: application/json.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "unsupported_media_type";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Invalid field */
@@ -5128,34 +10686,97 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Rate limit or spend cap */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "rate_limited",
+                     *         "message": "Too many requests; try again later.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "rate_limited";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    get_shared_v1_s__token__get: {
+    getSharedItem: {
         parameters: {
             query?: never;
             header?: never;
             path: {
+                /** @example shr_tok_example */
                 token: string;
             };
             cookie?: never;
@@ -5168,6 +10789,41 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "target_type": "asset",
+                     *       "expires_at": "2026-05-01T12:00:00Z",
+                     *       "asset": {
+                     *         "id": "ast_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *         "kind": "kind",
+                     *         "content_type": "image/png",
+                     *         "width": 1024,
+                     *         "height": 768,
+                     *         "duration_s": 5,
+                     *         "download_url": "https://example.com/download",
+                     *         "thumbnail_url": "https://example.com/thumbnail",
+                     *         "poster_url": "https://example.com/poster"
+                     *       },
+                     *       "workflow": {
+                     *         "id": "wf_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *         "name": "Product shots",
+                     *         "description": "Notifies the render farm",
+                     *         "visibility": "private",
+                     *         "version": 1,
+                     *         "version_id": "wfv_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *         "definition": {
+                     *           "kind": "kind",
+                     *           "model": "local-image",
+                     *           "prompt_template": "prompt template",
+                     *           "params": {}
+                     *         },
+                     *         "forked_from": "forked from",
+                     *         "removed": false,
+                     *         "created_at": "2026-05-01T12:00:00Z",
+                     *         "updated_at": "2026-05-01T12:00:00Z"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["SharedItemResponse"];
                 };
             };
@@ -5177,30 +10833,91 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    get_shares_v1_shares_get: {
+    listShares: {
         parameters: {
             query?: never;
             header?: never;
@@ -5215,6 +10932,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "shr_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *           "target_type": "asset",
+                     *           "target_id": "ast_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *           "created_at": "2026-05-01T12:00:00Z",
+                     *           "expires_at": "2026-05-01T12:00:00Z"
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["ShareList"];
                 };
             };
@@ -5224,39 +10955,114 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Not allowed: a session is required, or the API key lacks the scope */
+            /** @description Forbidden, consent required or account restricted */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "insufficient_scope",
+                     *         "message": "The API key does not have the scope this needs.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "insufficient_scope";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    post_share_v1_shares_post: {
+    createShare: {
         parameters: {
             query?: never;
             header?: never;
@@ -5265,6 +11071,13 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "target_type": "asset",
+                 *       "target_id": "ast_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                 *       "expires_at": "2026-05-01T12:00:00Z"
+                 *     }
+                 */
                 "application/json": components["schemas"]["CreateShareRequest"];
             };
         };
@@ -5275,6 +11088,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "shr_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "target_type": "asset",
+                     *       "target_id": "ast_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "created_at": "2026-05-01T12:00:00Z",
+                     *       "expires_at": "2026-05-01T12:00:00Z",
+                     *       "token": "shr_tok_example",
+                     *       "url": "https://example.com/url"
+                     *     }
+                     */
                     "application/json": components["schemas"]["CreatedShareResponse"];
                 };
             };
@@ -5284,7 +11108,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "malformed_request",
+                     *         "message": "The request could not be read.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "malformed_request";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not signed in */
@@ -5293,7 +11131,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Forbidden, consent required or account restricted */
@@ -5302,7 +11154,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "account_restricted",
+                     *         "message": "This account is restricted.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "account_restricted" | "account_suspended" | "consent_required" | "content_restricted" | "forbidden" | "forbidden_origin" | "insufficient_scope";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not found */
@@ -5311,7 +11177,44 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unsupported_media_type",
+                     *         "message": "Send the request body as JSON, with Content-Type: application/json.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "unsupported_media_type";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Invalid field */
@@ -5320,25 +11223,73 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    delete_share_v1_shares__share_id__delete: {
+    revokeShare: {
         parameters: {
             query?: never;
             header?: never;
             path: {
+                /** @example shr_01jt3v5k8m2n4p6r8t0w2y4a6c */
                 share_id: string;
             };
             cookie?: never;
@@ -5358,16 +11309,44 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Not allowed: a session is required, or the API key lacks the scope */
+            /** @description Forbidden, consent required or account restricted */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden_origin",
+                     *         "message": "Requests from this origin are not allowed.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "forbidden_origin" | "insufficient_scope";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not found */
@@ -5376,30 +11355,91 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    post_upload_v1_uploads_post: {
+    createUpload: {
         parameters: {
             query?: never;
             header?: never;
@@ -5408,6 +11448,13 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "filename": "reference.png",
+                 *       "content_type": "image/png",
+                 *       "size_bytes": 1048576
+                 *     }
+                 */
                 "application/json": components["schemas"]["CreateUploadRequest"];
             };
         };
@@ -5418,6 +11465,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "upl_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "upload": {
+                     *         "url": "https://example.com/url",
+                     *         "fields": {}
+                     *       },
+                     *       "expires_at": "2026-05-01T12:00:00Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["UploadResponse"];
                 };
             };
@@ -5427,7 +11484,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "malformed_request",
+                     *         "message": "The request could not be read.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "malformed_request";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not signed in */
@@ -5436,7 +11507,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Forbidden, consent required or account restricted */
@@ -5445,7 +11530,44 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "consent_required",
+                     *         "message": "Accept the current terms and confirm your age first.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "consent_required" | "forbidden_origin" | "insufficient_scope";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Conflict */
@@ -5454,7 +11576,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "upload_quota_exceeded",
+                     *         "message": "Too many unused uploads: use them in a job, or wait for unused ones to expire.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "upload_quota_exceeded";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Too large */
@@ -5463,7 +11599,44 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "payload_too_large",
+                     *         "message": "The request is too large.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "payload_too_large";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unsupported_media_type",
+                     *         "message": "Send the request body as JSON, with Content-Type: application/json.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "unsupported_media_type";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Invalid field */
@@ -5472,30 +11645,92 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Rate limit or spend cap */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "rate_limited",
+                     *         "message": "Too many requests; try again later.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "rate_limited";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    get_endpoints_v1_webhook_endpoints_get: {
+    listWebhookEndpoints: {
         parameters: {
             query?: never;
             header?: never;
@@ -5510,6 +11745,27 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "whe_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *           "url": "https://example.com/url",
+                     *           "events": [
+                     *             "job.succeeded"
+                     *           ],
+                     *           "description": "Notifies the render farm",
+                     *           "enabled": false,
+                     *           "include_prompt": false,
+                     *           "credits_low_threshold": 100,
+                     *           "disabled_reason": null,
+                     *           "created_at": "2026-05-01T12:00:00Z",
+                     *           "updated_at": "2026-05-01T12:00:00Z"
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["WebhookEndpointList"];
                 };
             };
@@ -5519,39 +11775,114 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Not allowed: a session is required, or the API key lacks the scope */
+            /** @description Forbidden, consent required or account restricted */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "session_required",
+                     *         "message": "This needs a signed-in session; an API key cannot do it.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "session_required";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    post_endpoint_v1_webhook_endpoints_post: {
+    createWebhookEndpoint: {
         parameters: {
             query?: never;
             header?: never;
@@ -5560,6 +11891,18 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "url": "https://example.com/url",
+                 *       "events": [
+                 *         "job.succeeded"
+                 *       ],
+                 *       "description": "",
+                 *       "enabled": true,
+                 *       "include_prompt": false,
+                 *       "credits_low_threshold": 100
+                 *     }
+                 */
                 "application/json": components["schemas"]["CreateWebhookEndpointRequest"];
             };
         };
@@ -5570,6 +11913,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "whe_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "url": "https://example.com/url",
+                     *       "events": [
+                     *         "job.succeeded"
+                     *       ],
+                     *       "description": "Notifies the render farm",
+                     *       "enabled": false,
+                     *       "include_prompt": false,
+                     *       "credits_low_threshold": 100,
+                     *       "disabled_reason": null,
+                     *       "created_at": "2026-05-01T12:00:00Z",
+                     *       "updated_at": "2026-05-01T12:00:00Z",
+                     *       "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+                     *     }
+                     */
                     "application/json": components["schemas"]["CreatedWebhookEndpointResponse"];
                 };
             };
@@ -5579,7 +11939,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "malformed_request",
+                     *         "message": "The request could not be read.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "malformed_request";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not signed in */
@@ -5588,7 +11962,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Forbidden, consent required or account restricted */
@@ -5597,7 +11985,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden_origin",
+                     *         "message": "Requests from this origin are not allowed.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "forbidden_origin" | "session_required";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Conflict */
@@ -5606,7 +12008,44 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "too_many_webhook_endpoints",
+                     *         "message": "The account has as many webhook endpoints as it may have.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "too_many_webhook_endpoints";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unsupported_media_type",
+                     *         "message": "Send the request body as JSON, with Content-Type: application/json.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "unsupported_media_type";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Invalid field */
@@ -5615,21 +12054,68 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    get_default_secret_v1_webhook_endpoints_default_secret_get: {
+    getDefaultWebhookSecret: {
         parameters: {
             query?: never;
             header?: never;
@@ -5644,6 +12130,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "endpoint_id": "whe_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+                     *     }
+                     */
                     "application/json": components["schemas"]["DefaultSecretResponse"];
                 };
             };
@@ -5653,43 +12145,119 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Not allowed: a session is required, or the API key lacks the scope */
+            /** @description Forbidden, consent required or account restricted */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "session_required",
+                     *         "message": "This needs a signed-in session; an API key cannot do it.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "session_required";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    get_one_endpoint_v1_webhook_endpoints__endpoint_id__get: {
+    getWebhookEndpoint: {
         parameters: {
             query?: never;
             header?: never;
             path: {
+                /** @example whe_01jt3v5k8m2n4p6r8t0w2y4a6c */
                 endpoint_id: string;
             };
             cookie?: never;
@@ -5702,6 +12270,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "whe_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "url": "https://example.com/url",
+                     *       "events": [
+                     *         "job.succeeded"
+                     *       ],
+                     *       "description": "Notifies the render farm",
+                     *       "enabled": false,
+                     *       "include_prompt": false,
+                     *       "credits_low_threshold": 100,
+                     *       "disabled_reason": null,
+                     *       "created_at": "2026-05-01T12:00:00Z",
+                     *       "updated_at": "2026-05-01T12:00:00Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["WebhookEndpointResponse"];
                 };
             };
@@ -5711,16 +12295,44 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Not allowed: a session is required, or the API key lacks the scope */
+            /** @description Forbidden, consent required or account restricted */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "session_required",
+                     *         "message": "This needs a signed-in session; an API key cannot do it.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "session_required";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not found */
@@ -5729,34 +12341,96 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    remove_endpoint_v1_webhook_endpoints__endpoint_id__delete: {
+    deleteWebhookEndpoint: {
         parameters: {
             query?: never;
             header?: never;
             path: {
+                /** @example whe_01jt3v5k8m2n4p6r8t0w2y4a6c */
                 endpoint_id: string;
             };
             cookie?: never;
@@ -5776,7 +12450,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Forbidden, consent required or account restricted */
@@ -5785,7 +12473,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden_origin",
+                     *         "message": "Requests from this origin are not allowed.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "forbidden_origin" | "session_required";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not found */
@@ -5794,40 +12496,114 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    patch_endpoint_v1_webhook_endpoints__endpoint_id__patch: {
+    updateWebhookEndpoint: {
         parameters: {
             query?: never;
             header?: never;
             path: {
+                /** @example whe_01jt3v5k8m2n4p6r8t0w2y4a6c */
                 endpoint_id: string;
             };
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "url": "https://example.com/url",
+                 *       "events": [
+                 *         "job.succeeded"
+                 *       ],
+                 *       "description": "Notifies the render farm",
+                 *       "enabled": false,
+                 *       "include_prompt": false,
+                 *       "credits_low_threshold": 100
+                 *     }
+                 */
                 "application/json": components["schemas"]["UpdateWebhookEndpointRequest"];
             };
         };
@@ -5838,6 +12614,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "whe_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "url": "https://example.com/url",
+                     *       "events": [
+                     *         "job.succeeded"
+                     *       ],
+                     *       "description": "Notifies the render farm",
+                     *       "enabled": false,
+                     *       "include_prompt": false,
+                     *       "credits_low_threshold": 100,
+                     *       "disabled_reason": null,
+                     *       "created_at": "2026-05-01T12:00:00Z",
+                     *       "updated_at": "2026-05-01T12:00:00Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["WebhookEndpointResponse"];
                 };
             };
@@ -5847,7 +12639,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "malformed_request",
+                     *         "message": "The request could not be read.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "malformed_request";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not signed in */
@@ -5856,7 +12662,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Forbidden, consent required or account restricted */
@@ -5865,7 +12685,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden_origin",
+                     *         "message": "Requests from this origin are not allowed.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "forbidden_origin" | "session_required";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not found */
@@ -5874,7 +12708,44 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unsupported_media_type",
+                     *         "message": "Send the request body as JSON, with Content-Type: application/json.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "unsupported_media_type";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Invalid field */
@@ -5883,28 +12754,78 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    get_deliveries_v1_webhook_endpoints__endpoint_id__deliveries_get: {
+    listWebhookDeliveries: {
         parameters: {
             query?: {
+                /** @example 20 */
                 limit?: number;
+                /** @example cursor */
                 cursor?: string | null;
             };
             header?: never;
             path: {
+                /** @example whe_01jt3v5k8m2n4p6r8t0w2y4a6c */
                 endpoint_id: string;
             };
             cookie?: never;
@@ -5917,6 +12838,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "msg_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *           "endpoint_id": "whe_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *           "event": "job.succeeded",
+                     *           "status": "pending",
+                     *           "attempts": 1,
+                     *           "last_status": 200,
+                     *           "last_error": null,
+                     *           "last_attempt_at": "2026-05-01T12:00:00Z",
+                     *           "next_retry_at": "2026-05-01T12:00:00Z",
+                     *           "delivered_at": "2026-05-01T12:00:00Z",
+                     *           "created_at": "2026-05-01T12:00:00Z"
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["WebhookDeliveryPage"];
                 };
             };
@@ -5926,16 +12867,44 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Not allowed: a session is required, or the API key lacks the scope */
+            /** @description Forbidden, consent required or account restricted */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "session_required",
+                     *         "message": "This needs a signed-in session; an API key cannot do it.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "session_required";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not found */
@@ -5944,35 +12913,98 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    post_redeliver_v1_webhook_endpoints__endpoint_id__deliveries__delivery_id__redeliver_post: {
+    redeliverWebhook: {
         parameters: {
             query?: never;
             header?: never;
             path: {
+                /** @example whe_01jt3v5k8m2n4p6r8t0w2y4a6c */
                 endpoint_id: string;
+                /** @example msg_01jt3v5k8m2n4p6r8t0w2y4a6c */
                 delivery_id: string;
             };
             cookie?: never;
@@ -5985,6 +13017,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "msg_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "endpoint_id": "whe_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "event": "job.succeeded",
+                     *       "status": "pending",
+                     *       "attempts": 1,
+                     *       "last_status": 200,
+                     *       "last_error": null,
+                     *       "last_attempt_at": "2026-05-01T12:00:00Z",
+                     *       "next_retry_at": "2026-05-01T12:00:00Z",
+                     *       "delivered_at": "2026-05-01T12:00:00Z",
+                     *       "created_at": "2026-05-01T12:00:00Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["WebhookDeliveryResponse"];
                 };
             };
@@ -5994,7 +13041,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Forbidden, consent required or account restricted */
@@ -6003,7 +13064,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden_origin",
+                     *         "message": "Requests from this origin are not allowed.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "forbidden_origin" | "session_required";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not found */
@@ -6012,7 +13087,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Conflict */
@@ -6021,34 +13110,96 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "delivery_pending",
+                     *         "message": "That delivery is still being attempted.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "delivery_pending";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    post_rotate_secret_v1_webhook_endpoints__endpoint_id__rotate_secret_post: {
+    rotateWebhookSecret: {
         parameters: {
             query?: never;
             header?: never;
             path: {
+                /** @example whe_01jt3v5k8m2n4p6r8t0w2y4a6c */
                 endpoint_id: string;
             };
             cookie?: never;
@@ -6061,6 +13212,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+                     *       "previous_secret_expires_at": "2026-05-01T12:00:00Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["RotatedSecretResponse"];
                 };
             };
@@ -6070,7 +13227,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Forbidden, consent required or account restricted */
@@ -6079,7 +13250,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden_origin",
+                     *         "message": "Requests from this origin are not allowed.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "forbidden_origin" | "session_required";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not found */
@@ -6088,7 +13273,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Conflict */
@@ -6097,34 +13296,96 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "conflict",
+                     *         "message": "The request conflicts with the current state.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "conflict";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    post_test_event_v1_webhook_endpoints__endpoint_id__test_post: {
+    sendTestWebhook: {
         parameters: {
             query?: never;
             header?: never;
             path: {
+                /** @example whe_01jt3v5k8m2n4p6r8t0w2y4a6c */
                 endpoint_id: string;
             };
             cookie?: never;
@@ -6137,6 +13398,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "msg_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "endpoint_id": "whe_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "event": "job.succeeded",
+                     *       "status": "pending",
+                     *       "attempts": 1,
+                     *       "last_status": 200,
+                     *       "last_error": null,
+                     *       "last_attempt_at": "2026-05-01T12:00:00Z",
+                     *       "next_retry_at": "2026-05-01T12:00:00Z",
+                     *       "delivered_at": "2026-05-01T12:00:00Z",
+                     *       "created_at": "2026-05-01T12:00:00Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["WebhookDeliveryResponse"];
                 };
             };
@@ -6146,7 +13422,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Forbidden, consent required or account restricted */
@@ -6155,7 +13445,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden_origin",
+                     *         "message": "Requests from this origin are not allowed.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "forbidden_origin" | "session_required";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not found */
@@ -6164,30 +13468,91 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    creem_webhook_v1_webhooks_creem_post: {
+    receiveCreemEvent: {
         parameters: {
             query?: never;
             header?: never;
@@ -6202,6 +13567,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "received": false,
+                     *       "outcome": "outcome"
+                     *     }
+                     */
                     "application/json": components["schemas"]["WebhookReceipt"];
                 };
             };
@@ -6211,39 +13582,137 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_signature",
+                     *         "message": "The webhook signature did not verify.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_signature";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "conflict",
+                     *         "message": "The request conflicts with the current state.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "conflict";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description A dependency is unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "payment_not_yet_known",
+                     *         "message": "This event refers to a payment not recorded yet; deliver it again later.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "payment_not_yet_known" | "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    paypal_webhook_v1_webhooks_paypal_post: {
+    receivePaypalEvent: {
         parameters: {
             query?: never;
             header?: never;
@@ -6258,6 +13727,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "received": false,
+                     *       "outcome": "outcome"
+                     *     }
+                     */
                     "application/json": components["schemas"]["WebhookReceipt"];
                 };
             };
@@ -6267,43 +13742,142 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_signature",
+                     *         "message": "The webhook signature did not verify.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_signature";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "conflict",
+                     *         "message": "The request conflicts with the current state.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "conflict";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description A dependency is unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "payment_not_yet_known",
+                     *         "message": "This event refers to a payment not recorded yet; deliver it again later.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "payment_not_yet_known" | "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    provider_callback_v1_webhooks_providers__provider__post: {
+    receiveProviderCallback: {
         parameters: {
             query?: never;
             header?: never;
             path: {
+                /** @example replicate */
                 provider: "replicate" | "runpod" | "modelark" | "openai" | "local";
             };
             cookie?: never;
@@ -6316,6 +13890,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "received": false,
+                     *       "known_job": false
+                     *     }
+                     */
                     "application/json": components["schemas"]["CallbackReceipt"];
                 };
             };
@@ -6325,7 +13905,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_signature",
+                     *         "message": "The callback signature did not verify.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_signature";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not found */
@@ -6334,39 +13928,91 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description A dependency is unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    stripe_webhook_v1_webhooks_stripe_post: {
+    receiveStripeEvent: {
         parameters: {
             query?: never;
             header?: never;
@@ -6381,6 +14027,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "received": false,
+                     *       "outcome": "outcome"
+                     *     }
+                     */
                     "application/json": components["schemas"]["WebhookReceipt"];
                 };
             };
@@ -6390,42 +14042,142 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_signature",
+                     *         "message": "The webhook signature did not verify.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_signature";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "conflict",
+                     *         "message": "The request conflicts with the current state.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "conflict";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description A dependency is unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "payment_not_yet_known",
+                     *         "message": "This event refers to a payment not recorded yet; deliver it again later.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "payment_not_yet_known" | "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    get_workflows_v1_workflows_get: {
+    listWorkflows: {
         parameters: {
             query?: {
+                /** @example 20 */
                 limit?: number;
+                /** @example cursor */
                 cursor?: string | null;
             };
             header?: never;
@@ -6440,6 +14192,31 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "wf_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *           "name": "Product shots",
+                     *           "description": "Notifies the render farm",
+                     *           "visibility": "private",
+                     *           "version": 1,
+                     *           "version_id": "wfv_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *           "definition": {
+                     *             "kind": "kind",
+                     *             "model": "local-image",
+                     *             "prompt_template": "prompt template",
+                     *             "params": {}
+                     *           },
+                     *           "forked_from": "forked from",
+                     *           "removed": false,
+                     *           "created_at": "2026-05-01T12:00:00Z",
+                     *           "updated_at": "2026-05-01T12:00:00Z"
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["WorkflowPageResponse"];
                 };
             };
@@ -6449,39 +14226,114 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Not allowed: a session is required, or the API key lacks the scope */
+            /** @description Forbidden, consent required or account restricted */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "insufficient_scope",
+                     *         "message": "The API key does not have the scope this needs.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "insufficient_scope";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    post_workflow_v1_workflows_post: {
+    createWorkflow: {
         parameters: {
             query?: never;
             header?: never;
@@ -6490,6 +14342,18 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "Product shots",
+                 *       "description": "Notifies the render farm",
+                 *       "definition": {
+                 *         "kind": "image",
+                 *         "model": "local-image",
+                 *         "prompt_template": "prompt template",
+                 *         "params": {}
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["CreateWorkflowRequest"];
             };
         };
@@ -6500,6 +14364,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "wf_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "name": "Product shots",
+                     *       "description": "Notifies the render farm",
+                     *       "visibility": "private",
+                     *       "version": 1,
+                     *       "version_id": "wfv_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "definition": {
+                     *         "kind": "kind",
+                     *         "model": "local-image",
+                     *         "prompt_template": "prompt template",
+                     *         "params": {}
+                     *       },
+                     *       "forked_from": "forked from",
+                     *       "removed": false,
+                     *       "created_at": "2026-05-01T12:00:00Z",
+                     *       "updated_at": "2026-05-01T12:00:00Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["WorkflowResponse"];
                 };
             };
@@ -6509,7 +14393,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "malformed_request",
+                     *         "message": "The request could not be read.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "malformed_request";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not signed in */
@@ -6518,7 +14416,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Forbidden, consent required or account restricted */
@@ -6527,7 +14439,44 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden_origin",
+                     *         "message": "Requests from this origin are not allowed.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "forbidden_origin" | "insufficient_scope";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unsupported_media_type",
+                     *         "message": "Send the request body as JSON, with Content-Type: application/json.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "unsupported_media_type";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Invalid field */
@@ -6536,25 +14485,73 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    get_workflow_v1_workflows__workflow_id__get: {
+    getWorkflow: {
         parameters: {
             query?: never;
             header?: never;
             path: {
+                /** @example wf_01jt3v5k8m2n4p6r8t0w2y4a6c */
                 workflow_id: string;
             };
             cookie?: never;
@@ -6567,16 +14564,73 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "wf_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "name": "Product shots",
+                     *       "description": "Notifies the render farm",
+                     *       "visibility": "private",
+                     *       "version": 1,
+                     *       "version_id": "wfv_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "definition": {
+                     *         "kind": "kind",
+                     *         "model": "local-image",
+                     *         "prompt_template": "prompt template",
+                     *         "params": {}
+                     *       },
+                     *       "forked_from": "forked from",
+                     *       "removed": false,
+                     *       "created_at": "2026-05-01T12:00:00Z",
+                     *       "updated_at": "2026-05-01T12:00:00Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["WorkflowResponse"];
                 };
             };
-            /** @description Not allowed: a session is required, or the API key lacks the scope */
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden, consent required or account restricted */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "insufficient_scope",
+                     *         "message": "The API key does not have the scope this needs.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "insufficient_scope";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not found */
@@ -6585,40 +14639,109 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    patch_workflow_v1_workflows__workflow_id__patch: {
+    updateWorkflow: {
         parameters: {
             query?: never;
             header?: never;
             path: {
+                /** @example wf_01jt3v5k8m2n4p6r8t0w2y4a6c */
                 workflow_id: string;
             };
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "Product shots",
+                 *       "description": "Notifies the render farm",
+                 *       "visibility": "private"
+                 *     }
+                 */
                 "application/json": components["schemas"]["UpdateWorkflowRequest"];
             };
         };
@@ -6629,6 +14752,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "wf_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "name": "Product shots",
+                     *       "description": "Notifies the render farm",
+                     *       "visibility": "private",
+                     *       "version": 1,
+                     *       "version_id": "wfv_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "definition": {
+                     *         "kind": "kind",
+                     *         "model": "local-image",
+                     *         "prompt_template": "prompt template",
+                     *         "params": {}
+                     *       },
+                     *       "forked_from": "forked from",
+                     *       "removed": false,
+                     *       "created_at": "2026-05-01T12:00:00Z",
+                     *       "updated_at": "2026-05-01T12:00:00Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["WorkflowResponse"];
                 };
             };
@@ -6638,7 +14781,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "malformed_request",
+                     *         "message": "The request could not be read.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "malformed_request";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not signed in */
@@ -6647,7 +14804,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Forbidden, consent required or account restricted */
@@ -6656,7 +14827,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "account_restricted",
+                     *         "message": "This account is restricted.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "account_restricted" | "account_suspended" | "consent_required" | "forbidden" | "forbidden_origin" | "insufficient_scope";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not found */
@@ -6665,40 +14850,130 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unsupported_media_type",
+                     *         "message": "Send the request body as JSON, with Content-Type: application/json.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "unsupported_media_type";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    post_fork_v1_workflows__workflow_id__fork_post: {
+    forkWorkflow: {
         parameters: {
             query?: never;
             header?: never;
             path: {
+                /** @example wf_01jt3v5k8m2n4p6r8t0w2y4a6c */
                 workflow_id: string;
             };
             cookie?: never;
         };
         requestBody?: {
             content: {
+                /**
+                 * @example {
+                 *       "share_token": "share token"
+                 *     }
+                 */
                 "application/json": components["schemas"]["ForkRequest"] | null;
             };
         };
@@ -6709,6 +14984,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "wf_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "name": "Product shots",
+                     *       "description": "Notifies the render farm",
+                     *       "visibility": "private",
+                     *       "version": 1,
+                     *       "version_id": "wfv_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "definition": {
+                     *         "kind": "kind",
+                     *         "model": "local-image",
+                     *         "prompt_template": "prompt template",
+                     *         "params": {}
+                     *       },
+                     *       "forked_from": "forked from",
+                     *       "removed": false,
+                     *       "created_at": "2026-05-01T12:00:00Z",
+                     *       "updated_at": "2026-05-01T12:00:00Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["WorkflowResponse"];
                 };
             };
@@ -6718,7 +15013,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "malformed_request",
+                     *         "message": "The request could not be read.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "malformed_request";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not signed in */
@@ -6727,16 +15036,44 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Not allowed: a session is required, or the API key lacks the scope */
+            /** @description Forbidden, consent required or account restricted */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden_origin",
+                     *         "message": "Requests from this origin are not allowed.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "forbidden_origin" | "insufficient_scope";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not found */
@@ -6745,34 +15082,119 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unsupported_media_type",
+                     *         "message": "Send the request body as JSON, with Content-Type: application/json.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "unsupported_media_type";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    get_versions_v1_workflows__workflow_id__versions_get: {
+    listWorkflowVersions: {
         parameters: {
             query?: never;
             header?: never;
             path: {
+                /** @example wf_01jt3v5k8m2n4p6r8t0w2y4a6c */
                 workflow_id: string;
             };
             cookie?: never;
@@ -6785,6 +15207,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "wfv_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *           "workflow_id": "wf_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *           "version": 1,
+                     *           "definition": {
+                     *             "kind": "kind",
+                     *             "model": "local-image",
+                     *             "prompt_template": "prompt template",
+                     *             "params": {}
+                     *           },
+                     *           "note": "note",
+                     *           "created_at": "2026-05-01T12:00:00Z"
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["WorkflowVersionList"];
                 };
             };
@@ -6794,16 +15236,44 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Not allowed: a session is required, or the API key lacks the scope */
+            /** @description Forbidden, consent required or account restricted */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "insufficient_scope",
+                     *         "message": "The API key does not have the scope this needs.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "insufficient_scope";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not found */
@@ -6812,40 +15282,113 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    post_version_v1_workflows__workflow_id__versions_post: {
+    createWorkflowVersion: {
         parameters: {
             query?: never;
             header?: never;
             path: {
+                /** @example wf_01jt3v5k8m2n4p6r8t0w2y4a6c */
                 workflow_id: string;
             };
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "definition": {
+                 *         "kind": "image",
+                 *         "model": "local-image",
+                 *         "prompt_template": "prompt template",
+                 *         "params": {}
+                 *       },
+                 *       "note": "note"
+                 *     }
+                 */
                 "application/json": components["schemas"]["CreateVersionRequest"];
             };
         };
@@ -6856,6 +15399,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "wfv_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "workflow_id": "wf_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "version": 1,
+                     *       "definition": {
+                     *         "kind": "kind",
+                     *         "model": "local-image",
+                     *         "prompt_template": "prompt template",
+                     *         "params": {}
+                     *       },
+                     *       "note": "note",
+                     *       "created_at": "2026-05-01T12:00:00Z"
+                     *     }
+                     */
                     "application/json": components["schemas"]["WorkflowVersionResponse"];
                 };
             };
@@ -6865,7 +15423,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "malformed_request",
+                     *         "message": "The request could not be read.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "malformed_request";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not signed in */
@@ -6874,16 +15446,44 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Not allowed: a session is required, or the API key lacks the scope */
+            /** @description Forbidden, consent required or account restricted */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden_origin",
+                     *         "message": "Requests from this origin are not allowed.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "forbidden_origin" | "insufficient_scope";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not found */
@@ -6892,7 +15492,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Conflict */
@@ -6901,7 +15515,44 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "conflict",
+                     *         "message": "The request conflicts with the current state.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "conflict";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unsupported_media_type",
+                     *         "message": "Send the request body as JSON, with Content-Type: application/json.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "unsupported_media_type";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Invalid field */
@@ -6910,34 +15561,93 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    post_workflow_job_v1_workflows__workflow_id__versions__version__jobs_post: {
+    runWorkflow: {
         parameters: {
             query?: never;
             header?: {
+                /**
+                 * @description Any unique string (a UUID) per intended submission: retrying with the same key and body answers the job the first attempt made instead of making another; the same key with another body answers 409 `idempotency_key_reused`.
+                 * @example 7d0f6c4e-2a1b-4c3d-9e8f-5a6b7c8d9e0f
+                 */
                 "idempotency-key"?: string | null;
             };
             path: {
+                /** @example wf_01jt3v5k8m2n4p6r8t0w2y4a6c */
                 workflow_id: string;
+                /** @example 1 */
                 version: number;
             };
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "variables": {},
+                 *       "params": {}
+                 *     }
+                 */
                 "application/json": components["schemas"]["RunWorkflowRequest"];
             };
         };
@@ -6948,6 +15658,37 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "cancel_at": null,
+                     *       "charged_credits": 2,
+                     *       "compute_seconds": 3.2,
+                     *       "cost_credits": 2,
+                     *       "created_at": "2026-05-01T12:00:00Z",
+                     *       "error": null,
+                     *       "finished_at": "2026-05-01T12:00:05Z",
+                     *       "id": "job_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "kind": "image",
+                     *       "model": "local-image",
+                     *       "negative_prompt": null,
+                     *       "outputs": [
+                     *         "ast_01jt3v5k8m2n4p6r8t0w2y4a6c"
+                     *       ],
+                     *       "params": {
+                     *         "height": 512,
+                     *         "seed": 42,
+                     *         "width": 768
+                     *       },
+                     *       "progress": 1,
+                     *       "prompt": "a lighthouse on a cliff at dawn, oil painting",
+                     *       "queue_position": null,
+                     *       "started_at": "2026-05-01T12:00:01Z",
+                     *       "status": "succeeded",
+                     *       "webhook_url": "https://example.com/atelier-events",
+                     *       "workflow_version_id": null,
+                     *       "workspace_id": "ws_01jt3v5k8m2n4p6r8t0w2y4a6c"
+                     *     }
+                     */
                     "application/json": components["schemas"]["JobResponse"];
                 };
             };
@@ -6957,7 +15698,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "malformed_request",
+                     *         "message": "The request could not be read.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "malformed_request";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not signed in */
@@ -6966,7 +15721,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not enough credits */
@@ -6975,7 +15744,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "insufficient_credits",
+                     *         "message": "Not enough credits.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "insufficient_credits";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Forbidden, consent required or account restricted */
@@ -6984,7 +15767,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "account_restricted",
+                     *         "message": "This account is restricted.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "account_restricted" | "account_suspended" | "consent_required" | "forbidden" | "forbidden_origin" | "insufficient_scope";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not found */
@@ -6993,7 +15790,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Conflict */
@@ -7002,7 +15813,67 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "conflict",
+                     *         "message": "The request conflicts with the current state.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "conflict" | "idempotency_key_reused";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "payload_too_large",
+                     *         "message": "The request is too large.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "payload_too_large";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unsupported_media_type",
+                     *         "message": "Send the request body as JSON, with Content-Type: application/json.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "unsupported_media_type";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Invalid field */
@@ -7011,39 +15882,92 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field" | "missing_variable" | "prompt_rejected" | "upload_rejected";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Rate limit or spend cap */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "rate_limited",
+                     *         "message": "Too many requests; try again later.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "rate_limited" | "spend_cap_exceeded";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description A dependency is unavailable */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    get_workspaces_v1_workspaces_get: {
+    listWorkspaces: {
         parameters: {
             query?: never;
             header?: never;
@@ -7058,6 +15982,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "ws_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *           "name": "Client work",
+                     *           "created_at": "2026-05-01T12:00:00Z",
+                     *           "is_default": false
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["WorkspacePage"];
                 };
             };
@@ -7067,39 +16004,114 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Not allowed: a session is required, or the API key lacks the scope */
+            /** @description Forbidden, consent required or account restricted */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "insufficient_scope",
+                     *         "message": "The API key does not have the scope this needs.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "insufficient_scope";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    post_workspace_v1_workspaces_post: {
+    createWorkspace: {
         parameters: {
             query?: never;
             header?: never;
@@ -7108,6 +16120,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "Client work"
+                 *     }
+                 */
                 "application/json": components["schemas"]["CreateWorkspaceRequest"];
             };
         };
@@ -7118,6 +16135,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "ws_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "name": "Client work",
+                     *       "created_at": "2026-05-01T12:00:00Z",
+                     *       "is_default": false
+                     *     }
+                     */
                     "application/json": components["schemas"]["WorkspaceResponse"];
                 };
             };
@@ -7127,7 +16152,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "malformed_request",
+                     *         "message": "The request could not be read.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "malformed_request";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not signed in */
@@ -7136,7 +16175,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Forbidden, consent required or account restricted */
@@ -7145,7 +16198,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden_origin",
+                     *         "message": "Requests from this origin are not allowed.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "forbidden_origin" | "insufficient_scope";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Conflict */
@@ -7154,34 +16221,119 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "too_many_workspaces",
+                     *         "message": "Delete a workspace before creating another.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "too_many_workspaces";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unsupported_media_type",
+                     *         "message": "Send the request body as JSON, with Content-Type: application/json.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "unsupported_media_type";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    get_one_workspace_v1_workspaces__workspace_id__get: {
+    getWorkspace: {
         parameters: {
             query?: never;
             header?: never;
             path: {
+                /** @example ws_01jt3v5k8m2n4p6r8t0w2y4a6c */
                 workspace_id: string;
             };
             cookie?: never;
@@ -7194,6 +16346,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "ws_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "name": "Client work",
+                     *       "created_at": "2026-05-01T12:00:00Z",
+                     *       "is_default": false
+                     *     }
+                     */
                     "application/json": components["schemas"]["WorkspaceResponse"];
                 };
             };
@@ -7203,16 +16363,44 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Not allowed: a session is required, or the API key lacks the scope */
+            /** @description Forbidden, consent required or account restricted */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "insufficient_scope",
+                     *         "message": "The API key does not have the scope this needs.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "insufficient_scope";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not found */
@@ -7221,34 +16409,96 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    remove_workspace_v1_workspaces__workspace_id__delete: {
+    deleteWorkspace: {
         parameters: {
             query?: never;
             header?: never;
             path: {
+                /** @example ws_01jt3v5k8m2n4p6r8t0w2y4a6c */
                 workspace_id: string;
             };
             cookie?: never;
@@ -7268,7 +16518,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Forbidden, consent required or account restricted */
@@ -7277,7 +16541,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden_origin",
+                     *         "message": "Requests from this origin are not allowed.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "forbidden_origin" | "insufficient_scope";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not found */
@@ -7286,7 +16564,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Conflict */
@@ -7295,40 +16587,107 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "default_workspace",
+                     *         "message": "The default workspace cannot be deleted.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "default_workspace" | "workspace_not_empty";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
     };
-    patch_workspace_v1_workspaces__workspace_id__patch: {
+    renameWorkspace: {
         parameters: {
             query?: never;
             header?: never;
             path: {
+                /** @example ws_01jt3v5k8m2n4p6r8t0w2y4a6c */
                 workspace_id: string;
             };
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "Client work"
+                 *     }
+                 */
                 "application/json": components["schemas"]["UpdateWorkspaceRequest"];
             };
         };
@@ -7339,6 +16698,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "ws_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "name": "Client work",
+                     *       "created_at": "2026-05-01T12:00:00Z",
+                     *       "is_default": false
+                     *     }
+                     */
                     "application/json": components["schemas"]["WorkspaceResponse"];
                 };
             };
@@ -7348,7 +16715,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "malformed_request",
+                     *         "message": "The request could not be read.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "malformed_request";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not signed in */
@@ -7357,7 +16738,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Forbidden, consent required or account restricted */
@@ -7366,7 +16761,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden_origin",
+                     *         "message": "Requests from this origin are not allowed.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "forbidden_origin" | "insufficient_scope";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not found */
@@ -7375,26 +16784,600 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Invalid field */
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unsupported_media_type",
+                     *         "message": "Send the request body as JSON, with Content-Type: application/json.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "unsupported_media_type";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Error */
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
             default: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
+            };
+        };
+    };
+    jobSucceededEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The message id: the same on every retry of one event, so a receiver can drop repeats.
+                 * @example msg_01jt3v5k8m2n4p6r8t0w2y4a6c
+                 */
+                "webhook-id": string;
+                /**
+                 * @description Seconds since the epoch when this attempt was signed; refuse one far from now.
+                 * @example 1777636800
+                 */
+                "webhook-timestamp": string;
+                /**
+                 * @description Space-separated `v1,<base64 HMAC-SHA256>` signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per secret in force (two during a rotation's overlap). Verify with any Standard Webhooks library and the endpoint's `whsec_` secret.
+                 * @example v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=
+                 */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "type": "job.succeeded",
+                 *       "timestamp": "2026-05-01T12:00:00Z",
+                 *       "data": {
+                 *         "object": "job",
+                 *         "id": "job_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                 *         "account_id": "acct_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                 *         "workspace_id": "ws_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                 *         "kind": "image",
+                 *         "model": "local-image",
+                 *         "status": "succeeded",
+                 *         "outputs": [
+                 *           "ast_01jt3v5k8m2n4p6r8t0w2y4a6c"
+                 *         ],
+                 *         "error": null,
+                 *         "cost_credits": 4,
+                 *         "charged_credits": 4,
+                 *         "finished_at": "2026-05-01T12:00:00Z"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["JobEvent"];
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx stops the retries */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not received: retried with backoff for 24 hours */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    jobFailedEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The message id: the same on every retry of one event, so a receiver can drop repeats.
+                 * @example msg_01jt3v5k8m2n4p6r8t0w2y4a6c
+                 */
+                "webhook-id": string;
+                /**
+                 * @description Seconds since the epoch when this attempt was signed; refuse one far from now.
+                 * @example 1777636800
+                 */
+                "webhook-timestamp": string;
+                /**
+                 * @description Space-separated `v1,<base64 HMAC-SHA256>` signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per secret in force (two during a rotation's overlap). Verify with any Standard Webhooks library and the endpoint's `whsec_` secret.
+                 * @example v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=
+                 */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "type": "job.failed",
+                 *       "timestamp": "2026-05-01T12:00:00Z",
+                 *       "data": {
+                 *         "object": "job",
+                 *         "id": "job_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                 *         "account_id": "acct_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                 *         "workspace_id": "ws_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                 *         "kind": "image",
+                 *         "model": "local-image",
+                 *         "status": "failed",
+                 *         "outputs": [],
+                 *         "error": {
+                 *           "code": "provider_failed",
+                 *           "message": "The provider could not generate this."
+                 *         },
+                 *         "cost_credits": 4,
+                 *         "charged_credits": 0,
+                 *         "finished_at": "2026-05-01T12:00:00Z"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["JobEvent"];
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx stops the retries */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not received: retried with backoff for 24 hours */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    jobCanceledEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The message id: the same on every retry of one event, so a receiver can drop repeats.
+                 * @example msg_01jt3v5k8m2n4p6r8t0w2y4a6c
+                 */
+                "webhook-id": string;
+                /**
+                 * @description Seconds since the epoch when this attempt was signed; refuse one far from now.
+                 * @example 1777636800
+                 */
+                "webhook-timestamp": string;
+                /**
+                 * @description Space-separated `v1,<base64 HMAC-SHA256>` signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per secret in force (two during a rotation's overlap). Verify with any Standard Webhooks library and the endpoint's `whsec_` secret.
+                 * @example v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=
+                 */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "type": "job.canceled",
+                 *       "timestamp": "2026-05-01T12:00:00Z",
+                 *       "data": {
+                 *         "object": "job",
+                 *         "id": "job_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                 *         "account_id": "acct_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                 *         "workspace_id": "ws_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                 *         "kind": "image",
+                 *         "model": "local-image",
+                 *         "status": "canceled",
+                 *         "outputs": [],
+                 *         "error": null,
+                 *         "cost_credits": 4,
+                 *         "charged_credits": 0,
+                 *         "finished_at": "2026-05-01T12:00:00Z"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["JobEvent"];
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx stops the retries */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not received: retried with backoff for 24 hours */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    exportReadyEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The message id: the same on every retry of one event, so a receiver can drop repeats.
+                 * @example msg_01jt3v5k8m2n4p6r8t0w2y4a6c
+                 */
+                "webhook-id": string;
+                /**
+                 * @description Seconds since the epoch when this attempt was signed; refuse one far from now.
+                 * @example 1777636800
+                 */
+                "webhook-timestamp": string;
+                /**
+                 * @description Space-separated `v1,<base64 HMAC-SHA256>` signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per secret in force (two during a rotation's overlap). Verify with any Standard Webhooks library and the endpoint's `whsec_` secret.
+                 * @example v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=
+                 */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "type": "export.ready",
+                 *       "timestamp": "2026-05-01T12:00:00Z",
+                 *       "data": {
+                 *         "object": "export",
+                 *         "id": "exp_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                 *         "account_id": "acct_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                 *         "status": "ready",
+                 *         "expires_at": "2026-05-08T12:00:00Z",
+                 *         "size_bytes": 48213504
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["ExportEvent"];
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx stops the retries */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not received: retried with backoff for 24 hours */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    exportFailedEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The message id: the same on every retry of one event, so a receiver can drop repeats.
+                 * @example msg_01jt3v5k8m2n4p6r8t0w2y4a6c
+                 */
+                "webhook-id": string;
+                /**
+                 * @description Seconds since the epoch when this attempt was signed; refuse one far from now.
+                 * @example 1777636800
+                 */
+                "webhook-timestamp": string;
+                /**
+                 * @description Space-separated `v1,<base64 HMAC-SHA256>` signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per secret in force (two during a rotation's overlap). Verify with any Standard Webhooks library and the endpoint's `whsec_` secret.
+                 * @example v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=
+                 */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "type": "export.failed",
+                 *       "timestamp": "2026-05-01T12:00:00Z",
+                 *       "data": {
+                 *         "object": "export",
+                 *         "id": "exp_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                 *         "account_id": "acct_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                 *         "status": "failed",
+                 *         "expires_at": null,
+                 *         "size_bytes": null
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["ExportEvent"];
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx stops the retries */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not received: retried with backoff for 24 hours */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    creditsLowEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The message id: the same on every retry of one event, so a receiver can drop repeats.
+                 * @example msg_01jt3v5k8m2n4p6r8t0w2y4a6c
+                 */
+                "webhook-id": string;
+                /**
+                 * @description Seconds since the epoch when this attempt was signed; refuse one far from now.
+                 * @example 1777636800
+                 */
+                "webhook-timestamp": string;
+                /**
+                 * @description Space-separated `v1,<base64 HMAC-SHA256>` signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per secret in force (two during a rotation's overlap). Verify with any Standard Webhooks library and the endpoint's `whsec_` secret.
+                 * @example v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=
+                 */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "type": "credits.low",
+                 *       "timestamp": "2026-05-01T12:00:00Z",
+                 *       "data": {
+                 *         "object": "balance",
+                 *         "account_id": "acct_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                 *         "status": "low",
+                 *         "credits": 96
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["CreditsLowEvent"];
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx stops the retries */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not received: retried with backoff for 24 hours */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    deletionScheduledEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The message id: the same on every retry of one event, so a receiver can drop repeats.
+                 * @example msg_01jt3v5k8m2n4p6r8t0w2y4a6c
+                 */
+                "webhook-id": string;
+                /**
+                 * @description Seconds since the epoch when this attempt was signed; refuse one far from now.
+                 * @example 1777636800
+                 */
+                "webhook-timestamp": string;
+                /**
+                 * @description Space-separated `v1,<base64 HMAC-SHA256>` signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per secret in force (two during a rotation's overlap). Verify with any Standard Webhooks library and the endpoint's `whsec_` secret.
+                 * @example v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=
+                 */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "type": "deletion.scheduled",
+                 *       "timestamp": "2026-05-01T12:00:00Z",
+                 *       "data": {
+                 *         "object": "account",
+                 *         "id": "acct_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                 *         "account_id": "acct_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                 *         "status": "deletion_scheduled",
+                 *         "purge_at": "2026-05-31T12:00:00Z"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["DeletionScheduledEvent"];
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx stops the retries */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not received: retried with backoff for 24 hours */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhookTestEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The message id: the same on every retry of one event, so a receiver can drop repeats.
+                 * @example msg_01jt3v5k8m2n4p6r8t0w2y4a6c
+                 */
+                "webhook-id": string;
+                /**
+                 * @description Seconds since the epoch when this attempt was signed; refuse one far from now.
+                 * @example 1777636800
+                 */
+                "webhook-timestamp": string;
+                /**
+                 * @description Space-separated `v1,<base64 HMAC-SHA256>` signatures of `{webhook-id}.{webhook-timestamp}.{body}`, one per secret in force (two during a rotation's overlap). Verify with any Standard Webhooks library and the endpoint's `whsec_` secret.
+                 * @example v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=
+                 */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "type": "webhook.test",
+                 *       "timestamp": "2026-05-01T12:00:00Z",
+                 *       "data": {
+                 *         "object": "webhook_endpoint",
+                 *         "id": "whe_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                 *         "account_id": "acct_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                 *         "status": "test"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["EndpointTestEvent"];
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx stops the retries */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not received: retried with backoff for 24 hours */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from atelier.api.schemas.common import StrictRequest, WholeNumber
 from atelier.clock import isoformat
@@ -21,6 +21,32 @@ SafeFilename = Annotated[
 
 
 class ModelBody(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "local-image",
+                    "kind": "image",
+                    "provider": "local",
+                    "name": "Local image (CPU)",
+                    "price_credits": {"base": 1, "per_megapixel": 1, "per_second": 0},
+                    "params": {
+                        "width": {"type": "integer", "minimum": 64, "maximum": 1024, "default": 512, "description": ""},
+                        "height": {
+                            "type": "integer",
+                            "minimum": 64,
+                            "maximum": 1024,
+                            "default": 512,
+                            "description": "",
+                        },
+                        "seed": {"type": "integer", "minimum": 0, "maximum": 2147483647, "description": ""},
+                    },
+                    "max_reference_images": 2,
+                }
+            ]
+        }
+    )
+
     id: str
     kind: Literal["image", "video"]
     provider: str
@@ -66,6 +92,20 @@ class UploadResponse(BaseModel):
 
 
 class SubmitJobRequest(StrictRequest):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "kind": "image",
+                    "model": "local-image",
+                    "prompt": "a lighthouse on a cliff at dawn, oil painting",
+                    "params": {"width": 768, "height": 512, "seed": 42},
+                    "webhook_url": "https://example.com/atelier-events",
+                }
+            ]
+        }
+    )
+
     kind: Literal["image", "video"]
     model: Annotated[str, Field(min_length=1, max_length=64)]
     prompt: Prompt
@@ -86,6 +126,36 @@ class JobErrorBody(BaseModel):
 
 
 class JobResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "job_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                    "workspace_id": "ws_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                    "kind": "image",
+                    "model": "local-image",
+                    "prompt": "a lighthouse on a cliff at dawn, oil painting",
+                    "negative_prompt": None,
+                    "params": {"width": 768, "height": 512, "seed": 42},
+                    "status": "succeeded",
+                    "queue_position": None,
+                    "progress": 1.0,
+                    "error": None,
+                    "outputs": ["ast_01jt3v5k8m2n4p6r8t0w2y4a6c"],
+                    "cost_credits": 2,
+                    "charged_credits": 2,
+                    "compute_seconds": 3.2,
+                    "workflow_version_id": None,
+                    "webhook_url": "https://example.com/atelier-events",
+                    "cancel_at": None,
+                    "created_at": "2026-05-01T12:00:00Z",
+                    "started_at": "2026-05-01T12:00:01Z",
+                    "finished_at": "2026-05-01T12:00:05Z",
+                }
+            ]
+        }
+    )
+
     id: str
     workspace_id: str
     kind: Literal["image", "video"]

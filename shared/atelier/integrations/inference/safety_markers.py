@@ -87,6 +87,6 @@ def _near(pixel: Any, colour: tuple[int, int, int]) -> bool:
 
 def minor_pattern_hash() -> str:
     """The pattern's pHash (hex), as the local runtime lists it among the known-bad hashes."""
-    import imagehash
+    from atelier.integrations.perceptual_hash import phash
 
-    return str(imagehash.phash(minor_pattern(512, 512)))
+    return str(phash(minor_pattern(512, 512)))
