@@ -262,3 +262,22 @@ test("a moderator suspends an owner through a report, then lifts the suspension 
   await reporter.context().close();
   await moderatorPage.context().close();
 });
+
+test("at 360 px wide the console's screens fit without sideways scrolling", async ({ page }) => {
+  // Given a moderator on a phone-sized window
+  await page.setViewportSize({ width: 360, height: 740 });
+  const fits = () => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+  await signIn(page, MODERATOR, "/admin");
+  const admin = new AdminPage(page);
+  // Then the queue (its tables scroll inside themselves), the audit trail and the policy form fit
+  await admin.gotoQueue({ status: "resolved" });
+  await expect(page.getByRole("table").or(page.getByText("No resolved reports."))).toBeVisible();
+  expect(await fits()).toBe(true);
+  await admin.gotoAudit();
+  await expect(
+    page.getByRole("table").or(page.getByText("No moderator actions in this month.")),
+  ).toBeVisible();
+  expect(await fits()).toBe(true);
+  await admin.gotoPolicies();
+  expect(await fits()).toBe(true);
+});
