@@ -44,6 +44,7 @@ def default_stand_ins(
     template's, as given: providers in ``OidcProviders`` sit beside the local OIDC issuers.
     ``invoke`` runs a function by logical id (the outbox's simulated bounces reach SES's consumer).
     """
+    from local.analytics import analytics_stand_in
     from local.oidc import oidc_stand_ins
     from local.outbox import outbox_stand_in
     from local.payments import payments_stand_ins
@@ -56,6 +57,7 @@ def default_stand_ins(
         *payments_stand_ins(),
         rekognition_stand_in(),
         provenance_stand_in(),
+        analytics_stand_in(),
     ]
 
 

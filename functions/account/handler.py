@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -27,7 +27,12 @@ from atelier.api.schemas.accounts import (
     WorkspacePage,
     WorkspaceResponse,
 )
-from atelier.api.schemas.privacy import DeletionScheduledResponse, DeletionStatusResponse, ExportResponse
+from atelier.api.schemas.privacy import (
+    DeletionScheduledResponse,
+    DeletionStatusResponse,
+    ExportPage,
+    ExportResponse,
+)
 from atelier.clock import isoformat
 from atelier.models.accounts import PolicyKind, Scope
 from atelier.observability import logger, metrics, tracer
@@ -44,7 +49,7 @@ from atelier.usecases.manage_workspaces import (
     rename_workspace,
 )
 from atelier.usecases.read_policy import read_policy
-from atelier.usecases.request_export import ExportView, read_export, request_export
+from atelier.usecases.request_export import ExportView, list_exports, read_export, request_export
 from atelier.usecases.schedule_deletion import cancel_deletion, deletion_state, schedule_deletion
 from atelier.usecases.update_consent import update_consent
 from atelier.usecases.update_profile import update_profile
@@ -53,6 +58,8 @@ app = make_resolver()
 
 WorkspaceId = Annotated[str, Path(max_length=64)]
 ExportId = Annotated[str, Path(max_length=64)]
+Cursor = Annotated[str | None, Query(max_length=64, pattern=r"^[0-9a-z_]+$")]
+Limit = Annotated[int, Query(ge=1, le=100)]
 
 
 @app.get(
@@ -312,9 +319,34 @@ def post_export() -> Response[ExportResponse]:
         queue=services.export_queue,
         clock=services.clock,
         settings=services.settings,
+        site_base_url=public_base_url(app.current_event, services.settings),
     )
     view = ExportView(export=export, status=export.status, download_url=None)
     return Response(status_code=202, content_type="application/json", body=ExportResponse.of(view))
+
+
+@app.get(
+    "/v1/me/exports",
+    access=Access.session(),
+    operation_id="listExports",
+    summary="Your exports, newest first",
+    description="Every export asked for, with its status now, its download link while the archive lasts, "
+    "and when the archive expires.",
+    tags=["privacy"],
+    responses=error_responses(401),
+)
+def get_exports(limit: Limit = 20, cursor: Cursor = None) -> ExportPage:
+    services = get_services()
+    account_id = signed_in_account_id(app.current_event, services)
+    views, next_cursor = list_exports(
+        account_id,
+        limit=limit,
+        cursor=cursor,
+        exports=services.exports,
+        storage=services.export_objects,
+        clock=services.clock,
+    )
+    return ExportPage(items=[ExportResponse.of(view) for view in views], next_cursor=next_cursor)
 
 
 @app.get(

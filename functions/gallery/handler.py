@@ -86,6 +86,7 @@ def post_workflow(body: CreateWorkflowRequest) -> Response[WorkflowResponse]:
         workflows=services.workflows,
         clock=services.clock,
         settings=services.settings,
+        note=body.note,
     )
     return Response(status_code=201, content_type="application/json", body=WorkflowResponse.of(view))
 

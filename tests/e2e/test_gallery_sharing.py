@@ -443,6 +443,37 @@ def test_a_workflow_version_is_immutable(cast):
     assert owner.request("PATCH", f"/v1/workflows/{workflow['id']}/versions/1", json={}).status_code in (404, 405)
 
 
+def test_a_workflow_saved_with_a_note_keeps_it_on_its_first_version(cast):
+    # Given a workflow saved from a job's settings with a note
+    owner, _ = cast["owner"]
+    created = owner.post(
+        "/v1/workflows",
+        json={
+            "name": "Saved from a job",
+            "note": "  the settings of a good run  ",
+            "definition": {"kind": "image", "model": "local-image", "prompt_template": "a heron", "params": {}},
+        },
+    )
+    assert created.status_code == 201, created.text
+
+    # When its versions are listed
+    versions = owner.get(f"/v1/workflows/{created.json()['id']}/versions").json()["items"]
+
+    # Then version 1 carries the note, trimmed; a workflow saved without one has none
+    assert [(v["version"], v["note"]) for v in versions] == [(1, "the settings of a good run")]
+    assert owner.get(f"/v1/workflows/{_workflow(owner)['id']}/versions").json()["items"][0]["note"] is None
+    too_long = owner.post(
+        "/v1/workflows",
+        json={
+            "name": "Too long a note",
+            "note": "n" * 501,
+            "definition": {"kind": "image", "model": "local-image", "prompt_template": "a heron", "params": {}},
+        },
+    )
+    assert too_long.status_code == 422
+    assert too_long.json()["error"]["code"]
+
+
 def test_a_fork_leaves_the_original_unchanged(cast):
     owner, _ = cast["owner"]
     workflow = _workflow(owner)

@@ -301,6 +301,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     # "Download my data" is a right that neither a restriction nor a deletion countdown takes away.
     ("POST", "/v1/me/exports"): Row(signed_in_only(202), at("/v1/me/exports"), key=403),
+    ("GET", "/v1/me/exports"): Row(signed_in_only(200), at("/v1/me/exports"), key=403),
     ("GET", "/v1/me/exports/{export_id}"): Row(
         owner_only(200), lambda c: Call(f"/v1/me/exports/{c.mine.export('read')}"), key=403
     ),

@@ -103,6 +103,26 @@ class ExportRepository:
                 return None
         return _to_export(account_id, item)
 
+    def recent(self, account_id: str, *, limit: int, after: str | None) -> tuple[list[Export], str | None]:
+        """The account's exports, newest first (ids sort by request time), `limit` at a time; the
+        cursor is the last export id of the page."""
+        condition: Condition = ExportItem.sk.startswith(keys.EXPORT_PREFIX)
+        if after:
+            condition = ExportItem.sk.between(keys.EXPORT_PREFIX, keys.export_sk(after))
+        found: list[Export] = []
+        with translate_errors():
+            for item in ExportItem.query(
+                keys.account_pk(account_id), condition, scan_index_forward=False, page_size=limit + 2
+            ):
+                if item.export_id == after:
+                    continue
+                found.append(_to_export(account_id, item))
+                if len(found) > limit:
+                    break
+        if len(found) > limit:
+            return found[:limit], found[limit - 1].id
+        return found, None
+
     def start(self, account_id: str, export_id: str, now: datetime) -> Export | None:
         """queued (or running, on a redelivery) -> running, counting the attempt. None when the
         export is finished or gone (its account was purged)."""

@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import IO, TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel
@@ -115,6 +116,18 @@ Files of JSON records are lists of objects; "type" names the kind of record. Tim
 class ExportMessage(BaseModel):
     account_id: str
     export_id: str
+    # Where the person's studio is (the origin the request came to): the emailed link opens the
+    # studio's privacy page there, which shows the export and a fresh download link.
+    site_base_url: str = ""
+
+
+# The studio page the export-ready email links to; `export` names the export it shows.
+EXPORT_PAGE = "/settings"
+EXPORT_PAGE_SECTION = "your-data"
+
+
+def export_page_link(site_base_url: str, export_id: str) -> str:
+    return f"{site_base_url.rstrip('/')}{EXPORT_PAGE}?{urlencode({'export': export_id})}#{EXPORT_PAGE_SECTION}"
 
 
 def export_key(account_id: str, export_id: str) -> str:
@@ -193,16 +206,23 @@ def build_export(
         export_objects.delete([key])
         return None
     ready = export.model_copy(update={"object_key": key, "available_until": available_until})
-    link = download_link(ready, export_objects, seconds=settings.export_available_seconds)
+    site = message.site_base_url or settings.api_base_url
+    # The studio's page when the studio's address is known (it asks the person to sign in first,
+    # and hands out a fresh link); the archive's own link otherwise.
+    link = (
+        export_page_link(site, export.id)
+        if site
+        else download_link(ready, export_objects, seconds=settings.export_available_seconds)
+    )
     send_email(
         account,
         EmailKind.PRIVACY,
         "Your Atelier data export is ready",
         "The archive of your Atelier data you asked for is ready.\n\n"
         f"Download it here: {link}\n\n"
-        f"The link and the archive are deleted on {isoformat(available_until)}; you can also download "
-        "it from your account page until then. If you did not ask for this export, sign in and "
-        "end your other sessions.",
+        f"The archive is deleted on {isoformat(available_until)}; until then you can also download "
+        "it from the privacy section of your settings. If you did not ask for this export, sign in "
+        "and end your other sessions.",
         mailer=mailer,
         sent_emails=sent_emails,
         clock=clock,

@@ -15,13 +15,16 @@ from atelier.data.sessions import SessionRepository
 from atelier.data.sign_in_states import SignInStateRepository
 from atelier.ids import IdPrefix, new_id
 from atelier.integrations.oidc import OidcProvider
-from atelier.models.accounts import Account, Identity, Session, Workspace
+from atelier.models.accounts import Account, AccountStatus, Identity, Session, Workspace
 from atelier.models.email import clean_display_name, deliverable_address
 from atelier.settings import Settings
 from atelier.usecases.moderate import is_admin_address
 from atelier.usecases.open_session import open_session
 
 DEFAULT_WORKSPACE_NAME = "Personal"
+# Where a sign-in lands while the account's deletion is scheduled, whatever page it started from:
+# the studio's deletion section, with its countdown and "Cancel deletion" (P9).
+DELETION_PAGE = "/settings#delete-account"
 
 
 @dataclass(frozen=True)
@@ -70,8 +73,13 @@ def complete_sign_in(
 
     account, created = _find_or_create_account(identity, accounts=accounts, clock=clock)
     token, session = open_session(account, sessions=sessions, clock=clock, settings=settings)
+    leaving = account.status is AccountStatus.DELETION_SCHEDULED
     return SignInResult(
-        account=account, session_token=token, session=session, redirect_to=pending.redirect_to, created=created
+        account=account,
+        session_token=token,
+        session=session,
+        redirect_to=DELETION_PAGE if leaving else pending.redirect_to,
+        created=created,
     )
 
 

@@ -8,7 +8,7 @@ function builds the archive from the export queue.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from atelier import errors
 from atelier.clock import Clock
@@ -40,6 +40,7 @@ def request_export(
     queue: MessageQueue,
     clock: Clock,
     settings: Settings,
+    site_base_url: str = "",
 ) -> Export:
     now = clock.now()
     # Refused before it is counted: waiting for a running export should not use up the day's requests.
@@ -52,7 +53,7 @@ def request_export(
     try:
         exports.create(export, stale_at=now + timedelta(seconds=settings.export_stale_seconds))
         try:
-            queue.send(ExportMessage(account_id=account_id, export_id=export.id))
+            queue.send(ExportMessage(account_id=account_id, export_id=export.id, site_base_url=site_base_url))
         except errors.DependencyUnavailableError:
             exports.fail(
                 account_id,
@@ -83,7 +84,27 @@ def read_export(
     export = exports.get(account_id, export_id) if has_prefix(export_id, IdPrefix.EXPORT) else None
     if export is None:
         raise errors.NotFoundError()
+    return _view(export, storage, clock.now())
+
+
+def list_exports(
+    account_id: str,
+    *,
+    limit: int,
+    cursor: str | None,
+    exports: ExportRepository,
+    storage: ObjectStore,
+    clock: Clock,
+) -> tuple[list[ExportView], str | None]:
+    """The owner's exports, newest first, each with its status now and, while its archive lasts,
+    its download link (as `read_export` gives it)."""
+    after = cursor if cursor and has_prefix(cursor, IdPrefix.EXPORT) else None
+    found, next_cursor = exports.recent(account_id, limit=limit, after=after)
     now = clock.now()
+    return [_view(export, storage, now) for export in found], next_cursor
+
+
+def _view(export: Export, storage: ObjectStore, now: datetime) -> ExportView:
     status = export.status_at(now)
     url = None
     if status is ExportStatus.READY and export.object_key and export.available_until:

@@ -639,7 +639,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Your exports, newest first
+         * @description Every export asked for, with its status now, its download link while the archive lasts, and when the archive expires.
+         */
+        get: operations["listExports"];
         put?: never;
         /**
          * Request a download of all your data
@@ -1782,6 +1786,11 @@ export interface components {
             /** Description */
             description?: string | null;
             definition: components["schemas"]["DefinitionBody"];
+            /**
+             * Note
+             * @description The first version's note
+             */
+            note?: string | null;
         };
         /** CreateWorkspaceRequest */
         CreateWorkspaceRequest: {
@@ -2028,6 +2037,13 @@ export interface components {
             expires_at: string | null;
             /** Size Bytes */
             size_bytes: number | null;
+        };
+        /** ExportPage */
+        ExportPage: {
+            /** Items */
+            items: components["schemas"]["ExportResponse"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
         };
         /** ExportResponse */
         ExportResponse: {
@@ -9685,6 +9701,158 @@ export interface operations {
             };
         };
     };
+    listExports: {
+        parameters: {
+            query?: {
+                /** @example 20 */
+                limit?: number;
+                /** @example cursor */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "exp_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *           "status": "queued",
+                     *           "requested_at": "2026-05-01T12:00:00Z",
+                     *           "download_url": "https://example.com/download",
+                     *           "expires_at": "2026-05-01T12:00:00Z",
+                     *           "size_bytes": 1048576,
+                     *           "error": null
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ExportPage"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden, consent required or account restricted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "session_required",
+                     *         "message": "This needs a signed-in session; an API key cannot do it.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "session_required";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     createExport: {
         parameters: {
             query?: never;
@@ -14351,7 +14519,8 @@ export interface operations {
                  *         "model": "local-image",
                  *         "prompt_template": "prompt template",
                  *         "params": {}
-                 *       }
+                 *       },
+                 *       "note": "note"
                  *     }
                  */
                 "application/json": components["schemas"]["CreateWorkflowRequest"];

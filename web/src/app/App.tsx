@@ -13,7 +13,10 @@ const StudioScreen = lazy(() => import("../screens/studio/StudioScreen"));
 const LibraryScreen = lazy(() => import("../screens/library/LibraryScreen"));
 const BillingScreen = lazy(() => import("../screens/billing/BillingScreen"));
 const SettingsScreen = lazy(() => import("../screens/settings/SettingsScreen"));
+const WorkflowsScreen = lazy(() => import("../screens/workflows/WorkflowsScreen"));
+const WorkflowScreen = lazy(() => import("../screens/workflows/WorkflowScreen"));
 const NotFoundScreen = lazy(() => import("../screens/notfound/NotFoundScreen"));
+const PolicyScreen = lazy(() => import("../screens/privacy/PolicyScreen"));
 const AdminScreen = lazy(() => import("../screens/admin/AdminScreen"));
 
 export function App() {
@@ -97,6 +100,43 @@ export function App() {
                 }
                 consent={false}
               />
+            }
+          />
+          <Route
+            path="/workflows"
+            element={
+              <RequireSignIn
+                screen="Workflows"
+                element={
+                  <Focused>
+                    <WorkflowsScreen />
+                  </Focused>
+                }
+              />
+            }
+          />
+          <Route
+            path="/workflows/:workflowId"
+            element={
+              <Focused>
+                <WorkflowScreen />
+              </Focused>
+            }
+          />
+          <Route
+            path="/terms"
+            element={
+              <Focused>
+                <PolicyScreen kind="terms" />
+              </Focused>
+            }
+          />
+          <Route
+            path="/privacy-policy"
+            element={
+              <Focused>
+                <PolicyScreen kind="privacy" />
+              </Focused>
             }
           />
           <Route

@@ -1,6 +1,7 @@
 import type { ReactNode } from "react";
 import { NavLink, useLocation } from "react-router-dom";
 import { useMe, useSignOut } from "../api/queries";
+import { PolicyLinks, PrivacyNotices } from "./PrivacyNotices";
 import { ThemePicker } from "./ThemePicker";
 
 export function signInHref(path: string): string {
@@ -39,6 +40,9 @@ export function Layout({ children }: { children: ReactNode }) {
                   <NavLink to="/library">Library</NavLink>
                 </li>
                 <li>
+                  <NavLink to="/workflows">Workflows</NavLink>
+                </li>
+                <li>
                   <NavLink to="/billing">Billing</NavLink>
                 </li>
                 <li>
@@ -58,11 +62,13 @@ export function Layout({ children }: { children: ReactNode }) {
           </ul>
         </nav>
       </header>
+      <PrivacyNotices />
       <main id="main" tabIndex={-1}>
         {children}
       </main>
       <footer className="site-footer">
         <ThemePicker />
+        <PolicyLinks />
       </footer>
     </>
   );

@@ -3,6 +3,7 @@ import { api, unwrap, type Job } from "../api/client";
 import { formatCredits } from "../api/pricing";
 import { isFinal, keys } from "../api/queries";
 import { AssetMedia } from "./AssetMedia";
+import { SaveAsWorkflow } from "../screens/workflows/SaveAsWorkflow";
 import { ErrorBanner } from "./ErrorBanner";
 
 export const STATUS_WORDS: Record<Job["status"], string> = {
@@ -51,6 +52,7 @@ export function JobRow({ job }: { job: Job }) {
           Cancel
         </button>
       )}
+      {job.status === "succeeded" && <SaveAsWorkflow job={job} />}
       {cancel.isError && <ErrorBanner error={cancel.error} />}
     </li>
   );

@@ -36,6 +36,7 @@ class CreateWorkflowRequest(StrictRequest):
     name: DisplayText
     description: Note | None = None
     definition: DefinitionBody
+    note: Note | None = Field(default=None, description="The first version's note")
 
 
 class CreateVersionRequest(StrictRequest):

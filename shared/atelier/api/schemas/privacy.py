@@ -38,6 +38,11 @@ class ExportResponse(BaseModel):
         )
 
 
+class ExportPage(BaseModel):
+    items: list[ExportResponse]
+    next_cursor: str | None = None
+
+
 class DeletionScheduledResponse(BaseModel):
     purge_at: str = Field(description="When the account and everything in it will be deleted.")
 

@@ -1,5 +1,7 @@
 import { useEffect } from "react";
 import { useMe } from "../../api/queries";
+import { ConsentSection } from "../privacy/ConsentSection";
+import { PrivacySection } from "../privacy/PrivacySection";
 
 /** The account's profile and preferences (privacy tools come with the privacy screens). */
 export default function SettingsScreen() {
@@ -22,6 +24,8 @@ export default function SettingsScreen() {
       <p className="muted">
         The theme picker is at the bottom of every page; your choice is saved to your account.
       </p>
+      <ConsentSection />
+      <PrivacySection />
     </section>
   );
 }

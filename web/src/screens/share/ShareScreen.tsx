@@ -6,6 +6,7 @@ import { keys } from "../../api/queries";
 import { ErrorBanner } from "../../components/ErrorBanner";
 import { Media } from "../../components/Media";
 import { ReportButton } from "../../components/ReportButton";
+import { SharedWorkflow } from "../workflows/SharedWorkflow";
 
 /** What a share link shows anyone who has it, signed in or not. */
 export default function ShareScreen() {
@@ -32,6 +33,11 @@ export default function ShareScreen() {
   }
   if (shared.isError) return <ErrorBanner error={shared.error} />;
   const asset = shared.data.asset as SharedAsset | null | undefined;
+  if (!asset && shared.data.workflow) {
+    return (
+      <SharedWorkflow token={token} workflow={shared.data.workflow} expiresAt={shared.data.expires_at} />
+    );
+  }
   if (!asset) {
     return (
       <section aria-labelledby="shared-heading" className="panel narrow">
