@@ -111,8 +111,10 @@ class _Walk:
                 found |= self.node(part, caught)
             return found
         found = set()
-        if isinstance(node, ast.Raise) and node.exc is not None:
-            target = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
+        # An error built and returned is one the caller raises (a domain rule naming the refusal).
+        error = node.exc if isinstance(node, ast.Raise) else node.value if isinstance(node, ast.Return) else None
+        if error is not None:
+            target = error.func if isinstance(error, ast.Call) else error
             raised = _resolve(target, self.namespace)
             if inspect.isclass(raised) and issubclass(raised, errors.AtelierError):
                 found.add(raised)

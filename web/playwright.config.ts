@@ -53,7 +53,12 @@ export default defineConfig({
   webServer: {
     command: `${resolve(root, ".venv/bin/python")} -m local`,
     cwd: root,
-    env: { PORT: port, PYTHONPATH: `${root}:${resolve(root, "shared")}` },
+    env: {
+      PORT: port,
+      PYTHONPATH: `${root}:${resolve(root, "shared")}`,
+      // The moderator the console's journeys sign in as (admin.spec.ts).
+      PARAMETER_OVERRIDES: "AdminEmails=moderator@example.com",
+    },
     url: `${baseURL}/v1/health`,
     timeout: 120_000,
     reuseExistingServer: false,

@@ -1,5 +1,6 @@
-"""Admin: the report queue, resolving reports (moderation), lifting suspensions, and publishing
-policy versions. Anyone without the admin role gets 404: these routes are not confirmed to exist."""
+"""Admin: the report queue, a report with its item and that item's report history, resolving
+reports (moderation), the audit trail, lifting suspensions, and publishing policy versions. Anyone
+without the admin role gets 404: these routes are not confirmed to exist."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from atelier.api.access import Access
 from atelier.api.errors import error_responses
 from atelier.api.requests import principal as request_principal
 from atelier.api.resolver import make_resolver, serve
+from atelier.api.schemas.admin import AdminReportDetailResponse, AuditPage
 from atelier.api.schemas.gallery import (
     AdminAccountStatusResponse,
     AdminReportPage,
@@ -24,12 +26,14 @@ from atelier.api.schemas.gallery import (
     ResolveReportRequest,
 )
 from atelier.models.accounts import PolicyKind
-from atelier.models.gallery import ModerationAction, ReportStatus
+from atelier.models.gallery import ModerationAction, ReportReason, ReportStatus
 from atelier.observability import logger, metrics, tracer
 from atelier.services import get_services
 from atelier.snapstart import prepare
 from atelier.usecases.moderate import lift_suspension, list_reports, require_admin, resolve_report
 from atelier.usecases.publish_policy import publish_policy
+from atelier.usecases.read_audit_trail import read_audit_trail
+from atelier.usecases.review_report import review_report
 
 app = make_resolver()
 
@@ -43,34 +47,107 @@ def _admin_id() -> str:
     )
 
 
+Cursor = Annotated[str | None, Query(max_length=80, pattern=r"^[0-9A-Za-z_:.#-]+$")]
+
+
 @app.get(
     "/v1/admin/reports",
-    operation_id="listReports",
-    description="Content reports with the given status, newest first, for moderators. Admins only.",
     access=Access.admin(),
+    operation_id="listReports",
     summary="Reports by status, newest first",
+    description=(
+        "The moderators' queue: open reports (minor-safety reports first, then newest first) or resolved"
+        " ones, newest first; `reason` keeps only reports of that reason. Admins only: 404 to anyone else."
+    ),
     tags=["admin"],
     responses=error_responses(404),
 )
 def get_reports(
     status: Annotated[Literal["open", "resolved"], Query()] = "open",
+    reason: Annotated[
+        Literal["spam", "sexual", "minor_safety", "violence", "hate", "copyright", "other"] | None, Query()
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    cursor: Annotated[str | None, Query(max_length=80, pattern=r"^[0-9A-Za-z_:.#-]+$")] = None,
+    cursor: Cursor = None,
 ) -> AdminReportPage:
     _admin_id()
     services = get_services()
-    reports, next_cursor = list_reports(ReportStatus(status), limit=limit, cursor=cursor, reports=services.reports)
+    reports, next_cursor = list_reports(
+        ReportStatus(status),
+        reason=ReportReason(reason) if reason else None,
+        limit=limit,
+        cursor=cursor,
+        reports=services.reports,
+    )
     return AdminReportPage(items=[AdminReportResponse.of(report) for report in reports], next_cursor=next_cursor)
+
+
+@app.get(
+    "/v1/admin/reports/<report_id>",
+    access=Access.admin(),
+    operation_id="getAdminReport",
+    summary="A report, the item it names, and that item's report history",
+    description=(
+        "The report; the item as it stands now (state, visibility, owner, and short-lived links to its media"
+        " unless quarantined); the owner's account status; and every report on that item, newest first."
+        " Admins only: 404 to anyone else."
+    ),
+    tags=["admin"],
+    responses=error_responses(404),
+)
+def get_report(report_id: Annotated[str, Path(max_length=64)]) -> AdminReportDetailResponse:
+    _admin_id()
+    services = get_services()
+    review = review_report(
+        report_id,
+        reports=services.reports,
+        accounts=services.accounts,
+        moderation=services.moderation_actions,
+        workflows=services.workflows,
+        storage=services.asset_storage,
+        settings=services.settings,
+    )
+    return AdminReportDetailResponse.of(review)
+
+
+@app.get(
+    "/v1/admin/audit",
+    access=Access.admin(),
+    operation_id="listModerationAudit",
+    summary="The moderation audit trail, one month at a time, newest first",
+    description=(
+        "Every moderator action (report resolutions and lifted suspensions) of the month `month` (yyyy-mm;"
+        " this month when absent): who, what, on what, when and the note. Admins only: 404 to anyone else."
+    ),
+    tags=["admin"],
+    responses=error_responses(404),
+)
+def get_audit(
+    month: Annotated[str | None, Query(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", examples=["2026-12"])] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    cursor: Cursor = None,
+) -> AuditPage:
+    _admin_id()
+    services = get_services()
+    page = read_audit_trail(
+        month,
+        limit=limit,
+        cursor=cursor,
+        moderation=services.moderation_actions,
+        accounts=services.accounts,
+        clock=services.clock,
+    )
+    return AuditPage.of(page)
 
 
 @app.post(
     "/v1/admin/reports/<report_id>/resolve",
+    access=Access.admin(),
     operation_id="resolveReport",
     description=(
-        "Resolves a content report: dismiss it, remove or quarantine the item, or suspend its "
-        "owner's account. Admins only; the action is audited."
+        "Dismiss, remove, quarantine (assets only) or remove and suspend the owner's account, with a note;"
+        " audited in the same write. 409 when already resolved. Admins only: 404 to anyone else."
     ),
-    access=Access.admin(),
     summary="Resolve a report: dismiss, remove, quarantine or suspend the account",
     tags=["admin"],
     responses=error_responses(404, 409, 422),
@@ -96,12 +173,9 @@ def post_resolve(report_id: Annotated[str, Path(max_length=64)], body: ResolveRe
 
 @app.post(
     "/v1/admin/accounts/<account_id>/lift-suspension",
-    operation_id="liftSuspension",
-    description=(
-        "Lifts a moderation suspension from an account, with a note kept in the audit log. Admins"
-        " only; anyone else is answered 404."
-    ),
     access=Access.admin(),
+    operation_id="liftSuspension",
+    description="Ends a moderator's suspension, with a note (audited); 409 when the account is not suspended.",
     summary="Lift an account's suspension, with a note (audited)",
     tags=["admin"],
     responses=error_responses(404, 409, 422),
@@ -124,12 +198,13 @@ def post_lift_suspension(
 
 @app.post(
     "/v1/admin/policies",
+    access=Access.admin(),
     operation_id="publishPolicy",
     description=(
-        "Publishes a new version of the terms or the privacy policy, effective after the notice "
-        "period, and emails every account holder about it. Admins only."
+        "Publishes a terms or privacy version taking effect at `effective_at` (in the future); a material"
+        " change must take effect at least 14 days after it is published (422 notice_too_short). Every"
+        " account holder is emailed."
     ),
-    access=Access.admin(),
     summary="Publish a terms or privacy version and notify every account holder",
     tags=["admin"],
     responses=error_responses(404, 409, 422, 503, success={201: "Published"}),

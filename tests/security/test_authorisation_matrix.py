@@ -440,6 +440,10 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/v1/me/reports"): Row(signed_in_only(200), at("/v1/me/reports"), key=403),
     # -- admin -------------------------------------------------------------------------------------
     ("GET", "/v1/admin/reports"): Row(admins_only(200), at("/v1/admin/reports?status=open")),
+    ("GET", "/v1/admin/reports/{report_id}"): Row(
+        admins_only(200), lambda c: Call(f"/v1/admin/reports/{c.world.report_id}")
+    ),
+    ("GET", "/v1/admin/audit"): Row(admins_only(200), at("/v1/admin/audit")),
     ("POST", "/v1/admin/reports/{report_id}/resolve"): Row(
         admins_only(200),
         lambda c: Call(f"/v1/admin/reports/{c.world.report_id}/resolve", {"action": "dismiss", "note": "checked"}),

@@ -553,6 +553,18 @@ class ReportsByStatusIndex(GlobalSecondaryIndex["ReportItem"]):
     gsi1sk = UnicodeAttribute(range_key=True, attr_name="GSI1SK")
 
 
+class ReportsByTargetIndex(GlobalSecondaryIndex["ReportItem"]):
+    """GSI2 over reports by the item they name (REPORTSON#<type>#<target id> / <created at>#<report id>):
+    an item's report history, for the moderator deciding on it."""
+
+    class Meta:
+        index_name = "GSI2"
+        projection = AllProjection()
+
+    gsi2pk = UnicodeAttribute(hash_key=True, attr_name="GSI2PK")
+    gsi2sk = UnicodeAttribute(range_key=True, attr_name="GSI2SK")
+
+
 class ReportItem(MainTableModel):
     """PK=REPORT#<report id> SK=REPORT: a report of content, and how it was resolved."""
 
@@ -572,7 +584,10 @@ class ReportItem(MainTableModel):
     note = UnicodeAttribute(null=True)
     gsi1pk = UnicodeAttribute(attr_name="GSI1PK", null=True)
     gsi1sk = UnicodeAttribute(attr_name="GSI1SK", null=True)
+    gsi2pk = UnicodeAttribute(attr_name="GSI2PK", null=True)
+    gsi2sk = UnicodeAttribute(attr_name="GSI2SK", null=True)
     by_status = ReportsByStatusIndex()
+    by_target = ReportsByTargetIndex()
 
 
 class MyReportItem(MainTableModel):

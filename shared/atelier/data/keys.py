@@ -297,6 +297,11 @@ def reports_by_status_pk(status: str) -> str:
     return f"REPORTS#{status}"
 
 
+def reports_on_target_pk(target_type: str, target_id: str) -> str:
+    """GSI2 partition of the reports that name one item (its report history)."""
+    return f"REPORTSON#{target_type}#{target_id}"
+
+
 def moderation_audit_pk(month: str) -> str:
     return f"MODAUDIT#{month}"
 

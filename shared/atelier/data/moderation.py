@@ -16,7 +16,7 @@ from atelier.data.base import is_conditional_failure, transaction, translate_err
 from atelier.data.gallery import publish_actions, unpublish_actions
 from atelier.data.items import AccountItem, AssetItem, ModerationAuditItem, QuarantineRecordItem
 from atelier.ids import IdPrefix, new_id
-from atelier.models.gallery import Report
+from atelier.models.gallery import AuditEntry, ItemState, Report, ReportedItem, TargetType
 from atelier.models.generation import Visibility
 
 # The audit entry's action when a moderator lifts a suspension.
@@ -219,3 +219,61 @@ class ModerationRepository:
                 if "account" in tx.failures(exc):
                     raise NotSuspendedError() from exc
                 raise
+
+    def reported_asset(self, account_id: str, asset_id: str) -> ReportedItem:
+        """The asset a report names, with its takedown state; `gone` when its row no longer exists."""
+        with translate_errors():
+            try:
+                row = AssetItem.get(keys.account_pk(account_id), keys.asset_sk(asset_id), consistent_read=True)
+            except AssetItem.DoesNotExist:
+                return ReportedItem(
+                    target_type=TargetType.ASSET, target_id=asset_id, owner_id=account_id, state=ItemState.GONE
+                )
+        if row.quarantined:
+            state = ItemState.QUARANTINED
+        elif row.removed:
+            state = ItemState.REMOVED
+        elif row.under_review:
+            state = ItemState.UNDER_REVIEW
+        else:
+            state = ItemState.LIVE
+        showable = state is not ItemState.QUARANTINED
+        return ReportedItem(
+            target_type=TargetType.ASSET,
+            target_id=asset_id,
+            owner_id=account_id,
+            state=state,
+            visibility=Visibility(row.visibility),
+            kind=row.kind,
+            content_type=row.content_type,
+            media_key=row.object_key if showable else None,
+            preview_key=(row.thumbnail_key or row.poster_key) if showable else None,
+        )
+
+    def audit_page(self, month: str, *, limit: int, after: str | None) -> tuple[list[AuditEntry], str | None]:
+        """One month's moderator actions, newest first; `after` is the sort key the last page ended on."""
+        with translate_errors():
+            results = ModerationAuditItem.query(
+                keys.moderation_audit_pk(month),
+                ModerationAuditItem.sk < after if after else None,
+                scan_index_forward=False,
+                limit=limit + 1,
+            )
+            items = list(results)
+        page = items[:limit]
+        next_cursor = page[-1].sk if len(items) > limit else None
+        return [_to_audit_entry(item) for item in page], next_cursor
+
+
+def _to_audit_entry(item: ModerationAuditItem) -> AuditEntry:
+    return AuditEntry(
+        id=item.audit_id,
+        at=item.at,
+        moderator_id=item.moderator_id,
+        action=item.action,
+        report_id=item.report_id,
+        target_type=item.target_type,
+        target_id=item.target_id,
+        owner_id=item.owner_id,
+        note=item.note,
+    )

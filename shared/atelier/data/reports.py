@@ -94,6 +94,8 @@ class ReportRepository:
             created_at=report.created_at,
             gsi1pk=keys.reports_by_status_pk(report.status.value),
             gsi1sk=queue_sort_key(report),
+            gsi2pk=keys.reports_on_target_pk(report.target_type.value, report.target_id),
+            gsi2sk=f"{isoformat(report.created_at)}#{report.id}",
         )
         with translate_errors():
             try:
@@ -152,21 +154,35 @@ class ReportRepository:
         next_cursor = listed[-1].sk if len(rows) > limit else None
         return reports, next_cursor
 
-    def page(self, status: ReportStatus, *, limit: int, after: str | None) -> tuple[list[Report], str | None]:
-        condition = None
-        if after:
-            condition = ReportItem.gsi1sk < after
+    def page(
+        self, status: ReportStatus, *, limit: int, after: str | None, reason: ReportReason | None = None
+    ) -> tuple[list[Report], str | None]:
+        """One page of the queue for a status, in queue order; with `reason`, only reports of that
+        reason (a filter on the status partition: the query reads on until the page is full or the
+        partition ends)."""
+        items: list[ReportItem] = []
         with translate_errors():
-            results = ReportItem.by_status.query(
+            for item in ReportItem.by_status.query(
                 keys.reports_by_status_pk(status.value),
-                condition,
+                ReportItem.gsi1sk < after if after else None,
+                filter_condition=ReportItem.reason == reason.value if reason else None,
                 scan_index_forward=False,
-                limit=limit + 1,
+                page_size=max(limit * 2, 25),
+            ):
+                items.append(item)
+                if len(items) > limit:
+                    break
+        page = items[:limit]
+        next_cursor = page[-1].gsi1sk if len(items) > limit else None
+        return [_to_report(item) for item in page], next_cursor
+
+    def on_target(self, target_type: TargetType, target_id: str, *, limit: int = 100) -> list[Report]:
+        """Every report naming one item, newest first: its report history."""
+        with translate_errors():
+            items = ReportItem.by_target.query(
+                keys.reports_on_target_pk(target_type.value, target_id), scan_index_forward=False, limit=limit
             )
-            items = list(results)
-        found = [_to_report(item) for item in items[:limit]]
-        next_cursor = items[limit - 1].gsi1sk if len(items) > limit and found else None
-        return found, next_cursor
+            return [_to_report(item) for item in items]
 
     def resolve(
         self, report: Report, *, action: ModerationAction, moderator_id: str, note: str, at: datetime

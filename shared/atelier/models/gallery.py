@@ -130,3 +130,47 @@ class Report(BaseModel):
     action: ModerationAction | None = None
     moderator_id: str | None = None
     note: str | None = None
+
+
+class ItemState(StrEnum):
+    """Where a reported item stands, as a moderator sees it."""
+
+    LIVE = "live"
+    UNDER_REVIEW = "under_review"
+    REMOVED = "removed"
+    QUARANTINED = "quarantined"
+    GONE = "gone"  # deleted by its owner, or purged with the account
+
+
+class ReportedItem(BaseModel):
+    """The item a report names, as the moderator deciding on it needs it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    target_type: TargetType
+    target_id: str
+    owner_id: str
+    state: ItemState
+    visibility: Visibility | None = None
+    kind: str | None = None
+    content_type: str | None = None
+    name: str | None = None
+    # The stored object (or its preview) a moderator may look at; never for quarantined content.
+    media_key: str | None = None
+    preview_key: str | None = None
+
+
+class AuditEntry(BaseModel):
+    """One moderator action: who did what to what, when and why."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    at: datetime
+    moderator_id: str
+    action: str
+    report_id: str | None
+    target_type: str
+    target_id: str
+    owner_id: str
+    note: str

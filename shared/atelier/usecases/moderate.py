@@ -15,7 +15,7 @@ from atelier.ids import IdPrefix, has_prefix
 from atelier.integrations.public_media import PublicMedia
 from atelier.integrations.storage import ObjectStore
 from atelier.models.accounts import Account
-from atelier.models.gallery import ModerationAction, Report, ReportStatus, TargetType
+from atelier.models.gallery import ModerationAction, Report, ReportReason, ReportStatus, TargetType
 from atelier.observability import logger, record_metric
 from atelier.settings import Settings
 from atelier.usecases.publish_media import republish, withdraw, withdraw_account
@@ -46,9 +46,14 @@ def require_admin(account_id: str | None, *, accounts: AccountRepository, settin
 
 
 def list_reports(
-    status: ReportStatus, *, limit: int, cursor: str | None, reports: ReportRepository
+    status: ReportStatus,
+    *,
+    reason: ReportReason | None = None,
+    limit: int,
+    cursor: str | None,
+    reports: ReportRepository,
 ) -> tuple[list[Report], str | None]:
-    return reports.page(status, limit=limit, after=cursor)
+    return reports.page(status, limit=limit, after=cursor, reason=reason)
 
 
 def resolve_report(

@@ -15,9 +15,29 @@ export interface paths {
         put?: never;
         /**
          * Lift an account's suspension, with a note (audited)
-         * @description Lifts a moderation suspension from an account, with a note kept in the audit log. Admins only; anyone else is answered 404.
+         * @description Ends a moderator's suspension, with a note (audited); 409 when the account is not suspended.
          */
         post: operations["liftSuspension"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The moderation audit trail, one month at a time, newest first
+         * @description Every moderator action (report resolutions and lifted suspensions) of the month `month` (yyyy-mm; this month when absent): who, what, on what, when and the note. Admins only: 404 to anyone else.
+         */
+        get: operations["listModerationAudit"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -35,7 +55,7 @@ export interface paths {
         put?: never;
         /**
          * Publish a terms or privacy version and notify every account holder
-         * @description Publishes a new version of the terms or the privacy policy, effective after the notice period, and emails every account holder about it. Admins only.
+         * @description Publishes a terms or privacy version taking effect at `effective_at` (in the future); a material change must take effect at least 14 days after it is published (422 notice_too_short). Every account holder is emailed.
          */
         post: operations["publishPolicy"];
         delete?: never;
@@ -53,9 +73,29 @@ export interface paths {
         };
         /**
          * Reports by status, newest first
-         * @description Content reports with the given status, newest first, for moderators. Admins only.
+         * @description The moderators' queue: open reports (minor-safety reports first, then newest first) or resolved ones, newest first; `reason` keeps only reports of that reason. Admins only: 404 to anyone else.
          */
         get: operations["listReports"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/reports/{report_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A report, the item it names, and that item's report history
+         * @description The report; the item as it stands now (state, visibility, owner, and short-lived links to its media unless quarantined); the owner's account status; and every report on that item, newest first. Admins only: 404 to anyone else.
+         */
+        get: operations["getAdminReport"];
         put?: never;
         post?: never;
         delete?: never;
@@ -75,7 +115,7 @@ export interface paths {
         put?: never;
         /**
          * Resolve a report: dismiss, remove, quarantine or suspend the account
-         * @description Resolves a content report: dismiss it, remove or quarantine the item, or suspend its owner's account. Admins only; the action is audited.
+         * @description Dismiss, remove, quarantine (assets only) or remove and suspend the owner's account, with a note; audited in the same write. 409 when already resolved. Admins only: 404 to anyone else.
          */
         post: operations["resolveReport"];
         delete?: never;
@@ -1426,6 +1466,14 @@ export interface components {
              */
             status: "active" | "restricted" | "suspended" | "deletion_scheduled";
         };
+        /** AdminReportDetailResponse */
+        AdminReportDetailResponse: {
+            report: components["schemas"]["AdminReportResponse"];
+            item: components["schemas"]["ReportedItemResponse"];
+            owner: components["schemas"]["ReportedOwnerResponse"];
+            /** History */
+            history: components["schemas"]["AdminReportResponse"][];
+        };
         /** AdminReportPage */
         AdminReportPage: {
             /** Items */
@@ -1553,6 +1601,38 @@ export interface components {
             /** Restriction */
             restriction?: string | null;
             provenance: components["schemas"]["ProvenanceResponse"];
+        };
+        /** AuditEntryResponse */
+        AuditEntryResponse: {
+            /** Id */
+            id: string;
+            /** At */
+            at: string;
+            /** Moderator Id */
+            moderator_id: string;
+            /** Moderator Email */
+            moderator_email: string | null;
+            /** Action */
+            action: string;
+            /** Report Id */
+            report_id: string | null;
+            /** Target Type */
+            target_type: string;
+            /** Target Id */
+            target_id: string;
+            /** Owner Id */
+            owner_id: string;
+            /** Note */
+            note: string;
+        };
+        /** AuditPage */
+        AuditPage: {
+            /** Month */
+            month: string;
+            /** Items */
+            items: components["schemas"]["AuditEntryResponse"][];
+            /** Next Cursor */
+            next_cursor: string | null;
         };
         /** BalanceEventData */
         BalanceEventData: {
@@ -2565,6 +2645,42 @@ export interface components {
             /** Created At */
             created_at: string;
         };
+        /** ReportedItemResponse */
+        ReportedItemResponse: {
+            /**
+             * Target Type
+             * @enum {string}
+             */
+            target_type: "asset" | "workflow";
+            /** Target Id */
+            target_id: string;
+            /** Owner Id */
+            owner_id: string;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "live" | "under_review" | "removed" | "quarantined" | "gone";
+            /** Visibility */
+            visibility: ("private" | "public") | null;
+            /** Kind */
+            kind: string | null;
+            /** Content Type */
+            content_type: string | null;
+            /** Name */
+            name: string | null;
+            /** Media Url */
+            media_url: string | null;
+            /** Preview Url */
+            preview_url: string | null;
+        };
+        /** ReportedOwnerResponse */
+        ReportedOwnerResponse: {
+            /** Id */
+            id: string;
+            /** Status */
+            status: ("active" | "restricted" | "suspended" | "deletion_scheduled") | null;
+        };
         /** ResolveReportRequest */
         ResolveReportRequest: {
             /**
@@ -3167,6 +3283,164 @@ export interface operations {
             };
         };
     };
+    listModerationAudit: {
+        parameters: {
+            query?: {
+                /** @example 2026-12 */
+                month?: string;
+                /** @example 50 */
+                limit?: number;
+                /** @example cursor */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "month": "month",
+                     *       "items": [
+                     *         {
+                     *           "id": "le_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *           "at": "2026-05-01T12:00:00Z",
+                     *           "moderator_id": "moderator id",
+                     *           "moderator_email": "moderator email",
+                     *           "action": "action",
+                     *           "report_id": "rpt_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *           "target_type": "target type",
+                     *           "target_id": "ast_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *           "owner_id": "acct_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *           "note": "note"
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            /** @description Forbidden, consent required or account restricted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "session_required",
+                     *         "message": "This needs a signed-in session; an API key cannot do it.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "session_required";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     publishPolicy: {
         parameters: {
             query?: never;
@@ -3395,6 +3669,8 @@ export interface operations {
             query?: {
                 /** @example open */
                 status?: "open" | "resolved";
+                /** @example spam */
+                reason?: "spam" | "sexual" | "minor_safety" | "violence" | "hate" | "copyright" | "other";
                 /** @example 50 */
                 limit?: number;
                 /** @example cursor */
@@ -3435,6 +3711,192 @@ export interface operations {
                      *     }
                      */
                     "application/json": components["schemas"]["AdminReportPage"];
+                };
+            };
+            /** @description Forbidden, consent required or account restricted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "session_required",
+                     *         "message": "This needs a signed-in session; an API key cannot do it.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "session_required";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getAdminReport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example rpt_01jt3v5k8m2n4p6r8t0w2y4a6c */
+                report_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "report": {
+                     *         "id": "rpt_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *         "target_type": "asset",
+                     *         "target_id": "ast_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *         "reason": "Spam",
+                     *         "status": "open",
+                     *         "created_at": "2026-05-01T12:00:00Z",
+                     *         "owner_id": "acct_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *         "reporter_id": "reporter id",
+                     *         "details": "details",
+                     *         "action": "action",
+                     *         "moderator_id": "moderator id",
+                     *         "note": "note",
+                     *         "resolved_at": "2026-05-01T12:00:00Z"
+                     *       },
+                     *       "item": {
+                     *         "target_type": "asset",
+                     *         "target_id": "ast_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *         "owner_id": "acct_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *         "state": "live",
+                     *         "visibility": "private",
+                     *         "kind": "kind",
+                     *         "content_type": "image/png",
+                     *         "name": "Ada Lovelace",
+                     *         "media_url": "https://example.com/media",
+                     *         "preview_url": "https://example.com/preview"
+                     *       },
+                     *       "owner": {
+                     *         "id": "acct_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *         "status": "active"
+                     *       },
+                     *       "history": [
+                     *         {
+                     *           "id": "rpt_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *           "target_type": "asset",
+                     *           "target_id": "ast_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *           "reason": "Spam",
+                     *           "status": "open",
+                     *           "created_at": "2026-05-01T12:00:00Z",
+                     *           "owner_id": "acct_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *           "reporter_id": "reporter id",
+                     *           "details": "details",
+                     *           "action": "action",
+                     *           "moderator_id": "moderator id",
+                     *           "note": "note",
+                     *           "resolved_at": "2026-05-01T12:00:00Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AdminReportDetailResponse"];
                 };
             };
             /** @description Forbidden, consent required or account restricted */

@@ -18,6 +18,7 @@ const WorkflowScreen = lazy(() => import("../screens/workflows/WorkflowScreen"))
 const EmailConfirmationScreen = lazy(() => import("../screens/settings/EmailConfirmationScreen"));
 const NotFoundScreen = lazy(() => import("../screens/notfound/NotFoundScreen"));
 const PolicyScreen = lazy(() => import("../screens/privacy/PolicyScreen"));
+const AdminScreen = lazy(() => import("../screens/admin/AdminScreen"));
 
 export function App() {
   const me = useMe();
@@ -146,6 +147,14 @@ export function App() {
             element={
               <Focused>
                 <PolicyScreen kind="privacy" />
+              </Focused>
+            }
+          />
+          <Route
+            path="/admin/*"
+            element={
+              <Focused>
+                <AdminScreen />
               </Focused>
             }
           />
