@@ -297,7 +297,7 @@ def remove_workspace(workspace_id: WorkspaceId):
         "Starts building an archive of all the account's data (access right); poll GET "
         "/v1/me/exports/{export_id} or receive `export.ready`. One at a time."
     ),
-    access=Access.session(),
+    access=Access.scoped(Scope.ACCOUNT_EXPORT),
     summary="Request a download of all your data",
     tags=["privacy"],
     responses=error_responses(401, 403, 409, 429, 503, success={202: "Queued"}),
@@ -321,7 +321,7 @@ def post_export() -> Response[ExportResponse]:
     "/v1/me/exports/<export_id>",
     operation_id="getExport",
     description="An export's status and, once ready, a short-lived download link.",
-    access=Access.session(),
+    access=Access.scoped(Scope.ACCOUNT_EXPORT),
     summary="An export: its status and, once ready, its download link",
     tags=["privacy"],
     responses=error_responses(401, 404),

@@ -1462,7 +1462,7 @@ export interface components {
             /** Created At */
             created_at: string;
             /** Scopes */
-            scopes: ("generate" | "library:read" | "library:write" | "billing:read")[];
+            scopes: ("generate" | "library:read" | "library:write" | "billing:read" | "webhooks:read" | "webhooks:write" | "account:export")[];
         };
         /** AssetPageResponse */
         AssetPageResponse: {
@@ -1603,9 +1603,9 @@ export interface components {
             name: string;
             /**
              * Scopes
-             * @description What the key may do. Without it the key may generate and read the library.
+             * @description What the key may do: `generate` (uploads, jobs and workflow runs, cancelling), `library:read` and `library:write` (jobs, assets, workspaces, workflows, shares), `billing:read` (balance, ledger, subscription), `webhooks:read` (webhook endpoints, their delivery logs and the default signing secret), `webhooks:write` (register, change, remove endpoints, rotate secrets, redeliver, send test events) and `account:export` (request and download the archive of all the account's data). Without it the key may generate and read the library; the webhook and export scopes are only ever given when named.
              */
-            scopes?: ("generate" | "library:read" | "library:write" | "billing:read")[] | null;
+            scopes?: ("generate" | "library:read" | "library:write" | "billing:read" | "webhooks:read" | "webhooks:write" | "account:export")[] | null;
         };
         /** CreateReportRequest */
         CreateReportRequest: {
@@ -1719,7 +1719,7 @@ export interface components {
             /** Created At */
             created_at: string;
             /** Scopes */
-            scopes: ("generate" | "library:read" | "library:write" | "billing:read")[];
+            scopes: ("generate" | "library:read" | "library:write" | "billing:read" | "webhooks:read" | "webhooks:write" | "account:export")[];
             /**
              * Key
              * @description The key itself. It is shown this once and cannot be retrieved again.
@@ -9293,7 +9293,7 @@ export interface operations {
                     "application/json": {
                         error?: {
                             /** @enum {string} */
-                            code: "forbidden_origin" | "session_required";
+                            code: "forbidden_origin" | "insufficient_scope";
                         };
                     } & components["schemas"]["ErrorResponse"];
                 };
@@ -9476,8 +9476,8 @@ export interface operations {
                     /**
                      * @example {
                      *       "error": {
-                     *         "code": "session_required",
-                     *         "message": "This needs a signed-in session; an API key cannot do it.",
+                     *         "code": "insufficient_scope",
+                     *         "message": "The API key does not have the scope this needs.",
                      *         "details": null
                      *       }
                      *     }
@@ -9485,7 +9485,7 @@ export interface operations {
                     "application/json": {
                         error?: {
                             /** @enum {string} */
-                            code: "session_required";
+                            code: "insufficient_scope";
                         };
                     } & components["schemas"]["ErrorResponse"];
                 };
@@ -11339,8 +11339,8 @@ export interface operations {
                     /**
                      * @example {
                      *       "error": {
-                     *         "code": "session_required",
-                     *         "message": "This needs a signed-in session; an API key cannot do it.",
+                     *         "code": "insufficient_scope",
+                     *         "message": "The API key does not have the scope this needs.",
                      *         "details": null
                      *       }
                      *     }
@@ -11348,7 +11348,7 @@ export interface operations {
                     "application/json": {
                         error?: {
                             /** @enum {string} */
-                            code: "session_required";
+                            code: "insufficient_scope";
                         };
                     } & components["schemas"]["ErrorResponse"];
                 };
@@ -11535,7 +11535,7 @@ export interface operations {
                     "application/json": {
                         error?: {
                             /** @enum {string} */
-                            code: "forbidden_origin" | "session_required";
+                            code: "forbidden_origin" | "insufficient_scope";
                         };
                     } & components["schemas"]["ErrorResponse"];
                 };
@@ -11709,8 +11709,8 @@ export interface operations {
                     /**
                      * @example {
                      *       "error": {
-                     *         "code": "session_required",
-                     *         "message": "This needs a signed-in session; an API key cannot do it.",
+                     *         "code": "insufficient_scope",
+                     *         "message": "The API key does not have the scope this needs.",
                      *         "details": null
                      *       }
                      *     }
@@ -11718,7 +11718,7 @@ export interface operations {
                     "application/json": {
                         error?: {
                             /** @enum {string} */
-                            code: "session_required";
+                            code: "insufficient_scope";
                         };
                     } & components["schemas"]["ErrorResponse"];
                 };
@@ -11859,8 +11859,8 @@ export interface operations {
                     /**
                      * @example {
                      *       "error": {
-                     *         "code": "session_required",
-                     *         "message": "This needs a signed-in session; an API key cannot do it.",
+                     *         "code": "insufficient_scope",
+                     *         "message": "The API key does not have the scope this needs.",
                      *         "details": null
                      *       }
                      *     }
@@ -11868,7 +11868,7 @@ export interface operations {
                     "application/json": {
                         error?: {
                             /** @enum {string} */
-                            code: "session_required";
+                            code: "insufficient_scope";
                         };
                     } & components["schemas"]["ErrorResponse"];
                 };
@@ -12023,7 +12023,7 @@ export interface operations {
                     "application/json": {
                         error?: {
                             /** @enum {string} */
-                            code: "forbidden_origin" | "session_required";
+                            code: "forbidden_origin" | "insufficient_scope";
                         };
                     } & components["schemas"]["ErrorResponse"];
                 };
@@ -12235,7 +12235,7 @@ export interface operations {
                     "application/json": {
                         error?: {
                             /** @enum {string} */
-                            code: "forbidden_origin" | "session_required";
+                            code: "forbidden_origin" | "insufficient_scope";
                         };
                     } & components["schemas"]["ErrorResponse"];
                 };
@@ -12431,8 +12431,8 @@ export interface operations {
                     /**
                      * @example {
                      *       "error": {
-                     *         "code": "session_required",
-                     *         "message": "This needs a signed-in session; an API key cannot do it.",
+                     *         "code": "insufficient_scope",
+                     *         "message": "The API key does not have the scope this needs.",
                      *         "details": null
                      *       }
                      *     }
@@ -12440,7 +12440,7 @@ export interface operations {
                     "application/json": {
                         error?: {
                             /** @enum {string} */
-                            code: "session_required";
+                            code: "insufficient_scope";
                         };
                     } & components["schemas"]["ErrorResponse"];
                 };
@@ -12614,7 +12614,7 @@ export interface operations {
                     "application/json": {
                         error?: {
                             /** @enum {string} */
-                            code: "forbidden_origin" | "session_required";
+                            code: "forbidden_origin" | "insufficient_scope";
                         };
                     } & components["schemas"]["ErrorResponse"];
                 };
@@ -12800,7 +12800,7 @@ export interface operations {
                     "application/json": {
                         error?: {
                             /** @enum {string} */
-                            code: "forbidden_origin" | "session_required";
+                            code: "forbidden_origin" | "insufficient_scope";
                         };
                     } & components["schemas"]["ErrorResponse"];
                 };
@@ -12995,7 +12995,7 @@ export interface operations {
                     "application/json": {
                         error?: {
                             /** @enum {string} */
-                            code: "forbidden_origin" | "session_required";
+                            code: "forbidden_origin" | "insufficient_scope";
                         };
                     } & components["schemas"]["ErrorResponse"];
                 };
