@@ -304,7 +304,7 @@ def remove_workspace(workspace_id: WorkspaceId):
         "Starts building an archive of all the account's data (access right); poll GET "
         "/v1/me/exports/{export_id} or receive `export.ready`. One at a time."
     ),
-    access=Access.session(),
+    access=Access.scoped(Scope.ACCOUNT_EXPORT),
     summary="Request a download of all your data",
     tags=["privacy"],
     responses=error_responses(401, 403, 409, 429, 503, success={202: "Queued"}),
@@ -327,7 +327,7 @@ def post_export() -> Response[ExportResponse]:
 
 @app.get(
     "/v1/me/exports",
-    access=Access.session(),
+    access=Access.scoped(Scope.ACCOUNT_EXPORT),
     operation_id="listExports",
     summary="Your exports, newest first",
     description="Every export asked for, with its status now, its download link while the archive lasts, "
@@ -353,7 +353,7 @@ def get_exports(limit: Limit = 20, cursor: Cursor = None) -> ExportPage:
     "/v1/me/exports/<export_id>",
     operation_id="getExport",
     description="An export's status and, once ready, a short-lived download link.",
-    access=Access.session(),
+    access=Access.scoped(Scope.ACCOUNT_EXPORT),
     summary="An export: its status and, once ready, its download link",
     tags=["privacy"],
     responses=error_responses(401, 404),

@@ -25,6 +25,7 @@ from atelier.api.schemas.webhooks import (
     WebhookEndpointResponse,
 )
 from atelier.clock import isoformat
+from atelier.models.accounts import Scope
 from atelier.models.webhooks import WebhookEventType
 from atelier.observability import logger, metrics, tracer
 from atelier.services import get_services
@@ -47,7 +48,7 @@ TAGS = ["webhooks"]
         "Registers an https endpoint for the chosen events. Its `whsec_` signing secret is in "
         "this answer only; deliveries are signed with the Standard Webhooks scheme."
     ),
-    access=Access.session(),
+    access=Access.scoped(Scope.WEBHOOKS_WRITE),
     summary="Register a webhook endpoint; its signing secret is answered this once",
     tags=TAGS,
     responses=error_responses(401, 403, 409, 422, success={201: "Registered"}),
@@ -76,7 +77,7 @@ def post_endpoint(body: CreateWebhookEndpointRequest) -> Response[CreatedWebhook
     "/v1/webhook-endpoints",
     operation_id="listWebhookEndpoints",
     description="The account's webhook endpoints (never their secrets).",
-    access=Access.session(),
+    access=Access.scoped(Scope.WEBHOOKS_READ),
     summary="The account's webhook endpoints",
     tags=TAGS,
     responses=error_responses(401),
@@ -92,7 +93,7 @@ def get_endpoints() -> WebhookEndpointList:
     "/v1/webhook-endpoints/default/secret",
     operation_id="getDefaultWebhookSecret",
     description="The secret that signs deliveries to a job's own `webhook_url`, made on first use.",
-    access=Access.session(),
+    access=Access.scoped(Scope.WEBHOOKS_READ),
     summary="The secret that signs deliveries to a job's own `webhook_url` (made on first use)",
     tags=TAGS,
     responses=error_responses(401),
@@ -108,7 +109,7 @@ def get_default_secret() -> DefaultSecretResponse:
     "/v1/webhook-endpoints/<endpoint_id>",
     operation_id="getWebhookEndpoint",
     description="One webhook endpoint, with why it was disabled if it was (never its secret).",
-    access=Access.session(),
+    access=Access.scoped(Scope.WEBHOOKS_READ),
     summary="One webhook endpoint (never its secret)",
     tags=TAGS,
     responses=error_responses(401, 404),
@@ -127,7 +128,7 @@ def get_one_endpoint(endpoint_id: Id) -> WebhookEndpointResponse:
         "Changes an endpoint's URL, events, description, prompt opt-in or `credits.low` "
         "threshold, or enables or disables it."
     ),
-    access=Access.session(),
+    access=Access.scoped(Scope.WEBHOOKS_WRITE),
     summary="Change a webhook endpoint's URL, events, description, or enable or disable it",
     tags=TAGS,
     responses=error_responses(401, 403, 404, 422),
@@ -153,7 +154,7 @@ def patch_endpoint(endpoint_id: Id, body: UpdateWebhookEndpointRequest) -> Webho
     "/v1/webhook-endpoints/<endpoint_id>",
     operation_id="deleteWebhookEndpoint",
     description="Removes a webhook endpoint and its delivery log; nothing more is sent to it.",
-    access=Access.session(),
+    access=Access.scoped(Scope.WEBHOOKS_WRITE),
     summary="Remove a webhook endpoint and its delivery log",
     tags=TAGS,
     responses=error_responses(401, 403, 404, success={204: "Removed"}),
@@ -172,7 +173,7 @@ def remove_endpoint(endpoint_id: Id):
         "Makes a new signing secret, answered this once; the previous one keeps signing too "
         "during the overlap window, so receivers can switch without losing events."
     ),
-    access=Access.session(),
+    access=Access.scoped(Scope.WEBHOOKS_WRITE),
     summary="Rotate the signing secret; the previous one keeps signing during the overlap window",
     tags=TAGS,
     responses=error_responses(401, 403, 404, 409),
@@ -195,7 +196,7 @@ def post_rotate_secret(endpoint_id: Id) -> RotatedSecretResponse:
     description=(
         "The endpoint's deliveries of the last 30 days, newest first: event, attempts, last status and the next retry."
     ),
-    access=Access.session(),
+    access=Access.scoped(Scope.WEBHOOKS_READ),
     summary="The endpoint's delivery log (30 days), newest first",
     tags=TAGS,
     responses=error_responses(401, 404),
@@ -218,7 +219,7 @@ def get_deliveries(endpoint_id: Id, limit: Limit = 20, cursor: Cursor = None) ->
         "Sends a delivered or failed delivery again, with the same message id and body. One still"
         " pending answers 409 `delivery_pending`."
     ),
-    access=Access.session(),
+    access=Access.scoped(Scope.WEBHOOKS_WRITE),
     summary="Attempt a delivered or failed delivery again (same message id and body)",
     tags=TAGS,
     responses=error_responses(401, 403, 404, 409, success={202: "Queued"}),
@@ -241,7 +242,7 @@ def post_redeliver(endpoint_id: Id, delivery_id: Id) -> Response[WebhookDelivery
     "/v1/webhook-endpoints/<endpoint_id>/test",
     operation_id="sendTestWebhook",
     description="Queues a `webhook.test` event to this endpoint, whatever events it subscribes to.",
-    access=Access.session(),
+    access=Access.scoped(Scope.WEBHOOKS_WRITE),
     summary="Send a `webhook.test` event to this endpoint",
     tags=TAGS,
     responses=error_responses(401, 403, 404, success={202: "Queued"}),

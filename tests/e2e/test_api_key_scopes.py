@@ -1,5 +1,6 @@
 """API keys over real HTTP: a key does only what its scopes name, and never what needs a session
-(the account, its keys, email, consent, sessions, deletion, and every admin route)."""
+(the account, its keys, email, consent, sessions, deletion, and every admin route). Webhook endpoints
+and exports are open to a key only with a scope named when it was made."""
 
 from collections.abc import Iterator
 from typing import Any
@@ -15,7 +16,15 @@ from tests.support.personas import sign_up
 from tests.support.stack import running_stack
 
 ADMIN_EMAIL = "keys-moderator@example.com"
-ALL_SCOPES = ["billing:read", "generate", "library:read", "library:write"]
+ALL_SCOPES = [
+    "account:export",
+    "billing:read",
+    "generate",
+    "library:read",
+    "library:write",
+    "webhooks:read",
+    "webhooks:write",
+]
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +63,11 @@ def test_a_key_made_without_scopes_may_generate_and_read_the_library_only(stack:
     error = assert_refused(script.get("/v1/billing/balance"), 403, "insufficient_scope")
     assert error["details"] == {"required_scope": "billing:read"}
     assert [w["name"] for w in owner.get("/v1/workspaces").json()["items"]] == ["Personal"]
+    # ...and webhook endpoints and exports are not among the defaults
+    error = assert_refused(script.get("/v1/webhook-endpoints/default/secret"), 403, "insufficient_scope")
+    assert error["details"] == {"required_scope": "webhooks:read"}
+    error = assert_refused(script.post("/v1/me/exports", origin=None), 403, "insufficient_scope")
+    assert error["details"] == {"required_scope": "account:export"}
 
 
 def test_a_key_gets_exactly_the_scopes_chosen_at_creation(stack: LocalRuntime) -> None:
@@ -70,6 +84,40 @@ def test_a_key_gets_exactly_the_scopes_chosen_at_creation(stack: LocalRuntime) -
         403,
         "insufficient_scope",
     )
+
+
+def test_webhook_endpoints_and_exports_open_to_a_key_only_with_their_scopes(stack: LocalRuntime) -> None:
+    # Given an account holder, a key that may read webhook endpoints and one that may also change them
+    owner, _ = sign_up(stack.api_url, "integrator@example.com")
+    _, reader = new_key(owner, stack.api_url, scopes=["webhooks:read"])
+    _, writer = new_key(owner, stack.api_url, scopes=["webhooks:read", "webhooks:write"])
+    _, exporter = new_key(owner, stack.api_url, scopes=["account:export"])
+    endpoint = {"url": "https://hooks.example.com/in", "events": ["job.succeeded"]}
+
+    # Then the reader reads the default secret (the same the owner's session reads), but registers nothing
+    secret = reader.get("/v1/webhook-endpoints/default/secret")
+    assert secret.status_code == 200, secret.text
+    assert secret.json() == owner.get("/v1/webhook-endpoints/default/secret").json()
+    error = assert_refused(reader.post("/v1/webhook-endpoints", json=endpoint, origin=None), 403, "insufficient_scope")
+    assert error["details"] == {"required_scope": "webhooks:write"}
+    assert reader.get("/v1/webhook-endpoints").json()["items"] == []
+    # And the writer registers one, rotates its secret and removes it
+    created = writer.post("/v1/webhook-endpoints", json=endpoint, origin=None)
+    assert created.status_code == 201, created.text
+    endpoint_id = created.json()["id"]
+    assert [item["id"] for item in reader.get("/v1/webhook-endpoints").json()["items"]] == [endpoint_id]
+    rotated = writer.post(f"/v1/webhook-endpoints/{endpoint_id}/rotate-secret", origin=None)
+    assert rotated.status_code == 200, rotated.text
+    assert rotated.json()["secret"] != created.json()["secret"]
+    assert writer.request("DELETE", f"/v1/webhook-endpoints/{endpoint_id}", origin=None).status_code == 204
+    # And only the exporter's key requests and reads an export
+    assert_refused(writer.post("/v1/me/exports", origin=None), 403, "insufficient_scope")
+    requested = exporter.post("/v1/me/exports", origin=None)
+    assert requested.status_code == 202, requested.text
+    read = exporter.get(f"/v1/me/exports/{requested.json()['id']}")
+    assert read.status_code == 200, read.text
+    assert read.json()["id"] == requested.json()["id"]
+    assert_refused(exporter.get("/v1/webhook-endpoints"), 403, "insufficient_scope")
 
 
 @pytest.mark.parametrize("scopes", [[], ["admin"], ["generate", "everything"]])
@@ -95,7 +143,6 @@ def test_a_key_with_every_scope_still_cannot_change_the_account_its_keys_or_its_
         "accept terms": script.post("/v1/me/terms", json={"version": "x", "age_confirmed": True}, origin=None),
         "sign out everywhere": script.post("/v1/auth/logout-all", origin=None),
         "schedule deletion": script.post("/v1/me/deletion", origin=None),
-        "export everything": script.post("/v1/me/exports", origin=None),
         "lift the spend cap": script.request("PUT", "/v1/billing/spend-cap", json={"monthly_credits": None}),
         "buy": script.post("/v1/billing/checkout", json={"item_id": "pack_starter", "provider": "stripe"}),
     }

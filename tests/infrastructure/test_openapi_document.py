@@ -5,6 +5,7 @@ from openapi_spec_validator import validate
 
 from atelier.api import openapi
 from atelier.api.resolver import AtelierResolver, make_resolver
+from atelier.models.accounts import Scope
 from scripts.openapi import build_document, function_resolvers
 from tests.support.template import declared_routes
 
@@ -71,3 +72,20 @@ def test_the_document_names_a_cookie_scheme_and_a_bearer_scheme_with_scopes():
     assert operations[("GET", "/v1/health")]["security"] == [{}]
     assert operations[("POST", "/v1/me/api-keys")]["security"] == [{"session": []}]
     assert operations[("POST", "/v1/jobs")]["security"] == [{"session": []}, {"apiKey": ["generate"]}]
+    # Webhook endpoints and exports: a session, or a key made with their opt-in scope
+    assert operations[("GET", "/v1/webhook-endpoints/default/secret")]["security"] == [
+        {"session": []},
+        {"apiKey": ["webhooks:read"]},
+    ]
+    assert operations[("POST", "/v1/webhook-endpoints/{endpoint_id}/rotate-secret")]["security"] == [
+        {"session": []},
+        {"apiKey": ["webhooks:write"]},
+    ]
+    assert operations[("POST", "/v1/me/exports")]["security"] == [{"session": []}, {"apiKey": ["account:export"]}]
+    # The bearer scheme and the key request name every scope a key may be made with
+    scope_words = (
+        document["components"]["securitySchemes"]["apiKey"]["description"],
+        document["components"]["schemas"]["CreateApiKeyRequest"]["properties"]["scopes"]["description"],
+    )
+    for scope in Scope:
+        assert all(f"`{scope.value}`" in words for words in scope_words), scope

@@ -163,6 +163,8 @@ def test_the_error_codes_are_found_in_the_route_code():
     assert "job_finished" in codes("post", "/v1/jobs/{job_id}/cancel", "409")
     assert {"workspace_not_empty", "default_workspace"} <= codes("delete", "/v1/workspaces/{workspace_id}", "409")
     assert "session_required" in codes("post", "/v1/me/api-keys", "403")
+    assert codes("get", "/v1/webhook-endpoints/default/secret", "403") == {"insufficient_scope"}
+    assert codes("get", "/v1/me/exports/{export_id}", "403") == {"insufficient_scope"}
     assert "invalid_signature" in codes("post", "/v1/webhooks/stripe", "400")
     # An admin's route answers a stranger 404, never 401.
     assert "401" not in document["paths"]["/v1/admin/reports"]["get"]["responses"]

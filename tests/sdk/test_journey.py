@@ -1,7 +1,8 @@
 """The Python client against the local runtime over real HTTP, as a developer uses it: an API key made
 the way a person makes one (signed in, `POST /v1/me/api-keys`), an image generated with a
-`webhook_url` on a receiver of the test's own, the webhook verified with `atelier.webhooks.verify`,
-the image downloaded; the same with the async client, the `atelier` command installed by pip, and the
+`webhook_url` on a receiver of the test's own, the webhook verified with `atelier.webhooks.verify`
+and the default secret the key reads, the image downloaded; webhook endpoints and exports managed
+with the key alone; the same with the async client, the `atelier` command installed by pip, and the
 example script."""
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from PIL import Image
 
@@ -27,6 +27,9 @@ from tests.support.webhook_receiver import running_receiver
 
 sdk = load()
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# What a script generating, told by webhooks, managing its endpoints and exporting needs; the webhook
+# and export scopes are never a key's unless named.
+SCRIPT_SCOPES = ["generate", "library:read", "webhooks:read", "webhooks:write", "account:export"]
 
 
 @pytest.fixture(scope="module")
@@ -41,17 +44,17 @@ def person(stack: LocalRuntime) -> Iterator[ApiClient]:
 
 @pytest.fixture(scope="module")
 def api_key(person: ApiClient) -> str:
-    made = person.post("/v1/me/api-keys", json={"name": "sdk", "scopes": ["generate", "library:read"]})
+    made = person.post("/v1/me/api-keys", json={"name": "sdk", "scopes": SCRIPT_SCOPES})
     assert made.status_code == 201, made.text
     return made.json()["key"]
 
 
 @pytest.fixture(scope="module")
-def webhook_secret(person: ApiClient) -> str:
-    """The secret that signs deliveries to a job's own webhook_url (read from a session, as in the studio)."""
-    answer = person.get("/v1/webhook-endpoints/default/secret")
-    assert answer.status_code == 200, answer.text
-    return answer.json()["secret"]
+def library_key(person: ApiClient) -> str:
+    """A key made with the default scopes only (generate, library:read)."""
+    made = person.post("/v1/me/api-keys", json={"name": "sdk-defaults"})
+    assert made.status_code == 201, made.text
+    return made.json()["key"]
 
 
 @pytest.fixture
@@ -60,25 +63,17 @@ def client(stack: LocalRuntime, api_key: str) -> Iterator:
         yield made
 
 
-def session_client(stack: LocalRuntime, person: ApiClient):
-    """The client over an httpx client of the caller's own that carries a browser session (the cookie and
-    the Origin a browser sends), for the routes an API key may not call."""
-    cookie = "; ".join(f"{name}={value}" for name, value in person.cookies.items())
-    http = httpx.Client(headers={"Cookie": cookie, "Origin": stack.api_url}, timeout=30)
-    return sdk.Atelier(base_url=stack.api_url, http_client=http), http
-
-
 def assert_png(data: bytes) -> None:
     assert data.startswith(PNG_SIGNATURE)
     with Image.open(io.BytesIO(data)) as image:
         assert image.size[0] > 0
 
 
-def test_a_script_generates_an_image_is_told_by_a_signed_webhook_and_downloads_it(
-    client, webhook_secret: str, tmp_path: Path
-):
-    # Given a receiver of our own, and a model on offer
+def test_a_script_generates_an_image_is_told_by_a_signed_webhook_and_downloads_it(client, tmp_path: Path):
+    # Given a receiver of our own, a model on offer, and the default secret, read with the key
     assert "local-image" in {model.id for model in client.models.list()}
+    webhook_secret = client.webhook_endpoints.default_secret().secret
+    assert webhook_secret.startswith("whsec_")
     with running_receiver() as receiver:
         # When a job names it as its webhook_url and is waited for, with progress
         job = client.jobs.create(model="local-image", prompt="a lighthouse at dusk", webhook_url=receiver.url)
@@ -157,17 +152,31 @@ def test_the_apis_refusals_arrive_as_typed_errors_with_their_codes(stack: LocalR
         client.jobs.create(model="local-image", prompt="a lighthouse", cancel_after="forever")
     assert invalid.value.code == "invalid_field"
 
-    # Webhook endpoints and exports are for a signed-in session, never a key
-    with pytest.raises(sdk.PermissionDeniedError) as session_only:
-        client.webhook_endpoints.list()
-    assert session_only.value.code == "session_required"
-    with pytest.raises(sdk.PermissionDeniedError):
-        client.exports.create()
+
+def test_a_key_without_the_webhook_or_export_scope_is_told_which_it_needs(stack: LocalRuntime, library_key: str):
+    # Given a key made with the default scopes
+    with sdk.Atelier(library_key, base_url=stack.api_url) as defaults:
+        # Then webhook endpoints, the default secret and exports are refused, each naming its scope
+        refusals = [
+            ("webhooks:read", defaults.webhook_endpoints.list),
+            ("webhooks:read", defaults.webhook_endpoints.default_secret),
+            (
+                "webhooks:write",
+                lambda: defaults.webhook_endpoints.create(url="https://hooks.example.com/in", events=["job.succeeded"]),
+            ),
+            ("account:export", defaults.exports.create),
+        ]
+        for scope, attempt in refusals:
+            with pytest.raises(sdk.InsufficientScopeError) as refused:
+                attempt()
+            assert isinstance(refused.value, sdk.PermissionDeniedError)
+            assert (refused.value.status, refused.value.code) == (403, "insufficient_scope")
+            assert refused.value.required_scope == scope
+            assert refused.value.details == {"required_scope": scope}
 
 
-def test_webhook_endpoints_are_managed_through_the_client(stack: LocalRuntime, person: ApiClient):
-    client, http = session_client(stack, person)
-    with client, http, running_receiver() as receiver:
+def test_webhook_endpoints_are_managed_through_the_client(stack: LocalRuntime, client):
+    with running_receiver() as receiver:
         # Given an endpoint registered through the client
         created = client.webhook_endpoints.create(url=receiver.url, events=["job.succeeded"], description="sdk")
         assert created.secret.startswith("whsec_")
@@ -199,16 +208,14 @@ def test_webhook_endpoints_are_managed_through_the_client(stack: LocalRuntime, p
             client.webhook_endpoints.get(created.id)
 
 
-def test_an_export_is_requested_waited_for_and_downloaded(stack: LocalRuntime, person: ApiClient, tmp_path: Path):
-    client, http = session_client(stack, person)
-    with client, http:
-        requested = client.exports.create()
-        statuses: list[str] = []
-        ready = client.exports.wait(requested.id, timeout=120, on_progress=lambda e: statuses.append(e.status))
-        assert ready.status == "ready", ready
-        assert statuses[-1] == "ready"
+def test_an_export_is_requested_waited_for_and_downloaded(client, tmp_path: Path):
+    requested = client.exports.create()
+    statuses: list[str] = []
+    ready = client.exports.wait(requested.id, timeout=120, on_progress=lambda e: statuses.append(e.status))
+    assert ready.status == "ready", ready
+    assert statuses[-1] == "ready"
 
-        written = client.exports.download(ready, tmp_path / "export.zip")
+    written = client.exports.download(ready, tmp_path / "export.zip")
 
     assert written == (tmp_path / "export.zip").stat().st_size
     with zipfile.ZipFile(tmp_path / "export.zip") as archive:
@@ -265,8 +272,8 @@ def run_command(
     )
 
 
-def test_the_atelier_command_generates_lists_and_explains_what_a_key_cannot_do(
-    installed: Path, stack: LocalRuntime, api_key: str, tmp_path: Path
+def test_the_atelier_command_generates_lists_exports_and_explains_what_a_key_cannot_do(
+    installed: Path, stack: LocalRuntime, api_key: str, library_key: str, tmp_path: Path
 ):
     # When `atelier generate` runs
     made = run_command(
@@ -285,11 +292,18 @@ def test_the_atelier_command_generates_lists_and_explains_what_a_key_cannot_do(
     assert listed.returncode == 0, listed.stderr
     assert any(line.startswith(f"{job_id}  succeeded") for line in listed.stdout.splitlines())
 
-    # And `atelier export --wait` says plainly that exports need a signed-in session
-    exported = run_command(installed, stack, api_key, "export", "--wait", cwd=tmp_path)
-    assert exported.returncode == 3
-    assert "session_required" in exported.stderr
-    assert "an API key cannot do it" in exported.stderr
+    # And `atelier export --wait` with a key holding `account:export` waits for the archive and saves it
+    exported = run_command(installed, stack, api_key, "export", "--wait", "-o", "my-data.zip", cwd=tmp_path)
+    assert exported.returncode == 0, exported.stderr
+    assert exported.stdout.strip() == "my-data.zip"
+    with zipfile.ZipFile(tmp_path / "my-data.zip") as archive:
+        assert archive.testzip() is None
+
+    # And with a key without it, says which scope the key needs
+    refused = run_command(installed, stack, library_key, "export", "--wait", cwd=tmp_path)
+    assert refused.returncode == 3
+    assert "insufficient_scope" in refused.stderr
+    assert "“account:export” scope" in refused.stderr
 
     # And without a key it says where to get one
     no_key = run_command(installed, stack, "", "jobs", cwd=tmp_path)
@@ -297,11 +311,10 @@ def test_the_atelier_command_generates_lists_and_explains_what_a_key_cannot_do(
 
 
 def test_the_example_script_generates_waits_for_its_signed_webhook_and_downloads(
-    stack: LocalRuntime, api_key: str, webhook_secret: str, tmp_path: Path
+    stack: LocalRuntime, api_key: str, tmp_path: Path
 ):
-    environment = client_environment(
-        ATELIER_API_KEY=api_key, ATELIER_BASE_URL=stack.api_url, ATELIER_WEBHOOK_SECRET=webhook_secret
-    )
+    # Given only a key and the API's address: the script reads the default secret with the key
+    environment = client_environment(ATELIER_API_KEY=api_key, ATELIER_BASE_URL=stack.api_url)
     ran = subprocess.run(
         [sys.executable, str(CLIENT / "examples" / "generate_and_wait.py"), "a lighthouse", "-o", "lighthouse.png"],
         capture_output=True,

@@ -26,9 +26,11 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from atelier.api import openapi
+from atelier.api.access import API_KEY_SCHEME
 from atelier.api.cookies import SESSION_COOKIE
 from atelier.clock import isoformat
-from atelier.models.accounts import Account
+from atelier.models.accounts import Account, Scope
 from atelier.models.gallery import ReportReason, TargetType
 from atelier.services import get_services
 from atelier.usecases.open_session import open_session
@@ -146,8 +148,8 @@ LIKE_THE_OWNER = (CROSS_SITE, SCRIPT)
 
 def expected_of(route: tuple[str, str], row: Row, persona: str) -> Expected:
     """An API key with every scope carries its account's rights except what needs a session (the
-    account, its keys, email, consent, sessions, deletion, exports, money settings, reports): the
-    script gets what the owner gets, or the row's `key`. The owner's session sent by another site
+    account, its keys, email, consent, sessions, deletion, money settings, reports): the script gets
+    what the owner gets, or the row's `key`. The owner's session sent by another site
     gets what the owner gets on a safe method, and 403 on an unsafe one (API.md: cookie-authenticated
     unsafe requests need an allowed Origin)."""
     method, _path = route
@@ -299,61 +301,54 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("DELETE", "/v1/workspaces/{workspace_id}"): Row(
         owner_only(204), lambda c: Call(f"/v1/workspaces/{c.mine.workspace('delete')}")
     ),
-    # "Download my data" is a right that neither a restriction nor a deletion countdown takes away.
-    ("POST", "/v1/me/exports"): Row(signed_in_only(202), at("/v1/me/exports"), key=403),
-    ("GET", "/v1/me/exports"): Row(signed_in_only(200), at("/v1/me/exports"), key=403),
+    # "Download my data" is a right that neither a restriction nor a deletion countdown takes away; a
+    # key needs `account:export` (see OPT_IN_SCOPES).
+    ("POST", "/v1/me/exports"): Row(signed_in_only(202), at("/v1/me/exports")),
+    ("GET", "/v1/me/exports"): Row(signed_in_only(200), at("/v1/me/exports")),
     ("GET", "/v1/me/exports/{export_id}"): Row(
-        owner_only(200), lambda c: Call(f"/v1/me/exports/{c.mine.export('read')}"), key=403
+        owner_only(200), lambda c: Call(f"/v1/me/exports/{c.mine.export('read')}")
     ),
     ("GET", "/v1/me/deletion"): Row(signed_in_only(200), at("/v1/me/deletion"), key=403),
-    # -- webhook endpoints: an account's own integration settings, in any state ------------------------
-    ("GET", "/v1/webhook-endpoints"): Row(signed_in_only(200), at("/v1/webhook-endpoints"), key=403),
+    # -- webhook endpoints: an account's own integration settings, in any state; a key needs
+    # `webhooks:read` or `webhooks:write` (see OPT_IN_SCOPES) ------------------------------------------
+    ("GET", "/v1/webhook-endpoints"): Row(signed_in_only(200), at("/v1/webhook-endpoints")),
     ("POST", "/v1/webhook-endpoints"): Row(
         signed_in_only(201),
         at("/v1/webhook-endpoints", {"url": "https://hooks.example.com/in", "events": ["job.succeeded"]}),
-        key=403,
     ),
     ("GET", "/v1/webhook-endpoints/default/secret"): Row(
         signed_in_only(200),
         at("/v1/webhook-endpoints/default/secret"),
-        key=403,
     ),
     ("GET", "/v1/webhook-endpoints/{endpoint_id}"): Row(
         owner_only(200),
         lambda c: Call(f"/v1/webhook-endpoints/{c.mine.webhook_endpoint('read')}"),
-        key=403,
     ),
     ("PATCH", "/v1/webhook-endpoints/{endpoint_id}"): Row(
         owner_only(200),
         lambda c: Call(f"/v1/webhook-endpoints/{c.mine.webhook_endpoint('read')}", {"description": "ci"}),
-        key=403,
     ),
     ("DELETE", "/v1/webhook-endpoints/{endpoint_id}"): Row(
         owner_only(204),
         lambda c: Call(f"/v1/webhook-endpoints/{c.mine.webhook_endpoint('delete')}"),
-        key=403,
     ),
     ("POST", "/v1/webhook-endpoints/{endpoint_id}/rotate-secret"): Row(
         owner_only(200),
         lambda c: Call(f"/v1/webhook-endpoints/{c.mine.webhook_endpoint('rotate')}/rotate-secret"),
-        key=403,
     ),
     ("GET", "/v1/webhook-endpoints/{endpoint_id}/deliveries"): Row(
         owner_only(200),
         lambda c: Call(f"/v1/webhook-endpoints/{c.mine.webhook_endpoint('read')}/deliveries"),
-        key=403,
     ),
     ("POST", "/v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/redeliver"): Row(
         owner_only(202),
         lambda c: Call(
             "/v1/webhook-endpoints/{}/deliveries/{}/redeliver".format(*c.mine.webhook_delivery("redeliver"))
         ),
-        key=403,
     ),
     ("POST", "/v1/webhook-endpoints/{endpoint_id}/test"): Row(
         owner_only(202),
         lambda c: Call(f"/v1/webhook-endpoints/{c.mine.webhook_endpoint('read')}/test"),
-        key=403,
     ),
     # -- credits -----------------------------------------------------------------------------------
     ("GET", "/v1/billing/balance"): Row(signed_in_only(200), at("/v1/billing/balance")),
@@ -472,6 +467,26 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("DELETE", "/v1/me/deletion"): Row(signed_in_only(200), at("/v1/me/deletion"), key=403),
     ("POST", "/v1/auth/logout"): Row(everyone(204), _logout),
     ("POST", "/v1/auth/logout-all"): Row(signed_in_only(204), at("/v1/auth/logout-all"), key=403),
+}
+
+
+# Routes a key may call only with a scope no key holds unless it was named when the key was made
+# (the defaults are `generate` and `library:read`): the script above holds every scope; a key
+# holding every scope but the route's own is refused 403 `insufficient_scope` naming it.
+OPT_IN_SCOPES: dict[tuple[str, str], Scope] = {
+    ("POST", "/v1/me/exports"): Scope.ACCOUNT_EXPORT,
+    ("GET", "/v1/me/exports"): Scope.ACCOUNT_EXPORT,
+    ("GET", "/v1/me/exports/{export_id}"): Scope.ACCOUNT_EXPORT,
+    ("GET", "/v1/webhook-endpoints"): Scope.WEBHOOKS_READ,
+    ("GET", "/v1/webhook-endpoints/default/secret"): Scope.WEBHOOKS_READ,
+    ("GET", "/v1/webhook-endpoints/{endpoint_id}"): Scope.WEBHOOKS_READ,
+    ("GET", "/v1/webhook-endpoints/{endpoint_id}/deliveries"): Scope.WEBHOOKS_READ,
+    ("POST", "/v1/webhook-endpoints"): Scope.WEBHOOKS_WRITE,
+    ("PATCH", "/v1/webhook-endpoints/{endpoint_id}"): Scope.WEBHOOKS_WRITE,
+    ("DELETE", "/v1/webhook-endpoints/{endpoint_id}"): Scope.WEBHOOKS_WRITE,
+    ("POST", "/v1/webhook-endpoints/{endpoint_id}/rotate-secret"): Scope.WEBHOOKS_WRITE,
+    ("POST", "/v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/redeliver"): Scope.WEBHOOKS_WRITE,
+    ("POST", "/v1/webhook-endpoints/{endpoint_id}/test"): Scope.WEBHOOKS_WRITE,
 }
 
 
@@ -597,3 +612,56 @@ def test_taking_an_admins_email_address_does_not_make_an_admin(stack: LocalRunti
     assert client.get("/v1/me").json()["email"] == "hopeful@example.com"
     assert client.get("/v1/admin/reports").status_code == 404
     client.close()
+
+
+def test_the_opt_in_scopes_are_the_ones_the_document_names() -> None:
+    opt_in = {scope.value for scope in OPT_IN_SCOPES.values()}
+    documented = {
+        (method.upper(), path): scope
+        for path, operations in openapi.load_document()["paths"].items()
+        for method, operation in operations.items()
+        for requirement in operation["security"]
+        for scope in requirement.get(API_KEY_SCHEME, [])
+        if scope in opt_in
+    }
+    assert documented == {route: scope.value for route, scope in OPT_IN_SCOPES.items()}
+
+
+def test_a_key_without_the_opt_in_scope_is_refused_naming_it_and_nothing_changes(stack: LocalRuntime) -> None:
+    # Given an account with webhook endpoints, a delivery and a finished export, a key with every
+    # scope, and for each opt-in scope a key with every scope but that one
+    browser, account = sign_up(stack.api_url, "scoped-script@example.com")
+    browser.close()
+    holdings = {SCRIPT: Holdings(account)}
+    everything = with_api_key(stack.api_url, account)
+    lacking = {
+        scope: with_api_key(stack.api_url, account, frozenset(Scope) - {scope}) for scope in set(OPT_IN_SCOPES.values())
+    }
+    world = World(stack.api_url, {SCRIPT: Persona(SCRIPT, everything, account)}, holdings, terms_version="")
+    calls = {
+        route: MATRIX[route].build(Cell(world, Persona(SCRIPT, lacking[scope], account)))
+        for route, scope in OPT_IN_SCOPES.items()
+    }
+    endpoints_before = everything.get("/v1/webhook-endpoints").json()
+
+    # When each route is called with the key lacking its scope
+    wrong: list[str] = []
+    try:
+        for (method, path), call in calls.items():
+            scope = OPT_IN_SCOPES[(method, path)]
+            answer = lacking[scope].request(method, call.path, json=call.json)
+            error = answer.json().get("error") or {}
+            if (answer.status_code, error.get("code"), error.get("details")) != (
+                403,
+                "insufficient_scope",
+                {"required_scope": scope.value},
+            ):
+                wrong.append(f"{method} {path} without {scope.value}: {answer.status_code} {answer.text[:160]}")
+
+        # Then each is refused naming the scope, nothing changed, and the key with the scope may
+        assert not wrong, "\n".join(wrong)
+        assert everything.get("/v1/webhook-endpoints").json() == endpoints_before
+        assert everything.post("/v1/me/exports").status_code == 202
+    finally:
+        for client in [everything, *lacking.values()]:
+            client.close()

@@ -83,14 +83,14 @@ class Persona:
         return self.account.email if self.account else None
 
 
-def with_api_key(base_url: str, account: Account) -> ApiClient:
-    """A client that authenticates with a new API key of the account's, with every scope, and
-    carries no cookie."""
+def with_api_key(base_url: str, account: Account, scopes: frozenset[Scope] = frozenset(Scope)) -> ApiClient:
+    """A client that authenticates with a new API key of the account's, with every scope unless
+    others are named, and carries no cookie."""
     services = get_services()
     created = create_api_key(
         account.id,
         "automation",
-        frozenset(Scope),
+        scopes,
         api_keys=services.api_keys,
         accounts=services.accounts,
         rate_limiter=services.rate_limiter,

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 import pytest
 
 from atelier import errors
 from atelier.api.access import Access, InsufficientScopeError, SessionRequiredError
+from atelier.api.schemas.accounts import ScopeName
 from atelier.models.accounts import DEFAULT_SCOPES, Principal, PrincipalKind, Scope
 
 ANONYMOUS = Principal.anonymous()
@@ -39,6 +42,9 @@ def outcome(access: Access, caller: Principal) -> str:
         (Access.signed_in(), "not_signed_in", "allowed", "allowed", "allowed"),
         (Access.scoped(Scope.GENERATE), "not_signed_in", "allowed", "allowed", "allowed"),
         (Access.scoped(Scope.BILLING_READ), "not_signed_in", "allowed", "insufficient_scope", "allowed"),
+        (Access.scoped(Scope.WEBHOOKS_READ), "not_signed_in", "allowed", "insufficient_scope", "allowed"),
+        (Access.scoped(Scope.WEBHOOKS_WRITE), "not_signed_in", "allowed", "insufficient_scope", "allowed"),
+        (Access.scoped(Scope.ACCOUNT_EXPORT), "not_signed_in", "allowed", "insufficient_scope", "allowed"),
         (Access.session(), "not_signed_in", "allowed", "session_required", "session_required"),
         (Access.admin(), "not_found", "not_found", "not_found", "not_found"),
     ],
@@ -82,3 +88,8 @@ def test_the_security_requirement_follows_the_access():
     assert Access.signed_in().security() == [{"session": []}, {"apiKey": []}]
     assert Access.scoped(Scope.GENERATE).security() == [{"session": []}, {"apiKey": ["generate"]}]
     assert Access.optional(Scope.LIBRARY_READ).security() == [{}, {"session": []}, {"apiKey": ["library:read"]}]
+
+
+def test_a_key_is_made_with_any_scope_but_gets_webhooks_and_exports_only_when_named():
+    assert set(get_args(ScopeName)) == {scope.value for scope in Scope}
+    assert {Scope.GENERATE, Scope.LIBRARY_READ} == DEFAULT_SCOPES

@@ -1,7 +1,6 @@
 """Generate an image, be told by a signed webhook that it is done, and download it.
 
-    export ATELIER_API_KEY=...                     # Settings > API keys in the studio
-    export ATELIER_WEBHOOK_SECRET=whsec_...        # the account's default webhook secret
+    export ATELIER_API_KEY=...                     # Settings > API keys: generate, library:read, webhooks:read
     export ATELIER_BASE_URL=http://127.0.0.1:3000  # with `make dev`; leave unset for production
     python examples/generate_and_wait.py "a lighthouse at dusk" -o lighthouse.png
 
@@ -9,8 +8,9 @@ The script listens on 127.0.0.1 and names that address as the job's ``webhook_ur
 accepts. Against production the receiver must be reachable over public https: forward one (a tunnel,
 a reverse proxy) to the local port and pass its address as ``--public-url``.
 
-Deliveries to a job's own ``webhook_url`` are signed with the account's default webhook secret
-(``GET /v1/webhook-endpoints/default/secret`` from a signed-in session; an API key cannot read it).
+Deliveries to a job's own ``webhook_url`` are signed with the account's default webhook secret, which
+the script reads with its key (``GET /v1/webhook-endpoints/default/secret``, the ``webhooks:read``
+scope). ``ATELIER_WEBHOOK_SECRET``, when set, is used instead and the key needs no webhook scope.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import atelier
-from atelier import Atelier
+from atelier import Atelier, InsufficientScopeError
 from atelier.webhooks import WebhookVerificationError
 
 FINISHED_EVENTS = {"job.succeeded", "job.failed", "job.canceled"}
@@ -65,32 +65,41 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the webhook")
     arguments = parser.parse_args()
 
-    secret = os.environ.get("ATELIER_WEBHOOK_SECRET")
-    if not secret:
-        print("Set ATELIER_WEBHOOK_SECRET to the account's default webhook secret.", file=sys.stderr)
-        return 2
+    with Atelier() as client:
+        try:
+            secret = os.environ.get("ATELIER_WEBHOOK_SECRET") or client.webhook_endpoints.default_secret().secret
+        except InsufficientScopeError:
+            print(
+                "The API key cannot read the default webhook secret: make one with the “webhooks:read” scope,"
+                " or set ATELIER_WEBHOOK_SECRET.",
+                file=sys.stderr,
+            )
+            return 2
+        return generate_and_wait(client, secret, arguments)
+
+
+def generate_and_wait(client: Atelier, secret: str, arguments: argparse.Namespace) -> int:
     server, verified = start_receiver(secret, arguments.port)
     webhook_url = arguments.public_url or f"http://127.0.0.1:{server.server_address[1]}/atelier-webhook"
     try:
-        with Atelier() as client:
-            job = client.jobs.create(model=arguments.model, prompt=arguments.prompt, webhook_url=webhook_url)
-            print(f"submitted {job.id}; waiting for its webhook at {webhook_url}", file=sys.stderr)
-            while True:
-                try:
-                    event = verified.get(timeout=arguments.timeout)
-                except queue.Empty:
-                    print(f"no webhook for {job.id} within {arguments.timeout:g} s", file=sys.stderr)
-                    return 1
-                data = event.get("data") or {}
-                if event.get("type") in FINISHED_EVENTS and data.get("id") == job.id:
-                    break
-            print(f"webhook {event['type']} for {job.id} (signature verified)", file=sys.stderr)
-            if event["type"] != "job.succeeded":
+        job = client.jobs.create(model=arguments.model, prompt=arguments.prompt, webhook_url=webhook_url)
+        print(f"submitted {job.id}; waiting for its webhook at {webhook_url}", file=sys.stderr)
+        while True:
+            try:
+                event = verified.get(timeout=arguments.timeout)
+            except queue.Empty:
+                print(f"no webhook for {job.id} within {arguments.timeout:g} s", file=sys.stderr)
                 return 1
-            written = client.assets.download(data["outputs"][0], arguments.output)
-            print(f"downloaded {arguments.output} ({written} bytes)", file=sys.stderr)
-            print(arguments.output)
-            return 0
+            data = event.get("data") or {}
+            if event.get("type") in FINISHED_EVENTS and data.get("id") == job.id:
+                break
+        print(f"webhook {event['type']} for {job.id} (signature verified)", file=sys.stderr)
+        if event["type"] != "job.succeeded":
+            return 1
+        written = client.assets.download(data["outputs"][0], arguments.output)
+        print(f"downloaded {arguments.output} ({written} bytes)", file=sys.stderr)
+        print(arguments.output)
+        return 0
     finally:
         server.shutdown()
         server.server_close()

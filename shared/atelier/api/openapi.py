@@ -41,8 +41,9 @@ SECURITY_SCHEMES: dict[str, Any] = {
         "type": "http",
         "scheme": "bearer",
         "description": "An API key created at POST /v1/me/api-keys, as `Authorization: Bearer <key>`. The "
-        "requirement lists the scope the key needs: `generate`, `library:read`, `library:write` or "
-        "`billing:read` (403 `insufficient_scope` otherwise).",
+        "requirement lists the scope the key needs: `generate`, `library:read`, `library:write`, "
+        "`billing:read`, `webhooks:read`, `webhooks:write` or `account:export` (403 `insufficient_scope` "
+        "otherwise).",
     },
     "stripeSignature": {
         "type": "apiKey",

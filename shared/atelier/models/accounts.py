@@ -120,6 +120,12 @@ class Scope(StrEnum):
     LIBRARY_READ = "library:read"
     LIBRARY_WRITE = "library:write"
     BILLING_READ = "billing:read"
+    # Webhook endpoints: reading them, their delivery logs and the default secret (which verifies
+    # deliveries to a job's own `webhook_url`); writing registers, changes, removes, rotates, resends.
+    WEBHOOKS_READ = "webhooks:read"
+    WEBHOOKS_WRITE = "webhooks:write"
+    # Requesting, reading and downloading the archive of all the account's data.
+    ACCOUNT_EXPORT = "account:export"
 
 
 # What a key made without scopes gets, and what a key stored before scopes existed is treated as.

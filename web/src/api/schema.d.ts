@@ -1534,7 +1534,7 @@ export interface components {
             /** Created At */
             created_at: string;
             /** Scopes */
-            scopes: ("generate" | "library:read" | "library:write" | "billing:read")[];
+            scopes: ("generate" | "library:read" | "library:write" | "billing:read" | "webhooks:read" | "webhooks:write" | "account:export")[];
             /**
              * Last Used At
              * @description When the key last authenticated a request (to a few minutes); null if never.
@@ -1712,9 +1712,9 @@ export interface components {
             name: string;
             /**
              * Scopes
-             * @description What the key may do. Without it the key may generate and read the library.
+             * @description What the key may do: `generate` (uploads, jobs and workflow runs, cancelling), `library:read` and `library:write` (jobs, assets, workspaces, workflows, shares), `billing:read` (balance, ledger, subscription), `webhooks:read` (webhook endpoints, their delivery logs and the default signing secret), `webhooks:write` (register, change, remove endpoints, rotate secrets, redeliver, send test events) and `account:export` (request and download the archive of all the account's data). Without it the key may generate and read the library; the webhook and export scopes are only ever given when named.
              */
-            scopes?: ("generate" | "library:read" | "library:write" | "billing:read")[] | null;
+            scopes?: ("generate" | "library:read" | "library:write" | "billing:read" | "webhooks:read" | "webhooks:write" | "account:export")[] | null;
         };
         /** CreateReportRequest */
         CreateReportRequest: {
@@ -1833,7 +1833,7 @@ export interface components {
             /** Created At */
             created_at: string;
             /** Scopes */
-            scopes: ("generate" | "library:read" | "library:write" | "billing:read")[];
+            scopes: ("generate" | "library:read" | "library:write" | "billing:read" | "webhooks:read" | "webhooks:write" | "account:export")[];
             /**
              * Last Used At
              * @description When the key last authenticated a request (to a few minutes); null if never.
@@ -9846,8 +9846,8 @@ export interface operations {
                     /**
                      * @example {
                      *       "error": {
-                     *         "code": "session_required",
-                     *         "message": "This needs a signed-in session; an API key cannot do it.",
+                     *         "code": "insufficient_scope",
+                     *         "message": "The API key does not have the scope this needs.",
                      *         "details": null
                      *       }
                      *     }
@@ -9855,7 +9855,7 @@ export interface operations {
                     "application/json": {
                         error?: {
                             /** @enum {string} */
-                            code: "session_required";
+                            code: "insufficient_scope";
                         };
                     } & components["schemas"]["ErrorResponse"];
                 };
@@ -9997,7 +9997,7 @@ export interface operations {
                     "application/json": {
                         error?: {
                             /** @enum {string} */
-                            code: "forbidden_origin" | "session_required";
+                            code: "forbidden_origin" | "insufficient_scope";
                         };
                     } & components["schemas"]["ErrorResponse"];
                 };
@@ -10180,8 +10180,8 @@ export interface operations {
                     /**
                      * @example {
                      *       "error": {
-                     *         "code": "session_required",
-                     *         "message": "This needs a signed-in session; an API key cannot do it.",
+                     *         "code": "insufficient_scope",
+                     *         "message": "The API key does not have the scope this needs.",
                      *         "details": null
                      *       }
                      *     }
@@ -10189,7 +10189,7 @@ export interface operations {
                     "application/json": {
                         error?: {
                             /** @enum {string} */
-                            code: "session_required";
+                            code: "insufficient_scope";
                         };
                     } & components["schemas"]["ErrorResponse"];
                 };
@@ -12197,8 +12197,8 @@ export interface operations {
                     /**
                      * @example {
                      *       "error": {
-                     *         "code": "session_required",
-                     *         "message": "This needs a signed-in session; an API key cannot do it.",
+                     *         "code": "insufficient_scope",
+                     *         "message": "The API key does not have the scope this needs.",
                      *         "details": null
                      *       }
                      *     }
@@ -12206,7 +12206,7 @@ export interface operations {
                     "application/json": {
                         error?: {
                             /** @enum {string} */
-                            code: "session_required";
+                            code: "insufficient_scope";
                         };
                     } & components["schemas"]["ErrorResponse"];
                 };
@@ -12393,7 +12393,7 @@ export interface operations {
                     "application/json": {
                         error?: {
                             /** @enum {string} */
-                            code: "forbidden_origin" | "session_required";
+                            code: "forbidden_origin" | "insufficient_scope";
                         };
                     } & components["schemas"]["ErrorResponse"];
                 };
@@ -12567,8 +12567,8 @@ export interface operations {
                     /**
                      * @example {
                      *       "error": {
-                     *         "code": "session_required",
-                     *         "message": "This needs a signed-in session; an API key cannot do it.",
+                     *         "code": "insufficient_scope",
+                     *         "message": "The API key does not have the scope this needs.",
                      *         "details": null
                      *       }
                      *     }
@@ -12576,7 +12576,7 @@ export interface operations {
                     "application/json": {
                         error?: {
                             /** @enum {string} */
-                            code: "session_required";
+                            code: "insufficient_scope";
                         };
                     } & components["schemas"]["ErrorResponse"];
                 };
@@ -12717,8 +12717,8 @@ export interface operations {
                     /**
                      * @example {
                      *       "error": {
-                     *         "code": "session_required",
-                     *         "message": "This needs a signed-in session; an API key cannot do it.",
+                     *         "code": "insufficient_scope",
+                     *         "message": "The API key does not have the scope this needs.",
                      *         "details": null
                      *       }
                      *     }
@@ -12726,7 +12726,7 @@ export interface operations {
                     "application/json": {
                         error?: {
                             /** @enum {string} */
-                            code: "session_required";
+                            code: "insufficient_scope";
                         };
                     } & components["schemas"]["ErrorResponse"];
                 };
@@ -12881,7 +12881,7 @@ export interface operations {
                     "application/json": {
                         error?: {
                             /** @enum {string} */
-                            code: "forbidden_origin" | "session_required";
+                            code: "forbidden_origin" | "insufficient_scope";
                         };
                     } & components["schemas"]["ErrorResponse"];
                 };
@@ -13093,7 +13093,7 @@ export interface operations {
                     "application/json": {
                         error?: {
                             /** @enum {string} */
-                            code: "forbidden_origin" | "session_required";
+                            code: "forbidden_origin" | "insufficient_scope";
                         };
                     } & components["schemas"]["ErrorResponse"];
                 };
@@ -13289,8 +13289,8 @@ export interface operations {
                     /**
                      * @example {
                      *       "error": {
-                     *         "code": "session_required",
-                     *         "message": "This needs a signed-in session; an API key cannot do it.",
+                     *         "code": "insufficient_scope",
+                     *         "message": "The API key does not have the scope this needs.",
                      *         "details": null
                      *       }
                      *     }
@@ -13298,7 +13298,7 @@ export interface operations {
                     "application/json": {
                         error?: {
                             /** @enum {string} */
-                            code: "session_required";
+                            code: "insufficient_scope";
                         };
                     } & components["schemas"]["ErrorResponse"];
                 };
@@ -13472,7 +13472,7 @@ export interface operations {
                     "application/json": {
                         error?: {
                             /** @enum {string} */
-                            code: "forbidden_origin" | "session_required";
+                            code: "forbidden_origin" | "insufficient_scope";
                         };
                     } & components["schemas"]["ErrorResponse"];
                 };
@@ -13658,7 +13658,7 @@ export interface operations {
                     "application/json": {
                         error?: {
                             /** @enum {string} */
-                            code: "forbidden_origin" | "session_required";
+                            code: "forbidden_origin" | "insufficient_scope";
                         };
                     } & components["schemas"]["ErrorResponse"];
                 };
@@ -13853,7 +13853,7 @@ export interface operations {
                     "application/json": {
                         error?: {
                             /** @enum {string} */
-                            code: "forbidden_origin" | "session_required";
+                            code: "forbidden_origin" | "insufficient_scope";
                         };
                     } & components["schemas"]["ErrorResponse"];
                 };

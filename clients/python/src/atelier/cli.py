@@ -6,7 +6,7 @@
     atelier models
     atelier assets [--kind image]
     atelier download ASSET_ID -o file.png
-    atelier export --wait [-o atelier-export.zip]
+    atelier export --wait [-o atelier-export.zip]      (a key made with the ``account:export`` scope)
 
 Configuration: ``ATELIER_API_KEY`` and ``ATELIER_BASE_URL`` (``--base-url`` overrides it). Progress goes
 to stderr (a bar on a terminal, a line per change elsewhere); results to stdout. Exit status: 0 done,
@@ -25,7 +25,7 @@ from typing import IO, Any
 
 from ._version import __version__
 from .client import Atelier
-from .errors import AtelierError, ConfigurationError
+from .errors import AtelierError, ConfigurationError, InsufficientScopeError
 from .models import Export, Job
 
 EXIT_FAILED = 1
@@ -259,7 +259,7 @@ def parser() -> argparse.ArgumentParser:
     fetched.add_argument("-o", "--output")
     fetched.set_defaults(run=download)
 
-    archived = commands.add_parser("export", help="request an archive of all your data")
+    archived = commands.add_parser("export", help="request an archive of all your data (needs account:export)")
     archived.add_argument("--wait", action="store_true", help="wait until it is ready and download the zip")
     archived.add_argument("-o", "--output", help="where to save the zip (default: atelier-export-<id>.zip)")
     archived.add_argument("--timeout", type=float, default=600.0)
@@ -279,6 +279,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AtelierError as error:
         request = f" [request {error.request_id}]" if error.request_id else ""
         print(f"error: {error}{request}", file=sys.stderr)
+        if isinstance(error, InsufficientScopeError) and error.required_scope:
+            print(f"Make a key with the “{error.required_scope}” scope (Settings > API keys).", file=sys.stderr)
         return EXIT_API_ERROR
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -69,6 +69,16 @@ class PermissionDeniedError(APIStatusError):
     (``session_required``), the terms are not accepted (``consent_required``)..."""
 
 
+class InsufficientScopeError(PermissionDeniedError):
+    """403 ``insufficient_scope``: the key was not made with the scope this needs; ``required_scope``
+    names it (webhook endpoints need ``webhooks:read`` or ``webhooks:write``, exports ``account:export``)."""
+
+    @property
+    def required_scope(self) -> str | None:
+        scope = self.details.get("required_scope") if isinstance(self.details, dict) else None
+        return str(scope) if scope else None
+
+
 class NotFoundError(APIStatusError):
     """404: no such thing, or not yours."""
 
@@ -122,6 +132,9 @@ _BY_STATUS: dict[int, type[APIStatusError]] = {
     503: ServiceUnavailableError,
 }
 
+# Refusals whose code has a class of its own, narrower than their status's.
+_BY_CODE: dict[str, type[APIStatusError]] = {"insufficient_scope": InsufficientScopeError}
+
 _REQUEST_ID_HEADERS = ("x-request-id", "x-amzn-requestid", "apigw-requestid")
 
 
@@ -160,7 +173,7 @@ def error_from_response(response: httpx.Response) -> APIStatusError:
         message = str(error.get("message") or message)
         details = error.get("details")
     status = response.status_code
-    family = _BY_STATUS.get(status) or (InternalServerError if status >= 500 else APIStatusError)
+    family = _BY_CODE.get(code) or _BY_STATUS.get(status) or (InternalServerError if status >= 500 else APIStatusError)
     common: dict[str, Any] = {
         "code": code,
         "status": status,

@@ -109,7 +109,9 @@ class PolicyResponse(BaseModel):
     upcoming: PolicyVersionBody | None
 
 
-ScopeName = Literal["generate", "library:read", "library:write", "billing:read"]
+ScopeName = Literal[
+    "generate", "library:read", "library:write", "billing:read", "webhooks:read", "webhooks:write", "account:export"
+]
 
 
 class CreateApiKeyRequest(StrictRequest):
@@ -118,7 +120,16 @@ class CreateApiKeyRequest(StrictRequest):
         default=None,
         min_length=1,
         max_length=len(Scope),
-        description="What the key may do. Without it the key may generate and read the library.",
+        description=(
+            "What the key may do: `generate` (uploads, jobs and workflow runs, cancelling), `library:read` and "
+            "`library:write` (jobs, assets, workspaces, workflows, shares), `billing:read` (balance, ledger, "
+            "subscription), `webhooks:read` "
+            "(webhook endpoints, their delivery logs and the default signing secret), `webhooks:write` "
+            "(register, change, remove endpoints, rotate secrets, redeliver, send test events) and "
+            "`account:export` (request and download the archive of all the account's data). Without it "
+            "the key may generate and read the library; the webhook and export scopes are only ever "
+            "given when named."
+        ),
     )
 
     def scope_set(self) -> frozenset[Scope] | None:

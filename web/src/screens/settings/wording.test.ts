@@ -45,7 +45,15 @@ describe("initialsOf", () => {
 describe("the API's lists", () => {
   it("offers every reason and scope the API takes, in its order", () => {
     expect(REASONS).toEqual(["spam", "sexual", "minor_safety", "violence", "hate", "copyright", "other"]);
-    expect(SCOPES).toEqual(["generate", "library:read", "library:write", "billing:read"]);
+    expect(SCOPES).toEqual([
+      "generate",
+      "library:read",
+      "library:write",
+      "billing:read",
+      "webhooks:read",
+      "webhooks:write",
+      "account:export",
+    ]);
   });
 });
 

@@ -20,6 +20,9 @@ export const SCOPE_LABELS: Record<ApiKeyScope, string> = {
   "library:read": "Read the library",
   "library:write": "Change the library and workspaces",
   "billing:read": "Read the balance and billing history",
+  "webhooks:read": "Read webhook endpoints, their deliveries and the signing secret",
+  "webhooks:write": "Add, change and remove webhook endpoints",
+  "account:export": "Download all of the account's data",
 };
 export const SCOPES = Object.keys(SCOPE_LABELS) as ApiKeyScope[];
 export const DEFAULT_SCOPES: ApiKeyScope[] = ["generate", "library:read"];
