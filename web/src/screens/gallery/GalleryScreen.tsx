@@ -65,7 +65,7 @@ export function GalleryScreen() {
       {gallery.isPending ? (
         <p role="status">Loading the gallery…</p>
       ) : items.length === 0 ? (
-        <p>Nothing has been published yet.</p>
+        <p>{hasNextPage ? "Nothing has been published recently." : "Nothing has been published yet."}</p>
       ) : (
         <ul className="media-grid" aria-label="Published works">
           {items.map((item) => (
@@ -84,7 +84,7 @@ export function GalleryScreen() {
       <div ref={sentinel} />
       {hasNextPage && (
         <button type="button" onClick={() => void fetchNextPage()} disabled={isFetchingNextPage}>
-          {isFetchingNextPage ? "Loading…" : "Load more"}
+          {isFetchingNextPage ? "Loading…" : items.length === 0 ? "Look further back" : "Load more"}
         </button>
       )}
       {open && <ItemViewer item={open} onClose={() => setOpen(null)} />}
