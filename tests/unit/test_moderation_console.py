@@ -205,7 +205,11 @@ def test_a_reported_workflow_shows_its_name_visibility_and_takedown():
     assert seen.media_url is None
 
 
-@pytest.mark.parametrize("report_id", [OTHER_REPORT_ID, "rpt_unknown", "ast_1", f"../{REPORT_ID}"])
+@pytest.mark.parametrize(
+    "report_id",
+    [OTHER_REPORT_ID, "rpt_unknown", "ast_1", f"../{REPORT_ID}"],
+    ids=["another-report", "unknown", "not-a-report-id", "path-traversal"],
+)
 def test_an_unknown_or_malformed_report_id_is_not_found(report_id):
     with pytest.raises(errors.NotFoundError):
         review_report(
