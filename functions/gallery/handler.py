@@ -60,6 +60,7 @@ from atelier.usecases.manage_workflows import (
 )
 from atelier.usecases.report_content import report_content
 from atelier.usecases.submit_from_workflow import submit_from_workflow
+from atelier.usecases.submit_job import SubmitJobDeps
 
 app = make_resolver()
 
@@ -242,26 +243,14 @@ def post_workflow_job(
     event = app.current_event
     header_workspace, cookie_workspace = workspace_choice(event)
     submitted = submit_from_workflow(
+        services.dependencies(SubmitJobDeps),
         request_principal(event, services),
         workflow_id,
         version,
         dict(body.variables),
         dict(body.params) if body.params is not None else None,
-        workflows=services.workflows,
         workspace_id=header_workspace or cookie_workspace,
         idempotency_key=idempotency_key,
-        jobs=services.jobs,
-        wallets=services.wallets,
-        accounts=services.accounts,
-        policies=services.policies,
-        rate_limiter=services.rate_limiter,
-        moderation=services.moderation,
-        uploads=services.uploads,
-        storage=services.asset_storage,
-        queue=services.generation_queue,
-        clock=services.clock,
-        settings=services.settings,
-        events=services.webhook_events,
     )
     return Response(status_code=202, content_type="application/json", body=JobResponse.of(submitted.job))
 

@@ -37,7 +37,7 @@ from atelier.usecases.list_models import list_models
 from atelier.usecases.manage_assets import delete_asset, list_assets, read_asset, update_asset
 from atelier.usecases.manage_jobs import cancel_job, get_job, list_jobs
 from atelier.usecases.manage_uploads import start_upload
-from atelier.usecases.submit_job import JobSubmission, submit_job
+from atelier.usecases.submit_job import JobSubmission, SubmitJobDeps, submit_job
 
 app = make_resolver()
 
@@ -129,6 +129,7 @@ def post_job(
     event = app.current_event
     header_workspace, cookie_workspace = workspace_choice(event)
     submitted = submit_job(
+        services.dependencies(SubmitJobDeps),
         request_principal(event, services),
         JobSubmission(
             kind=body.kind,
@@ -143,19 +144,6 @@ def post_job(
         ),
         workspace_id=header_workspace or cookie_workspace,
         idempotency_key=idempotency_key,
-        jobs=services.jobs,
-        wallets=services.wallets,
-        accounts=services.accounts,
-        policies=services.policies,
-        rate_limiter=services.rate_limiter,
-        moderation=services.moderation,
-        uploads=services.uploads,
-        storage=services.asset_storage,
-        queue=services.generation_queue,
-        clock=services.clock,
-        settings=services.settings,
-        workflows=services.workflows,
-        events=services.webhook_events,
     )
     return Response(status_code=202, content_type="application/json", body=JobResponse.of(submitted.job))
 

@@ -32,7 +32,7 @@ from atelier.usecases.submit_job import JobSubmission, submit_job
 from local.provenance import ORGANISATION
 from tests.integration.test_generation import ready_account, wallet
 from tests.integration.test_uploads import begin, jpeg_with_gps, post_form
-from tests.support.generation import KeptMessages
+from tests.support.generation import KeptMessages, run_generation_deps, submit_job_deps
 from tests.support.money import assert_balance_matches_ledger
 
 
@@ -44,8 +44,8 @@ class Worker:
         self.provider = LocalProvider()
 
     def submit(self, principal: Any, prompt: str, *, model: str = "local-image", params=None, references=()) -> Any:
-        services = get_services()
         return submit_job(
+            submit_job_deps(queue=self.queue),
             principal,
             JobSubmission(
                 kind="video" if model == "local-video" else "image",
@@ -57,33 +57,13 @@ class Worker:
             ),
             workspace_id=None,
             idempotency_key=None,
-            jobs=services.jobs,
-            wallets=services.wallets,
-            accounts=services.accounts,
-            policies=services.policies,
-            rate_limiter=services.rate_limiter,
-            moderation=services.moderation,
-            uploads=services.uploads,
-            storage=services.asset_storage,
-            queue=self.queue,  # type: ignore[arg-type]
-            clock=services.clock,
-            settings=services.settings,
         ).job
 
     def deliver(self, message: GenerationMessage, receive_count: int = 1) -> JobStatus | None:
-        services = get_services()
         return run_generation(
+            run_generation_deps(queue=self.queue, provider_for=lambda _: self.provider, clock=SystemClock()),
             message,
             receive_count=receive_count,
-            jobs=services.jobs,
-            wallets=services.wallets,
-            uploads=services.uploads,
-            storage=services.asset_storage,
-            queue=self.queue,  # type: ignore[arg-type]
-            provider_for=lambda _: self.provider,
-            clock=SystemClock(),
-            settings=services.settings,
-            safety=services.output_safety,
         )
 
     def drain(self) -> list[GenerationMessage]:

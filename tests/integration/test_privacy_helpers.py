@@ -38,7 +38,7 @@ from atelier.usecases.request_export import request_export
 from atelier.usecases.run_generation import run_generation
 from atelier.usecases.send_email import send_email
 from atelier.usecases.submit_job import JobSubmission, submit_job
-from tests.support.generation import FakeProvider, KeptMessages, png_bytes
+from tests.support.generation import FakeProvider, KeptMessages, png_bytes, run_generation_deps, submit_job_deps
 from tests.support.money import give_credits
 
 
@@ -170,46 +170,24 @@ def ready_account(credits: int = 100) -> Account:
 
 
 def submit(principal: Principal, queue: KeptMessages, prompt: str, *, kind: str = "image", key: str | None = None):
-    services = get_services()
     model = "local-video" if kind == "video" else "local-image"
     return submit_job(
+        submit_job_deps(queue=queue),
         principal,
         JobSubmission(kind=kind, model=model, prompt=prompt, negative_prompt=None, params={}, reference_upload_ids=[]),
         workspace_id=None,
         idempotency_key=key,
-        jobs=services.jobs,
-        wallets=services.wallets,
-        accounts=services.accounts,
-        policies=services.policies,
-        rate_limiter=services.rate_limiter,
-        moderation=services.moderation,
-        uploads=services.uploads,
-        storage=services.asset_storage,
-        queue=queue,  # type: ignore[arg-type]
-        clock=services.clock,
-        settings=services.settings,
     ).job
 
 
 def run_queued(queue: KeptMessages, provider: FakeProvider, max_steps: int = 20) -> None:
-    services = get_services()
     for _ in range(max_steps):
         messages = queue.take()
         if not messages:
             return
         for message in messages:
             run_generation(
-                message,  # type: ignore[arg-type]
-                receive_count=1,
-                jobs=services.jobs,
-                wallets=services.wallets,
-                uploads=services.uploads,
-                storage=services.asset_storage,
-                queue=queue,  # type: ignore[arg-type]
-                provider_for=lambda _name: provider,
-                clock=services.clock,
-                settings=services.settings,
-                safety=services.output_safety,
+                run_generation_deps(queue=queue, provider_for=lambda _name: provider), message, receive_count=1
             )
 
 
@@ -367,19 +345,10 @@ def add_webhook_endpoint(account_id: str) -> str:
 def run_generation_once(account_id: str, job_id: str, provider: FakeProvider, queue: KeptMessages) -> None:
     from atelier.usecases.run_generation import GenerationMessage
 
-    services = get_services()
     run_generation(
+        run_generation_deps(queue=queue, provider_for=lambda _name: provider),
         GenerationMessage(account_id=account_id, job_id=job_id, action="start"),
         receive_count=1,
-        jobs=services.jobs,
-        wallets=services.wallets,
-        uploads=services.uploads,
-        storage=services.asset_storage,
-        queue=queue,  # type: ignore[arg-type]
-        provider_for=lambda _name: provider,
-        clock=services.clock,
-        settings=services.settings,
-        safety=services.output_safety,
     )
 
 

@@ -28,7 +28,7 @@ from atelier.usecases.submit_job import JobSubmission, submit_job
 from atelier.usecases.sweep_retention import sweep_retention
 from tests.integration.test_privacy_helpers import MovedClock
 from tests.support.client import signed_in
-from tests.support.generation import KeptMessages
+from tests.support.generation import KeptMessages, submit_job_deps
 from tests.support.money import give_credits, new_account
 from tests.support.personas import sign_up
 
@@ -276,8 +276,8 @@ def limited(**limits: int) -> Settings:
 
 
 def submit_with_references(account: Account, upload_ids: list[str]):
-    services = get_services()
     return submit_job(
+        submit_job_deps(queue=KeptMessages()),
         Principal(
             kind=PrincipalKind.ACCOUNT,
             account_id=account.id,
@@ -295,17 +295,6 @@ def submit_with_references(account: Account, upload_ids: list[str]):
         ),
         workspace_id=None,
         idempotency_key=None,
-        jobs=services.jobs,
-        wallets=services.wallets,
-        accounts=services.accounts,
-        policies=services.policies,
-        rate_limiter=services.rate_limiter,
-        moderation=services.moderation,
-        uploads=services.uploads,
-        storage=services.asset_storage,
-        queue=KeptMessages(),  # type: ignore[arg-type]
-        clock=services.clock,
-        settings=services.settings,
     )
 
 

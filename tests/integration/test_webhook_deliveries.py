@@ -18,7 +18,7 @@ from atelier.usecases.deliver_webhooks import DeliveryMessage, WebhookEvents, de
 from atelier.usecases.manage_webhooks import create_endpoint, send_test_event
 from tests.integration.test_money import NullMailer
 from tests.integration.test_privacy_helpers import create_account, export_now
-from tests.support.generation import KeptMessages
+from tests.support.generation import KeptMessages, submit_job_deps
 
 
 @dataclass
@@ -251,6 +251,7 @@ def test_credits_low_is_sent_once_when_a_job_takes_the_balance_below_the_thresho
 
     def new_job() -> None:
         submit_job(
+            submit_job_deps(queue=KeptMessages(), events=events),
             principal_of(account),
             JobSubmission(
                 kind="image",
@@ -262,18 +263,6 @@ def test_credits_low_is_sent_once_when_a_job_takes_the_balance_below_the_thresho
             ),
             workspace_id=None,
             idempotency_key=None,
-            jobs=services.jobs,
-            wallets=services.wallets,
-            accounts=services.accounts,
-            policies=services.policies,
-            rate_limiter=services.rate_limiter,
-            moderation=services.moderation,
-            uploads=services.uploads,
-            storage=services.asset_storage,
-            queue=KeptMessages(),  # type: ignore[arg-type]
-            clock=services.clock,
-            settings=services.settings,
-            events=events,
         )
 
     # When two jobs are submitted, the first taking the balance below the threshold

@@ -34,7 +34,7 @@ from atelier.usecases.manage_workflows import create_workflow
 from atelier.usecases.manage_workspaces import create_workspace
 from atelier.usecases.submit_job import JobSubmission, submit_job
 from tests.support.client import ApiClient, signed_in
-from tests.support.generation import KeptMessages, png_bytes
+from tests.support.generation import KeptMessages, png_bytes, submit_job_deps
 from tests.support.payment_events import handle_event, pack_purchase, reversal
 
 ANONYMOUS = "anonymous"
@@ -236,8 +236,9 @@ class Holdings:
 
     def _make_job(self) -> str:
         """A submitted job that stays queued: its message is kept back from the worker."""
-        services, account = get_services(), self.account
+        account = self.account
         submitted = submit_job(
+            submit_job_deps(queue=KeptMessages()),
             Principal(
                 kind=PrincipalKind.ACCOUNT,
                 account_id=account.id,
@@ -255,17 +256,6 @@ class Holdings:
             ),
             workspace_id=None,
             idempotency_key=None,
-            jobs=services.jobs,
-            wallets=services.wallets,
-            accounts=services.accounts,
-            policies=services.policies,
-            rate_limiter=services.rate_limiter,
-            moderation=services.moderation,
-            uploads=services.uploads,
-            storage=services.asset_storage,
-            queue=KeptMessages(),  # type: ignore[arg-type]
-            clock=services.clock,
-            settings=services.settings,
         )
         return submitted.job.id
 
