@@ -85,7 +85,7 @@ def _timed_privacy(reading: list[float]) -> Any:
 
 def _child_export(account_id: str, export_id: str) -> dict[str, Any]:
     from atelier.services import get_services
-    from atelier.usecases.build_export import ExportMessage, build_export
+    from atelier.usecases.build_export import BuildExportDeps, ExportMessage, build_export
 
     services = get_services()
     _warm(services)
@@ -93,17 +93,19 @@ def _child_export(account_id: str, export_id: str) -> dict[str, Any]:
     baseline_rss = _peak_rss_mb()
     started = time.perf_counter()
     status = build_export(
+        BuildExportDeps(
+            exports=services.exports,
+            privacy=_timed_privacy(reading),
+            accounts=services.accounts,
+            asset_objects=services.asset_objects,
+            export_objects=services.export_objects,
+            mailer=services.mailer,
+            sent_emails=services.sent_emails,
+            clock=services.clock,
+            settings=services.settings,
+        ),
         ExportMessage(account_id=account_id, export_id=export_id),
         receive_count=1,
-        exports=services.exports,
-        privacy=_timed_privacy(reading),
-        accounts=services.accounts,
-        asset_objects=services.asset_objects,
-        export_objects=services.export_objects,
-        mailer=services.mailer,
-        sent_emails=services.sent_emails,
-        clock=services.clock,
-        settings=services.settings,
     )
     seconds = time.perf_counter() - started
     export = services.exports.get(account_id, export_id)

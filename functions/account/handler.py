@@ -50,9 +50,15 @@ from atelier.usecases.manage_workspaces import (
 )
 from atelier.usecases.read_policy import read_policy
 from atelier.usecases.request_export import ExportView, list_exports, read_export, request_export
-from atelier.usecases.schedule_deletion import cancel_deletion, deletion_state, schedule_deletion
+from atelier.usecases.schedule_deletion import (
+    CancelDeletionDeps,
+    ScheduleDeletionDeps,
+    cancel_deletion,
+    deletion_state,
+    schedule_deletion,
+)
 from atelier.usecases.update_consent import update_consent
-from atelier.usecases.update_profile import update_profile
+from atelier.usecases.update_profile import UpdateProfileDeps, update_profile
 
 app = make_resolver()
 
@@ -95,18 +101,12 @@ def patch_me(body: UpdateMeRequest) -> MeResponse:
     services = get_services()
     account_id = signed_in_account_id(app.current_event, services)
     view = update_profile(
+        services.dependencies(UpdateProfileDeps),
         account_id,
         name=body.name,
         email=body.email,
         preferences=body.preferences.to_domain() if body.preferences else None,
         site_base_url=public_base_url(app.current_event, services.settings),
-        accounts=services.accounts,
-        email_changes=services.email_changes,
-        rate_limiter=services.rate_limiter,
-        mailer=services.mailer,
-        sent_emails=services.sent_emails,
-        clock=services.clock,
-        settings=services.settings,
     )
     return MeResponse.of(view.account, view.pending_email)
 
@@ -383,17 +383,7 @@ def get_export(export_id: ExportId) -> ExportResponse:
 def post_deletion() -> Response[DeletionScheduledResponse]:
     services = get_services()
     account_id = signed_in_account_id(app.current_event, services)
-    state = schedule_deletion(
-        account_id,
-        privacy=services.privacy,
-        accounts=services.accounts,
-        mailer=services.mailer,
-        sent_emails=services.sent_emails,
-        public_media=services.public_media,
-        clock=services.clock,
-        settings=services.settings,
-        events=services.webhook_events,
-    )
+    state = schedule_deletion(services.dependencies(ScheduleDeletionDeps), account_id)
     return Response(status_code=202, content_type="application/json", body=DeletionScheduledResponse.of(state))
 
 
@@ -409,16 +399,7 @@ def post_deletion() -> Response[DeletionScheduledResponse]:
 def delete_deletion() -> DeletionStatusResponse:
     services = get_services()
     account_id = signed_in_account_id(app.current_event, services)
-    state = cancel_deletion(
-        account_id,
-        privacy=services.privacy,
-        accounts=services.accounts,
-        wallets=services.wallets,
-        mailer=services.mailer,
-        sent_emails=services.sent_emails,
-        public_media=services.public_media,
-        clock=services.clock,
-    )
+    state = cancel_deletion(services.dependencies(CancelDeletionDeps), account_id)
     return DeletionStatusResponse.of(state)
 
 

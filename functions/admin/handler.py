@@ -30,7 +30,7 @@ from atelier.models.gallery import ModerationAction, ReportReason, ReportStatus
 from atelier.observability import logger, metrics, tracer
 from atelier.services import get_services
 from atelier.snapstart import prepare
-from atelier.usecases.moderate import lift_suspension, list_reports, require_admin, resolve_report
+from atelier.usecases.moderate import ResolveReportDeps, lift_suspension, list_reports, require_admin, resolve_report
 from atelier.usecases.publish_policy import publish_policy
 from atelier.usecases.read_audit_trail import read_audit_trail
 from atelier.usecases.review_report import review_report
@@ -156,17 +156,7 @@ def post_resolve(report_id: Annotated[str, Path(max_length=64)], body: ResolveRe
     moderator_id = _admin_id()
     services = get_services()
     report = resolve_report(
-        moderator_id,
-        report_id,
-        ModerationAction(body.action),
-        body.note,
-        reports=services.reports,
-        moderation=services.moderation_actions,
-        workflows=services.workflows,
-        storage=services.asset_storage,
-        public_media=services.public_media,
-        clock=services.clock,
-        settings=services.settings,
+        services.dependencies(ResolveReportDeps), moderator_id, report_id, ModerationAction(body.action), body.note
     )
     return AdminReportResponse.of(report)
 

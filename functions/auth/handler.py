@@ -23,7 +23,7 @@ from atelier.snapstart import prepare
 from atelier.usecases.authenticate import require_account_id
 from atelier.usecases.begin_sign_in import SAFE_REDIRECT_PATTERN, begin_sign_in
 from atelier.usecases.complete_sign_in import complete_sign_in
-from atelier.usecases.create_api_key import create_api_key
+from atelier.usecases.create_api_key import CreateApiKeyDeps, create_api_key
 from atelier.usecases.manage_api_keys import list_api_keys, revoke_api_key
 from atelier.usecases.sign_out import sign_out, sign_out_everywhere
 
@@ -160,18 +160,7 @@ def logout_all():
 def create_key(body: CreateApiKeyRequest) -> Response[CreatedApiKeyResponse]:
     services = get_services()
     account_id = signed_in_account_id(app.current_event, services)
-    created = create_api_key(
-        account_id,
-        body.name,
-        body.scope_set(),
-        api_keys=services.api_keys,
-        accounts=services.accounts,
-        rate_limiter=services.rate_limiter,
-        mailer=services.mailer,
-        sent_emails=services.sent_emails,
-        clock=services.clock,
-        settings=services.settings,
-    )
+    created = create_api_key(services.dependencies(CreateApiKeyDeps), account_id, body.name, body.scope_set())
     payload = CreatedApiKeyResponse(**ApiKeyResponse.of(created.api_key).model_dump(), key=created.key)
     return Response(status_code=201, content_type="application/json", body=payload)
 

@@ -58,7 +58,7 @@ from atelier.usecases.manage_workflows import (
     read_workflow,
     update_workflow,
 )
-from atelier.usecases.report_content import report_content
+from atelier.usecases.report_content import ReportContentDeps, report_content
 from atelier.usecases.submit_from_workflow import submit_from_workflow
 from atelier.usecases.submit_job import SubmitJobDeps
 
@@ -425,24 +425,12 @@ def post_report(body: CreateReportRequest) -> Response[ReportResponse]:
     services = get_services()
     account_id = signed_in_account_id(app.current_event, services)
     report = report_content(
+        services.dependencies(ReportContentDeps),
         account_id,
         TargetType(body.target_type),
         body.target_id,
         ReportReason(body.reason),
         body.details,
-        accounts=services.accounts,
-        policies=services.policies,
-        assets=services.assets,
-        reports=services.reports,
-        moderation=services.moderation_actions,
-        shares=services.shares,
-        workflows=services.workflows,
-        gallery=services.gallery,
-        rate_limiter=services.rate_limiter,
-        mailer=services.mailer,
-        public_media=services.public_media,
-        clock=services.clock,
-        settings=services.settings,
     )
     return Response(status_code=201, content_type="application/json", body=ReportResponse.of(report))
 

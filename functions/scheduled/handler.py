@@ -17,24 +17,15 @@ from atelier import errors
 from atelier.observability import logger, metrics, run_scheduled_task, tracer
 from atelier.services import get_services
 from atelier.snapstart import prepare
-from atelier.usecases.manage_jobs import sweep_overdue_jobs
+from atelier.usecases.manage_jobs import SweepOverdueJobsDeps, sweep_overdue_jobs
 from atelier.usecases.purge_account import Purger
-from atelier.usecases.screen_backlog import screen_unscreened_media
+from atelier.usecases.screen_backlog import ScreenBacklogDeps, screen_unscreened_media
 from atelier.usecases.sweep_retention import sweep_retention
 
 
 def _sweep() -> dict[str, Any]:
     services = get_services()
-    return sweep_overdue_jobs(
-        jobs=services.jobs,
-        wallets=services.wallets,
-        storage=services.asset_storage,
-        provider_for=services.inference_provider,
-        clock=services.clock,
-        settings=services.settings,
-        events=services.webhook_events,
-        safety=services.output_safety,
-    )
+    return sweep_overdue_jobs(services.dependencies(SweepOverdueJobsDeps))
 
 
 def _purge() -> dict[str, Any]:
@@ -70,16 +61,7 @@ def _retention() -> dict[str, Any]:
 
 def _screen_backlog() -> dict[str, Any]:
     services = get_services()
-    return screen_unscreened_media(
-        accounts=services.policy_notices,
-        shares=services.shares,
-        moderation=services.moderation_actions,
-        safety=services.output_safety,
-        storage=services.asset_storage,
-        public_media=services.public_media,
-        clock=services.clock,
-        settings=services.settings,
-    )
+    return screen_unscreened_media(services.dependencies(ScreenBacklogDeps))
 
 
 # Each schedule's rule is named atelier-<stage>-<task> in template.yaml.

@@ -260,7 +260,7 @@ def test_a_resolved_report_is_counted_by_action(stack, capsys):
     from atelier.ids import IdPrefix, new_id
     from atelier.models.gallery import ModerationAction, Report, ReportReason, ReportStatus, TargetType
     from atelier.usecases.manage_workflows import create_workflow
-    from atelier.usecases.moderate import resolve_report
+    from atelier.usecases.moderate import ResolveReportDeps, resolve_report
     from tests.support.personas import WORKFLOW_DEFINITION
 
     # Given an open report about someone's workflow
@@ -289,17 +289,7 @@ def test_a_resolved_report_is_counted_by_action(stack, capsys):
     capsys.readouterr()
     # When a moderator dismisses it
     resolve_report(
-        "moderator",
-        report.id,
-        ModerationAction.DISMISS,
-        "not spam",
-        reports=services.reports,
-        moderation=services.moderation_actions,
-        workflows=services.workflows,
-        storage=services.asset_storage,
-        public_media=services.public_media,
-        clock=services.clock,
-        settings=services.settings,
+        ResolveReportDeps.from_services(services), "moderator", report.id, ModerationAction.DISMISS, "not spam"
     )
     # Then the resolution is counted by its action
     out = capsys.readouterr().out

@@ -16,7 +16,7 @@ from atelier.models.generation import JobStatus
 from atelier.services import get_services
 from atelier.usecases.accept_terms import accept_terms
 from atelier.usecases.handle_provider_callback import handle_provider_callback
-from atelier.usecases.manage_jobs import cancel_job, get_job, sweep_overdue_jobs
+from atelier.usecases.manage_jobs import SweepOverdueJobsDeps, cancel_job, get_job, sweep_overdue_jobs
 from atelier.usecases.run_generation import GenerationMessage, run_generation
 from atelier.usecases.submit_job import JobSubmission, PromptRejectedError, submit_job
 from tests.support.generation import FakeProvider, KeptMessages, run_generation_deps, submit_job_deps
@@ -384,13 +384,15 @@ def test_the_sweep_finishes_or_fails_every_overdue_job(pipeline):
     services = get_services()
     later = MovedClock(timedelta(hours=2))
     outcome = sweep_overdue_jobs(
-        jobs=services.jobs,
-        wallets=services.wallets,
-        storage=services.asset_storage,
-        provider_for=lambda _: pipeline.provider,
-        clock=later,
-        settings=services.settings,
-        safety=services.output_safety,
+        SweepOverdueJobsDeps(
+            jobs=services.jobs,
+            wallets=services.wallets,
+            storage=services.asset_storage,
+            provider_for=lambda _: pipeline.provider,
+            clock=later,
+            settings=services.settings,
+            safety=services.output_safety,
+        )
     )
     assert sum(outcome.values()) >= 2
     for job in (stuck, never_started):

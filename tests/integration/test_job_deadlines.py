@@ -14,7 +14,7 @@ from atelier.integrations.resilience import time_budget
 from atelier.models.billing import LedgerKind
 from atelier.models.generation import JobStatus
 from atelier.services import get_services
-from atelier.usecases.manage_jobs import sweep_overdue_jobs
+from atelier.usecases.manage_jobs import SweepOverdueJobsDeps, sweep_overdue_jobs
 from atelier.usecases.run_generation import run_generation
 from atelier.usecases.submit_job import JobSubmission, submit_job
 from tests.integration.test_privacy_helpers import MovedClock, principal_of, ready_account
@@ -85,13 +85,15 @@ def test_a_running_job_is_canceled_at_its_deadline_and_released_exactly_once(sta
     later = MovedClock(timedelta(minutes=5, seconds=1))
     outcomes = [step(deadline, provider, queue, later), step(deadline, provider, queue, later)]
     sweep_overdue_jobs(
-        jobs=services.jobs,
-        wallets=services.wallets,
-        storage=services.asset_storage,
-        provider_for=lambda _name: provider,
-        clock=later,
-        settings=services.settings,
-        safety=services.output_safety,
+        SweepOverdueJobsDeps(
+            jobs=services.jobs,
+            wallets=services.wallets,
+            storage=services.asset_storage,
+            provider_for=lambda _name: provider,
+            clock=later,
+            settings=services.settings,
+            safety=services.output_safety,
+        )
     )
 
     # Then the job is canceled for its deadline, at the provider too, and released exactly once
@@ -140,13 +142,15 @@ def test_the_sweep_cancels_a_queued_job_past_its_deadline(stack):
 
     # When the overdue sweep runs after its deadline
     sweep_overdue_jobs(
-        jobs=services.jobs,
-        wallets=services.wallets,
-        storage=services.asset_storage,
-        provider_for=lambda _name: provider,
-        clock=MovedClock(timedelta(seconds=31)),
-        settings=services.settings,
-        safety=services.output_safety,
+        SweepOverdueJobsDeps(
+            jobs=services.jobs,
+            wallets=services.wallets,
+            storage=services.asset_storage,
+            provider_for=lambda _name: provider,
+            clock=MovedClock(timedelta(seconds=31)),
+            settings=services.settings,
+            safety=services.output_safety,
+        )
     )
 
     # Then it is canceled for its deadline without ever reaching the provider, and released once

@@ -23,7 +23,7 @@ from atelier.integrations.storage import output_prefix
 from atelier.models.gallery import ReportStatus, TargetType
 from atelier.models.generation import JobStatus, UploadStatus, Visibility
 from atelier.services import get_services
-from atelier.usecases.manage_assets import list_assets, update_asset
+from atelier.usecases.manage_assets import UpdateAssetDeps, list_assets, update_asset
 from atelier.usecases.manage_jobs import get_job
 from atelier.usecases.manage_shares import create_share
 from atelier.usecases.run_generation import GenerationMessage, run_generation
@@ -136,19 +136,13 @@ def test_a_restricted_output_is_kept_private_and_cannot_be_published_or_shared(w
     # When its owner tries to publish it, or to share it
     with pytest.raises(ContentRestrictedError) as published:
         update_asset(
+            UpdateAssetDeps.from_services(services),
             account.id,
             asset_id,
             labels=None,
             rating=None,
             clear_rating=False,
             visibility=Visibility.PUBLIC,
-            assets=services.assets,
-            accounts=services.accounts,
-            policies=services.policies,
-            storage=services.asset_storage,
-            public_media=services.public_media,
-            clock=services.clock,
-            settings=services.settings,
         )
     with pytest.raises(ContentRestrictedError) as shared:
         create_share(
@@ -489,7 +483,7 @@ def test_every_provider_fakes_output_is_marked_with_a_valid_manifest(
 
 def test_a_moderator_confirms_an_automatic_quarantine_from_the_report_queue(worker):
     from atelier.models.gallery import ModerationAction
-    from atelier.usecases.moderate import resolve_report
+    from atelier.usecases.moderate import ResolveReportDeps, resolve_report
 
     # Given an output quarantined by the automatic checks, and its open report in the queue
     account, principal = ready_account(50)
@@ -504,17 +498,11 @@ def test_a_moderator_confirms_an_automatic_quarantine_from_the_report_queue(work
     assert record is not None
     # When a moderator resolves the report with the quarantine action
     resolved = resolve_report(
+        ResolveReportDeps.from_services(services),
         "acc_moderator",
         record["report_id"],
         ModerationAction.QUARANTINE,
         "confirmed for the legal report",
-        reports=services.reports,
-        moderation=services.moderation_actions,
-        workflows=services.workflows,
-        storage=services.asset_storage,
-        public_media=services.public_media,
-        clock=services.clock,
-        settings=services.settings,
     )
     # Then the report is closed as quarantined, and the quarantined bytes stay where they were
     assert resolved.status is ReportStatus.RESOLVED

@@ -15,7 +15,7 @@ from atelier.models.generation import JobStatus, Visibility
 from atelier.services import get_services
 from atelier.usecases.manage_assets import list_assets
 from atelier.usecases.purge_account import PURGE_STEPS, account_hash
-from atelier.usecases.schedule_deletion import cancel_deletion, public_only
+from atelier.usecases.schedule_deletion import CancelDeletionDeps, cancel_deletion, public_only
 from atelier.usecases.start_checkout import start_checkout
 from tests.integration.test_privacy_helpers import (
     AFTER_THE_DEADLINE,
@@ -37,16 +37,7 @@ from tests.support.personas import buy_pack, lose_dispute, restrict_by_chargebac
 
 def cancel(account):
     services = get_services()
-    return cancel_deletion(
-        account.id,
-        privacy=services.privacy,
-        accounts=services.accounts,
-        wallets=services.wallets,
-        mailer=services.mailer,
-        sent_emails=services.sent_emails,
-        public_media=services.public_media,
-        clock=services.clock,
-    )
+    return cancel_deletion(CancelDeletionDeps.from_services(services), account.id)
 
 
 def partition_snapshot(account_id: str) -> dict[str, dict]:

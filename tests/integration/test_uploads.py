@@ -19,6 +19,7 @@ from atelier.services import get_services
 from atelier.settings import Settings
 from atelier.usecases.accept_terms import accept_terms
 from atelier.usecases.manage_uploads import (
+    StartUploadDeps,
     UploadQuotaExceededError,
     UploadRejectedError,
     start_upload,
@@ -73,17 +74,19 @@ def consenting_account(credits: int = 0) -> Account:
 def begin(account_id: str, content_type: str, size: int, *, settings: Settings | None = None, clock=None):
     services = get_services()
     return start_upload(
+        StartUploadDeps(
+            uploads=services.uploads,
+            accounts=services.accounts,
+            policies=services.policies,
+            rate_limiter=services.rate_limiter,
+            storage=services.asset_storage,
+            clock=clock or SystemClock(),
+            settings=settings or services.settings,
+        ),
         account_id,
         "holiday.jpg",
         content_type,
         size,
-        uploads=services.uploads,
-        accounts=services.accounts,
-        policies=services.policies,
-        rate_limiter=services.rate_limiter,
-        storage=services.asset_storage,
-        clock=clock or SystemClock(),
-        settings=settings or services.settings,
     )
 
 

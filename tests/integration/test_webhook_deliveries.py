@@ -190,7 +190,7 @@ def test_one_event_announced_twice_reaches_the_receiver_once(stack):
 
 def test_a_ready_export_and_a_scheduled_deletion_are_announced_with_ids_and_status_only(stack):
     # Given an endpoint subscribed to exports and deletions
-    from atelier.usecases.schedule_deletion import schedule_deletion
+    from atelier.usecases.schedule_deletion import ScheduleDeletionDeps, schedule_deletion
 
     clock, queue, sender = SetClock(), KeptMessages(), ScriptedSender(status=200)
     account = create_account()
@@ -203,15 +203,17 @@ def test_a_ready_export_and_a_scheduled_deletion_are_announced_with_ids_and_stat
     export = export_now(account, events=events)
     assert export is not None
     state = schedule_deletion(
+        ScheduleDeletionDeps(
+            privacy=services.privacy,
+            accounts=services.accounts,
+            public_media=services.public_media,
+            mailer=NullMailer(),
+            sent_emails=services.sent_emails,
+            clock=services.clock,
+            settings=services.settings,
+            events=events,
+        ),
         account.id,
-        privacy=services.privacy,
-        accounts=services.accounts,
-        public_media=services.public_media,
-        mailer=NullMailer(),
-        sent_emails=services.sent_emails,
-        clock=services.clock,
-        settings=services.settings,
-        events=events,
     )
     assert drain(queue, sender, clock) == [DeliveryStatus.DELIVERED, DeliveryStatus.DELIVERED]
 

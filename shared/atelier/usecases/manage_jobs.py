@@ -20,6 +20,7 @@ from atelier.usecases.run_generation import cancel_at_deadline, fail, finish
 from atelier.usecases.screen_media import OutputRejectedError, OutputSafety
 
 if TYPE_CHECKING:
+    from atelier.services import Services
     from atelier.usecases.deliver_webhooks import WebhookEvents
 
 
@@ -87,31 +88,50 @@ def cancel_job(
     return get_job(account_id, job_id, jobs=jobs)
 
 
+@dataclass(frozen=True)
+class SweepOverdueJobsDeps:
+    """What `sweep_overdue_jobs` works with, built once per function (`Services.dependencies`)."""
+
+    jobs: JobRepository
+    wallets: WalletRepository
+    storage: ObjectStore
+    provider_for: Callable[[str], InferenceProvider]
+    clock: Clock
+    settings: Settings
+    safety: OutputSafety
+    events: WebhookEvents | None = None
+
+    @classmethod
+    def from_services(cls, services: Services) -> SweepOverdueJobsDeps:
+        return cls(
+            jobs=services.jobs,
+            wallets=services.wallets,
+            storage=services.asset_storage,
+            provider_for=services.inference_provider,
+            clock=services.clock,
+            settings=services.settings,
+            safety=services.output_safety,
+            events=services.webhook_events,
+        )
+
+
 def sweep_overdue_jobs(
-    *,
-    jobs: JobRepository,
-    wallets: WalletRepository,
-    storage: ObjectStore,
-    provider_for: Callable[[str], InferenceProvider],
-    clock: Clock,
-    settings: Settings,
-    events: WebhookEvents | None = None,
-    safety: OutputSafety,
+    deps: SweepOverdueJobsDeps,
 ) -> dict[str, int]:
     """Every job past its deadline is re-checked with its provider, then finished or failed and
     released. Nothing stays `running` forever."""
     outcomes: dict[str, int] = {}
-    for job in jobs.overdue(clock.now()):
+    for job in deps.jobs.overdue(deps.clock.now()):
         status = _settle_overdue(
             job,
-            jobs=jobs,
-            wallets=wallets,
-            storage=storage,
-            provider_for=provider_for,
-            clock=clock,
-            settings=settings,
-            events=events,
-            safety=safety,
+            jobs=deps.jobs,
+            wallets=deps.wallets,
+            storage=deps.storage,
+            provider_for=deps.provider_for,
+            clock=deps.clock,
+            settings=deps.settings,
+            events=deps.events,
+            safety=deps.safety,
         )
         outcomes[status.value] = outcomes.get(status.value, 0) + 1
     return outcomes
