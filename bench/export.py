@@ -157,7 +157,7 @@ def _populate(assets: int, total_bytes: int) -> tuple[str, str]:
     from atelier.integrations.storage import output_key
     from atelier.models.generation import Asset
     from atelier.services import get_services
-    from atelier.usecases.request_export import request_export
+    from atelier.usecases.request_export import RequestExportDeps, request_export
     from tests.integration.test_privacy_helpers import create_account
     from tests.support.generation import KeptMessages
 
@@ -190,12 +190,14 @@ def _populate(assets: int, total_bytes: int) -> tuple[str, str]:
                 )
             )
     export = request_export(
+        RequestExportDeps(
+            exports=services.exports,
+            rate_limiter=services.rate_limiter,
+            queue=KeptMessages(),
+            clock=services.clock,
+            settings=services.settings,
+        ),
         account.id,
-        exports=services.exports,
-        rate_limiter=services.rate_limiter,
-        queue=KeptMessages(),  # type: ignore[arg-type]
-        clock=services.clock,
-        settings=services.settings,
     )
     return account.id, export.id
 

@@ -39,7 +39,7 @@ from atelier.observability import logger, metrics, tracer
 from atelier.services import get_services
 from atelier.snapstart import prepare
 from atelier.usecases.accept_terms import accept_terms
-from atelier.usecases.change_email import confirm_email_change
+from atelier.usecases.change_email import ConfirmEmailChangeDeps, confirm_email_change
 from atelier.usecases.get_account import get_account
 from atelier.usecases.manage_workspaces import (
     create_workspace,
@@ -49,7 +49,7 @@ from atelier.usecases.manage_workspaces import (
     rename_workspace,
 )
 from atelier.usecases.read_policy import read_policy
-from atelier.usecases.request_export import ExportView, list_exports, read_export, request_export
+from atelier.usecases.request_export import ExportView, RequestExportDeps, list_exports, read_export, request_export
 from atelier.usecases.schedule_deletion import (
     CancelDeletionDeps,
     ScheduleDeletionDeps,
@@ -125,16 +125,7 @@ def patch_me(body: UpdateMeRequest) -> MeResponse:
 def post_email_confirmation(body: EmailConfirmationRequest) -> MeResponse:
     services = get_services()
     account_id = signed_in_account_id(app.current_event, services)
-    account = confirm_email_change(
-        account_id,
-        body.token,
-        accounts=services.accounts,
-        email_changes=services.email_changes,
-        mailer=services.mailer,
-        sent_emails=services.sent_emails,
-        clock=services.clock,
-        settings=services.settings,
-    )
+    account = confirm_email_change(services.dependencies(ConfirmEmailChangeDeps), account_id, body.token)
     return MeResponse.of(account)
 
 
@@ -313,12 +304,8 @@ def post_export() -> Response[ExportResponse]:
     services = get_services()
     account_id = signed_in_account_id(app.current_event, services)
     export = request_export(
+        services.dependencies(RequestExportDeps),
         account_id,
-        exports=services.exports,
-        rate_limiter=services.rate_limiter,
-        queue=services.export_queue,
-        clock=services.clock,
-        settings=services.settings,
         site_base_url=public_base_url(app.current_event, services.settings),
     )
     view = ExportView(export=export, status=export.status, download_url=None)

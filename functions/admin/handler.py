@@ -31,9 +31,9 @@ from atelier.observability import logger, metrics, tracer
 from atelier.services import get_services
 from atelier.snapstart import prepare
 from atelier.usecases.moderate import ResolveReportDeps, lift_suspension, list_reports, require_admin, resolve_report
-from atelier.usecases.publish_policy import publish_policy
+from atelier.usecases.publish_policy import PublishPolicyDeps, publish_policy
 from atelier.usecases.read_audit_trail import read_audit_trail
-from atelier.usecases.review_report import review_report
+from atelier.usecases.review_report import ReviewReportDeps, review_report
 
 app = make_resolver()
 
@@ -98,15 +98,7 @@ def get_reports(
 def get_report(report_id: Annotated[str, Path(max_length=64)]) -> AdminReportDetailResponse:
     _admin_id()
     services = get_services()
-    review = review_report(
-        report_id,
-        reports=services.reports,
-        accounts=services.accounts,
-        moderation=services.moderation_actions,
-        workflows=services.workflows,
-        storage=services.asset_storage,
-        settings=services.settings,
-    )
+    review = review_report(services.dependencies(ReviewReportDeps), report_id)
     return AdminReportDetailResponse.of(review)
 
 
@@ -203,15 +195,12 @@ def post_policy(body: PublishPolicyRequest) -> Response[PublishedPolicyResponse]
     _admin_id()
     services = get_services()
     policy = publish_policy(
+        services.dependencies(PublishPolicyDeps),
         PolicyKind(body.kind),
         body.version,
         body.summary,
         body.material,
         body.effective_at,
-        policies=services.policies,
-        queue=services.policy_notice_queue,
-        clock=services.clock,
-        settings=services.settings,
     )
     payload = PublishedPolicyResponse.of(
         policy.kind.value, policy.version, policy.summary, policy.material, policy.effective_at, policy.published_at

@@ -45,10 +45,20 @@ from atelier.models.generation import Visibility
 from atelier.observability import logger, metrics, tracer
 from atelier.services import get_services
 from atelier.snapstart import prepare
-from atelier.usecases.browse_gallery import browse_gallery
+from atelier.usecases.browse_gallery import BrowseGalleryDeps, browse_gallery
 from atelier.usecases.list_my_reports import list_my_reports
-from atelier.usecases.manage_shares import create_share, list_shares, open_share, preview_share, revoke_share
+from atelier.usecases.manage_shares import (
+    CreateShareDeps,
+    OpenShareDeps,
+    create_share,
+    list_shares,
+    open_share,
+    preview_share,
+    revoke_share,
+)
 from atelier.usecases.manage_workflows import (
+    ForkWorkflowDeps,
+    UpdateWorkflowDeps,
     WorkflowView,
     add_version,
     create_workflow,
@@ -142,16 +152,12 @@ def patch_workflow(workflow_id: Id, body: UpdateWorkflowRequest) -> WorkflowResp
     services = get_services()
     account_id = signed_in_account_id(app.current_event, services)
     view = update_workflow(
+        services.dependencies(UpdateWorkflowDeps),
         account_id,
         workflow_id,
         name=body.name,
         description=body.description,
         visibility=Visibility(body.visibility) if body.visibility else None,
-        workflows=services.workflows,
-        accounts=services.accounts,
-        policies=services.policies,
-        clock=services.clock,
-        settings=services.settings,
     )
     return WorkflowResponse.of(view)
 
@@ -209,14 +215,7 @@ def post_fork(workflow_id: Id, body: ForkRequest | None = None) -> Response[Work
     services = get_services()
     account_id = signed_in_account_id(app.current_event, services)
     view = fork_workflow(
-        account_id,
-        workflow_id,
-        body.share_token if body else None,
-        workflows=services.workflows,
-        shares=services.shares,
-        gallery=services.gallery,
-        clock=services.clock,
-        settings=services.settings,
+        services.dependencies(ForkWorkflowDeps), account_id, workflow_id, body.share_token if body else None
     )
     return Response(status_code=201, content_type="application/json", body=WorkflowResponse.of(view))
 
@@ -271,14 +270,11 @@ def get_gallery(
 ) -> GalleryPageResponse:
     services = get_services()
     page = browse_gallery(
+        services.dependencies(BrowseGalleryDeps),
         kind=kind,
         cursor=cursor,
         limit=limit,
-        gallery=services.gallery,
-        storage=services.asset_storage,
         media_base_url=services.settings.media_base_url or public_base_url(app.current_event, services.settings),
-        clock=services.clock,
-        settings=services.settings,
     )
     return GalleryPageResponse(
         items=[GalleryItemResponse.of(view) for view in page.items], next_cursor=page.next_cursor
@@ -299,16 +295,11 @@ def post_share(body: CreateShareRequest) -> Response[CreatedShareResponse]:
     event = app.current_event
     account_id = signed_in_account_id(event, services)
     created = create_share(
+        services.dependencies(CreateShareDeps),
         account_id,
         TargetType(body.target_type),
         body.target_id,
         body.expires_at,
-        shares=services.shares,
-        workflows=services.workflows,
-        accounts=services.accounts,
-        policies=services.policies,
-        clock=services.clock,
-        settings=services.settings,
     )
     payload = CreatedShareResponse(
         **ShareResponse.of(created.share).model_dump(),
@@ -361,15 +352,7 @@ def delete_share(share_id: Id):
 )
 def get_shared(token: Annotated[str, Path(max_length=128)]) -> SharedItemResponse:
     services = get_services()
-    item = open_share(
-        token,
-        shares=services.shares,
-        gallery=services.gallery,
-        workflows=services.workflows,
-        storage=services.asset_storage,
-        clock=services.clock,
-        settings=services.settings,
-    )
+    item = open_share(services.dependencies(OpenShareDeps), token)
     return SharedItemResponse.of(item)
 
 
@@ -381,14 +364,7 @@ def get_share_page(token: Annotated[str, Path(max_length=128)]) -> Response[str]
     event = app.current_event
     base_url = public_base_url(event, services.settings)
     preview = preview_share(
-        token,
-        shares=services.shares,
-        gallery=services.gallery,
-        workflows=services.workflows,
-        storage=services.asset_storage,
-        media_base_url=services.settings.media_base_url or base_url,
-        clock=services.clock,
-        settings=services.settings,
+        services.dependencies(OpenShareDeps), token, media_base_url=services.settings.media_base_url or base_url
     )
     tags = None
     if preview is not None:

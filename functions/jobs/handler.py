@@ -35,7 +35,7 @@ from atelier.services import get_services
 from atelier.snapstart import prepare
 from atelier.usecases.list_models import list_models
 from atelier.usecases.manage_assets import UpdateAssetDeps, delete_asset, list_assets, read_asset, update_asset
-from atelier.usecases.manage_jobs import cancel_job, get_job, list_jobs
+from atelier.usecases.manage_jobs import CancelJobDeps, cancel_job, get_job, list_jobs
 from atelier.usecases.manage_uploads import StartUploadDeps, start_upload
 from atelier.usecases.submit_job import JobSubmission, SubmitJobDeps, submit_job
 
@@ -194,15 +194,7 @@ def get_one_job(job_id: Id) -> JobResponse:
 def post_cancel(job_id: Id) -> JobResponse:
     services = get_services()
     account_id = signed_in_account_id(app.current_event, services)
-    job = cancel_job(
-        account_id,
-        job_id,
-        jobs=services.jobs,
-        wallets=services.wallets,
-        provider_for=services.inference_provider,
-        clock=services.clock,
-        events=services.webhook_events,
-    )
+    job = cancel_job(services.dependencies(CancelJobDeps), account_id, job_id)
     return JobResponse.of(job)
 
 

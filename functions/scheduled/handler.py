@@ -20,7 +20,7 @@ from atelier.snapstart import prepare
 from atelier.usecases.manage_jobs import SweepOverdueJobsDeps, sweep_overdue_jobs
 from atelier.usecases.purge_account import Purger
 from atelier.usecases.screen_backlog import ScreenBacklogDeps, screen_unscreened_media
-from atelier.usecases.sweep_retention import sweep_retention
+from atelier.usecases.sweep_retention import SweepRetentionDeps, sweep_retention
 
 
 def _sweep() -> dict[str, Any]:
@@ -50,13 +50,7 @@ def _purge() -> dict[str, Any]:
 
 def _retention() -> dict[str, Any]:
     services = get_services()
-    return sweep_retention(
-        retention=services.retention,
-        uploads=services.uploads,
-        storage=services.asset_storage,
-        clock=services.clock,
-        settings=services.settings,
-    )
+    return sweep_retention(services.dependencies(SweepRetentionDeps))
 
 
 def _screen_backlog() -> dict[str, Any]:

@@ -16,7 +16,7 @@ from atelier.models.generation import JobStatus
 from atelier.services import get_services
 from atelier.usecases.accept_terms import accept_terms
 from atelier.usecases.handle_provider_callback import handle_provider_callback
-from atelier.usecases.manage_jobs import SweepOverdueJobsDeps, cancel_job, get_job, sweep_overdue_jobs
+from atelier.usecases.manage_jobs import CancelJobDeps, SweepOverdueJobsDeps, cancel_job, get_job, sweep_overdue_jobs
 from atelier.usecases.run_generation import GenerationMessage, run_generation
 from atelier.usecases.submit_job import JobSubmission, PromptRejectedError, submit_job
 from tests.support.generation import FakeProvider, KeptMessages, run_generation_deps, submit_job_deps
@@ -221,12 +221,11 @@ def test_a_worker_that_dies_before_storing_outputs_is_completed_by_the_retry(pip
 def _cancel(account, job, pipeline):
     services = get_services()
     return cancel_job(
+        CancelJobDeps(
+            jobs=services.jobs, wallets=services.wallets, provider_for=lambda _: pipeline.provider, clock=services.clock
+        ),
         account.id,
         job.id,
-        jobs=services.jobs,
-        wallets=services.wallets,
-        provider_for=lambda _: pipeline.provider,
-        clock=services.clock,
     )
 
 

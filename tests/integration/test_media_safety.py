@@ -25,7 +25,7 @@ from atelier.models.generation import JobStatus, UploadStatus, Visibility
 from atelier.services import get_services
 from atelier.usecases.manage_assets import UpdateAssetDeps, list_assets, update_asset
 from atelier.usecases.manage_jobs import get_job
-from atelier.usecases.manage_shares import create_share
+from atelier.usecases.manage_shares import CreateShareDeps, create_share
 from atelier.usecases.run_generation import GenerationMessage, run_generation
 from atelier.usecases.screen_media import AUTOMATIC_REVIEWER, ContentRestrictedError, quarantine_key
 from atelier.usecases.submit_job import JobSubmission, submit_job
@@ -145,18 +145,7 @@ def test_a_restricted_output_is_kept_private_and_cannot_be_published_or_shared(w
             visibility=Visibility.PUBLIC,
         )
     with pytest.raises(ContentRestrictedError) as shared:
-        create_share(
-            account.id,
-            TargetType.ASSET,
-            asset_id,
-            None,
-            shares=services.shares,
-            workflows=services.workflows,
-            accounts=services.accounts,
-            policies=services.policies,
-            clock=services.clock,
-            settings=services.settings,
-        )
+        create_share(CreateShareDeps.from_services(services), account.id, TargetType.ASSET, asset_id, None)
     # Then both are refused with 403 and the reason, and it stays private
     for refusal in (published.value, shared.value):
         assert status_for(refusal) == 403

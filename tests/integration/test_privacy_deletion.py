@@ -16,7 +16,7 @@ from atelier.services import get_services
 from atelier.usecases.manage_assets import list_assets
 from atelier.usecases.purge_account import PURGE_STEPS, account_hash
 from atelier.usecases.schedule_deletion import CancelDeletionDeps, cancel_deletion, public_only
-from atelier.usecases.start_checkout import start_checkout
+from atelier.usecases.start_checkout import StartCheckoutDeps, start_checkout
 from tests.integration.test_privacy_helpers import (
     AFTER_THE_DEADLINE,
     FullAccount,
@@ -191,15 +191,11 @@ def test_new_jobs_and_purchases_are_refused_during_the_countdown(stack):
     # And so is a checkout
     with pytest.raises(errors.ForbiddenError):
         start_checkout(
+            StartCheckoutDeps.from_services(services),
             account.id,
             "pack_starter",
             "stripe",
-            provider=RecordingPaymentProvider(),  # type: ignore[arg-type]
-            accounts=services.accounts,
-            policies=services.policies,
-            payments=services.payments,
-            clock=services.clock,
-            settings=services.settings,
+            provider=RecordingPaymentProvider(),
             success_url="https://studio.example.com/done",
             cancel_url="https://studio.example.com/cancel",
         )

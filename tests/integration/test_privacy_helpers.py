@@ -34,7 +34,7 @@ from atelier.usecases.manage_webhooks import create_endpoint, send_test_event
 from atelier.usecases.manage_workspaces import create_workspace
 from atelier.usecases.open_session import open_session
 from atelier.usecases.purge_account import Checkpoint, Purger
-from atelier.usecases.request_export import request_export
+from atelier.usecases.request_export import RequestExportDeps, request_export
 from atelier.usecases.run_generation import run_generation
 from atelier.usecases.send_email import send_email
 from atelier.usecases.submit_job import JobSubmission, submit_job
@@ -332,12 +332,14 @@ def export_now(account: Account, *, receive_count: int = 1, asset_objects: Any =
     services = get_services()
     queue = KeptMessages()
     export = request_export(
+        RequestExportDeps(
+            exports=services.exports,
+            rate_limiter=services.rate_limiter,
+            queue=queue,
+            clock=services.clock,
+            settings=services.settings,
+        ),
         account.id,
-        exports=services.exports,
-        rate_limiter=services.rate_limiter,
-        queue=queue,  # type: ignore[arg-type]
-        clock=services.clock,
-        settings=services.settings,
     )
     [message] = queue.take()
     assert message == ExportMessage(account_id=account.id, export_id=export.id)

@@ -20,9 +20,9 @@ from atelier.integrations.media_moderation import MediaModerationUnavailableErro
 from atelier.models.gallery import ReportStatus, TargetType
 from atelier.models.generation import Visibility
 from atelier.services import get_services
-from atelier.usecases.browse_gallery import browse_gallery
+from atelier.usecases.browse_gallery import BrowseGalleryDeps, browse_gallery
 from atelier.usecases.manage_assets import UpdateAssetDeps, update_asset
-from atelier.usecases.manage_shares import create_share, open_share
+from atelier.usecases.manage_shares import CreateShareDeps, OpenShareDeps, create_share, open_share
 from atelier.usecases.publish_media import expose
 from atelier.usecases.screen_backlog import UNREADABLE, ScreenBacklogDeps, screen_unscreened_media
 from atelier.usecases.screen_media import AUTOMATIC_REVIEWER, quarantine_key
@@ -70,16 +70,7 @@ def legacy_asset(account: Any, prompt: str, *, published: bool, shared: bool = F
     token = None
     if shared:
         token = create_share(
-            account.id,
-            TargetType.ASSET,
-            asset_id,
-            None,
-            shares=services.shares,
-            workflows=services.workflows,
-            accounts=services.accounts,
-            policies=services.policies,
-            clock=services.clock,
-            settings=services.settings,
+            CreateShareDeps.from_services(services), account.id, TargetType.ASSET, asset_id, None
         ).token
     return asset_id, token
 
@@ -92,14 +83,7 @@ def sweep() -> dict[str, Any]:
 def gallery_ids() -> set[str]:
     services = get_services()
     page = browse_gallery(
-        kind=None,
-        cursor=None,
-        limit=100,
-        gallery=services.gallery,
-        storage=services.asset_storage,
-        media_base_url="",
-        clock=services.clock,
-        settings=services.settings,
+        BrowseGalleryDeps.from_services(services), kind=None, cursor=None, limit=100, media_base_url=""
     )
     return {item.entry.asset_id for item in page.items}
 
@@ -107,15 +91,7 @@ def gallery_ids() -> set[str]:
 def share_opens(token: str) -> bool:
     services = get_services()
     try:
-        open_share(
-            token,
-            shares=services.shares,
-            gallery=services.gallery,
-            workflows=services.workflows,
-            storage=services.asset_storage,
-            clock=services.clock,
-            settings=services.settings,
-        )
+        open_share(OpenShareDeps.from_services(services), token)
     except errors.NotFoundError:
         return False
     return True

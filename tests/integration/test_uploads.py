@@ -26,7 +26,7 @@ from atelier.usecases.manage_uploads import (
     verified_reference_url,
 )
 from atelier.usecases.submit_job import JobSubmission, submit_job
-from atelier.usecases.sweep_retention import sweep_retention
+from atelier.usecases.sweep_retention import SweepRetentionDeps, sweep_retention
 from tests.integration.test_privacy_helpers import MovedClock
 from tests.support.client import signed_in
 from tests.support.generation import KeptMessages, submit_job_deps
@@ -304,11 +304,13 @@ def submit_with_references(account: Account, upload_ids: list[str]):
 def sweep_at(offset: timedelta) -> dict[str, int]:
     services = get_services()
     return sweep_retention(
-        retention=services.retention,
-        uploads=services.uploads,
-        storage=services.asset_storage,
-        clock=MovedClock(offset),
-        settings=services.settings,
+        SweepRetentionDeps(
+            retention=services.retention,
+            uploads=services.uploads,
+            storage=services.asset_storage,
+            clock=MovedClock(offset),
+            settings=services.settings,
+        )
     )
 
 

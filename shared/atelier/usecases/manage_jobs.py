@@ -56,22 +56,38 @@ def list_jobs(
     return JobPage(jobs=page, next_cursor=next_cursor)
 
 
+@dataclass(frozen=True)
+class CancelJobDeps:
+    """What `cancel_job` works with, built once per function (`Services.dependencies`)."""
+
+    jobs: JobRepository
+    wallets: WalletRepository
+    provider_for: Callable[[str], InferenceProvider]
+    clock: Clock
+    events: WebhookEvents | None = None
+
+    @classmethod
+    def from_services(cls, services: Services) -> CancelJobDeps:
+        return cls(
+            jobs=services.jobs,
+            wallets=services.wallets,
+            provider_for=services.inference_provider,
+            clock=services.clock,
+            events=services.webhook_events,
+        )
+
+
 def cancel_job(
+    deps: CancelJobDeps,
     account_id: str,
     job_id: str,
-    *,
-    jobs: JobRepository,
-    wallets: WalletRepository,
-    provider_for: Callable[[str], InferenceProvider],
-    clock: Clock,
-    events: WebhookEvents | None = None,
 ) -> Job:
-    job = get_job(account_id, job_id, jobs=jobs)
+    job = get_job(account_id, job_id, jobs=deps.jobs)
     if job.status.is_final:
         raise JobFinishedError()
     if job.status is JobStatus.RUNNING and job.provider_job_id:
         try:
-            provider_for(job.provider).cancel(job.provider_job_id)
+            deps.provider_for(job.provider).cancel(job.provider_job_id)
         except errors.AtelierError:
             # The hold is released whatever the provider says; a late result is discarded.
             logger.warning("provider cancel failed", extra={"job_id": job.id, "provider": job.provider})
@@ -79,13 +95,13 @@ def cancel_job(
         job,
         "canceled",
         "Canceled by its owner.",
-        jobs=jobs,
-        wallets=wallets,
-        clock=clock,
+        jobs=deps.jobs,
+        wallets=deps.wallets,
+        clock=deps.clock,
         status=JobStatus.CANCELED,
-        events=events,
+        events=deps.events,
     )
-    return get_job(account_id, job_id, jobs=jobs)
+    return get_job(account_id, job_id, jobs=deps.jobs)
 
 
 @dataclass(frozen=True)

@@ -44,44 +44,59 @@ class NoticeTooShortError(errors.InvalidFieldError):
     code = "notice_too_short"
 
 
+@dataclass(frozen=True)
+class PublishPolicyDeps:
+    """What `publish_policy` works with, built once per function (`Services.dependencies`)."""
+
+    policies: PolicyRepository
+    queue: MessageQueue
+    clock: Clock
+    settings: Settings
+
+    @classmethod
+    def from_services(cls, services: Services) -> PublishPolicyDeps:
+        return cls(
+            policies=services.policies,
+            queue=services.policy_notice_queue,
+            clock=services.clock,
+            settings=services.settings,
+        )
+
+
 def publish_policy(
+    deps: PublishPolicyDeps,
     kind: PolicyKind,
     version: str,
     summary: str,
     material: bool,
     effective_at: datetime,
-    *,
-    policies: PolicyRepository,
-    queue: MessageQueue,
-    clock: Clock,
-    settings: Settings,
 ) -> PolicyVersion:
     from atelier.data import keys
 
-    now = clock.now()
+    now = deps.clock.now()
     if effective_at <= now:
         raise errors.InvalidFieldError(
             "A new version takes effect in the future.", details=[{"field": "effective_at", "location": "body"}]
         )
-    if material and effective_at < now + timedelta(days=settings.policy_notice_days):
+    if material and effective_at < now + timedelta(days=deps.settings.policy_notice_days):
         raise NoticeTooShortError(
-            f"A material change takes effect at least {settings.policy_notice_days} days after it is published.",
+            f"A material change takes effect at least {deps.settings.policy_notice_days} days after it is published.",
             details=[{"field": "effective_at", "location": "body"}],
         )
     policy = PolicyVersion(
         kind=kind, version=version, summary=summary, effective_at=effective_at, published_at=now, material=material
     )
     try:
-        policies.publish(policy)
+        deps.policies.publish(policy)
     except PolicyVersionExistsError:
-        published = policies.get(kind, version, effective_at)
+        published = deps.policies.get(kind, version, effective_at)
         if published is None or (published.summary, published.material) != (summary, material):
             raise  # 409: another text is out under this version
         # The same version again: an admin retrying after its notices could not all be queued. They
         # are queued again; each account's notice marker still keeps anyone from a second email.
         policy = published
     for shard in keys.account_shards():
-        queue.send(PolicyNoticeMessage(kind=kind, version=version, shard=shard))
+        deps.queue.send(PolicyNoticeMessage(kind=kind, version=version, shard=shard))
     logger.info("policy published", extra={"policy_kind": kind.value, "material": material})
     return policy
 
