@@ -30,22 +30,7 @@ def _sweep() -> dict[str, Any]:
 
 def _purge() -> dict[str, Any]:
     services = get_services()
-    return Purger(
-        privacy=services.privacy,
-        accounts=services.accounts,
-        jobs=services.jobs,
-        wallets=services.wallets,
-        payments=services.payments,
-        asset_objects=services.asset_objects,
-        export_objects=services.export_objects,
-        public_media=services.public_media,
-        payment_provider_for=services.payment_provider,
-        inference_provider_for=services.inference_provider,
-        mailer=services.mailer,
-        sent_emails=services.sent_emails,
-        clock=services.clock,
-        settings=services.settings,
-    ).run_due()
+    return services.dependencies(Purger).run_due()
 
 
 def _retention() -> dict[str, Any]:

@@ -14,7 +14,7 @@ from atelier.clock import isoformat
 from atelier.models.email import EmailKind
 from atelier.models.webhooks import DeliveryStatus, WebhookEventType
 from atelier.services import get_services
-from atelier.usecases.deliver_webhooks import DeliveryMessage, WebhookEvents, deliver
+from atelier.usecases.deliver_webhooks import DeliverWebhookDeps, DeliveryMessage, WebhookEvents, deliver
 from atelier.usecases.manage_webhooks import create_endpoint, send_test_event
 from tests.integration.test_money import NullMailer
 from tests.integration.test_privacy_helpers import create_account, export_now
@@ -61,15 +61,17 @@ def endpoint_for(
 def run(message: DeliveryMessage, queue: KeptMessages, sender: ScriptedSender, clock: SetClock, mailer=None):
     services = get_services()
     return deliver(
+        DeliverWebhookDeps(
+            webhooks=services.webhooks,
+            queue=queue,
+            sender=sender,
+            accounts=services.accounts,
+            mailer=mailer or NullMailer(),
+            sent_emails=services.sent_emails,
+            clock=clock,
+            settings=services.settings,
+        ),
         message,
-        webhooks=services.webhooks,
-        queue=queue,  # type: ignore[arg-type]
-        sender=sender,  # type: ignore[arg-type]
-        accounts=services.accounts,
-        mailer=mailer or NullMailer(),
-        sent_emails=services.sent_emails,
-        clock=clock,
-        settings=services.settings,
         rng=lambda: 0.5,
     )
 
