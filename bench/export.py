@@ -85,7 +85,7 @@ def _timed_privacy(reading: list[float]) -> Any:
 
 def _child_export(account_id: str, export_id: str) -> dict[str, Any]:
     from atelier.services import get_services
-    from atelier.usecases.build_export import ExportMessage, build_export
+    from atelier.usecases.build_export import BuildExportDeps, ExportMessage, build_export
 
     services = get_services()
     _warm(services)
@@ -93,17 +93,19 @@ def _child_export(account_id: str, export_id: str) -> dict[str, Any]:
     baseline_rss = _peak_rss_mb()
     started = time.perf_counter()
     status = build_export(
+        BuildExportDeps(
+            exports=services.exports,
+            privacy=_timed_privacy(reading),
+            accounts=services.accounts,
+            asset_objects=services.asset_objects,
+            export_objects=services.export_objects,
+            mailer=services.mailer,
+            sent_emails=services.sent_emails,
+            clock=services.clock,
+            settings=services.settings,
+        ),
         ExportMessage(account_id=account_id, export_id=export_id),
         receive_count=1,
-        exports=services.exports,
-        privacy=_timed_privacy(reading),
-        accounts=services.accounts,
-        asset_objects=services.asset_objects,
-        export_objects=services.export_objects,
-        mailer=services.mailer,
-        sent_emails=services.sent_emails,
-        clock=services.clock,
-        settings=services.settings,
     )
     seconds = time.perf_counter() - started
     export = services.exports.get(account_id, export_id)
@@ -155,7 +157,7 @@ def _populate(assets: int, total_bytes: int) -> tuple[str, str]:
     from atelier.integrations.storage import output_key
     from atelier.models.generation import Asset
     from atelier.services import get_services
-    from atelier.usecases.request_export import request_export
+    from atelier.usecases.request_export import RequestExportDeps, request_export
     from tests.integration.test_privacy_helpers import create_account
     from tests.support.generation import KeptMessages
 
@@ -188,12 +190,14 @@ def _populate(assets: int, total_bytes: int) -> tuple[str, str]:
                 )
             )
     export = request_export(
+        RequestExportDeps(
+            exports=services.exports,
+            rate_limiter=services.rate_limiter,
+            queue=KeptMessages(),
+            clock=services.clock,
+            settings=services.settings,
+        ),
         account.id,
-        exports=services.exports,
-        rate_limiter=services.rate_limiter,
-        queue=KeptMessages(),  # type: ignore[arg-type]
-        clock=services.clock,
-        settings=services.settings,
     )
     return account.id, export.id
 

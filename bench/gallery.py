@@ -23,7 +23,7 @@ def scenario(owners: int = 5, per_owner: int = 6, limit: int = 24) -> dict[str, 
     from atelier.ids import IdPrefix, new_id
     from atelier.models.generation import Visibility
     from atelier.services import get_services
-    from atelier.usecases.browse_gallery import browse_gallery
+    from atelier.usecases.browse_gallery import BrowseGalleryDeps, browse_gallery
     from bench.aws_calls import counting, install
     from tests.support.money import new_account
 
@@ -61,14 +61,11 @@ def scenario(owners: int = 5, per_owner: int = 6, limit: int = 24) -> dict[str, 
     def page(kind: str | None) -> int:
         return len(
             browse_gallery(
+                BrowseGalleryDeps.from_services(services),
                 kind=kind,
                 cursor=None,
                 limit=limit,
-                gallery=services.gallery,
-                storage=services.asset_storage,
                 media_base_url="http://127.0.0.1:3000",
-                clock=services.clock,
-                settings=services.settings,
             ).items
         )
 

@@ -136,6 +136,7 @@ def run(jobs: int, handoff: float, delivery: float, seed: int = 7) -> dict[str, 
     from atelier.usecases.handle_provider_callback import handle_provider_callback
     from atelier.usecases.run_generation import run_generation
     from atelier.usecases.submit_job import JobSubmission, submit_job
+    from tests.support.generation import run_generation_deps, submit_job_deps
     from tests.support.inference import RUNPOD_ENDPOINT, Delivery, ProviderNetwork
     from tests.support.money import give_credits, new_account
     from tests.support.stack import running_stack
@@ -201,6 +202,10 @@ def run(jobs: int, handoff: float, delivery: float, seed: int = 7) -> dict[str, 
                         ],
                     }
                 )
+                submit_deps = submit_job_deps(queue=simulation, clock=sim, settings=settings)
+                worker_deps = run_generation_deps(
+                    queue=simulation, provider_for=adapters.__getitem__, clock=sim, settings=settings, sleep=sim.sleep
+                )
                 delays: list[float] = []
                 noticed: list[float] = []
                 baseline: list[float] = []
@@ -215,6 +220,7 @@ def run(jobs: int, handoff: float, delivery: float, seed: int = 7) -> dict[str, 
                     stand_in.queue_seconds, stand_in.run_seconds = 0.1 * actual, 0.9 * actual
                     fake_ids: list[str] = []
                     job = submit_job(
+                        submit_deps,
                         principal,
                         JobSubmission(
                             kind="image",
@@ -226,15 +232,6 @@ def run(jobs: int, handoff: float, delivery: float, seed: int = 7) -> dict[str, 
                         ),
                         workspace_id=None,
                         idempotency_key=None,
-                        jobs=services.jobs,
-                        wallets=services.wallets,
-                        accounts=services.accounts,
-                        policies=services.policies,
-                        rate_limiter=services.rate_limiter,
-                        moderation=services.moderation,
-                        queue=simulation,  # type: ignore[arg-type]
-                        clock=sim,
-                        settings=settings,
                     ).job
                     submitted_at = sim.seconds()
                     finished_at: float | None = None
@@ -244,20 +241,7 @@ def run(jobs: int, handoff: float, delivery: float, seed: int = 7) -> dict[str, 
                         sim.jump_to(event.at)
                         if event.kind == "message":
                             with time_budget(WORKER_TIMEOUT_SECONDS, clock=sim.seconds):
-                                run_generation(
-                                    event.payload,
-                                    receive_count=1,
-                                    jobs=services.jobs,
-                                    wallets=services.wallets,
-                                    uploads=services.uploads,
-                                    storage=services.asset_storage,
-                                    queue=simulation,  # type: ignore[arg-type]
-                                    provider_for=adapters.__getitem__,
-                                    clock=sim,
-                                    settings=settings,
-                                    safety=services.output_safety,
-                                    sleep=sim.sleep,
-                                )
+                                run_generation(worker_deps, event.payload, receive_count=1)
                         elif event.kind == "provider_done":
                             if stand_in.advance(event.payload):
                                 stand_in.send_callback(event.payload)

@@ -70,7 +70,7 @@ def calls_per_event() -> dict[str, int]:
     from atelier.models.generation import Job, JobStatus
     from atelier.models.webhooks import WebhookEventType
     from atelier.services import get_services
-    from atelier.usecases.deliver_webhooks import DeliveryMessage, deliver
+    from atelier.usecases.deliver_webhooks import DeliverWebhookDeps, DeliveryMessage, deliver
     from atelier.usecases.manage_webhooks import create_endpoint
     from tests.support.stack import running_stack
     from tests.support.webhook_receiver import running_receiver
@@ -117,17 +117,7 @@ def calls_per_event() -> dict[str, int]:
         [delivery], _ = services.webhooks.deliveries(account_id, endpoint.id, limit=1, after=None, now=now)
         message = DeliveryMessage(account_id=account_id, endpoint_id=endpoint.id, message_id=delivery.id, attempt=0)
         with counting() as attempt:
-            deliver(
-                message,
-                webhooks=services.webhooks,
-                queue=services.webhook_queue,
-                sender=services.webhook_sender,
-                accounts=services.accounts,
-                mailer=services.mailer,
-                sent_emails=services.sent_emails,
-                clock=services.clock,
-                settings=services.settings,
-            )
+            deliver(DeliverWebhookDeps.from_services(services), message)
         assert len(receiver.received) == 1
     # The event source's own calls: Lambda's poller receives and deletes the message (batched).
     return {"announce": sum(announce.values()), "attempt": sum(attempt.values()), **dict(announce + attempt)}

@@ -39,7 +39,7 @@ from atelier.observability import logger, metrics, tracer
 from atelier.services import get_services
 from atelier.snapstart import prepare
 from atelier.usecases.accept_terms import accept_terms
-from atelier.usecases.change_email import confirm_email_change
+from atelier.usecases.change_email import ConfirmEmailChangeDeps, confirm_email_change
 from atelier.usecases.get_account import get_account
 from atelier.usecases.manage_workspaces import (
     create_workspace,
@@ -49,10 +49,16 @@ from atelier.usecases.manage_workspaces import (
     rename_workspace,
 )
 from atelier.usecases.read_policy import read_policy
-from atelier.usecases.request_export import ExportView, list_exports, read_export, request_export
-from atelier.usecases.schedule_deletion import cancel_deletion, deletion_state, schedule_deletion
+from atelier.usecases.request_export import ExportView, RequestExportDeps, list_exports, read_export, request_export
+from atelier.usecases.schedule_deletion import (
+    CancelDeletionDeps,
+    ScheduleDeletionDeps,
+    cancel_deletion,
+    deletion_state,
+    schedule_deletion,
+)
 from atelier.usecases.update_consent import update_consent
-from atelier.usecases.update_profile import update_profile
+from atelier.usecases.update_profile import UpdateProfileDeps, update_profile
 
 app = make_resolver()
 
@@ -95,18 +101,12 @@ def patch_me(body: UpdateMeRequest) -> MeResponse:
     services = get_services()
     account_id = signed_in_account_id(app.current_event, services)
     view = update_profile(
+        services.dependencies(UpdateProfileDeps),
         account_id,
         name=body.name,
         email=body.email,
         preferences=body.preferences.to_domain() if body.preferences else None,
         site_base_url=public_base_url(app.current_event, services.settings),
-        accounts=services.accounts,
-        email_changes=services.email_changes,
-        rate_limiter=services.rate_limiter,
-        mailer=services.mailer,
-        sent_emails=services.sent_emails,
-        clock=services.clock,
-        settings=services.settings,
     )
     return MeResponse.of(view.account, view.pending_email)
 
@@ -125,16 +125,7 @@ def patch_me(body: UpdateMeRequest) -> MeResponse:
 def post_email_confirmation(body: EmailConfirmationRequest) -> MeResponse:
     services = get_services()
     account_id = signed_in_account_id(app.current_event, services)
-    account = confirm_email_change(
-        account_id,
-        body.token,
-        accounts=services.accounts,
-        email_changes=services.email_changes,
-        mailer=services.mailer,
-        sent_emails=services.sent_emails,
-        clock=services.clock,
-        settings=services.settings,
-    )
+    account = confirm_email_change(services.dependencies(ConfirmEmailChangeDeps), account_id, body.token)
     return MeResponse.of(account)
 
 
@@ -313,12 +304,8 @@ def post_export() -> Response[ExportResponse]:
     services = get_services()
     account_id = signed_in_account_id(app.current_event, services)
     export = request_export(
+        services.dependencies(RequestExportDeps),
         account_id,
-        exports=services.exports,
-        rate_limiter=services.rate_limiter,
-        queue=services.export_queue,
-        clock=services.clock,
-        settings=services.settings,
         site_base_url=public_base_url(app.current_event, services.settings),
     )
     view = ExportView(export=export, status=export.status, download_url=None)
@@ -383,17 +370,7 @@ def get_export(export_id: ExportId) -> ExportResponse:
 def post_deletion() -> Response[DeletionScheduledResponse]:
     services = get_services()
     account_id = signed_in_account_id(app.current_event, services)
-    state = schedule_deletion(
-        account_id,
-        privacy=services.privacy,
-        accounts=services.accounts,
-        mailer=services.mailer,
-        sent_emails=services.sent_emails,
-        public_media=services.public_media,
-        clock=services.clock,
-        settings=services.settings,
-        events=services.webhook_events,
-    )
+    state = schedule_deletion(services.dependencies(ScheduleDeletionDeps), account_id)
     return Response(status_code=202, content_type="application/json", body=DeletionScheduledResponse.of(state))
 
 
@@ -409,16 +386,7 @@ def post_deletion() -> Response[DeletionScheduledResponse]:
 def delete_deletion() -> DeletionStatusResponse:
     services = get_services()
     account_id = signed_in_account_id(app.current_event, services)
-    state = cancel_deletion(
-        account_id,
-        privacy=services.privacy,
-        accounts=services.accounts,
-        wallets=services.wallets,
-        mailer=services.mailer,
-        sent_emails=services.sent_emails,
-        public_media=services.public_media,
-        clock=services.clock,
-    )
+    state = cancel_deletion(services.dependencies(CancelDeletionDeps), account_id)
     return DeletionStatusResponse.of(state)
 
 

@@ -30,10 +30,10 @@ from atelier.models.gallery import ModerationAction, ReportReason, ReportStatus
 from atelier.observability import logger, metrics, tracer
 from atelier.services import get_services
 from atelier.snapstart import prepare
-from atelier.usecases.moderate import lift_suspension, list_reports, require_admin, resolve_report
-from atelier.usecases.publish_policy import publish_policy
+from atelier.usecases.moderate import ResolveReportDeps, lift_suspension, list_reports, require_admin, resolve_report
+from atelier.usecases.publish_policy import PublishPolicyDeps, publish_policy
 from atelier.usecases.read_audit_trail import read_audit_trail
-from atelier.usecases.review_report import review_report
+from atelier.usecases.review_report import ReviewReportDeps, review_report
 
 app = make_resolver()
 
@@ -98,15 +98,7 @@ def get_reports(
 def get_report(report_id: Annotated[str, Path(max_length=64)]) -> AdminReportDetailResponse:
     _admin_id()
     services = get_services()
-    review = review_report(
-        report_id,
-        reports=services.reports,
-        accounts=services.accounts,
-        moderation=services.moderation_actions,
-        workflows=services.workflows,
-        storage=services.asset_storage,
-        settings=services.settings,
-    )
+    review = review_report(services.dependencies(ReviewReportDeps), report_id)
     return AdminReportDetailResponse.of(review)
 
 
@@ -156,17 +148,7 @@ def post_resolve(report_id: Annotated[str, Path(max_length=64)], body: ResolveRe
     moderator_id = _admin_id()
     services = get_services()
     report = resolve_report(
-        moderator_id,
-        report_id,
-        ModerationAction(body.action),
-        body.note,
-        reports=services.reports,
-        moderation=services.moderation_actions,
-        workflows=services.workflows,
-        storage=services.asset_storage,
-        public_media=services.public_media,
-        clock=services.clock,
-        settings=services.settings,
+        services.dependencies(ResolveReportDeps), moderator_id, report_id, ModerationAction(body.action), body.note
     )
     return AdminReportResponse.of(report)
 
@@ -213,15 +195,12 @@ def post_policy(body: PublishPolicyRequest) -> Response[PublishedPolicyResponse]
     _admin_id()
     services = get_services()
     policy = publish_policy(
+        services.dependencies(PublishPolicyDeps),
         PolicyKind(body.kind),
         body.version,
         body.summary,
         body.material,
         body.effective_at,
-        policies=services.policies,
-        queue=services.policy_notice_queue,
-        clock=services.clock,
-        settings=services.settings,
     )
     payload = PublishedPolicyResponse.of(
         policy.kind.value, policy.version, policy.summary, policy.material, policy.effective_at, policy.published_at

@@ -21,9 +21,9 @@ from atelier.observability import logger, metrics, tracer
 from atelier.services import get_services
 from atelier.snapstart import prepare
 from atelier.usecases.authenticate import require_account_id
-from atelier.usecases.begin_sign_in import SAFE_REDIRECT_PATTERN, begin_sign_in
-from atelier.usecases.complete_sign_in import complete_sign_in
-from atelier.usecases.create_api_key import create_api_key
+from atelier.usecases.begin_sign_in import SAFE_REDIRECT_PATTERN, BeginSignInDeps, begin_sign_in
+from atelier.usecases.complete_sign_in import CompleteSignInDeps, complete_sign_in
+from atelier.usecases.create_api_key import CreateApiKeyDeps, create_api_key
 from atelier.usecases.manage_api_keys import list_api_keys, revoke_api_key
 from atelier.usecases.sign_out import sign_out, sign_out_everywhere
 
@@ -51,16 +51,13 @@ def login(redirect_to: RedirectPath = None, login_hint: ShortText = None, provid
     services = get_services()
     name = provider or services.settings.oidc_default_provider
     start = begin_sign_in(
+        services.dependencies(BeginSignInDeps),
         provider_name=name,
         provider=services.oidc_provider(name),
         callback_url=callback_url(app.current_event, services.settings),
         redirect_to=redirect_to,
         login_hint=login_hint,
         client_address=client_address(app.current_event),
-        states=services.sign_in_states,
-        rate_limiter=services.rate_limiter,
-        clock=services.clock,
-        settings=services.settings,
     )
     return Response(
         status_code=302,
@@ -85,18 +82,13 @@ def login(redirect_to: RedirectPath = None, login_hint: ShortText = None, provid
 def callback(code: ShortText = None, state: ShortText = None, error: ShortText = None, iss: ShortText = None):
     services = get_services()
     result = complete_sign_in(
+        services.dependencies(CompleteSignInDeps),
         code=code,
         state=state,
         provider_error=error,
         response_issuer=iss,
         browser_binding=request_cookies(app.current_event).get(cookies.SIGN_IN_COOKIE),
         callback_url=callback_url(app.current_event, services.settings),
-        provider_for=services.oidc_provider,
-        states=services.sign_in_states,
-        accounts=services.accounts,
-        sessions=services.sessions,
-        clock=services.clock,
-        settings=services.settings,
     )
     logger.info("signed in", extra={"account_id": result.account.id, "new_account": result.created})
     return Response(
@@ -160,18 +152,7 @@ def logout_all():
 def create_key(body: CreateApiKeyRequest) -> Response[CreatedApiKeyResponse]:
     services = get_services()
     account_id = signed_in_account_id(app.current_event, services)
-    created = create_api_key(
-        account_id,
-        body.name,
-        body.scope_set(),
-        api_keys=services.api_keys,
-        accounts=services.accounts,
-        rate_limiter=services.rate_limiter,
-        mailer=services.mailer,
-        sent_emails=services.sent_emails,
-        clock=services.clock,
-        settings=services.settings,
-    )
+    created = create_api_key(services.dependencies(CreateApiKeyDeps), account_id, body.name, body.scope_set())
     payload = CreatedApiKeyResponse(**ApiKeyResponse.of(created.api_key).model_dump(), key=created.key)
     return Response(status_code=201, content_type="application/json", body=payload)
 

@@ -29,7 +29,7 @@ from atelier.services import get_services
 from atelier.snapstart import prepare
 from atelier.usecases.manage_credits import current_subscription, list_ledger, read_balance, set_spend_cap
 from atelier.usecases.read_catalog import catalog_items
-from atelier.usecases.start_checkout import start_checkout
+from atelier.usecases.start_checkout import StartCheckoutDeps, start_checkout
 
 app = make_resolver()
 
@@ -63,16 +63,11 @@ def post_checkout(body: CheckoutRequestBody) -> Response[CheckoutResponse]:
     account_id = signed_in_account_id(app.current_event, services)
     base = public_base_url(app.current_event, services.settings)
     started = start_checkout(
+        services.dependencies(StartCheckoutDeps),
         account_id,
         body.item_id,
         body.provider,
         provider=services.payment_provider(body.provider),
-        accounts=services.accounts,
-        policies=services.policies,
-        payments=services.payments,
-        clock=services.clock,
-        settings=services.settings,
-        # Back through our own return route first: PayPal captures there; it then sends the buyer on.
         success_url=f"{base}/v1/billing/return/{body.provider}",
         cancel_url=services.settings.checkout_cancel_url or base,
     )

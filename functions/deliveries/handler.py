@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from atelier.observability import logger, metrics, tracer
 from atelier.services import get_services
 from atelier.snapstart import prepare
-from atelier.usecases.deliver_webhooks import DeliveryMessage, deliver
+from atelier.usecases.deliver_webhooks import DeliverWebhookDeps, DeliveryMessage, deliver
 
 
 class DeliveryRecord(SqsRecordModel):
@@ -25,17 +25,7 @@ processor = BatchProcessor(event_type=EventType.SQS, model=DeliveryRecord)
 
 def handle_record(record: DeliveryRecord) -> None:
     services = get_services()
-    status = deliver(
-        record.body,
-        webhooks=services.webhooks,
-        queue=services.webhook_queue,
-        sender=services.webhook_sender,
-        accounts=services.accounts,
-        mailer=services.mailer,
-        sent_emails=services.sent_emails,
-        clock=services.clock,
-        settings=services.settings,
-    )
+    status = deliver(services.dependencies(DeliverWebhookDeps), record.body)
     logger.info(
         "webhook delivery step",
         extra={

@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from atelier.observability import logger, metrics, tracer
 from atelier.services import get_services
-from atelier.usecases.build_export import ExportMessage, build_export
+from atelier.usecases.build_export import BuildExportDeps, ExportMessage, build_export
 
 
 class ExportRecord(SqsRecordModel):
@@ -24,18 +24,9 @@ processor = BatchProcessor(event_type=EventType.SQS, model=ExportRecord)
 def handle_record(record: ExportRecord) -> None:
     services = get_services()
     status = build_export(
+        services.dependencies(BuildExportDeps),
         record.body,
         receive_count=int(record.attributes.ApproximateReceiveCount),
-        exports=services.exports,
-        privacy=services.privacy,
-        accounts=services.accounts,
-        asset_objects=services.asset_objects,
-        export_objects=services.export_objects,
-        mailer=services.mailer,
-        sent_emails=services.sent_emails,
-        clock=services.clock,
-        settings=services.settings,
-        events=services.webhook_events,
     )
     logger.info("export step", extra={"export_id": record.body.export_id, "status": status.value if status else None})
 

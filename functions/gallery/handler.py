@@ -45,10 +45,20 @@ from atelier.models.generation import Visibility
 from atelier.observability import logger, metrics, tracer
 from atelier.services import get_services
 from atelier.snapstart import prepare
-from atelier.usecases.browse_gallery import browse_gallery
+from atelier.usecases.browse_gallery import BrowseGalleryDeps, browse_gallery
 from atelier.usecases.list_my_reports import list_my_reports
-from atelier.usecases.manage_shares import create_share, list_shares, open_share, preview_share, revoke_share
+from atelier.usecases.manage_shares import (
+    CreateShareDeps,
+    OpenShareDeps,
+    create_share,
+    list_shares,
+    open_share,
+    preview_share,
+    revoke_share,
+)
 from atelier.usecases.manage_workflows import (
+    ForkWorkflowDeps,
+    UpdateWorkflowDeps,
     WorkflowView,
     add_version,
     create_workflow,
@@ -58,8 +68,9 @@ from atelier.usecases.manage_workflows import (
     read_workflow,
     update_workflow,
 )
-from atelier.usecases.report_content import report_content
+from atelier.usecases.report_content import ReportContentDeps, report_content
 from atelier.usecases.submit_from_workflow import submit_from_workflow
+from atelier.usecases.submit_job import SubmitJobDeps
 
 app = make_resolver()
 
@@ -141,16 +152,12 @@ def patch_workflow(workflow_id: Id, body: UpdateWorkflowRequest) -> WorkflowResp
     services = get_services()
     account_id = signed_in_account_id(app.current_event, services)
     view = update_workflow(
+        services.dependencies(UpdateWorkflowDeps),
         account_id,
         workflow_id,
         name=body.name,
         description=body.description,
         visibility=Visibility(body.visibility) if body.visibility else None,
-        workflows=services.workflows,
-        accounts=services.accounts,
-        policies=services.policies,
-        clock=services.clock,
-        settings=services.settings,
     )
     return WorkflowResponse.of(view)
 
@@ -208,14 +215,7 @@ def post_fork(workflow_id: Id, body: ForkRequest | None = None) -> Response[Work
     services = get_services()
     account_id = signed_in_account_id(app.current_event, services)
     view = fork_workflow(
-        account_id,
-        workflow_id,
-        body.share_token if body else None,
-        workflows=services.workflows,
-        shares=services.shares,
-        gallery=services.gallery,
-        clock=services.clock,
-        settings=services.settings,
+        services.dependencies(ForkWorkflowDeps), account_id, workflow_id, body.share_token if body else None
     )
     return Response(status_code=201, content_type="application/json", body=WorkflowResponse.of(view))
 
@@ -242,26 +242,14 @@ def post_workflow_job(
     event = app.current_event
     header_workspace, cookie_workspace = workspace_choice(event)
     submitted = submit_from_workflow(
+        services.dependencies(SubmitJobDeps),
         request_principal(event, services),
         workflow_id,
         version,
         dict(body.variables),
         dict(body.params) if body.params is not None else None,
-        workflows=services.workflows,
         workspace_id=header_workspace or cookie_workspace,
         idempotency_key=idempotency_key,
-        jobs=services.jobs,
-        wallets=services.wallets,
-        accounts=services.accounts,
-        policies=services.policies,
-        rate_limiter=services.rate_limiter,
-        moderation=services.moderation,
-        uploads=services.uploads,
-        storage=services.asset_storage,
-        queue=services.generation_queue,
-        clock=services.clock,
-        settings=services.settings,
-        events=services.webhook_events,
     )
     return Response(status_code=202, content_type="application/json", body=JobResponse.of(submitted.job))
 
@@ -282,14 +270,11 @@ def get_gallery(
 ) -> GalleryPageResponse:
     services = get_services()
     page = browse_gallery(
+        services.dependencies(BrowseGalleryDeps),
         kind=kind,
         cursor=cursor,
         limit=limit,
-        gallery=services.gallery,
-        storage=services.asset_storage,
         media_base_url=services.settings.media_base_url or public_base_url(app.current_event, services.settings),
-        clock=services.clock,
-        settings=services.settings,
     )
     return GalleryPageResponse(
         items=[GalleryItemResponse.of(view) for view in page.items], next_cursor=page.next_cursor
@@ -310,16 +295,11 @@ def post_share(body: CreateShareRequest) -> Response[CreatedShareResponse]:
     event = app.current_event
     account_id = signed_in_account_id(event, services)
     created = create_share(
+        services.dependencies(CreateShareDeps),
         account_id,
         TargetType(body.target_type),
         body.target_id,
         body.expires_at,
-        shares=services.shares,
-        workflows=services.workflows,
-        accounts=services.accounts,
-        policies=services.policies,
-        clock=services.clock,
-        settings=services.settings,
     )
     payload = CreatedShareResponse(
         **ShareResponse.of(created.share).model_dump(),
@@ -372,15 +352,7 @@ def delete_share(share_id: Id):
 )
 def get_shared(token: Annotated[str, Path(max_length=128)]) -> SharedItemResponse:
     services = get_services()
-    item = open_share(
-        token,
-        shares=services.shares,
-        gallery=services.gallery,
-        workflows=services.workflows,
-        storage=services.asset_storage,
-        clock=services.clock,
-        settings=services.settings,
-    )
+    item = open_share(services.dependencies(OpenShareDeps), token)
     return SharedItemResponse.of(item)
 
 
@@ -392,14 +364,7 @@ def get_share_page(token: Annotated[str, Path(max_length=128)]) -> Response[str]
     event = app.current_event
     base_url = public_base_url(event, services.settings)
     preview = preview_share(
-        token,
-        shares=services.shares,
-        gallery=services.gallery,
-        workflows=services.workflows,
-        storage=services.asset_storage,
-        media_base_url=services.settings.media_base_url or base_url,
-        clock=services.clock,
-        settings=services.settings,
+        services.dependencies(OpenShareDeps), token, media_base_url=services.settings.media_base_url or base_url
     )
     tags = None
     if preview is not None:
@@ -436,24 +401,12 @@ def post_report(body: CreateReportRequest) -> Response[ReportResponse]:
     services = get_services()
     account_id = signed_in_account_id(app.current_event, services)
     report = report_content(
+        services.dependencies(ReportContentDeps),
         account_id,
         TargetType(body.target_type),
         body.target_id,
         ReportReason(body.reason),
         body.details,
-        accounts=services.accounts,
-        policies=services.policies,
-        assets=services.assets,
-        reports=services.reports,
-        moderation=services.moderation_actions,
-        shares=services.shares,
-        workflows=services.workflows,
-        gallery=services.gallery,
-        rate_limiter=services.rate_limiter,
-        mailer=services.mailer,
-        public_media=services.public_media,
-        clock=services.clock,
-        settings=services.settings,
     )
     return Response(status_code=201, content_type="application/json", body=ReportResponse.of(report))
 

@@ -34,10 +34,10 @@ from atelier.observability import logger, metrics, tracer
 from atelier.services import get_services
 from atelier.snapstart import prepare
 from atelier.usecases.list_models import list_models
-from atelier.usecases.manage_assets import delete_asset, list_assets, read_asset, update_asset
-from atelier.usecases.manage_jobs import cancel_job, get_job, list_jobs
-from atelier.usecases.manage_uploads import start_upload
-from atelier.usecases.submit_job import JobSubmission, submit_job
+from atelier.usecases.manage_assets import UpdateAssetDeps, delete_asset, list_assets, read_asset, update_asset
+from atelier.usecases.manage_jobs import CancelJobDeps, cancel_job, get_job, list_jobs
+from atelier.usecases.manage_uploads import StartUploadDeps, start_upload
+from atelier.usecases.submit_job import JobSubmission, SubmitJobDeps, submit_job
 
 app = make_resolver()
 
@@ -78,17 +78,7 @@ def post_upload(body: CreateUploadRequest) -> Response[UploadResponse]:
     services = get_services()
     account_id = signed_in_account_id(app.current_event, services)
     started = start_upload(
-        account_id,
-        body.filename,
-        body.content_type,
-        body.size_bytes,
-        uploads=services.uploads,
-        accounts=services.accounts,
-        policies=services.policies,
-        rate_limiter=services.rate_limiter,
-        storage=services.asset_storage,
-        clock=services.clock,
-        settings=services.settings,
+        services.dependencies(StartUploadDeps), account_id, body.filename, body.content_type, body.size_bytes
     )
     payload = UploadResponse(
         id=started.upload.id,
@@ -129,6 +119,7 @@ def post_job(
     event = app.current_event
     header_workspace, cookie_workspace = workspace_choice(event)
     submitted = submit_job(
+        services.dependencies(SubmitJobDeps),
         request_principal(event, services),
         JobSubmission(
             kind=body.kind,
@@ -143,19 +134,6 @@ def post_job(
         ),
         workspace_id=header_workspace or cookie_workspace,
         idempotency_key=idempotency_key,
-        jobs=services.jobs,
-        wallets=services.wallets,
-        accounts=services.accounts,
-        policies=services.policies,
-        rate_limiter=services.rate_limiter,
-        moderation=services.moderation,
-        uploads=services.uploads,
-        storage=services.asset_storage,
-        queue=services.generation_queue,
-        clock=services.clock,
-        settings=services.settings,
-        workflows=services.workflows,
-        events=services.webhook_events,
     )
     return Response(status_code=202, content_type="application/json", body=JobResponse.of(submitted.job))
 
@@ -216,15 +194,7 @@ def get_one_job(job_id: Id) -> JobResponse:
 def post_cancel(job_id: Id) -> JobResponse:
     services = get_services()
     account_id = signed_in_account_id(app.current_event, services)
-    job = cancel_job(
-        account_id,
-        job_id,
-        jobs=services.jobs,
-        wallets=services.wallets,
-        provider_for=services.inference_provider,
-        clock=services.clock,
-        events=services.webhook_events,
-    )
+    job = cancel_job(services.dependencies(CancelJobDeps), account_id, job_id)
     return JobResponse.of(job)
 
 
@@ -299,19 +269,13 @@ def patch_asset(asset_id: Id, body: UpdateAssetRequest) -> AssetResponse:
     services = get_services()
     account_id = signed_in_account_id(app.current_event, services)
     view = update_asset(
+        services.dependencies(UpdateAssetDeps),
         account_id,
         asset_id,
         labels=body.labels,
         rating=body.rating,
         clear_rating="rating" in body.model_fields_set and body.rating is None,
         visibility=Visibility(body.visibility) if body.visibility else None,
-        assets=services.assets,
-        accounts=services.accounts,
-        policies=services.policies,
-        storage=services.asset_storage,
-        public_media=services.public_media,
-        clock=services.clock,
-        settings=services.settings,
     )
     return AssetResponse.of(view)
 

@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from atelier.observability import logger, metrics, tracer
 from atelier.services import get_services
 from atelier.snapstart import prepare
-from atelier.usecases.publish_policy import PolicyNoticeMessage, send_policy_notices
+from atelier.usecases.publish_policy import PolicyNoticeMessage, SendPolicyNoticesDeps, send_policy_notices
 
 
 class PolicyNoticeRecord(SqsRecordModel):
@@ -25,17 +25,7 @@ processor = BatchProcessor(event_type=EventType.SQS, model=PolicyNoticeRecord)
 
 def handle_record(record: PolicyNoticeRecord) -> None:
     services = get_services()
-    emailed = send_policy_notices(
-        record.body,
-        notices=services.policy_notices,
-        policies=services.policies,
-        accounts=services.accounts,
-        queue=services.policy_notice_queue,
-        mailer=services.mailer,
-        sent_emails=services.sent_emails,
-        clock=services.clock,
-        settings=services.settings,
-    )
+    emailed = send_policy_notices(services.dependencies(SendPolicyNoticesDeps), record.body)
     logger.info("policy notices sent", extra={"shard": record.body.shard, "emailed": emailed})
 
 

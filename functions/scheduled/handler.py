@@ -17,69 +17,30 @@ from atelier import errors
 from atelier.observability import logger, metrics, run_scheduled_task, tracer
 from atelier.services import get_services
 from atelier.snapstart import prepare
-from atelier.usecases.manage_jobs import sweep_overdue_jobs
+from atelier.usecases.manage_jobs import SweepOverdueJobsDeps, sweep_overdue_jobs
 from atelier.usecases.purge_account import Purger
-from atelier.usecases.screen_backlog import screen_unscreened_media
-from atelier.usecases.sweep_retention import sweep_retention
+from atelier.usecases.screen_backlog import ScreenBacklogDeps, screen_unscreened_media
+from atelier.usecases.sweep_retention import SweepRetentionDeps, sweep_retention
 
 
 def _sweep() -> dict[str, Any]:
     services = get_services()
-    return sweep_overdue_jobs(
-        jobs=services.jobs,
-        wallets=services.wallets,
-        storage=services.asset_storage,
-        provider_for=services.inference_provider,
-        clock=services.clock,
-        settings=services.settings,
-        events=services.webhook_events,
-        safety=services.output_safety,
-    )
+    return sweep_overdue_jobs(services.dependencies(SweepOverdueJobsDeps))
 
 
 def _purge() -> dict[str, Any]:
     services = get_services()
-    return Purger(
-        privacy=services.privacy,
-        accounts=services.accounts,
-        jobs=services.jobs,
-        wallets=services.wallets,
-        payments=services.payments,
-        asset_objects=services.asset_objects,
-        export_objects=services.export_objects,
-        public_media=services.public_media,
-        payment_provider_for=services.payment_provider,
-        inference_provider_for=services.inference_provider,
-        mailer=services.mailer,
-        sent_emails=services.sent_emails,
-        clock=services.clock,
-        settings=services.settings,
-    ).run_due()
+    return services.dependencies(Purger).run_due()
 
 
 def _retention() -> dict[str, Any]:
     services = get_services()
-    return sweep_retention(
-        retention=services.retention,
-        uploads=services.uploads,
-        storage=services.asset_storage,
-        clock=services.clock,
-        settings=services.settings,
-    )
+    return sweep_retention(services.dependencies(SweepRetentionDeps))
 
 
 def _screen_backlog() -> dict[str, Any]:
     services = get_services()
-    return screen_unscreened_media(
-        accounts=services.policy_notices,
-        shares=services.shares,
-        moderation=services.moderation_actions,
-        safety=services.output_safety,
-        storage=services.asset_storage,
-        public_media=services.public_media,
-        clock=services.clock,
-        settings=services.settings,
-    )
+    return screen_unscreened_media(services.dependencies(ScreenBacklogDeps))
 
 
 # Each schedule's rule is named atelier-<stage>-<task> in template.yaml.

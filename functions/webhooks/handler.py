@@ -21,7 +21,7 @@ from atelier.integrations.payments.base import WebhookSignatureError
 from atelier.observability import counting_signature_failures, logger, metrics, tracer
 from atelier.services import Services, get_services
 from atelier.snapstart import prepare
-from atelier.usecases.handle_payment_event import handle_payment_event
+from atelier.usecases.handle_payment_event import PaymentEventDeps, handle_payment_event
 from atelier.usecases.handle_provider_callback import handle_provider_callback
 
 app = make_resolver()
@@ -41,16 +41,7 @@ def _receive(provider: ProviderName) -> WebhookReceipt:
 
 
 def _apply(services: Services, event: Any) -> str:
-    return handle_payment_event(
-        event,
-        payments=services.payments,
-        wallets=services.wallets,
-        accounts=services.accounts,
-        mailer=services.mailer,
-        sent_emails=services.sent_emails,
-        clock=services.clock,
-        settings=services.settings,
-    ).value
+    return handle_payment_event(services.dependencies(PaymentEventDeps), event).value
 
 
 _WEBHOOK_ERRORS = error_responses(400, 503)

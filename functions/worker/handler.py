@@ -13,7 +13,7 @@ from atelier.integrations.resilience import time_budget
 from atelier.observability import logger, metrics, tracer
 from atelier.services import get_services
 from atelier.snapstart import prepare
-from atelier.usecases.run_generation import GenerationMessage, run_generation
+from atelier.usecases.run_generation import GenerationMessage, RunGenerationDeps, run_generation
 
 
 class GenerationRecord(SqsRecordModel):
@@ -24,21 +24,8 @@ processor = BatchProcessor(event_type=EventType.SQS, model=GenerationRecord)
 
 
 def handle_record(record: GenerationRecord) -> None:
-    services = get_services()
-    status = run_generation(
-        record.body,
-        receive_count=int(record.attributes.ApproximateReceiveCount),
-        jobs=services.jobs,
-        wallets=services.wallets,
-        uploads=services.uploads,
-        storage=services.asset_storage,
-        queue=services.generation_queue,
-        provider_for=services.inference_provider,
-        clock=services.clock,
-        settings=services.settings,
-        events=services.webhook_events,
-        safety=services.output_safety,
-    )
+    deps = get_services().dependencies(RunGenerationDeps)
+    status = run_generation(deps, record.body, receive_count=int(record.attributes.ApproximateReceiveCount))
     logger.info("generation step", extra={"job_id": record.body.job_id, "status": status.value if status else None})
 
 

@@ -9,7 +9,6 @@ every function (see docs/decisions.md). The SDK is therefore loaded only when th
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Generator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -17,6 +16,8 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.tracing.base import BaseProvider, BaseSegment
+
+from atelier.settings import sdk_tracing_enabled
 
 
 class _NoopSegment(BaseSegment):
@@ -61,11 +62,6 @@ class _NoopProvider(BaseProvider):
         return None
 
 
-def _sdk_tracing_enabled() -> bool:
-    # Read here rather than through Settings: the tracer exists before any settings are needed.
-    return os.environ.get("XRAY_SDK_TRACING", "false").lower() in {"1", "true", "yes"}
-
-
 METRICS_NAMESPACE = "Atelier"
 SERVICE_NAME = "atelier"  # also every metric's `service` dimension, which alarms name
 # One of each per run of a scheduled task, with the task's name as the `Task` dimension; the
@@ -77,7 +73,7 @@ logger = Logger(service=SERVICE_NAME)
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE_NAME)
 tracer = (
     Tracer(service="atelier")
-    if _sdk_tracing_enabled()
+    if sdk_tracing_enabled()
     else Tracer(service="atelier", disabled=True, auto_patch=False, provider=_NoopProvider())
 )
 

@@ -1,13 +1,15 @@
 """The collaborators a function hands to its use cases, built lazily once per container.
 
-Handlers take them from `get_services()`; tests build a `Services` of their own (or pass fakes to
-use cases directly)."""
+A use case that routes call takes one frozen dependencies dataclass (`SubmitJobDeps`, ...) with a
+`from_services` classmethod; handlers ask `get_services().dependencies(SubmitJobDeps)`, which builds
+it once, so a route is one call. Tests build deps of their own (`dataclasses.replace` swaps one
+collaborator for a fake) or pass fakes to use cases directly."""
 
 from __future__ import annotations
 
 import threading
 from functools import cached_property, lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar, cast
 
 from atelier import errors
 from atelier.clock import Clock, SystemClock
@@ -53,15 +55,43 @@ if TYPE_CHECKING:
     from atelier.usecases.screen_media import OutputSafety
 
 
+class BuiltFromServices(Protocol):
+    """A use case's dependencies dataclass."""
+
+    @classmethod
+    def from_services(cls, services: Services) -> Self: ...
+
+
+DepsT = TypeVar("DepsT", bound=BuiltFromServices)
+
+
 class Services:
     def __init__(self, settings: Settings, *, clock: Clock | None = None, mailer: Mailer | None = None):
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
         self._mailer = mailer
+        self._dependencies: dict[type[Any], Any] = {}
+        self._dependencies_lock = threading.Lock()
         self._providers: dict[str, OidcProvider] = {}
         self._payment_providers: dict[str, PaymentProvider] = {}
         self._inference_providers: dict[str, InferenceProvider] = {}
         self._providers_lock = threading.Lock()
+
+    def dependencies(self, kind: type[DepsT]) -> DepsT:
+        """The use case's dependencies, built from these services the first time they are asked for."""
+        with self._dependencies_lock:
+            built = self._dependencies.get(kind)
+        if built is None:
+            fresh = kind.from_services(self)
+            with self._dependencies_lock:
+                built = self._dependencies.setdefault(kind, fresh)
+        return cast(DepsT, built)
+
+    def forget_dependencies(self) -> None:
+        """Drops the dependencies built so far: the next use builds them from the services as they
+        are then (after a collaborator was replaced, the clock say)."""
+        with self._dependencies_lock:
+            self._dependencies.clear()
 
     @cached_property
     def accounts(self) -> AccountRepository:

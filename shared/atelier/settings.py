@@ -193,6 +193,10 @@ class Settings(BaseModel):
     stage: str = "dev"
     log_level: str = "INFO"
     aws_region: str = "us-east-1"
+    # The object store's address when it is not AWS's own (the local runtime's emulator): the
+    # studio's content security policy lets media load from it.
+    aws_endpoint_url: str = ""
+    aws_endpoint_url_s3: str = ""
 
     # Where the API is reachable from the outside, e.g. https://api.example.com (no trailing slash).
     api_base_url: str = ""
@@ -447,3 +451,10 @@ class Settings(BaseModel):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings.from_environ(os.environ)
+
+
+def sdk_tracing_enabled(environ: Mapping[str, str] = os.environ) -> bool:
+    """Whether the X-Ray SDK traces (`XRAY_SDK_TRACING`). Read on its own, not through `Settings`:
+    the tracer is built when its module is imported, before anything needs the settings (and
+    reading them then would keep whatever environment the process had at that moment)."""
+    return environ.get("XRAY_SDK_TRACING", "false").lower() in {"1", "true", "yes"}

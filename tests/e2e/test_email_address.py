@@ -15,7 +15,7 @@ import pytest
 from atelier import errors
 from atelier.services import get_services
 from atelier.settings import Settings
-from atelier.usecases.change_email import EmailConfirmationInvalidError, confirm_email_change
+from atelier.usecases.change_email import ConfirmEmailChangeDeps, EmailConfirmationInvalidError, confirm_email_change
 from local.runtime import LocalRuntime
 from tests.support.client import ApiClient, signed_in
 
@@ -135,14 +135,16 @@ def test_an_expired_link_and_an_address_that_became_an_admins_are_refused(stack:
 
     def confirm(settings: Settings, clock: _Clock) -> None:
         confirm_email_change(
+            ConfirmEmailChangeDeps(
+                accounts=services.accounts,
+                email_changes=services.email_changes,
+                mailer=services.mailer,
+                sent_emails=services.sent_emails,
+                clock=clock,
+                settings=settings,
+            ),
             account_id,
             token,
-            accounts=services.accounts,
-            email_changes=services.email_changes,
-            mailer=services.mailer,
-            sent_emails=services.sent_emails,
-            clock=clock,
-            settings=settings,
         )
 
     # When it is confirmed after the link expired, or after the new address joined the admin list

@@ -554,7 +554,7 @@ def _policy_mail(stack, version: str) -> Counter[str]:
 
 def test_notices_reach_every_account_exactly_once_even_when_a_batch_is_delivered_twice(stack, cast):
     from atelier.models.accounts import PolicyKind
-    from atelier.usecases.publish_policy import PolicyNoticeMessage, send_policy_notices
+    from atelier.usecases.publish_policy import PolicyNoticeMessage, SendPolicyNoticesDeps, send_policy_notices
     from tests.support.generation import KeptMessages
 
     at = datetime.now(UTC) + timedelta(days=15)
@@ -581,15 +581,17 @@ def test_notices_reach_every_account_exactly_once_even_when_a_batch_is_delivered
 
     for shard in keys.account_shards():
         send_policy_notices(
+            SendPolicyNoticesDeps(
+                notices=services.policy_notices,
+                policies=services.policies,
+                accounts=services.accounts,
+                queue=KeptMessages(),
+                mailer=services.mailer,
+                sent_emails=services.sent_emails,
+                clock=services.clock,
+                settings=services.settings,
+            ),
             PolicyNoticeMessage(kind=PolicyKind.PRIVACY, version="p-15", shard=shard),
-            notices=services.policy_notices,
-            policies=services.policies,
-            accounts=services.accounts,
-            queue=KeptMessages(),  # type: ignore[arg-type]
-            mailer=services.mailer,
-            sent_emails=services.sent_emails,
-            clock=services.clock,
-            settings=services.settings,
         )
     stack.wait_until_queues_settle(timeout=60, consumers=["NoticesFunction"])
     again = _policy_mail(stack, "p-15")

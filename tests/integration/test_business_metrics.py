@@ -15,9 +15,9 @@ from atelier.models.privacy import ExportStatus
 from atelier.observability import BUSINESS_METRICS, record_metric
 from atelier.services import get_services
 from atelier.usecases.handle_provider_callback import handle_provider_callback
-from atelier.usecases.manage_jobs import cancel_job
+from atelier.usecases.manage_jobs import CancelJobDeps, cancel_job
 from atelier.usecases.send_email import send_email
-from atelier.usecases.sweep_retention import sweep_retention
+from atelier.usecases.sweep_retention import SweepRetentionDeps, sweep_retention
 from tests.integration.test_generation import Pipeline, ready_account
 from tests.integration.test_money import _handle, _purchase_events
 from tests.integration.test_privacy_export import BrokenObjects, request
@@ -103,12 +103,14 @@ def test_a_canceled_job_counts_as_canceled_with_its_credits_refunded(pipeline, c
     # When its owner cancels it
     services = get_services()
     cancel_job(
+        CancelJobDeps(
+            jobs=services.jobs,
+            wallets=services.wallets,
+            provider_for=lambda _name: pipeline.provider,
+            clock=services.clock,
+        ),
         principal.account_id,
         job.id,
-        jobs=services.jobs,
-        wallets=services.wallets,
-        provider_for=lambda _name: pipeline.provider,
-        clock=services.clock,
     )
     # Then it is counted once as canceled, not failed
     out = capsys.readouterr().out
@@ -202,13 +204,7 @@ def test_a_purge_run_counts_what_it_purged_and_the_accounts_past_their_purge_tim
 
 def test_the_retention_sweep_counts_the_items_it_deleted(stack, capsys):
     services = get_services()
-    deleted = sweep_retention(
-        retention=services.retention,
-        uploads=services.uploads,
-        storage=services.asset_storage,
-        clock=services.clock,
-        settings=services.settings,
-    )
+    deleted = sweep_retention(SweepRetentionDeps.from_services(services))
     assert [m.value for m in named(capsys.readouterr().out, "RetentionItemsDeleted")] == [sum(deleted.values())]
 
 
@@ -260,7 +256,7 @@ def test_a_resolved_report_is_counted_by_action(stack, capsys):
     from atelier.ids import IdPrefix, new_id
     from atelier.models.gallery import ModerationAction, Report, ReportReason, ReportStatus, TargetType
     from atelier.usecases.manage_workflows import create_workflow
-    from atelier.usecases.moderate import resolve_report
+    from atelier.usecases.moderate import ResolveReportDeps, resolve_report
     from tests.support.personas import WORKFLOW_DEFINITION
 
     # Given an open report about someone's workflow
@@ -289,17 +285,7 @@ def test_a_resolved_report_is_counted_by_action(stack, capsys):
     capsys.readouterr()
     # When a moderator dismisses it
     resolve_report(
-        "moderator",
-        report.id,
-        ModerationAction.DISMISS,
-        "not spam",
-        reports=services.reports,
-        moderation=services.moderation_actions,
-        workflows=services.workflows,
-        storage=services.asset_storage,
-        public_media=services.public_media,
-        clock=services.clock,
-        settings=services.settings,
+        ResolveReportDeps.from_services(services), "moderator", report.id, ModerationAction.DISMISS, "not spam"
     )
     # Then the resolution is counted by its action
     out = capsys.readouterr().out

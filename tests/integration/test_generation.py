@@ -16,10 +16,10 @@ from atelier.models.generation import JobStatus
 from atelier.services import get_services
 from atelier.usecases.accept_terms import accept_terms
 from atelier.usecases.handle_provider_callback import handle_provider_callback
-from atelier.usecases.manage_jobs import cancel_job, get_job, sweep_overdue_jobs
+from atelier.usecases.manage_jobs import CancelJobDeps, SweepOverdueJobsDeps, cancel_job, get_job, sweep_overdue_jobs
 from atelier.usecases.run_generation import GenerationMessage, run_generation
 from atelier.usecases.submit_job import JobSubmission, PromptRejectedError, submit_job
-from tests.support.generation import FakeProvider, KeptMessages
+from tests.support.generation import FakeProvider, KeptMessages, run_generation_deps, submit_job_deps
 from tests.support.money import assert_balance_matches_ledger, give_credits, new_account
 
 
@@ -39,8 +39,8 @@ class Pipeline:
     def submit(
         self, principal, prompt="a lighthouse at dusk", key=None, params=None, model="local-image", kind="image"
     ):
-        services = get_services()
         return submit_job(
+            submit_job_deps(queue=self.queue),
             principal,
             JobSubmission(
                 kind=kind,
@@ -52,34 +52,19 @@ class Pipeline:
             ),
             workspace_id=None,
             idempotency_key=key,
-            jobs=services.jobs,
-            wallets=services.wallets,
-            accounts=services.accounts,
-            policies=services.policies,
-            rate_limiter=services.rate_limiter,
-            moderation=services.moderation,
-            uploads=services.uploads,
-            storage=services.asset_storage,
-            queue=self.queue,  # type: ignore[arg-type]
-            clock=services.clock,
-            settings=services.settings,
         )
 
     def run(self, message, receive_count=1, storage=None, clock=None, sleep=None):
-        services = get_services()
         return run_generation(
+            run_generation_deps(
+                **({"storage": storage} if storage else {}),
+                queue=self.queue,
+                provider_for=lambda _: self.provider,
+                clock=clock or SystemClock(),
+                **({"sleep": sleep} if sleep else {}),
+            ),
             message,
             receive_count=receive_count,
-            jobs=services.jobs,
-            wallets=services.wallets,
-            uploads=services.uploads,
-            storage=storage or services.asset_storage,
-            queue=self.queue,  # type: ignore[arg-type]
-            provider_for=lambda _: self.provider,
-            clock=clock or SystemClock(),
-            settings=services.settings,
-            safety=services.output_safety,
-            **({"sleep": sleep} if sleep else {}),
         )
 
     def drain(self, max_steps=20):
@@ -236,12 +221,11 @@ def test_a_worker_that_dies_before_storing_outputs_is_completed_by_the_retry(pip
 def _cancel(account, job, pipeline):
     services = get_services()
     return cancel_job(
+        CancelJobDeps(
+            jobs=services.jobs, wallets=services.wallets, provider_for=lambda _: pipeline.provider, clock=services.clock
+        ),
         account.id,
         job.id,
-        jobs=services.jobs,
-        wallets=services.wallets,
-        provider_for=lambda _: pipeline.provider,
-        clock=services.clock,
     )
 
 
@@ -399,13 +383,15 @@ def test_the_sweep_finishes_or_fails_every_overdue_job(pipeline):
     services = get_services()
     later = MovedClock(timedelta(hours=2))
     outcome = sweep_overdue_jobs(
-        jobs=services.jobs,
-        wallets=services.wallets,
-        storage=services.asset_storage,
-        provider_for=lambda _: pipeline.provider,
-        clock=later,
-        settings=services.settings,
-        safety=services.output_safety,
+        SweepOverdueJobsDeps(
+            jobs=services.jobs,
+            wallets=services.wallets,
+            storage=services.asset_storage,
+            provider_for=lambda _: pipeline.provider,
+            clock=later,
+            settings=services.settings,
+            safety=services.output_safety,
+        )
     )
     assert sum(outcome.values()) >= 2
     for job in (stuck, never_started):

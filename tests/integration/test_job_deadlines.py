@@ -14,16 +14,17 @@ from atelier.integrations.resilience import time_budget
 from atelier.models.billing import LedgerKind
 from atelier.models.generation import JobStatus
 from atelier.services import get_services
-from atelier.usecases.manage_jobs import sweep_overdue_jobs
+from atelier.usecases.manage_jobs import SweepOverdueJobsDeps, sweep_overdue_jobs
 from atelier.usecases.run_generation import run_generation
 from atelier.usecases.submit_job import JobSubmission, submit_job
 from tests.integration.test_privacy_helpers import MovedClock, principal_of, ready_account
-from tests.support.generation import FakeProvider, KeptMessages
+from tests.support.generation import FakeProvider, KeptMessages, run_generation_deps, submit_job_deps
 
 
 def submit(account, queue: KeptMessages, cancel_after: str | None, settings=None):
     services = get_services()
     return submit_job(
+        submit_job_deps(queue=queue, settings=settings or services.settings),
         principal_of(account),
         JobSubmission(
             kind="image",
@@ -36,35 +37,16 @@ def submit(account, queue: KeptMessages, cancel_after: str | None, settings=None
         ),
         workspace_id=None,
         idempotency_key=None,
-        jobs=services.jobs,
-        wallets=services.wallets,
-        accounts=services.accounts,
-        policies=services.policies,
-        rate_limiter=services.rate_limiter,
-        moderation=services.moderation,
-        uploads=services.uploads,
-        storage=services.asset_storage,
-        queue=queue,  # type: ignore[arg-type]
-        clock=services.clock,
-        settings=settings or services.settings,
     ).job
 
 
 def step(message, provider: FakeProvider, queue: KeptMessages, clock, sleep=None) -> JobStatus | None:
-    services = get_services()
     return run_generation(
+        run_generation_deps(
+            queue=queue, provider_for=lambda _name: provider, clock=clock, **({"sleep": sleep} if sleep else {})
+        ),
         message,
         receive_count=1,
-        jobs=services.jobs,
-        wallets=services.wallets,
-        uploads=services.uploads,
-        storage=services.asset_storage,
-        queue=queue,  # type: ignore[arg-type]
-        provider_for=lambda _name: provider,
-        clock=clock,
-        settings=services.settings,
-        safety=services.output_safety,
-        **({"sleep": sleep} if sleep else {}),
     )
 
 
@@ -103,13 +85,15 @@ def test_a_running_job_is_canceled_at_its_deadline_and_released_exactly_once(sta
     later = MovedClock(timedelta(minutes=5, seconds=1))
     outcomes = [step(deadline, provider, queue, later), step(deadline, provider, queue, later)]
     sweep_overdue_jobs(
-        jobs=services.jobs,
-        wallets=services.wallets,
-        storage=services.asset_storage,
-        provider_for=lambda _name: provider,
-        clock=later,
-        settings=services.settings,
-        safety=services.output_safety,
+        SweepOverdueJobsDeps(
+            jobs=services.jobs,
+            wallets=services.wallets,
+            storage=services.asset_storage,
+            provider_for=lambda _name: provider,
+            clock=later,
+            settings=services.settings,
+            safety=services.output_safety,
+        )
     )
 
     # Then the job is canceled for its deadline, at the provider too, and released exactly once
@@ -158,13 +142,15 @@ def test_the_sweep_cancels_a_queued_job_past_its_deadline(stack):
 
     # When the overdue sweep runs after its deadline
     sweep_overdue_jobs(
-        jobs=services.jobs,
-        wallets=services.wallets,
-        storage=services.asset_storage,
-        provider_for=lambda _name: provider,
-        clock=MovedClock(timedelta(seconds=31)),
-        settings=services.settings,
-        safety=services.output_safety,
+        SweepOverdueJobsDeps(
+            jobs=services.jobs,
+            wallets=services.wallets,
+            storage=services.asset_storage,
+            provider_for=lambda _name: provider,
+            clock=MovedClock(timedelta(seconds=31)),
+            settings=services.settings,
+            safety=services.output_safety,
+        )
     )
 
     # Then it is canceled for its deadline without ever reaching the provider, and released once

@@ -23,16 +23,16 @@ from atelier.integrations.storage import output_prefix
 from atelier.models.gallery import ReportStatus, TargetType
 from atelier.models.generation import JobStatus, UploadStatus, Visibility
 from atelier.services import get_services
-from atelier.usecases.manage_assets import list_assets, update_asset
+from atelier.usecases.manage_assets import UpdateAssetDeps, list_assets, update_asset
 from atelier.usecases.manage_jobs import get_job
-from atelier.usecases.manage_shares import create_share
+from atelier.usecases.manage_shares import CreateShareDeps, create_share
 from atelier.usecases.run_generation import GenerationMessage, run_generation
 from atelier.usecases.screen_media import AUTOMATIC_REVIEWER, ContentRestrictedError, quarantine_key
 from atelier.usecases.submit_job import JobSubmission, submit_job
 from local.provenance import ORGANISATION
 from tests.integration.test_generation import ready_account, wallet
 from tests.integration.test_uploads import begin, jpeg_with_gps, post_form
-from tests.support.generation import KeptMessages
+from tests.support.generation import KeptMessages, run_generation_deps, submit_job_deps
 from tests.support.money import assert_balance_matches_ledger
 
 
@@ -44,8 +44,8 @@ class Worker:
         self.provider = LocalProvider()
 
     def submit(self, principal: Any, prompt: str, *, model: str = "local-image", params=None, references=()) -> Any:
-        services = get_services()
         return submit_job(
+            submit_job_deps(queue=self.queue),
             principal,
             JobSubmission(
                 kind="video" if model == "local-video" else "image",
@@ -57,33 +57,13 @@ class Worker:
             ),
             workspace_id=None,
             idempotency_key=None,
-            jobs=services.jobs,
-            wallets=services.wallets,
-            accounts=services.accounts,
-            policies=services.policies,
-            rate_limiter=services.rate_limiter,
-            moderation=services.moderation,
-            uploads=services.uploads,
-            storage=services.asset_storage,
-            queue=self.queue,  # type: ignore[arg-type]
-            clock=services.clock,
-            settings=services.settings,
         ).job
 
     def deliver(self, message: GenerationMessage, receive_count: int = 1) -> JobStatus | None:
-        services = get_services()
         return run_generation(
+            run_generation_deps(queue=self.queue, provider_for=lambda _: self.provider, clock=SystemClock()),
             message,
             receive_count=receive_count,
-            jobs=services.jobs,
-            wallets=services.wallets,
-            uploads=services.uploads,
-            storage=services.asset_storage,
-            queue=self.queue,  # type: ignore[arg-type]
-            provider_for=lambda _: self.provider,
-            clock=SystemClock(),
-            settings=services.settings,
-            safety=services.output_safety,
         )
 
     def drain(self) -> list[GenerationMessage]:
@@ -156,33 +136,16 @@ def test_a_restricted_output_is_kept_private_and_cannot_be_published_or_shared(w
     # When its owner tries to publish it, or to share it
     with pytest.raises(ContentRestrictedError) as published:
         update_asset(
+            UpdateAssetDeps.from_services(services),
             account.id,
             asset_id,
             labels=None,
             rating=None,
             clear_rating=False,
             visibility=Visibility.PUBLIC,
-            assets=services.assets,
-            accounts=services.accounts,
-            policies=services.policies,
-            storage=services.asset_storage,
-            public_media=services.public_media,
-            clock=services.clock,
-            settings=services.settings,
         )
     with pytest.raises(ContentRestrictedError) as shared:
-        create_share(
-            account.id,
-            TargetType.ASSET,
-            asset_id,
-            None,
-            shares=services.shares,
-            workflows=services.workflows,
-            accounts=services.accounts,
-            policies=services.policies,
-            clock=services.clock,
-            settings=services.settings,
-        )
+        create_share(CreateShareDeps.from_services(services), account.id, TargetType.ASSET, asset_id, None)
     # Then both are refused with 403 and the reason, and it stays private
     for refusal in (published.value, shared.value):
         assert status_for(refusal) == 403
@@ -509,7 +472,7 @@ def test_every_provider_fakes_output_is_marked_with_a_valid_manifest(
 
 def test_a_moderator_confirms_an_automatic_quarantine_from_the_report_queue(worker):
     from atelier.models.gallery import ModerationAction
-    from atelier.usecases.moderate import resolve_report
+    from atelier.usecases.moderate import ResolveReportDeps, resolve_report
 
     # Given an output quarantined by the automatic checks, and its open report in the queue
     account, principal = ready_account(50)
@@ -524,17 +487,11 @@ def test_a_moderator_confirms_an_automatic_quarantine_from_the_report_queue(work
     assert record is not None
     # When a moderator resolves the report with the quarantine action
     resolved = resolve_report(
+        ResolveReportDeps.from_services(services),
         "acc_moderator",
         record["report_id"],
         ModerationAction.QUARANTINE,
         "confirmed for the legal report",
-        reports=services.reports,
-        moderation=services.moderation_actions,
-        workflows=services.workflows,
-        storage=services.asset_storage,
-        public_media=services.public_media,
-        clock=services.clock,
-        settings=services.settings,
     )
     # Then the report is closed as quarantined, and the quarantined bytes stay where they were
     assert resolved.status is ReportStatus.RESOLVED

@@ -15,7 +15,12 @@ from atelier.data.wallets import WalletRepository
 from atelier.integrations.payments.base import PaymentEvent, PaymentEventKind
 from atelier.models.billing import Money
 from atelier.services import get_services
-from atelier.usecases.handle_payment_event import Outcome, PaymentNotYetKnownError, handle_payment_event
+from atelier.usecases.handle_payment_event import (
+    Outcome,
+    PaymentEventDeps,
+    PaymentNotYetKnownError,
+    handle_payment_event,
+)
 from tests.support.money import assert_balance_matches_ledger, give_credits, new_account
 
 ROUNDS = 20
@@ -141,14 +146,16 @@ def _purchase_events(account_id: str, session: str, *, provider: str = "stripe")
 def _handle(event: PaymentEvent, mailer=None) -> Outcome:
     services = get_services()
     return handle_payment_event(
+        PaymentEventDeps(
+            payments=PaymentRecordsRepository(),
+            wallets=WalletRepository(),
+            accounts=AccountRepository(),
+            mailer=mailer or NullMailer(),
+            sent_emails=SentEmailRepository(),
+            clock=SystemClock(),
+            settings=services.settings,
+        ),
         event,
-        payments=PaymentRecordsRepository(),
-        wallets=WalletRepository(),
-        accounts=AccountRepository(),
-        mailer=mailer or NullMailer(),
-        sent_emails=SentEmailRepository(),
-        clock=SystemClock(),
-        settings=services.settings,
     )
 
 

@@ -15,8 +15,8 @@ from atelier.models.generation import JobStatus, Visibility
 from atelier.services import get_services
 from atelier.usecases.manage_assets import list_assets
 from atelier.usecases.purge_account import PURGE_STEPS, account_hash
-from atelier.usecases.schedule_deletion import cancel_deletion, public_only
-from atelier.usecases.start_checkout import start_checkout
+from atelier.usecases.schedule_deletion import CancelDeletionDeps, cancel_deletion, public_only
+from atelier.usecases.start_checkout import StartCheckoutDeps, start_checkout
 from tests.integration.test_privacy_helpers import (
     AFTER_THE_DEADLINE,
     FullAccount,
@@ -37,16 +37,7 @@ from tests.support.personas import buy_pack, lose_dispute, restrict_by_chargebac
 
 def cancel(account):
     services = get_services()
-    return cancel_deletion(
-        account.id,
-        privacy=services.privacy,
-        accounts=services.accounts,
-        wallets=services.wallets,
-        mailer=services.mailer,
-        sent_emails=services.sent_emails,
-        public_media=services.public_media,
-        clock=services.clock,
-    )
+    return cancel_deletion(CancelDeletionDeps.from_services(services), account.id)
 
 
 def partition_snapshot(account_id: str) -> dict[str, dict]:
@@ -200,15 +191,11 @@ def test_new_jobs_and_purchases_are_refused_during_the_countdown(stack):
     # And so is a checkout
     with pytest.raises(errors.ForbiddenError):
         start_checkout(
+            StartCheckoutDeps.from_services(services),
             account.id,
             "pack_starter",
             "stripe",
-            provider=RecordingPaymentProvider(),  # type: ignore[arg-type]
-            accounts=services.accounts,
-            policies=services.policies,
-            payments=services.payments,
-            clock=services.clock,
-            settings=services.settings,
+            provider=RecordingPaymentProvider(),
             success_url="https://studio.example.com/done",
             cancel_url="https://studio.example.com/cancel",
         )

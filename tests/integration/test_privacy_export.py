@@ -21,7 +21,7 @@ from atelier.integrations.storage import account_prefix
 from atelier.models.privacy import ExportStatus
 from atelier.services import get_services
 from atelier.usecases.build_export import ENTITY_FILES, OTHER_FILE
-from atelier.usecases.request_export import read_export, request_export
+from atelier.usecases.request_export import RequestExportDeps, read_export, request_export
 from tests.integration.test_privacy_helpers import MovedClock, create_account, export_now, full_account
 from tests.support.generation import KeptMessages
 
@@ -39,12 +39,14 @@ def records(archive: zipfile.ZipFile, name: str) -> list[dict]:
 def request(account_id, queue=None, clock=None):
     services = get_services()
     return request_export(
+        RequestExportDeps(
+            exports=services.exports,
+            rate_limiter=services.rate_limiter,
+            queue=queue or KeptMessages(),
+            clock=clock or services.clock,
+            settings=services.settings,
+        ),
         account_id,
-        exports=services.exports,
-        rate_limiter=services.rate_limiter,
-        queue=queue or KeptMessages(),  # type: ignore[arg-type]
-        clock=clock or services.clock,
-        settings=services.settings,
     )
 
 

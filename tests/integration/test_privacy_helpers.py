@@ -25,20 +25,20 @@ from atelier.models.generation import Visibility
 from atelier.models.webhooks import WebhookEventType
 from atelier.services import get_services
 from atelier.usecases.accept_terms import accept_terms
-from atelier.usecases.build_export import ExportMessage, build_export
-from atelier.usecases.create_api_key import create_api_key
+from atelier.usecases.build_export import BuildExportDeps, ExportMessage, build_export
+from atelier.usecases.create_api_key import CreateApiKeyDeps, create_api_key
 from atelier.usecases.deliver_webhooks import WebhookEvents
-from atelier.usecases.manage_assets import update_asset
-from atelier.usecases.manage_uploads import start_upload
+from atelier.usecases.manage_assets import UpdateAssetDeps, update_asset
+from atelier.usecases.manage_uploads import StartUploadDeps, start_upload
 from atelier.usecases.manage_webhooks import create_endpoint, send_test_event
 from atelier.usecases.manage_workspaces import create_workspace
 from atelier.usecases.open_session import open_session
 from atelier.usecases.purge_account import Checkpoint, Purger
-from atelier.usecases.request_export import request_export
+from atelier.usecases.request_export import RequestExportDeps, request_export
 from atelier.usecases.run_generation import run_generation
 from atelier.usecases.send_email import send_email
 from atelier.usecases.submit_job import JobSubmission, submit_job
-from tests.support.generation import FakeProvider, KeptMessages, png_bytes
+from tests.support.generation import FakeProvider, KeptMessages, png_bytes, run_generation_deps, submit_job_deps
 from tests.support.money import give_credits
 
 
@@ -170,46 +170,24 @@ def ready_account(credits: int = 100) -> Account:
 
 
 def submit(principal: Principal, queue: KeptMessages, prompt: str, *, kind: str = "image", key: str | None = None):
-    services = get_services()
     model = "local-video" if kind == "video" else "local-image"
     return submit_job(
+        submit_job_deps(queue=queue),
         principal,
         JobSubmission(kind=kind, model=model, prompt=prompt, negative_prompt=None, params={}, reference_upload_ids=[]),
         workspace_id=None,
         idempotency_key=key,
-        jobs=services.jobs,
-        wallets=services.wallets,
-        accounts=services.accounts,
-        policies=services.policies,
-        rate_limiter=services.rate_limiter,
-        moderation=services.moderation,
-        uploads=services.uploads,
-        storage=services.asset_storage,
-        queue=queue,  # type: ignore[arg-type]
-        clock=services.clock,
-        settings=services.settings,
     ).job
 
 
 def run_queued(queue: KeptMessages, provider: FakeProvider, max_steps: int = 20) -> None:
-    services = get_services()
     for _ in range(max_steps):
         messages = queue.take()
         if not messages:
             return
         for message in messages:
             run_generation(
-                message,  # type: ignore[arg-type]
-                receive_count=1,
-                jobs=services.jobs,
-                wallets=services.wallets,
-                uploads=services.uploads,
-                storage=services.asset_storage,
-                queue=queue,  # type: ignore[arg-type]
-                provider_for=lambda _name: provider,
-                clock=services.clock,
-                settings=services.settings,
-                safety=services.output_safety,
+                run_generation_deps(queue=queue, provider_for=lambda _name: provider), message, receive_count=1
             )
 
 
@@ -224,17 +202,7 @@ def full_account(provider: FakeProvider | None = None) -> FullAccount:
     session_token, _ = open_session(
         account, sessions=services.sessions, clock=services.clock, settings=services.settings
     )
-    api_key = create_api_key(
-        account.id,
-        unique("key name"),
-        api_keys=services.api_keys,
-        accounts=services.accounts,
-        rate_limiter=services.rate_limiter,
-        mailer=services.mailer,
-        sent_emails=services.sent_emails,
-        clock=services.clock,
-        settings=services.settings,
-    ).key
+    api_key = create_api_key(CreateApiKeyDeps.from_services(services), account.id, unique("key name")).key
     workspace_name = unique("Client work")
     create_workspace(
         account.id, workspace_name, workspaces=services.workspaces, clock=services.clock, settings=services.settings
@@ -256,53 +224,29 @@ def full_account(provider: FakeProvider | None = None) -> FullAccount:
     queue.take()
 
     upload_filename = unique("my-sketch") + ".png"
-    started = start_upload(
-        account.id,
-        upload_filename,
-        "image/png",
-        2000,
-        uploads=services.uploads,
-        accounts=services.accounts,
-        policies=services.policies,
-        rate_limiter=services.rate_limiter,
-        storage=services.asset_storage,
-        clock=services.clock,
-        settings=services.settings,
-    )
+    started = start_upload(StartUploadDeps.from_services(services), account.id, upload_filename, "image/png", 2000)
     services.asset_storage.put(upload_key(account.id, started.upload.id), png_bytes(32, 32), "image/png")
 
     [public_asset_id] = services.jobs.get(account.id, image.id).outputs
     private_labels = [unique("label")]
     update_asset(
+        UpdateAssetDeps.from_services(services),
         account.id,
         public_asset_id,
         labels=None,
         rating=5,
         clear_rating=False,
         visibility=Visibility.PUBLIC,
-        assets=services.assets,
-        accounts=services.accounts,
-        policies=services.policies,
-        storage=services.asset_storage,
-        public_media=services.public_media,
-        clock=services.clock,
-        settings=services.settings,
     )
     [private_asset_id] = services.jobs.get(account.id, second_image.id).outputs
     update_asset(
+        UpdateAssetDeps.from_services(services),
         account.id,
         private_asset_id,
         labels=private_labels,
         rating=None,
         clear_rating=False,
         visibility=None,
-        assets=services.assets,
-        accounts=services.accounts,
-        policies=services.policies,
-        storage=services.asset_storage,
-        public_media=services.public_media,
-        clock=services.clock,
-        settings=services.settings,
     )
 
     customer_id, subscription_id = unique("cus"), unique("sub")
@@ -367,19 +311,10 @@ def add_webhook_endpoint(account_id: str) -> str:
 def run_generation_once(account_id: str, job_id: str, provider: FakeProvider, queue: KeptMessages) -> None:
     from atelier.usecases.run_generation import GenerationMessage
 
-    services = get_services()
     run_generation(
+        run_generation_deps(queue=queue, provider_for=lambda _name: provider),
         GenerationMessage(account_id=account_id, job_id=job_id, action="start"),
         receive_count=1,
-        jobs=services.jobs,
-        wallets=services.wallets,
-        uploads=services.uploads,
-        storage=services.asset_storage,
-        queue=queue,  # type: ignore[arg-type]
-        provider_for=lambda _name: provider,
-        clock=services.clock,
-        settings=services.settings,
-        safety=services.output_safety,
     )
 
 
@@ -397,28 +332,32 @@ def export_now(account: Account, *, receive_count: int = 1, asset_objects: Any =
     services = get_services()
     queue = KeptMessages()
     export = request_export(
+        RequestExportDeps(
+            exports=services.exports,
+            rate_limiter=services.rate_limiter,
+            queue=queue,
+            clock=services.clock,
+            settings=services.settings,
+        ),
         account.id,
-        exports=services.exports,
-        rate_limiter=services.rate_limiter,
-        queue=queue,  # type: ignore[arg-type]
-        clock=services.clock,
-        settings=services.settings,
     )
     [message] = queue.take()
     assert message == ExportMessage(account_id=account.id, export_id=export.id)
     build_export(
-        message,  # type: ignore[arg-type]
+        BuildExportDeps(
+            exports=services.exports,
+            privacy=services.privacy,
+            accounts=services.accounts,
+            asset_objects=asset_objects or services.asset_objects,
+            export_objects=services.export_objects,
+            mailer=services.mailer,
+            sent_emails=services.sent_emails,
+            clock=services.clock,
+            settings=services.settings,
+            events=events,
+        ),
+        message,
         receive_count=receive_count,
-        exports=services.exports,
-        privacy=services.privacy,
-        accounts=services.accounts,
-        asset_objects=asset_objects or services.asset_objects,
-        export_objects=services.export_objects,
-        mailer=services.mailer,
-        sent_emails=services.sent_emails,
-        clock=services.clock,
-        settings=services.settings,
-        events=events,
     )
     return services.exports.get(account.id, export.id)
 
@@ -454,18 +393,20 @@ def purger(
 
 
 def schedule(account: Account, clock: Any = None):
-    from atelier.usecases.schedule_deletion import schedule_deletion
+    from atelier.usecases.schedule_deletion import ScheduleDeletionDeps, schedule_deletion
 
     services = get_services()
     return schedule_deletion(
+        ScheduleDeletionDeps(
+            privacy=services.privacy,
+            accounts=services.accounts,
+            mailer=services.mailer,
+            sent_emails=services.sent_emails,
+            public_media=services.public_media,
+            clock=clock or services.clock,
+            settings=services.settings,
+        ),
         account.id,
-        privacy=services.privacy,
-        accounts=services.accounts,
-        mailer=services.mailer,
-        sent_emails=services.sent_emails,
-        public_media=services.public_media,
-        clock=clock or services.clock,
-        settings=services.settings,
     )
 
 

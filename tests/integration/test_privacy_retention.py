@@ -16,7 +16,7 @@ from atelier.ids import IdPrefix, new_id
 from atelier.models.accounts import SignInState
 from atelier.models.email import SentEmail
 from atelier.services import get_services
-from atelier.usecases.sweep_retention import sweep_retention
+from atelier.usecases.sweep_retention import SweepRetentionDeps, sweep_retention
 from tests.integration.test_privacy_helpers import MovedClock, create_account
 
 
@@ -33,11 +33,13 @@ def index_entry(pk: str, sk: str) -> tuple[str | None, str | None]:
 def sweep(clock):
     services = get_services()
     return sweep_retention(
-        retention=services.retention,
-        uploads=services.uploads,
-        storage=services.asset_storage,
-        clock=clock,
-        settings=services.settings,
+        SweepRetentionDeps(
+            retention=services.retention,
+            uploads=services.uploads,
+            storage=services.asset_storage,
+            clock=clock,
+            settings=services.settings,
+        )
     )
 
 

@@ -34,7 +34,7 @@ from tests.integration.test_privacy_helpers import (
     ready_account,
     schedule,
 )
-from tests.support.generation import KeptMessages
+from tests.support.generation import KeptMessages, submit_job_deps
 from tests.support.stack import forget_model_connections
 
 SWEEP, PURGE, RETENTION = "sweep-overdue-jobs", "purge-due-accounts", "retention-sweep"
@@ -71,6 +71,7 @@ class DueWork:
         # A job submitted two hours ago that never started: past its deadline.
         self.maker = ready_account(20)
         self.stuck_job = submit_job(
+            submit_job_deps(queue=KeptMessages(), clock=MovedClock(-timedelta(hours=2))),
             principal_of(self.maker),
             JobSubmission(
                 kind="image",
@@ -82,17 +83,6 @@ class DueWork:
             ),
             workspace_id=None,
             idempotency_key=None,
-            jobs=services.jobs,
-            wallets=services.wallets,
-            accounts=services.accounts,
-            policies=services.policies,
-            rate_limiter=services.rate_limiter,
-            moderation=services.moderation,
-            uploads=services.uploads,
-            storage=services.asset_storage,
-            queue=KeptMessages(),  # type: ignore[arg-type]
-            clock=MovedClock(-timedelta(hours=2)),
-            settings=services.settings,
         ).job
 
     def purged(self) -> bool:

@@ -20,11 +20,11 @@ from atelier.integrations.media_moderation import MediaModerationUnavailableErro
 from atelier.models.gallery import ReportStatus, TargetType
 from atelier.models.generation import Visibility
 from atelier.services import get_services
-from atelier.usecases.browse_gallery import browse_gallery
-from atelier.usecases.manage_assets import update_asset
-from atelier.usecases.manage_shares import create_share, open_share
+from atelier.usecases.browse_gallery import BrowseGalleryDeps, browse_gallery
+from atelier.usecases.manage_assets import UpdateAssetDeps, update_asset
+from atelier.usecases.manage_shares import CreateShareDeps, OpenShareDeps, create_share, open_share
 from atelier.usecases.publish_media import expose
-from atelier.usecases.screen_backlog import UNREADABLE, screen_unscreened_media
+from atelier.usecases.screen_backlog import UNREADABLE, ScreenBacklogDeps, screen_unscreened_media
 from atelier.usecases.screen_media import AUTOMATIC_REVIEWER, quarantine_key
 from tests.integration.test_generation import ready_account
 
@@ -70,45 +70,20 @@ def legacy_asset(account: Any, prompt: str, *, published: bool, shared: bool = F
     token = None
     if shared:
         token = create_share(
-            account.id,
-            TargetType.ASSET,
-            asset_id,
-            None,
-            shares=services.shares,
-            workflows=services.workflows,
-            accounts=services.accounts,
-            policies=services.policies,
-            clock=services.clock,
-            settings=services.settings,
+            CreateShareDeps.from_services(services), account.id, TargetType.ASSET, asset_id, None
         ).token
     return asset_id, token
 
 
 def sweep() -> dict[str, Any]:
     services = get_services()
-    return screen_unscreened_media(
-        accounts=services.policy_notices,
-        shares=services.shares,
-        moderation=services.moderation_actions,
-        safety=services.output_safety,
-        storage=services.asset_storage,
-        public_media=services.public_media,
-        clock=services.clock,
-        settings=services.settings,
-    )
+    return screen_unscreened_media(ScreenBacklogDeps.from_services(services))
 
 
 def gallery_ids() -> set[str]:
     services = get_services()
     page = browse_gallery(
-        kind=None,
-        cursor=None,
-        limit=100,
-        gallery=services.gallery,
-        storage=services.asset_storage,
-        media_base_url="",
-        clock=services.clock,
-        settings=services.settings,
+        BrowseGalleryDeps.from_services(services), kind=None, cursor=None, limit=100, media_base_url=""
     )
     return {item.entry.asset_id for item in page.items}
 
@@ -116,15 +91,7 @@ def gallery_ids() -> set[str]:
 def share_opens(token: str) -> bool:
     services = get_services()
     try:
-        open_share(
-            token,
-            shares=services.shares,
-            gallery=services.gallery,
-            workflows=services.workflows,
-            storage=services.asset_storage,
-            clock=services.clock,
-            settings=services.settings,
-        )
+        open_share(OpenShareDeps.from_services(services), token)
     except errors.NotFoundError:
         return False
     return True
@@ -229,19 +196,13 @@ def test_publishing_an_unscreened_item_lists_it_only_once_the_sweep_passes_it(se
     asset_id, _ = legacy_asset(account, "a mountain hut", published=False)
     # When its owner publishes it
     update_asset(
+        UpdateAssetDeps.from_services(services),
         account.id,
         asset_id,
         labels=None,
         rating=None,
         clear_rating=False,
         visibility=Visibility.PUBLIC,
-        assets=services.assets,
-        accounts=services.accounts,
-        policies=services.policies,
-        storage=services.asset_storage,
-        public_media=services.public_media,
-        clock=services.clock,
-        settings=services.settings,
     )
     # Then nothing of it is public yet
     assert asset_id not in gallery_ids()

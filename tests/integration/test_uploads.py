@@ -19,16 +19,17 @@ from atelier.services import get_services
 from atelier.settings import Settings
 from atelier.usecases.accept_terms import accept_terms
 from atelier.usecases.manage_uploads import (
+    StartUploadDeps,
     UploadQuotaExceededError,
     UploadRejectedError,
     start_upload,
     verified_reference_url,
 )
 from atelier.usecases.submit_job import JobSubmission, submit_job
-from atelier.usecases.sweep_retention import sweep_retention
+from atelier.usecases.sweep_retention import SweepRetentionDeps, sweep_retention
 from tests.integration.test_privacy_helpers import MovedClock
 from tests.support.client import signed_in
-from tests.support.generation import KeptMessages
+from tests.support.generation import KeptMessages, submit_job_deps
 from tests.support.money import give_credits, new_account
 from tests.support.personas import sign_up
 
@@ -73,17 +74,19 @@ def consenting_account(credits: int = 0) -> Account:
 def begin(account_id: str, content_type: str, size: int, *, settings: Settings | None = None, clock=None):
     services = get_services()
     return start_upload(
+        StartUploadDeps(
+            uploads=services.uploads,
+            accounts=services.accounts,
+            policies=services.policies,
+            rate_limiter=services.rate_limiter,
+            storage=services.asset_storage,
+            clock=clock or SystemClock(),
+            settings=settings or services.settings,
+        ),
         account_id,
         "holiday.jpg",
         content_type,
         size,
-        uploads=services.uploads,
-        accounts=services.accounts,
-        policies=services.policies,
-        rate_limiter=services.rate_limiter,
-        storage=services.asset_storage,
-        clock=clock or SystemClock(),
-        settings=settings or services.settings,
     )
 
 
@@ -276,8 +279,8 @@ def limited(**limits: int) -> Settings:
 
 
 def submit_with_references(account: Account, upload_ids: list[str]):
-    services = get_services()
     return submit_job(
+        submit_job_deps(queue=KeptMessages()),
         Principal(
             kind=PrincipalKind.ACCOUNT,
             account_id=account.id,
@@ -295,28 +298,19 @@ def submit_with_references(account: Account, upload_ids: list[str]):
         ),
         workspace_id=None,
         idempotency_key=None,
-        jobs=services.jobs,
-        wallets=services.wallets,
-        accounts=services.accounts,
-        policies=services.policies,
-        rate_limiter=services.rate_limiter,
-        moderation=services.moderation,
-        uploads=services.uploads,
-        storage=services.asset_storage,
-        queue=KeptMessages(),  # type: ignore[arg-type]
-        clock=services.clock,
-        settings=services.settings,
     )
 
 
 def sweep_at(offset: timedelta) -> dict[str, int]:
     services = get_services()
     return sweep_retention(
-        retention=services.retention,
-        uploads=services.uploads,
-        storage=services.asset_storage,
-        clock=MovedClock(offset),
-        settings=services.settings,
+        SweepRetentionDeps(
+            retention=services.retention,
+            uploads=services.uploads,
+            storage=services.asset_storage,
+            clock=MovedClock(offset),
+            settings=services.settings,
+        )
     )
 
 

@@ -14,11 +14,11 @@ from atelier.clock import isoformat
 from atelier.models.email import EmailKind
 from atelier.models.webhooks import DeliveryStatus, WebhookEventType
 from atelier.services import get_services
-from atelier.usecases.deliver_webhooks import DeliveryMessage, WebhookEvents, deliver
+from atelier.usecases.deliver_webhooks import DeliverWebhookDeps, DeliveryMessage, WebhookEvents, deliver
 from atelier.usecases.manage_webhooks import create_endpoint, send_test_event
 from tests.integration.test_money import NullMailer
 from tests.integration.test_privacy_helpers import create_account, export_now
-from tests.support.generation import KeptMessages
+from tests.support.generation import KeptMessages, submit_job_deps
 
 
 @dataclass
@@ -61,15 +61,17 @@ def endpoint_for(
 def run(message: DeliveryMessage, queue: KeptMessages, sender: ScriptedSender, clock: SetClock, mailer=None):
     services = get_services()
     return deliver(
+        DeliverWebhookDeps(
+            webhooks=services.webhooks,
+            queue=queue,
+            sender=sender,
+            accounts=services.accounts,
+            mailer=mailer or NullMailer(),
+            sent_emails=services.sent_emails,
+            clock=clock,
+            settings=services.settings,
+        ),
         message,
-        webhooks=services.webhooks,
-        queue=queue,  # type: ignore[arg-type]
-        sender=sender,  # type: ignore[arg-type]
-        accounts=services.accounts,
-        mailer=mailer or NullMailer(),
-        sent_emails=services.sent_emails,
-        clock=clock,
-        settings=services.settings,
         rng=lambda: 0.5,
     )
 
@@ -190,7 +192,7 @@ def test_one_event_announced_twice_reaches_the_receiver_once(stack):
 
 def test_a_ready_export_and_a_scheduled_deletion_are_announced_with_ids_and_status_only(stack):
     # Given an endpoint subscribed to exports and deletions
-    from atelier.usecases.schedule_deletion import schedule_deletion
+    from atelier.usecases.schedule_deletion import ScheduleDeletionDeps, schedule_deletion
 
     clock, queue, sender = SetClock(), KeptMessages(), ScriptedSender(status=200)
     account = create_account()
@@ -203,15 +205,17 @@ def test_a_ready_export_and_a_scheduled_deletion_are_announced_with_ids_and_stat
     export = export_now(account, events=events)
     assert export is not None
     state = schedule_deletion(
+        ScheduleDeletionDeps(
+            privacy=services.privacy,
+            accounts=services.accounts,
+            public_media=services.public_media,
+            mailer=NullMailer(),
+            sent_emails=services.sent_emails,
+            clock=services.clock,
+            settings=services.settings,
+            events=events,
+        ),
         account.id,
-        privacy=services.privacy,
-        accounts=services.accounts,
-        public_media=services.public_media,
-        mailer=NullMailer(),
-        sent_emails=services.sent_emails,
-        clock=services.clock,
-        settings=services.settings,
-        events=events,
     )
     assert drain(queue, sender, clock) == [DeliveryStatus.DELIVERED, DeliveryStatus.DELIVERED]
 
@@ -251,6 +255,7 @@ def test_credits_low_is_sent_once_when_a_job_takes_the_balance_below_the_thresho
 
     def new_job() -> None:
         submit_job(
+            submit_job_deps(queue=KeptMessages(), events=events),
             principal_of(account),
             JobSubmission(
                 kind="image",
@@ -262,18 +267,6 @@ def test_credits_low_is_sent_once_when_a_job_takes_the_balance_below_the_thresho
             ),
             workspace_id=None,
             idempotency_key=None,
-            jobs=services.jobs,
-            wallets=services.wallets,
-            accounts=services.accounts,
-            policies=services.policies,
-            rate_limiter=services.rate_limiter,
-            moderation=services.moderation,
-            uploads=services.uploads,
-            storage=services.asset_storage,
-            queue=KeptMessages(),  # type: ignore[arg-type]
-            clock=services.clock,
-            settings=services.settings,
-            events=events,
         )
 
     # When two jobs are submitted, the first taking the balance below the threshold

@@ -209,10 +209,12 @@ def clock_moved(by: timedelta) -> Iterator[None]:
             return real.now() + by
 
     services.clock = MovedClock()
+    services.forget_dependencies()  # built with the real clock
     try:
         yield
     finally:
         services.clock = real
+        services.forget_dependencies()
 
 
 def run_schedule(stack: LocalRuntime, name: str) -> dict[str, Any]:

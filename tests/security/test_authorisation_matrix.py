@@ -34,7 +34,7 @@ from atelier.models.accounts import Account, Scope
 from atelier.models.gallery import ReportReason, TargetType
 from atelier.services import get_services
 from atelier.usecases.open_session import open_session
-from atelier.usecases.report_content import report_content
+from atelier.usecases.report_content import ReportContentDeps, report_content
 from local.runtime import LocalRuntime
 from tests.support.client import ApiClient
 from tests.support.money import give_credits
@@ -519,24 +519,12 @@ def open_report(world: World) -> str:
     """A report on one of the owner's public assets, for the admin to resolve."""
     services = get_services()
     report = report_content(
+        ReportContentDeps.from_services(services),
         _account(world.personas[OTHER]).id,
         TargetType.ASSET,
         world.owner.asset("reported", public=True),
         ReportReason.VIOLENCE,
         None,
-        accounts=services.accounts,
-        policies=services.policies,
-        assets=services.assets,
-        reports=services.reports,
-        moderation=services.moderation_actions,
-        shares=services.shares,
-        workflows=services.workflows,
-        gallery=services.gallery,
-        rate_limiter=services.rate_limiter,
-        mailer=services.mailer,
-        public_media=services.public_media,
-        clock=services.clock,
-        settings=services.settings,
     )
     return report.id
 

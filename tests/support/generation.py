@@ -1,10 +1,12 @@
-"""A programmable inference provider and a queue that keeps messages, for pipeline tests."""
+"""A programmable inference provider, a queue that keeps messages, and the submission and worker
+dependencies as the platform builds them with a test's stand-ins, for pipeline tests."""
 
 from __future__ import annotations
 
 import io
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from atelier.integrations.inference.base import (
     CallbackSignatureError,
@@ -14,6 +16,21 @@ from atelier.integrations.inference.base import (
     ProviderOutput,
     ProviderStatus,
 )
+from atelier.services import get_services
+from atelier.usecases.run_generation import RunGenerationDeps
+from atelier.usecases.submit_job import SubmitJobDeps
+
+
+def submit_job_deps(**stand_ins: Any) -> SubmitJobDeps:
+    """What the jobs route submits with, some collaborators replaced (a kept queue, a moved clock,
+    other settings); no webhook is sent unless `events` is given."""
+    return replace(SubmitJobDeps.from_services(get_services()), **{"events": None, **stand_ins})
+
+
+def run_generation_deps(**stand_ins: Any) -> RunGenerationDeps:
+    """What the worker runs a step with, some collaborators replaced (a fake provider, a kept queue);
+    no webhook is sent unless `events` is given."""
+    return replace(RunGenerationDeps.from_services(get_services()), **{"events": None, **stand_ins})
 
 
 def png_bytes(width: int = 64, height: int = 48, colour: tuple[int, int, int] = (200, 30, 90)) -> bytes:

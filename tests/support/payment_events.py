@@ -11,7 +11,7 @@ from atelier.integrations.payments.base import PaymentEvent, PaymentEventKind
 from atelier.models.billing import Money
 from atelier.models.email import OutgoingEmail
 from atelier.services import get_services
-from atelier.usecases.handle_payment_event import Outcome, handle_payment_event
+from atelier.usecases.handle_payment_event import Outcome, PaymentEventDeps, handle_payment_event
 
 PACK_PRICES = {"pack_starter": 999, "pack_studio": 4499}
 _REVERSAL_EVENT_TYPES = {
@@ -36,14 +36,16 @@ def handle_event(
     """Handles one event as the webhook function does, mailing into `mailer` (kept, by default)."""
     services = get_services()
     return handle_payment_event(
+        PaymentEventDeps(
+            payments=services.payments,
+            wallets=services.wallets,
+            accounts=accounts or services.accounts,
+            mailer=mailer or KeptMail(),
+            sent_emails=services.sent_emails,
+            clock=services.clock,
+            settings=services.settings,
+        ),
         event,
-        payments=services.payments,
-        wallets=services.wallets,
-        accounts=accounts or services.accounts,
-        mailer=mailer or KeptMail(),
-        sent_emails=services.sent_emails,
-        clock=services.clock,
-        settings=services.settings,
     )
 
 

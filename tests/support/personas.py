@@ -25,16 +25,16 @@ from atelier.models.generation import Asset, Visibility
 from atelier.models.privacy import Export, ExportStatus
 from atelier.models.webhooks import DeliveryStatus, WebhookEventType
 from atelier.services import get_services
-from atelier.usecases.create_api_key import create_api_key
+from atelier.usecases.create_api_key import CreateApiKeyDeps, create_api_key
 from atelier.usecases.deliver_webhooks import WebhookEvents
 from atelier.usecases.handle_payment_event import Outcome
-from atelier.usecases.manage_assets import update_asset
+from atelier.usecases.manage_assets import UpdateAssetDeps, update_asset
 from atelier.usecases.manage_webhooks import create_endpoint, send_test_event
 from atelier.usecases.manage_workflows import create_workflow
 from atelier.usecases.manage_workspaces import create_workspace
 from atelier.usecases.submit_job import JobSubmission, submit_job
 from tests.support.client import ApiClient, signed_in
-from tests.support.generation import KeptMessages, png_bytes
+from tests.support.generation import KeptMessages, png_bytes, submit_job_deps
 from tests.support.payment_events import handle_event, pack_purchase, reversal
 
 ANONYMOUS = "anonymous"
@@ -87,18 +87,7 @@ def with_api_key(base_url: str, account: Account, scopes: frozenset[Scope] = fro
     """A client that authenticates with a new API key of the account's, with every scope unless
     others are named, and carries no cookie."""
     services = get_services()
-    created = create_api_key(
-        account.id,
-        "automation",
-        scopes,
-        api_keys=services.api_keys,
-        accounts=services.accounts,
-        rate_limiter=services.rate_limiter,
-        mailer=services.mailer,
-        sent_emails=services.sent_emails,
-        clock=services.clock,
-        settings=services.settings,
-    )
+    created = create_api_key(CreateApiKeyDeps.from_services(services), account.id, "automation", scopes)
     return ApiClient(base_url, api_key=created.key)
 
 
@@ -218,26 +207,21 @@ class Holdings:
         asset_item(asset).save()
         if public:
             update_asset(
+                UpdateAssetDeps.from_services(services),
                 account.id,
                 asset.id,
                 labels=None,
                 rating=None,
                 clear_rating=False,
                 visibility=Visibility.PUBLIC,
-                assets=services.assets,
-                accounts=services.accounts,
-                policies=services.policies,
-                storage=services.asset_storage,
-                public_media=services.public_media,
-                clock=services.clock,
-                settings=services.settings,
             )
         return asset.id
 
     def _make_job(self) -> str:
         """A submitted job that stays queued: its message is kept back from the worker."""
-        services, account = get_services(), self.account
+        account = self.account
         submitted = submit_job(
+            submit_job_deps(queue=KeptMessages()),
             Principal(
                 kind=PrincipalKind.ACCOUNT,
                 account_id=account.id,
@@ -255,17 +239,6 @@ class Holdings:
             ),
             workspace_id=None,
             idempotency_key=None,
-            jobs=services.jobs,
-            wallets=services.wallets,
-            accounts=services.accounts,
-            policies=services.policies,
-            rate_limiter=services.rate_limiter,
-            moderation=services.moderation,
-            uploads=services.uploads,
-            storage=services.asset_storage,
-            queue=KeptMessages(),  # type: ignore[arg-type]
-            clock=services.clock,
-            settings=services.settings,
         )
         return submitted.job.id
 
@@ -307,17 +280,7 @@ class Holdings:
 
     def _make_api_key(self) -> str:
         services = get_services()
-        created = create_api_key(
-            self.account.id,
-            "script",
-            api_keys=services.api_keys,
-            accounts=services.accounts,
-            rate_limiter=services.rate_limiter,
-            mailer=services.mailer,
-            sent_emails=services.sent_emails,
-            clock=services.clock,
-            settings=services.settings,
-        )
+        created = create_api_key(CreateApiKeyDeps.from_services(services), self.account.id, "script")
         return created.api_key.id
 
     def _make_export(self) -> str:

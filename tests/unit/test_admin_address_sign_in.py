@@ -13,7 +13,7 @@ from atelier.clock import SystemClock
 from atelier.integrations.oidc import ProviderTokens
 from atelier.models.accounts import Identity, SignInState
 from atelier.settings import Settings
-from atelier.usecases.complete_sign_in import complete_sign_in
+from atelier.usecases.complete_sign_in import CompleteSignInDeps, complete_sign_in
 
 ADMIN = "moderator@atelier.example"
 
@@ -61,17 +61,19 @@ class _Accounts:
 def _sign_in(email: str, *, verified: bool) -> None:
     identity = Identity(issuer="https://idp.example", subject="s-1", email=email, email_verified=verified)
     complete_sign_in(
+        CompleteSignInDeps(
+            provider_for=lambda _name: _Provider(identity),
+            states=_States(),
+            accounts=_Accounts(),
+            sessions=None,
+            clock=SystemClock(),
+            settings=Settings(admin_emails=[ADMIN]),
+        ),
         code="code-1",
         state="state-1",
         provider_error=None,
         browser_binding="binding-1",
         callback_url="https://api.example/v1/auth/callback",
-        provider_for=lambda _name: _Provider(identity),  # type: ignore[arg-type,return-value]
-        states=_States(),  # type: ignore[arg-type]
-        accounts=_Accounts(),  # type: ignore[arg-type]
-        sessions=None,  # type: ignore[arg-type]
-        clock=SystemClock(),
-        settings=Settings(admin_emails=[ADMIN]),
     )
 
 

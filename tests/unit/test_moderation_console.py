@@ -24,7 +24,7 @@ from atelier.models.gallery import (
 from atelier.models.generation import Visibility
 from atelier.settings import Settings
 from atelier.usecases.read_audit_trail import read_audit_trail
-from atelier.usecases.review_report import review_report
+from atelier.usecases.review_report import ReviewReportDeps, review_report
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 REPORT_ID = new_id(IdPrefix.REPORT)
@@ -117,13 +117,15 @@ class FixedClock:
 
 def review(report: Report, moderation: FakeModeration, *, workflows: FakeWorkflows | None = None, owner=None):
     return review_report(
+        ReviewReportDeps(
+            reports=cast(Any, FakeReports(report, a_report(target_id="ast_other", id=OTHER_REPORT_ID))),
+            accounts=cast(Any, FakeAccounts(*([owner] if owner else []))),
+            moderation=cast(Any, moderation),
+            workflows=cast(Any, workflows or FakeWorkflows()),
+            storage=cast(Any, FakeStorage()),
+            settings=Settings(download_url_seconds=120),
+        ),
         report.id,
-        reports=cast(Any, FakeReports(report, a_report(target_id="ast_other", id=OTHER_REPORT_ID))),
-        accounts=cast(Any, FakeAccounts(*([owner] if owner else []))),
-        moderation=cast(Any, moderation),
-        workflows=cast(Any, workflows or FakeWorkflows()),
-        storage=cast(Any, FakeStorage()),
-        settings=Settings(download_url_seconds=120),
     )
 
 
@@ -213,13 +215,15 @@ def test_a_reported_workflow_shows_its_name_visibility_and_takedown():
 def test_an_unknown_or_malformed_report_id_is_not_found(report_id):
     with pytest.raises(errors.NotFoundError):
         review_report(
+            ReviewReportDeps(
+                reports=cast(Any, FakeReports(a_report())),
+                accounts=cast(Any, FakeAccounts()),
+                moderation=cast(Any, FakeModeration()),
+                workflows=cast(Any, FakeWorkflows()),
+                storage=cast(Any, FakeStorage()),
+                settings=Settings(),
+            ),
             report_id,
-            reports=cast(Any, FakeReports(a_report())),
-            accounts=cast(Any, FakeAccounts()),
-            moderation=cast(Any, FakeModeration()),
-            workflows=cast(Any, FakeWorkflows()),
-            storage=cast(Any, FakeStorage()),
-            settings=Settings(),
         )
 
 

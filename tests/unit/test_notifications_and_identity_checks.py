@@ -16,7 +16,7 @@ from atelier.models.accounts import Account, Identity, SignInState, Workspace
 from atelier.models.email import EmailKind, OutgoingEmail, SentEmail, clean_display_name, deliverable_address
 from atelier.observability import metrics
 from atelier.settings import Settings
-from atelier.usecases.complete_sign_in import complete_sign_in
+from atelier.usecases.complete_sign_in import CompleteSignInDeps, complete_sign_in
 from atelier.usecases.send_email import send_email
 
 
@@ -67,17 +67,19 @@ def _sign_in(email: str, name: str = "") -> _Accounts:
     accounts = _Accounts()
     identity = Identity(issuer="https://idp.example", subject="s-1", email=email, email_verified=True, name=name)
     complete_sign_in(
+        CompleteSignInDeps(
+            provider_for=lambda _name: _Provider(identity),
+            states=_States(),
+            accounts=accounts,
+            sessions=_Sessions(),
+            clock=SystemClock(),
+            settings=Settings(),
+        ),
         code="code-1",
         state="state-1",
         provider_error=None,
         browser_binding="binding-1",
         callback_url="https://api.example/v1/auth/callback",
-        provider_for=lambda _name: _Provider(identity),  # type: ignore[arg-type,return-value]
-        states=_States(),  # type: ignore[arg-type]
-        accounts=accounts,  # type: ignore[arg-type]
-        sessions=_Sessions(),  # type: ignore[arg-type]
-        clock=SystemClock(),
-        settings=Settings(),
     )
     return accounts
 

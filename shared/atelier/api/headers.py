@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 from atelier.settings import Settings
 
 BASE_SECURITY_HEADERS: dict[str, str] = {
@@ -31,7 +29,7 @@ def web_content_security_policy(settings: Settings) -> str:
 
 
 def _object_store_origins(settings: Settings) -> list[str]:
-    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    endpoint = settings.aws_endpoint_url_s3 or settings.aws_endpoint_url
     if endpoint:
         return [endpoint.rstrip("/")]
     return [f"https://s3.{settings.aws_region}.amazonaws.com", "https://s3.amazonaws.com"]

@@ -7,6 +7,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from atelier import errors, tokens
 from atelier.clock import Clock
@@ -15,6 +16,9 @@ from atelier.data.sign_in_states import SignInStateRepository
 from atelier.integrations.oidc import OidcProvider
 from atelier.models.accounts import SignInState
 from atelier.settings import Settings
+
+if TYPE_CHECKING:
+    from atelier.services import Services
 
 # A path on this site, or nothing (which means "/"): a `/` not followed by another `/` (nor by a
 # backslash, which is no allowed character). Written without lookarounds, so the login route's
@@ -46,7 +50,27 @@ def code_challenge(verifier: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
+@dataclass(frozen=True)
+class BeginSignInDeps:
+    """What `begin_sign_in` works with, built once per function (`Services.dependencies`)."""
+
+    states: SignInStateRepository
+    rate_limiter: RateLimiter
+    clock: Clock
+    settings: Settings
+
+    @classmethod
+    def from_services(cls, services: Services) -> BeginSignInDeps:
+        return cls(
+            states=services.sign_in_states,
+            rate_limiter=services.rate_limiter,
+            clock=services.clock,
+            settings=services.settings,
+        )
+
+
 def begin_sign_in(
+    deps: BeginSignInDeps,
     *,
     provider_name: str,
     provider: OidcProvider,
@@ -54,22 +78,18 @@ def begin_sign_in(
     redirect_to: str | None,
     login_hint: str | None,
     client_address: str,
-    states: SignInStateRepository,
-    rate_limiter: RateLimiter,
-    clock: Clock,
-    settings: Settings,
 ) -> SignInStart:
     destination = safe_redirect_path(redirect_to)
-    now = clock.now()
-    rate_limiter.hit(
+    now = deps.clock.now()
+    deps.rate_limiter.hit(
         "sign-in",
         client_address,
-        limit=settings.sign_in_limit_per_address,
-        window_seconds=settings.sign_in_window_seconds,
+        limit=deps.settings.sign_in_limit_per_address,
+        window_seconds=deps.settings.sign_in_window_seconds,
         now=now,
     )
     state, nonce, verifier, binding = (tokens.new_token() for _ in range(4))
-    states.save(
+    deps.states.save(
         SignInState(
             state_hash=tokens.hash_token(state),
             browser_binding_hash=tokens.hash_token(binding),
@@ -77,7 +97,7 @@ def begin_sign_in(
             code_verifier=verifier,
             provider=provider_name,
             redirect_to=destination,
-            expires_at=now + timedelta(seconds=settings.sign_in_state_seconds),
+            expires_at=now + timedelta(seconds=deps.settings.sign_in_state_seconds),
         )
     )
     url = provider.authorization_url(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from atelier.clock import Clock, isoformat
 from atelier.data.gallery import GalleryCursor, GalleryRepository, previous_month
@@ -15,6 +16,9 @@ from atelier.integrations.public_media import POSTER, THUMBNAIL, file_name, publ
 from atelier.integrations.storage import ObjectStore
 from atelier.models.gallery import GalleryEntry
 from atelier.settings import Settings
+
+if TYPE_CHECKING:
+    from atelier.services import Services
 
 
 @dataclass(frozen=True)
@@ -75,35 +79,53 @@ def media_view(
     )
 
 
+@dataclass(frozen=True)
+class BrowseGalleryDeps:
+    """What `browse_gallery` works with, built once per function (`Services.dependencies`)."""
+
+    gallery: GalleryRepository
+    storage: ObjectStore
+    clock: Clock
+    settings: Settings
+
+    @classmethod
+    def from_services(cls, services: Services) -> BrowseGalleryDeps:
+        return cls(
+            gallery=services.gallery,
+            storage=services.asset_storage,
+            clock=services.clock,
+            settings=services.settings,
+        )
+
+
 def browse_gallery(
+    deps: BrowseGalleryDeps,
     *,
     kind: str | None,
     cursor: str | None,
     limit: int,
-    gallery: GalleryRepository,
-    storage: ObjectStore,
     media_base_url: str,
-    clock: Clock,
-    settings: Settings,
 ) -> GalleryPage:
-    position = GalleryCursor.decode(cursor) if cursor else GalleryCursor(month=isoformat(clock.now())[:7], after=None)
-    entries, after = gallery.month_page(kind, position, limit)
+    position = (
+        GalleryCursor.decode(cursor) if cursor else GalleryCursor(month=isoformat(deps.clock.now())[:7], after=None)
+    )
+    entries, after = deps.gallery.month_page(kind, position, limit)
     if after is not None:
         next_position: GalleryCursor | None = GalleryCursor(month=position.month, after=after)
-    elif position.month > settings.gallery_first_month:
+    elif position.month > deps.settings.gallery_first_month:
         # This month is done: the next page starts at the end of the month before.
         next_position = GalleryCursor(month=previous_month(position.month), after=None)
     else:
         next_position = None
-    owners = gallery.public_owners(entry.owner_id for entry in entries) if entries else {}
+    owners = deps.gallery.public_owners(entry.owner_id for entry in entries) if entries else {}
     views = [
         media_view(
             entry,
             owners[entry.owner_id].name,
-            public_handle(entry.owner_id, settings),
-            storage=storage,
+            public_handle(entry.owner_id, deps.settings),
+            storage=deps.storage,
             media_base_url=media_base_url,
-            settings=settings,
+            settings=deps.settings,
         )
         for entry in entries
         # An owner gone, suspended, or whose deletion is scheduled, is never shown (for a deletion the

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -43,6 +44,7 @@ from atelier.usecases.send_email import send_email
 
 if TYPE_CHECKING:
     from atelier.integrations.zipstream import ZipStream
+    from atelier.services import Services
     from atelier.usecases.deliver_webhooks import WebhookEvents
 
 FORMAT_VERSION = 1
@@ -117,31 +119,57 @@ def download_link(export: Export, storage: ObjectStore, *, seconds: int) -> str:
     return storage.presigned_get(export.object_key, max(1, seconds), filename=filename)
 
 
+@dataclass(frozen=True)
+class BuildExportDeps:
+    """What `build_export` works with, built once per function (`Services.dependencies`)."""
+
+    exports: ExportRepository
+    privacy: PrivacyRepository
+    accounts: AccountRepository
+    asset_objects: BulkObjectStore
+    export_objects: BulkObjectStore
+    mailer: Mailer
+    sent_emails: SentEmailRepository
+    clock: Clock
+    settings: Settings
+    events: WebhookEvents | None = None
+
+    @classmethod
+    def from_services(cls, services: Services) -> BuildExportDeps:
+        return cls(
+            exports=services.exports,
+            privacy=services.privacy,
+            accounts=services.accounts,
+            asset_objects=services.asset_objects,
+            export_objects=services.export_objects,
+            mailer=services.mailer,
+            sent_emails=services.sent_emails,
+            clock=services.clock,
+            settings=services.settings,
+            events=services.webhook_events,
+        )
+
+
 def build_export(
+    deps: BuildExportDeps,
     message: ExportMessage,
     *,
     receive_count: int,
-    exports: ExportRepository,
-    privacy: PrivacyRepository,
-    accounts: AccountRepository,
-    asset_objects: BulkObjectStore,
-    export_objects: BulkObjectStore,
-    mailer: Mailer,
-    sent_emails: SentEmailRepository,
-    clock: Clock,
-    settings: Settings,
-    events: WebhookEvents | None = None,
 ) -> ExportStatus | None:
     """Answers the export's status after this delivery (None when it was already finished or is
     gone). A failure is retried by the queue; on the last delivery the export is marked failed,
     with why, and a new request may be made."""
-    export = exports.start(message.account_id, message.export_id, clock.now())
+    export = deps.exports.start(message.account_id, message.export_id, deps.clock.now())
     if export is None:
         return None
-    account = accounts.get(message.account_id)
+    account = deps.accounts.get(message.account_id)
     if account is None:
-        exports.fail(
-            message.account_id, export.id, code="account_gone", message="The account no longer exists.", now=clock.now()
+        deps.exports.fail(
+            message.account_id,
+            export.id,
+            code="account_gone",
+            message="The account no longer exists.",
+            now=deps.clock.now(),
         )
         return ExportStatus.FAILED
     key = export_key(account.id, export.id)
@@ -150,44 +178,44 @@ def build_export(
             account,
             export,
             key,
-            privacy=privacy,
-            asset_objects=asset_objects,
-            export_objects=export_objects,
-            clock=clock,
-            settings=settings,
+            privacy=deps.privacy,
+            asset_objects=deps.asset_objects,
+            export_objects=deps.export_objects,
+            clock=deps.clock,
+            settings=deps.settings,
         )
     except Exception:
-        if receive_count < settings.export_max_receives:
+        if receive_count < deps.settings.export_max_receives:
             logger.warning("export attempt failed", extra={"export_id": export.id, "attempt": receive_count})
             raise
         logger.exception("export failed", extra={"export_id": export.id})
-        exports.fail(
+        deps.exports.fail(
             account.id,
             export.id,
             code="export_failed",
             message="The export could not be built; request a new one.",
-            now=clock.now(),
+            now=deps.clock.now(),
         )
-        if events is not None:
-            events.export_finished(account.id, export.id, ready=False, occurred_at=clock.now())
+        if deps.events is not None:
+            deps.events.export_finished(account.id, export.id, ready=False, occurred_at=deps.clock.now())
         record_metric("ExportsFailed")
         return ExportStatus.FAILED
-    now = clock.now()
-    available_until = now + timedelta(seconds=settings.export_available_seconds)
-    if not exports.finish(
+    now = deps.clock.now()
+    available_until = now + timedelta(seconds=deps.settings.export_available_seconds)
+    if not deps.exports.finish(
         account.id, export.id, object_key=key, size_bytes=size, available_until=available_until, now=now
     ):
         # No longer wanted (the account was purged while this ran): nothing is left behind.
-        export_objects.delete([key])
+        deps.export_objects.delete([key])
         return None
     ready = export.model_copy(update={"object_key": key, "available_until": available_until})
-    site = message.site_base_url or settings.api_base_url
+    site = message.site_base_url or deps.settings.api_base_url
     # The studio's page when the studio's address is known (it asks the person to sign in first,
     # and hands out a fresh link); the archive's own link otherwise.
     link = (
         export_page_link(site, export.id)
         if site
-        else download_link(ready, export_objects, seconds=settings.export_available_seconds)
+        else download_link(ready, deps.export_objects, seconds=deps.settings.export_available_seconds)
     )
     send_email(
         account,
@@ -198,12 +226,12 @@ def build_export(
         f"The archive is deleted on {isoformat(available_until)}; until then you can also download "
         "it from the privacy section of your settings. If you did not ask for this export, sign in "
         "and end your other sessions.",
-        mailer=mailer,
-        sent_emails=sent_emails,
-        clock=clock,
+        mailer=deps.mailer,
+        sent_emails=deps.sent_emails,
+        clock=deps.clock,
     )
-    if events is not None:
-        events.export_finished(
+    if deps.events is not None:
+        deps.events.export_finished(
             account.id, export.id, ready=True, occurred_at=now, expires_at=available_until, size_bytes=size
         )
     logger.info("export ready", extra={"export_id": export.id, "size_bytes": size})

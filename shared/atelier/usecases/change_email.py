@@ -10,7 +10,9 @@ transaction.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from atelier import errors, tokens
@@ -25,6 +27,9 @@ from atelier.models.email import EmailKind
 from atelier.settings import Settings
 from atelier.usecases.moderate import is_admin_address
 from atelier.usecases.send_email import send_email
+
+if TYPE_CHECKING:
+    from atelier.services import Services
 
 # The web page the emailed link opens; it posts the token to POST /v1/me/email-confirmations.
 CONFIRMATION_PAGE = "/settings/email"
@@ -100,37 +105,54 @@ def request_email_change(
     return change
 
 
+@dataclass(frozen=True)
+class ConfirmEmailChangeDeps:
+    """What `confirm_email_change` works with, built once per function (`Services.dependencies`)."""
+
+    accounts: AccountRepository
+    email_changes: EmailChangeRepository
+    mailer: Mailer
+    sent_emails: SentEmailRepository
+    clock: Clock
+    settings: Settings
+
+    @classmethod
+    def from_services(cls, services: Services) -> ConfirmEmailChangeDeps:
+        return cls(
+            accounts=services.accounts,
+            email_changes=services.email_changes,
+            mailer=services.mailer,
+            sent_emails=services.sent_emails,
+            clock=services.clock,
+            settings=services.settings,
+        )
+
+
 def confirm_email_change(
+    deps: ConfirmEmailChangeDeps,
     account_id: str,
     token: str,
-    *,
-    accounts: AccountRepository,
-    email_changes: EmailChangeRepository,
-    mailer: Mailer,
-    sent_emails: SentEmailRepository,
-    clock: Clock,
-    settings: Settings,
 ) -> Account:
-    before = accounts.require(account_id)
-    change = email_changes.pending(account_id)
+    before = deps.accounts.require(account_id)
+    change = deps.email_changes.pending(account_id)
     if change is None or not tokens.same(change.token_hash, tokens.hash_token(token)):
         raise EmailConfirmationInvalidError(details=[{"field": "token", "location": "body"}])
-    if clock.now() >= change.expires_at:
+    if deps.clock.now() >= change.expires_at:
         raise EmailConfirmationInvalidError(details=[{"field": "token", "location": "body"}])
     # Checked again: the admin list may have changed since the request.
-    refuse_admin_address(change.new_email, before.email, settings)
-    if not email_changes.apply(change):
+    refuse_admin_address(change.new_email, before.email, deps.settings)
+    if not deps.email_changes.apply(change):
         # Used or replaced meanwhile (a second click, a newer request).
         raise EmailConfirmationInvalidError(details=[{"field": "token", "location": "body"}])
-    after = accounts.require(account_id)
+    after = deps.accounts.require(account_id)
     send_email(
         before,
         EmailKind.SECURITY,
         "Your Atelier email address was changed",
         f"The email address of your Atelier account is now {change.new_email}. If you did not do "
         "this, contact support and end all sessions.",
-        mailer=mailer,
-        sent_emails=sent_emails,
-        clock=clock,
+        mailer=deps.mailer,
+        sent_emails=deps.sent_emails,
+        clock=deps.clock,
     )
     return after

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from atelier import errors, tokens
 from atelier.clock import Clock
@@ -20,6 +21,9 @@ from atelier.models.email import clean_display_name, deliverable_address
 from atelier.settings import Settings
 from atelier.usecases.moderate import is_admin_address
 from atelier.usecases.open_session import open_session
+
+if TYPE_CHECKING:
+    from atelier.services import Services
 
 DEFAULT_WORKSPACE_NAME = "Personal"
 # Where a sign-in lands while the account's deletion is scheduled, whatever page it started from:
@@ -36,7 +40,31 @@ class SignInResult:
     created: bool
 
 
+@dataclass(frozen=True)
+class CompleteSignInDeps:
+    """What `complete_sign_in` works with, built once per function (`Services.dependencies`)."""
+
+    provider_for: Callable[[str], OidcProvider]
+    states: SignInStateRepository
+    accounts: AccountRepository
+    sessions: SessionRepository
+    clock: Clock
+    settings: Settings
+
+    @classmethod
+    def from_services(cls, services: Services) -> CompleteSignInDeps:
+        return cls(
+            provider_for=services.oidc_provider,
+            states=services.sign_in_states,
+            accounts=services.accounts,
+            sessions=services.sessions,
+            clock=services.clock,
+            settings=services.settings,
+        )
+
+
 def complete_sign_in(
+    deps: CompleteSignInDeps,
     *,
     code: str | None,
     state: str | None,
@@ -44,35 +72,29 @@ def complete_sign_in(
     response_issuer: str | None = None,
     browser_binding: str | None,
     callback_url: str,
-    provider_for: Callable[[str], OidcProvider],
-    states: SignInStateRepository,
-    accounts: AccountRepository,
-    sessions: SessionRepository,
-    clock: Clock,
-    settings: Settings,
 ) -> SignInResult:
     if not state or not browser_binding:
         raise errors.SignInFailedError()
     # Consumed before anything else, so a callback URL works once only, whatever happens next.
-    pending = states.consume(tokens.hash_token(state))
-    now = clock.now()
+    pending = deps.states.consume(tokens.hash_token(state))
+    now = deps.clock.now()
     if pending is None or now >= pending.expires_at:
         raise errors.SignInFailedError()
     if not tokens.same(pending.browser_binding_hash, tokens.hash_token(browser_binding)):
         raise errors.SignInFailedError()
-    provider = provider_for(pending.provider)
+    provider = deps.provider_for(pending.provider)
     # Before the answer is read at all, error or code: it must come from the provider asked.
     provider.check_response_issuer(response_issuer)
     if provider_error or not code:
         raise errors.SignInFailedError("The identity provider did not approve the sign-in.")
     provider_tokens = provider.exchange_code(code=code, code_verifier=pending.code_verifier, redirect_uri=callback_url)
     identity = _checked(provider.identify(provider_tokens, nonce=pending.nonce))
-    if not identity.email_verified and is_admin_address(identity.email, settings):
+    if not identity.email_verified and is_admin_address(identity.email, deps.settings):
         # The admin role goes with the address: only an address its provider vouches for claims it.
         raise errors.SignInFailedError("The identity provider has not verified this email address.")
 
-    account, created = _find_or_create_account(identity, accounts=accounts, clock=clock)
-    token, session = open_session(account, sessions=sessions, clock=clock, settings=settings)
+    account, created = _find_or_create_account(identity, accounts=deps.accounts, clock=deps.clock)
+    token, session = open_session(account, sessions=deps.sessions, clock=deps.clock, settings=deps.settings)
     leaving = account.status is AccountStatus.DELETION_SCHEDULED
     return SignInResult(
         account=account,

@@ -4,6 +4,7 @@ holder gets a security email."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from atelier import errors, tokens
 from atelier.clock import Clock
@@ -18,6 +19,9 @@ from atelier.models.email import EmailKind
 from atelier.settings import Settings
 from atelier.usecases.send_email import send_email
 
+if TYPE_CHECKING:
+    from atelier.services import Services
+
 
 class TooManyApiKeysError(errors.ConflictError):
     code = "too_many_api_keys"
@@ -30,30 +34,48 @@ class CreatedApiKey:
     key: str
 
 
+@dataclass(frozen=True)
+class CreateApiKeyDeps:
+    """What `create_api_key` works with, built once per function (`Services.dependencies`)."""
+
+    api_keys: ApiKeyRepository
+    accounts: AccountRepository
+    rate_limiter: RateLimiter
+    mailer: Mailer
+    sent_emails: SentEmailRepository
+    clock: Clock
+    settings: Settings
+
+    @classmethod
+    def from_services(cls, services: Services) -> CreateApiKeyDeps:
+        return cls(
+            api_keys=services.api_keys,
+            accounts=services.accounts,
+            rate_limiter=services.rate_limiter,
+            mailer=services.mailer,
+            sent_emails=services.sent_emails,
+            clock=services.clock,
+            settings=services.settings,
+        )
+
+
 def create_api_key(
+    deps: CreateApiKeyDeps,
     account_id: str,
     name: str,
     scopes: frozenset[Scope] | None = None,
-    *,
-    api_keys: ApiKeyRepository,
-    accounts: AccountRepository,
-    rate_limiter: RateLimiter,
-    mailer: Mailer,
-    sent_emails: SentEmailRepository,
-    clock: Clock,
-    settings: Settings,
 ) -> CreatedApiKey:
-    now = clock.now()
-    rate_limiter.hit(
+    now = deps.clock.now()
+    deps.rate_limiter.hit(
         "api-key-create",
         account_id,
-        limit=settings.api_key_creation_limit,
-        window_seconds=settings.api_key_creation_window_seconds,
+        limit=deps.settings.api_key_creation_limit,
+        window_seconds=deps.settings.api_key_creation_window_seconds,
         now=now,
     )
-    if api_keys.count(account_id) >= settings.max_api_keys_per_account:
+    if deps.api_keys.count(account_id) >= deps.settings.max_api_keys_per_account:
         raise TooManyApiKeysError()
-    account = accounts.require(account_id)
+    account = deps.accounts.require(account_id)
     key = tokens.new_token(tokens.API_KEY_PREFIX)
     api_key = ApiKey(
         id=new_id(IdPrefix.API_KEY),
@@ -65,7 +87,7 @@ def create_api_key(
         created_at=now,
         scopes=scopes or DEFAULT_SCOPES,
     )
-    api_keys.create(api_key, tokens.hash_token(key))
+    deps.api_keys.create(api_key, tokens.hash_token(key))
     send_email(
         account,
         EmailKind.SECURITY,
@@ -73,8 +95,8 @@ def create_api_key(
         f"An API key named “{name}” (starting {api_key.prefix}) was created, allowed to: "
         f"{', '.join(sorted(api_key.scopes))}. If this was not you, "
         "revoke it in your account settings and end all sessions.",
-        mailer=mailer,
-        sent_emails=sent_emails,
-        clock=clock,
+        mailer=deps.mailer,
+        sent_emails=deps.sent_emails,
+        clock=deps.clock,
     )
     return CreatedApiKey(api_key=api_key, key=key)

@@ -19,8 +19,9 @@ import json
 import math
 import random
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel
@@ -44,6 +45,9 @@ from atelier.models.generation import Job, JobStatus
 from atelier.models.webhooks import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEventType
 from atelier.observability import logger, metrics
 from atelier.settings import Settings
+
+if TYPE_CHECKING:
+    from atelier.services import Services
 
 USER_AGENT = "Atelier-Webhooks/1"
 # A hop that arrives this close to its due time makes the attempt rather than waiting again.
@@ -277,72 +281,100 @@ def retry_delay(attempt: int, settings: Settings, rng: Callable[[], float] = ran
     return float(exponential * (0.8 + 0.4 * rng()))
 
 
+@dataclass(frozen=True)
+class DeliverWebhookDeps:
+    """What `deliver` works with, built once per function (`Services.dependencies`)."""
+
+    webhooks: WebhookRepository
+    queue: MessageQueue
+    sender: WebhookSender
+    accounts: AccountRepository
+    mailer: Mailer
+    sent_emails: SentEmailRepository
+    clock: Clock
+    settings: Settings
+
+    @classmethod
+    def from_services(cls, services: Services) -> DeliverWebhookDeps:
+        return cls(
+            webhooks=services.webhooks,
+            queue=services.webhook_queue,
+            sender=services.webhook_sender,
+            accounts=services.accounts,
+            mailer=services.mailer,
+            sent_emails=services.sent_emails,
+            clock=services.clock,
+            settings=services.settings,
+        )
+
+
 def deliver(
+    deps: DeliverWebhookDeps,
     message: DeliveryMessage,
     *,
-    webhooks: WebhookRepository,
-    queue: MessageQueue,
-    sender: WebhookSender,
-    accounts: AccountRepository,
-    mailer: Mailer,
-    sent_emails: SentEmailRepository,
-    clock: Clock,
-    settings: Settings,
     rng: Callable[[], float] = random.random,
 ) -> DeliveryStatus | None:
     """Makes the attempt the message names, if it is still due; answers the delivery's status
     after it (None for a message that was stale)."""
-    delivery = webhooks.get_delivery(message.account_id, message.endpoint_id, message.message_id)
+    delivery = deps.webhooks.get_delivery(message.account_id, message.endpoint_id, message.message_id)
     if delivery is None or delivery.status is not DeliveryStatus.PENDING or delivery.attempts != message.attempt:
         return None
-    now = clock.now()
+    now = deps.clock.now()
     if delivery.next_attempt_at is not None and delivery.next_attempt_at - now > _DUE_SLACK:
         wait = (delivery.next_attempt_at - now).total_seconds()
-        queue.send(message, delay_seconds=min(math.ceil(wait), MAX_DELAY_SECONDS))
+        deps.queue.send(message, delay_seconds=min(math.ceil(wait), MAX_DELAY_SECONDS))
         return DeliveryStatus.PENDING
-    endpoint = webhooks.get_endpoint(message.account_id, message.endpoint_id)
+    endpoint = deps.webhooks.get_endpoint(message.account_id, message.endpoint_id)
     if endpoint is None or not endpoint.enabled:
-        webhooks.close(delivery, error="The endpoint is disabled.")
+        deps.webhooks.close(delivery, error="The endpoint is disabled.")
         return DeliveryStatus.FAILED
-    status, error = _attempt(endpoint, delivery, sender, now)
+    status, error = _attempt(endpoint, delivery, deps.sender, now)
     if delivery.url is not None:
         # A per-job receiver: its failures are its own, never held against the default endpoint.
         return _retry_or_fail(
             delivery,
             status,
             error,
-            webhooks=webhooks,
-            queue=queue,
+            webhooks=deps.webhooks,
+            queue=deps.queue,
             message=message,
             now=now,
-            settings=settings,
+            settings=deps.settings,
             rng=rng,
         )
     if status is not None and 200 <= status < 300:
-        webhooks.record_attempt(
+        deps.webhooks.record_attempt(
             delivery, status=DeliveryStatus.DELIVERED, now=now, response_status=status, error=None, next_attempt_at=None
         )
         if endpoint.failing_since is not None:
-            webhooks.record_success(endpoint.account_id, endpoint.id)
+            deps.webhooks.record_success(endpoint.account_id, endpoint.id)
         metrics.add_metric(name="WebhooksDelivered", unit=MetricUnit.Count, value=1)
         return DeliveryStatus.DELIVERED
     metrics.add_metric(name="WebhookAttemptsFailed", unit=MetricUnit.Count, value=1)
     if _failing_too_long(
         endpoint,
-        webhooks=webhooks,
-        accounts=accounts,
-        mailer=mailer,
-        sent_emails=sent_emails,
-        clock=clock,
+        webhooks=deps.webhooks,
+        accounts=deps.accounts,
+        mailer=deps.mailer,
+        sent_emails=deps.sent_emails,
+        clock=deps.clock,
         now=now,
-        settings=settings,
+        settings=deps.settings,
     ):
-        webhooks.record_attempt(
+        deps.webhooks.record_attempt(
             delivery, status=DeliveryStatus.FAILED, now=now, response_status=status, error=error, next_attempt_at=None
         )
         return DeliveryStatus.FAILED
     return _retry_or_fail(
-        delivery, status, error, webhooks=webhooks, queue=queue, message=message, now=now, settings=settings, rng=rng
+        delivery,
+        status,
+        error,
+        webhooks=deps.webhooks,
+        queue=deps.queue,
+        message=message,
+        now=now,
+        settings=deps.settings,
+        rng=rng,
     )
 
 

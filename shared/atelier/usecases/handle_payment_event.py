@@ -10,8 +10,9 @@ inbox row stays `received` so that redelivery is processed.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
@@ -32,6 +33,9 @@ from atelier.settings import Settings
 from atelier.usecases.read_catalog import catalog_items
 from atelier.usecases.send_email import send_email
 
+if TYPE_CHECKING:
+    from atelier.services import Services
+
 
 class Outcome(StrEnum):
     DUPLICATE = "duplicate"
@@ -49,26 +53,44 @@ class PaymentNotYetKnownError(errors.DependencyUnavailableError):
     default_message = "This event refers to a payment not recorded yet; deliver it again later."
 
 
+@dataclass(frozen=True)
+class PaymentEventDeps:
+    """What `handle_payment_event` works with, built once per function (`Services.dependencies`)."""
+
+    payments: PaymentRecordsRepository
+    wallets: WalletRepository
+    accounts: AccountRepository
+    mailer: Mailer
+    sent_emails: SentEmailRepository
+    clock: Clock
+    settings: Settings
+
+    @classmethod
+    def from_services(cls, services: Services) -> PaymentEventDeps:
+        return cls(
+            payments=services.payments,
+            wallets=services.wallets,
+            accounts=services.accounts,
+            mailer=services.mailer,
+            sent_emails=services.sent_emails,
+            clock=services.clock,
+            settings=services.settings,
+        )
+
+
 def handle_payment_event(
+    deps: PaymentEventDeps,
     event: PaymentEvent,
-    *,
-    payments: PaymentRecordsRepository,
-    wallets: WalletRepository,
-    accounts: AccountRepository,
-    mailer: Mailer,
-    sent_emails: SentEmailRepository,
-    clock: Clock,
-    settings: Settings,
 ) -> Outcome:
     outcome = _apply(
         event,
-        payments=payments,
-        wallets=wallets,
-        accounts=accounts,
-        mailer=mailer,
-        sent_emails=sent_emails,
-        clock=clock,
-        settings=settings,
+        payments=deps.payments,
+        wallets=deps.wallets,
+        accounts=deps.accounts,
+        mailer=deps.mailer,
+        sent_emails=deps.sent_emails,
+        clock=deps.clock,
+        settings=deps.settings,
     )
     record_metric("Payments", provider=event.provider, outcome=outcome.value)
     return outcome

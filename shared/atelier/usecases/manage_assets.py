@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from atelier import errors
 from atelier.clock import Clock
@@ -18,6 +19,9 @@ from atelier.settings import Settings
 from atelier.usecases.publish_media import expose
 from atelier.usecases.require_consent import require_consent, require_good_standing
 from atelier.usecases.screen_media import require_unrestricted
+
+if TYPE_CHECKING:
+    from atelier.services import Services
 
 
 @dataclass(frozen=True)
@@ -72,7 +76,33 @@ def list_assets(
     return [_view(asset, storage, settings) for asset in page], next_cursor
 
 
+@dataclass(frozen=True)
+class UpdateAssetDeps:
+    """What `update_asset` works with, built once per function (`Services.dependencies`)."""
+
+    assets: AssetRepository
+    accounts: AccountRepository
+    policies: PolicyRepository
+    storage: ObjectStore
+    public_media: PublicMedia
+    clock: Clock
+    settings: Settings
+
+    @classmethod
+    def from_services(cls, services: Services) -> UpdateAssetDeps:
+        return cls(
+            assets=services.assets,
+            accounts=services.accounts,
+            policies=services.policies,
+            storage=services.asset_storage,
+            public_media=services.public_media,
+            clock=services.clock,
+            settings=services.settings,
+        )
+
+
 def update_asset(
+    deps: UpdateAssetDeps,
     account_id: str,
     asset_id: str,
     *,
@@ -80,38 +110,31 @@ def update_asset(
     rating: int | None,
     clear_rating: bool,
     visibility: Visibility | None,
-    assets: AssetRepository,
-    accounts: AccountRepository,
-    policies: PolicyRepository,
-    storage: ObjectStore,
-    public_media: PublicMedia,
-    clock: Clock,
-    settings: Settings,
 ) -> AssetView:
-    asset = get_asset(account_id, asset_id, assets=assets)
+    asset = get_asset(account_id, asset_id, assets=deps.assets)
     published_at = None
     public_prefix = None
     if visibility is Visibility.PUBLIC and asset.visibility is not Visibility.PUBLIC:
         # Publishing needs the terms accepted and the age attested (P14), and a removed item stays down.
-        account = accounts.require(account_id)
-        require_consent(account, policies=policies, clock=clock, settings=settings)
+        account = deps.accounts.require(account_id)
+        require_consent(account, policies=deps.policies, clock=deps.clock, settings=deps.settings)
         require_good_standing(account)
         if asset.removed:
             raise errors.ForbiddenError("This item was removed by moderation.")
         require_unrestricted(asset.restriction)
         # Listed in the gallery by the same write that makes it public, with its public copies
         # made just before (and removed again if that write is refused).
-        published_at = clock.now()
+        published_at = deps.clock.now()
         # An item made before outputs were screened is listed once the backlog sweep passes it
         # (which makes its public copies then); until then nothing of it is public.
         if not asset.awaits_screening:
             public_prefix = expose(
-                asset.id, asset.object_key, asset.thumbnail_key, asset.poster_key, public_media=public_media
+                asset.id, asset.object_key, asset.thumbnail_key, asset.poster_key, public_media=deps.public_media
             )
     elif visibility is asset.visibility and visibility is not Visibility.PRIVATE:
         visibility = None
     try:
-        updated = assets.update(
+        updated = deps.assets.update(
             account_id,
             asset_id,
             labels=labels,
@@ -123,12 +146,12 @@ def update_asset(
         )
     except errors.AtelierError:
         if public_prefix is not None:
-            public_media.withdraw(asset.id)
+            deps.public_media.withdraw(asset.id)
         raise
     if visibility is Visibility.PRIVATE:
         # Every public copy goes at once (and again on a repeated request, so none can linger).
-        public_media.withdraw(asset.id)
-    return _view(updated, storage, settings)
+        deps.public_media.withdraw(asset.id)
+    return _view(updated, deps.storage, deps.settings)
 
 
 def delete_asset(

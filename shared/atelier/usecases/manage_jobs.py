@@ -20,6 +20,7 @@ from atelier.usecases.run_generation import cancel_at_deadline, fail, finish
 from atelier.usecases.screen_media import OutputRejectedError, OutputSafety
 
 if TYPE_CHECKING:
+    from atelier.services import Services
     from atelier.usecases.deliver_webhooks import WebhookEvents
 
 
@@ -55,22 +56,38 @@ def list_jobs(
     return JobPage(jobs=page, next_cursor=next_cursor)
 
 
+@dataclass(frozen=True)
+class CancelJobDeps:
+    """What `cancel_job` works with, built once per function (`Services.dependencies`)."""
+
+    jobs: JobRepository
+    wallets: WalletRepository
+    provider_for: Callable[[str], InferenceProvider]
+    clock: Clock
+    events: WebhookEvents | None = None
+
+    @classmethod
+    def from_services(cls, services: Services) -> CancelJobDeps:
+        return cls(
+            jobs=services.jobs,
+            wallets=services.wallets,
+            provider_for=services.inference_provider,
+            clock=services.clock,
+            events=services.webhook_events,
+        )
+
+
 def cancel_job(
+    deps: CancelJobDeps,
     account_id: str,
     job_id: str,
-    *,
-    jobs: JobRepository,
-    wallets: WalletRepository,
-    provider_for: Callable[[str], InferenceProvider],
-    clock: Clock,
-    events: WebhookEvents | None = None,
 ) -> Job:
-    job = get_job(account_id, job_id, jobs=jobs)
+    job = get_job(account_id, job_id, jobs=deps.jobs)
     if job.status.is_final:
         raise JobFinishedError()
     if job.status is JobStatus.RUNNING and job.provider_job_id:
         try:
-            provider_for(job.provider).cancel(job.provider_job_id)
+            deps.provider_for(job.provider).cancel(job.provider_job_id)
         except errors.AtelierError:
             # The hold is released whatever the provider says; a late result is discarded.
             logger.warning("provider cancel failed", extra={"job_id": job.id, "provider": job.provider})
@@ -78,40 +95,59 @@ def cancel_job(
         job,
         "canceled",
         "Canceled by its owner.",
-        jobs=jobs,
-        wallets=wallets,
-        clock=clock,
+        jobs=deps.jobs,
+        wallets=deps.wallets,
+        clock=deps.clock,
         status=JobStatus.CANCELED,
-        events=events,
+        events=deps.events,
     )
-    return get_job(account_id, job_id, jobs=jobs)
+    return get_job(account_id, job_id, jobs=deps.jobs)
+
+
+@dataclass(frozen=True)
+class SweepOverdueJobsDeps:
+    """What `sweep_overdue_jobs` works with, built once per function (`Services.dependencies`)."""
+
+    jobs: JobRepository
+    wallets: WalletRepository
+    storage: ObjectStore
+    provider_for: Callable[[str], InferenceProvider]
+    clock: Clock
+    settings: Settings
+    safety: OutputSafety
+    events: WebhookEvents | None = None
+
+    @classmethod
+    def from_services(cls, services: Services) -> SweepOverdueJobsDeps:
+        return cls(
+            jobs=services.jobs,
+            wallets=services.wallets,
+            storage=services.asset_storage,
+            provider_for=services.inference_provider,
+            clock=services.clock,
+            settings=services.settings,
+            safety=services.output_safety,
+            events=services.webhook_events,
+        )
 
 
 def sweep_overdue_jobs(
-    *,
-    jobs: JobRepository,
-    wallets: WalletRepository,
-    storage: ObjectStore,
-    provider_for: Callable[[str], InferenceProvider],
-    clock: Clock,
-    settings: Settings,
-    events: WebhookEvents | None = None,
-    safety: OutputSafety,
+    deps: SweepOverdueJobsDeps,
 ) -> dict[str, int]:
     """Every job past its deadline is re-checked with its provider, then finished or failed and
     released. Nothing stays `running` forever."""
     outcomes: dict[str, int] = {}
-    for job in jobs.overdue(clock.now()):
+    for job in deps.jobs.overdue(deps.clock.now()):
         status = _settle_overdue(
             job,
-            jobs=jobs,
-            wallets=wallets,
-            storage=storage,
-            provider_for=provider_for,
-            clock=clock,
-            settings=settings,
-            events=events,
-            safety=safety,
+            jobs=deps.jobs,
+            wallets=deps.wallets,
+            storage=deps.storage,
+            provider_for=deps.provider_for,
+            clock=deps.clock,
+            settings=deps.settings,
+            events=deps.events,
+            safety=deps.safety,
         )
         outcomes[status.value] = outcomes.get(status.value, 0) + 1
     return outcomes

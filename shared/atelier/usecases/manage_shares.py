@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from atelier import errors, tokens
 from atelier.clock import Clock
@@ -21,6 +22,9 @@ from atelier.models.gallery import Share, TargetType, Workflow, WorkflowVersion
 from atelier.settings import Settings
 from atelier.usecases.require_consent import require_consent, require_good_standing
 from atelier.usecases.screen_media import require_unrestricted
+
+if TYPE_CHECKING:
+    from atelier.services import Services
 
 
 @dataclass(frozen=True)
@@ -56,28 +60,45 @@ def _owned_target(account_id: str, target_type: TargetType, target_id: str, *, w
         raise errors.ForbiddenError("This item was removed by moderation.")
 
 
+@dataclass(frozen=True)
+class CreateShareDeps:
+    """What `create_share` works with, built once per function (`Services.dependencies`)."""
+
+    shares: ShareRepository
+    workflows: WorkflowRepository
+    accounts: AccountRepository
+    policies: PolicyRepository
+    clock: Clock
+    settings: Settings
+
+    @classmethod
+    def from_services(cls, services: Services) -> CreateShareDeps:
+        return cls(
+            shares=services.shares,
+            workflows=services.workflows,
+            accounts=services.accounts,
+            policies=services.policies,
+            clock=services.clock,
+            settings=services.settings,
+        )
+
+
 def create_share(
+    deps: CreateShareDeps,
     account_id: str,
     target_type: TargetType,
     target_id: str,
     expires_at: datetime | None,
-    *,
-    shares: ShareRepository,
-    workflows: WorkflowRepository,
-    accounts: AccountRepository,
-    policies: PolicyRepository,
-    clock: Clock,
-    settings: Settings,
 ) -> CreatedShare:
-    now = clock.now()
-    account = accounts.require(account_id)
-    require_consent(account, policies=policies, clock=clock, settings=settings)
+    now = deps.clock.now()
+    account = deps.accounts.require(account_id)
+    require_consent(account, policies=deps.policies, clock=deps.clock, settings=deps.settings)
     require_good_standing(account)
     if expires_at is not None and expires_at <= now:
         raise errors.InvalidFieldError(
             "The expiry must be in the future.", details=[{"field": "expires_at", "location": "body"}]
         )
-    _owned_target(account_id, target_type, target_id, workflows=workflows)
+    _owned_target(account_id, target_type, target_id, workflows=deps.workflows)
     token = tokens.new_token()
     share = Share(
         id=new_id(IdPrefix.SHARE),
@@ -87,7 +108,7 @@ def create_share(
         created_at=now,
         expires_at=expires_at,
     )
-    shares.create(share, tokens.hash_token(token))
+    deps.shares.create(share, tokens.hash_token(token))
     return CreatedShare(share=share, token=token)
 
 
@@ -111,21 +132,38 @@ def resolve_share(token: str, *, shares: ShareRepository, clock: Clock) -> Share
     return share
 
 
+@dataclass(frozen=True)
+class OpenShareDeps:
+    """What `open_share` and `preview_share` work with, built once per function (`Services.dependencies`)."""
+
+    shares: ShareRepository
+    gallery: GalleryRepository
+    workflows: WorkflowRepository
+    storage: ObjectStore
+    clock: Clock
+    settings: Settings
+
+    @classmethod
+    def from_services(cls, services: Services) -> OpenShareDeps:
+        return cls(
+            shares=services.shares,
+            gallery=services.gallery,
+            workflows=services.workflows,
+            storage=services.asset_storage,
+            clock=services.clock,
+            settings=services.settings,
+        )
+
+
 def open_share(
+    deps: OpenShareDeps,
     token: str,
-    *,
-    shares: ShareRepository,
-    gallery: GalleryRepository,
-    workflows: WorkflowRepository,
-    storage: ObjectStore,
-    clock: Clock,
-    settings: Settings,
 ) -> SharedItem:
     def url(key: str | None) -> str | None:
-        return storage.presigned_get(key, settings.download_url_seconds) if key else None
+        return deps.storage.presigned_get(key, deps.settings.download_url_seconds) if key else None
 
-    share = resolve_share(token, shares=shares, clock=clock)
-    owner = gallery.public_owners([share.account_id]).get(share.account_id)
+    share = resolve_share(token, shares=deps.shares, clock=deps.clock)
+    owner = deps.gallery.public_owners([share.account_id]).get(share.account_id)
     if owner is None or not owner.status.shows_public_content:
         raise errors.NotFoundError()
     if share.target_type is TargetType.ASSET:
@@ -139,13 +177,13 @@ def open_share(
             thumbnail_url=url(exposure.thumbnail_key),
             poster_url=url(exposure.poster_key),
         )
-    workflow = workflows.get(share.account_id, share.target_id)
+    workflow = deps.workflows.get(share.account_id, share.target_id)
     if workflow is None or workflow.taken_down:
         raise errors.NotFoundError()
     return SharedItem(
         share=share,
         workflow=workflow,
-        version=workflows.version(share.account_id, workflow.id, workflow.latest_version),
+        version=deps.workflows.version(share.account_id, workflow.id, workflow.latest_version),
     )
 
 
@@ -161,15 +199,10 @@ class SharePreview:
 
 
 def preview_share(
+    deps: OpenShareDeps,
     token: str,
     *,
-    shares: ShareRepository,
-    gallery: GalleryRepository,
-    workflows: WorkflowRepository,
-    storage: ObjectStore,
     media_base_url: str,
-    clock: Clock,
-    settings: Settings,
 ) -> SharePreview | None:
     """The preview of a live link, None for one that shows nothing (unknown, revoked, expired, its
     item taken down or its owner's account on its way out: whatever `open_share` refuses). The
@@ -177,18 +210,10 @@ def preview_share(
     else a presigned URL that lives as long as a link preview is fetched for (a private item shared
     by link)."""
     try:
-        item = open_share(
-            token,
-            shares=shares,
-            gallery=gallery,
-            workflows=workflows,
-            storage=storage,
-            clock=clock,
-            settings=settings,
-        )
+        item = open_share(deps, token)
     except errors.NotFoundError:
         return None
-    owner = gallery.public_owners([item.share.account_id]).get(item.share.account_id)
+    owner = deps.gallery.public_owners([item.share.account_id]).get(item.share.account_id)
     if owner is None:
         return None
     if item.workflow is not None:
@@ -200,7 +225,7 @@ def preview_share(
     if picture_key and asset.public_prefix:
         image_url = public_url(media_base_url, asset.public_prefix, public_name)
     elif picture_key:
-        image_url = storage.presigned_get(picture_key, settings.share_preview_url_seconds)
+        image_url = deps.storage.presigned_get(picture_key, deps.settings.share_preview_url_seconds)
     return SharePreview(
         kind=asset.kind, owner_name=owner.name, image_url=image_url, image_width=None, image_height=None
     )

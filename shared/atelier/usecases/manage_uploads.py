@@ -14,7 +14,7 @@ import hashlib
 import io
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from atelier import errors
 from atelier.clock import Clock
@@ -29,6 +29,9 @@ from atelier.models.generation import Upload, UploadStatus
 from atelier.models.submission import UploadRejectedError
 from atelier.settings import Settings
 from atelier.usecases.require_consent import require_consent
+
+if TYPE_CHECKING:
+    from atelier.services import Services
 
 ALLOWED_TYPES = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP"}
 
@@ -49,33 +52,51 @@ class StartedUpload:
     expires_at: datetime
 
 
+@dataclass(frozen=True)
+class StartUploadDeps:
+    """What `start_upload` works with, built once per function (`Services.dependencies`)."""
+
+    uploads: UploadRepository
+    accounts: AccountRepository
+    policies: PolicyRepository
+    rate_limiter: RateLimiter
+    storage: ObjectStore
+    clock: Clock
+    settings: Settings
+
+    @classmethod
+    def from_services(cls, services: Services) -> StartUploadDeps:
+        return cls(
+            uploads=services.uploads,
+            accounts=services.accounts,
+            policies=services.policies,
+            rate_limiter=services.rate_limiter,
+            storage=services.asset_storage,
+            clock=services.clock,
+            settings=services.settings,
+        )
+
+
 def start_upload(
+    deps: StartUploadDeps,
     account_id: str,
     filename: str,
     content_type: str,
     size_bytes: int,
-    *,
-    uploads: UploadRepository,
-    accounts: AccountRepository,
-    policies: PolicyRepository,
-    rate_limiter: RateLimiter,
-    storage: ObjectStore,
-    clock: Clock,
-    settings: Settings,
 ) -> StartedUpload:
     if content_type not in ALLOWED_TYPES:
         raise errors.InvalidFieldError(
             "PNG, JPEG or WebP only.", details=[{"field": "content_type", "location": "body"}]
         )
-    if size_bytes > settings.upload_max_bytes:
-        raise errors.PayloadTooLargeError(f"At most {settings.upload_max_bytes} bytes.")
-    require_consent(accounts.require(account_id), policies=policies, clock=clock, settings=settings)
-    now = clock.now()
-    rate_limiter.hit(
+    if size_bytes > deps.settings.upload_max_bytes:
+        raise errors.PayloadTooLargeError(f"At most {deps.settings.upload_max_bytes} bytes.")
+    require_consent(deps.accounts.require(account_id), policies=deps.policies, clock=deps.clock, settings=deps.settings)
+    now = deps.clock.now()
+    deps.rate_limiter.hit(
         "upload-start",
         account_id,
-        limit=settings.upload_rate_limit,
-        window_seconds=settings.upload_rate_window_seconds,
+        limit=deps.settings.upload_rate_limit,
+        window_seconds=deps.settings.upload_rate_window_seconds,
         now=now,
     )
     upload_id = new_id(IdPrefix.UPLOAD)
@@ -89,27 +110,28 @@ def start_upload(
         object_key=key,
         status=UploadStatus.PENDING,
         created_at=now,
-        unused_until=now + timedelta(days=settings.unused_upload_days),
+        unused_until=now + timedelta(days=deps.settings.unused_upload_days),
         quota_bytes=size_bytes,
     )
-    if not uploads.create(
-        upload, max_unused=settings.max_unused_uploads, max_unused_bytes=settings.max_unused_upload_bytes
+    if not deps.uploads.create(
+        upload, max_unused=deps.settings.max_unused_uploads, max_unused_bytes=deps.settings.max_unused_upload_bytes
     ):
         raise UploadQuotaExceededError(
-            f"At most {settings.max_unused_uploads} unused uploads, of {settings.max_unused_upload_bytes} bytes "
+            f"At most {deps.settings.max_unused_uploads} unused uploads, "
+            f"of {deps.settings.max_unused_upload_bytes} bytes "
             "between them: use them in a job, or wait for unused ones to expire.",
             details={
-                "max_unused_uploads": settings.max_unused_uploads,
-                "max_unused_upload_bytes": settings.max_unused_upload_bytes,
-                "unused_upload_days": settings.unused_upload_days,
+                "max_unused_uploads": deps.settings.max_unused_uploads,
+                "max_unused_upload_bytes": deps.settings.max_unused_upload_bytes,
+                "unused_upload_days": deps.settings.unused_upload_days,
             },
         )
-    form = storage.presigned_post(key, content_type, size_bytes, settings.upload_url_seconds, tags=UNUSED_TAG)
+    form = deps.storage.presigned_post(key, content_type, size_bytes, deps.settings.upload_url_seconds, tags=UNUSED_TAG)
     return StartedUpload(
         upload=upload,
         url=form["url"],
         fields=form["fields"],
-        expires_at=now + timedelta(seconds=settings.upload_url_seconds),
+        expires_at=now + timedelta(seconds=deps.settings.upload_url_seconds),
     )
 
 

@@ -4,6 +4,7 @@ a public or shared workflow into the caller's account, which leave the original 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from atelier import errors
 from atelier.clock import Clock
@@ -19,6 +20,9 @@ from atelier.settings import Settings
 from atelier.usecases.list_models import find_model
 from atelier.usecases.manage_shares import resolve_share
 from atelier.usecases.require_consent import require_consent, require_good_standing
+
+if TYPE_CHECKING:
+    from atelier.services import Services
 
 
 @dataclass(frozen=True)
@@ -134,52 +138,87 @@ def read_workflow(
     )
 
 
+@dataclass(frozen=True)
+class UpdateWorkflowDeps:
+    """What `update_workflow` works with, built once per function (`Services.dependencies`)."""
+
+    workflows: WorkflowRepository
+    accounts: AccountRepository
+    policies: PolicyRepository
+    clock: Clock
+    settings: Settings
+
+    @classmethod
+    def from_services(cls, services: Services) -> UpdateWorkflowDeps:
+        return cls(
+            workflows=services.workflows,
+            accounts=services.accounts,
+            policies=services.policies,
+            clock=services.clock,
+            settings=services.settings,
+        )
+
+
 def update_workflow(
+    deps: UpdateWorkflowDeps,
     account_id: str,
     workflow_id: str,
     *,
     name: str | None,
     description: str | None,
     visibility: Visibility | None,
-    workflows: WorkflowRepository,
-    accounts: AccountRepository,
-    policies: PolicyRepository,
-    clock: Clock,
-    settings: Settings,
 ) -> WorkflowView:
-    workflow = own_workflow(account_id, workflow_id, workflows=workflows)
+    workflow = own_workflow(account_id, workflow_id, workflows=deps.workflows)
     if visibility is Visibility.PUBLIC and workflow.visibility is not Visibility.PUBLIC:
-        account = accounts.require(account_id)
-        require_consent(account, policies=policies, clock=clock, settings=settings)
+        account = deps.accounts.require(account_id)
+        require_consent(account, policies=deps.policies, clock=deps.clock, settings=deps.settings)
         require_good_standing(account)
         if workflow.taken_down:
             raise errors.ForbiddenError("This item was removed by moderation.")
-    updated = workflows.update(
-        account_id, workflow_id, name=name, description=description, visibility=visibility, now=clock.now()
+    updated = deps.workflows.update(
+        account_id, workflow_id, name=name, description=description, visibility=visibility, now=deps.clock.now()
     )
-    return WorkflowView(workflow=updated, latest=workflows.version(account_id, workflow_id, updated.latest_version))
+    return WorkflowView(
+        workflow=updated, latest=deps.workflows.version(account_id, workflow_id, updated.latest_version)
+    )
+
+
+@dataclass(frozen=True)
+class ForkWorkflowDeps:
+    """What `fork_workflow` works with, built once per function (`Services.dependencies`)."""
+
+    workflows: WorkflowRepository
+    shares: ShareRepository
+    gallery: GalleryRepository
+    clock: Clock
+    settings: Settings
+
+    @classmethod
+    def from_services(cls, services: Services) -> ForkWorkflowDeps:
+        return cls(
+            workflows=services.workflows,
+            shares=services.shares,
+            gallery=services.gallery,
+            clock=services.clock,
+            settings=services.settings,
+        )
 
 
 def fork_workflow(
+    deps: ForkWorkflowDeps,
     account_id: str,
     workflow_id: str,
     share_token: str | None,
-    *,
-    workflows: WorkflowRepository,
-    shares: ShareRepository,
-    gallery: GalleryRepository,
-    clock: Clock,
-    settings: Settings,
 ) -> WorkflowView:
     """Copies the latest version of a public workflow, or of one shared with the caller by a live
     link, into a new workflow of the caller's. The original is only read."""
-    original = workflows.find(workflow_id) if has_prefix(workflow_id, IdPrefix.WORKFLOW) else None
+    original = deps.workflows.find(workflow_id) if has_prefix(workflow_id, IdPrefix.WORKFLOW) else None
     if original is None:
         raise errors.NotFoundError()
-    allowed = original.account_id == account_id or _publicly_visible(original, gallery)
+    allowed = original.account_id == account_id or _publicly_visible(original, deps.gallery)
     if not allowed and share_token:
-        share = resolve_share(share_token, shares=shares, clock=clock)
-        owner = gallery.public_owners([original.account_id]).get(original.account_id)
+        share = resolve_share(share_token, shares=deps.shares, clock=deps.clock)
+        owner = deps.gallery.public_owners([original.account_id]).get(original.account_id)
         allowed = (
             share.target_type is TargetType.WORKFLOW
             and share.target_id == original.id
@@ -189,7 +228,7 @@ def fork_workflow(
         )
     if not allowed:
         raise errors.NotFoundError()
-    latest = workflows.version(original.account_id, original.id, original.latest_version)
+    latest = deps.workflows.version(original.account_id, original.id, original.latest_version)
     if latest is None:
         raise errors.NotFoundError()
     return create_workflow(
@@ -197,9 +236,9 @@ def fork_workflow(
         original.name,
         original.description,
         latest.definition,
-        workflows=workflows,
-        clock=clock,
-        settings=settings,
+        workflows=deps.workflows,
+        clock=deps.clock,
+        settings=deps.settings,
         forked_from=original.id,
         note=f"Forked from {original.id} version {latest.version}",
     )

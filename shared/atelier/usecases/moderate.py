@@ -5,6 +5,9 @@ to the authorities needs. A suspension stands until a moderator lifts it (P19), 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 from atelier import errors
 from atelier.clock import Clock
 from atelier.data.accounts import AccountRepository
@@ -19,6 +22,9 @@ from atelier.models.gallery import ModerationAction, Report, ReportReason, Repor
 from atelier.observability import logger, record_metric
 from atelier.settings import Settings
 from atelier.usecases.publish_media import republish, withdraw, withdraw_account
+
+if TYPE_CHECKING:
+    from atelier.services import Services
 
 
 def quarantine_key(account_id: str, asset_id: str) -> str:
@@ -56,26 +62,44 @@ def list_reports(
     return reports.page(status, limit=limit, after=cursor, reason=reason)
 
 
+@dataclass(frozen=True)
+class ResolveReportDeps:
+    """What `resolve_report` works with, built once per function (`Services.dependencies`)."""
+
+    reports: ReportRepository
+    moderation: ModerationRepository
+    workflows: WorkflowRepository
+    storage: ObjectStore
+    public_media: PublicMedia
+    clock: Clock
+    settings: Settings
+
+    @classmethod
+    def from_services(cls, services: Services) -> ResolveReportDeps:
+        return cls(
+            reports=services.reports,
+            moderation=services.moderation_actions,
+            workflows=services.workflows,
+            storage=services.asset_storage,
+            public_media=services.public_media,
+            clock=services.clock,
+            settings=services.settings,
+        )
+
+
 def resolve_report(
+    deps: ResolveReportDeps,
     moderator_id: str,
     report_id: str,
     action: ModerationAction,
     note: str,
-    *,
-    reports: ReportRepository,
-    moderation: ModerationRepository,
-    workflows: WorkflowRepository,
-    storage: ObjectStore,
-    public_media: PublicMedia,
-    clock: Clock,
-    settings: Settings,
 ) -> Report:
-    report = reports.get(report_id) if has_prefix(report_id, IdPrefix.REPORT) else None
+    report = deps.reports.get(report_id) if has_prefix(report_id, IdPrefix.REPORT) else None
     if report is None:
         raise errors.NotFoundError()
     if report.status is not ReportStatus.OPEN:
         raise errors.ConflictError("This report is resolved already.")
-    now = clock.now()
+    now = deps.clock.now()
     owner, target = report.owner_id, report.target_id
     if action is ModerationAction.QUARANTINE and report.target_type is not TargetType.ASSET:
         raise errors.InvalidFieldError(
@@ -84,26 +108,34 @@ def resolve_report(
 
     if action is ModerationAction.DISMISS:
         if report.target_type is TargetType.ASSET:
-            moderation.release_asset(owner, target)
+            deps.moderation.release_asset(owner, target)
             # A held public item goes back in the gallery: its public copies are made again.
-            republish(owner, target, public_media=public_media)
+            republish(owner, target, public_media=deps.public_media)
         else:
-            workflows.set_takedown(owner, target, removed=None, under_review=False)
+            deps.workflows.set_takedown(owner, target, removed=None, under_review=False)
     elif action in (ModerationAction.REMOVE, ModerationAction.SUSPEND_ACCOUNT):
         if report.target_type is TargetType.ASSET:
-            moderation.remove_asset(owner, target)
+            deps.moderation.remove_asset(owner, target)
         else:
-            workflows.set_takedown(owner, target, removed=True, under_review=False)
+            deps.workflows.set_takedown(owner, target, removed=True, under_review=False)
         if action is ModerationAction.SUSPEND_ACCOUNT:
-            moderation.suspend_account(owner, now)
+            deps.moderation.suspend_account(owner, now)
     else:
-        _quarantine(report, moderator_id, note, moderation=moderation, storage=storage, clock=clock, settings=settings)
+        _quarantine(
+            report,
+            moderator_id,
+            note,
+            moderation=deps.moderation,
+            storage=deps.storage,
+            clock=deps.clock,
+            settings=deps.settings,
+        )
     # What is taken down leaves the public media at once; a suspended account's every item does.
     if action is ModerationAction.SUSPEND_ACCOUNT:
-        withdraw_account(owner, public_media=public_media)
+        withdraw_account(owner, public_media=deps.public_media)
     elif action is not ModerationAction.DISMISS and report.target_type is TargetType.ASSET:
-        withdraw(owner, target, public_media=public_media)
-    resolved = reports.resolve(report, action=action, moderator_id=moderator_id, note=note, at=now)
+        withdraw(owner, target, public_media=deps.public_media)
+    resolved = deps.reports.resolve(report, action=action, moderator_id=moderator_id, note=note, at=now)
     logger.info("report resolved", extra={"report_id": report.id, "action": action.value})
     record_metric("ReportsResolved", action=action.value)
     return resolved

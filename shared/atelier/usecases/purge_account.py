@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from atelier import errors
 from atelier.clock import Clock
@@ -59,6 +59,9 @@ from atelier.settings import Settings
 from atelier.usecases.publish_media import withdraw_account
 from atelier.usecases.run_generation import fail
 from atelier.usecases.send_email import send_email
+
+if TYPE_CHECKING:
+    from atelier.services import Services
 
 PROVIDER_RETRY_INTERVAL = timedelta(minutes=15)
 _UNFINISHED = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
@@ -110,6 +113,26 @@ class Purger:
         self.clock = clock
         self.settings = settings
         self.checkpoint = checkpoint or (lambda _step: None)
+
+    @classmethod
+    def from_services(cls, services: Services) -> Purger:
+        """The scheduled task's purger: the platform's own collaborators, no checkpoint."""
+        return cls(
+            privacy=services.privacy,
+            accounts=services.accounts,
+            jobs=services.jobs,
+            wallets=services.wallets,
+            payments=services.payments,
+            asset_objects=services.asset_objects,
+            export_objects=services.export_objects,
+            public_media=services.public_media,
+            payment_provider_for=services.payment_provider,
+            inference_provider_for=services.inference_provider,
+            mailer=services.mailer,
+            sent_emails=services.sent_emails,
+            clock=services.clock,
+            settings=services.settings,
+        )
 
     # -- the scheduled task -------------------------------------------------------------------------
     def run_due(self) -> dict[str, int]:

@@ -8,6 +8,9 @@ alerts the moderators (an email to each admin address, and a metric)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 from aws_lambda_powertools.metrics import MetricUnit
 
 from atelier import errors
@@ -33,6 +36,9 @@ from atelier.settings import Settings
 from atelier.usecases.manage_shares import resolve_share
 from atelier.usecases.publish_media import withdraw
 from atelier.usecases.require_consent import require_consent
+
+if TYPE_CHECKING:
+    from atelier.services import Services
 
 _BURST_SCOPE = "report_burst"
 
@@ -82,35 +88,65 @@ def is_trusted_reporter(record: ReporterRecord, settings: Settings) -> bool:
     )
 
 
+@dataclass(frozen=True)
+class ReportContentDeps:
+    """What `report_content` works with, built once per function (`Services.dependencies`)."""
+
+    accounts: AccountRepository
+    policies: PolicyRepository
+    assets: AssetRepository
+    reports: ReportRepository
+    moderation: ModerationRepository
+    shares: ShareRepository
+    workflows: WorkflowRepository
+    gallery: GalleryRepository
+    rate_limiter: RateLimiter
+    mailer: Mailer
+    public_media: PublicMedia
+    clock: Clock
+    settings: Settings
+
+    @classmethod
+    def from_services(cls, services: Services) -> ReportContentDeps:
+        return cls(
+            accounts=services.accounts,
+            policies=services.policies,
+            assets=services.assets,
+            reports=services.reports,
+            moderation=services.moderation_actions,
+            shares=services.shares,
+            workflows=services.workflows,
+            gallery=services.gallery,
+            rate_limiter=services.rate_limiter,
+            mailer=services.mailer,
+            public_media=services.public_media,
+            clock=services.clock,
+            settings=services.settings,
+        )
+
+
 def report_content(
+    deps: ReportContentDeps,
     reporter_id: str,
     target_type: TargetType,
     target_id: str,
     reason: ReportReason,
     details: str | None,
-    *,
-    accounts: AccountRepository,
-    policies: PolicyRepository,
-    assets: AssetRepository,
-    reports: ReportRepository,
-    moderation: ModerationRepository,
-    shares: ShareRepository,
-    workflows: WorkflowRepository,
-    gallery: GalleryRepository,
-    rate_limiter: RateLimiter,
-    mailer: Mailer,
-    public_media: PublicMedia,
-    clock: Clock,
-    settings: Settings,
 ) -> Report:
-    now = clock.now()
-    reporter = accounts.require(reporter_id)
-    require_consent(reporter, policies=policies, clock=clock, settings=settings)
+    now = deps.clock.now()
+    reporter = deps.accounts.require(reporter_id)
+    require_consent(reporter, policies=deps.policies, clock=deps.clock, settings=deps.settings)
     if reporter.status is AccountStatus.SUSPENDED:
         raise errors.AccountSuspendedError()
-    rate_limiter.hit("report", reporter_id, limit=settings.reports_per_hour, window_seconds=3600, now=now)
+    deps.rate_limiter.hit("report", reporter_id, limit=deps.settings.reports_per_hour, window_seconds=3600, now=now)
     owner, resolved_id = _target_owner(
-        target_type, target_id, assets=assets, shares=shares, workflows=workflows, gallery=gallery, clock=clock
+        target_type,
+        target_id,
+        assets=deps.assets,
+        shares=deps.shares,
+        workflows=deps.workflows,
+        gallery=deps.gallery,
+        clock=deps.clock,
     )
     report = Report(
         id=new_id(IdPrefix.REPORT),
@@ -123,18 +159,18 @@ def report_content(
         status=ReportStatus.OPEN,
         created_at=now,
     )
-    reports.create(report)
+    deps.reports.create(report)
     record_metric("ReportsOpened", reason=reason.value)
     if reason is ReportReason.MINOR_SAFETY:
         _hold_on_a_strong_signal(
             report,
-            reports=reports,
-            moderation=moderation,
-            workflows=workflows,
-            public_media=public_media,
-            settings=settings,
+            reports=deps.reports,
+            moderation=deps.moderation,
+            workflows=deps.workflows,
+            public_media=deps.public_media,
+            settings=deps.settings,
         )
-    alert_on_a_burst(rate_limiter=rate_limiter, mailer=mailer, clock=clock, settings=settings)
+    alert_on_a_burst(rate_limiter=deps.rate_limiter, mailer=deps.mailer, clock=deps.clock, settings=deps.settings)
     return report
 
 

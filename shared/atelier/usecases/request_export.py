@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from atelier import errors
 from atelier.clock import Clock
@@ -22,6 +23,9 @@ from atelier.observability import record_metric
 from atelier.settings import Settings
 from atelier.usecases.build_export import ExportMessage, download_link
 
+if TYPE_CHECKING:
+    from atelier.services import Services
+
 _DAY_SECONDS = 24 * 3600
 
 
@@ -32,40 +36,57 @@ class ExportView:
     download_url: str | None
 
 
+@dataclass(frozen=True)
+class RequestExportDeps:
+    """What `request_export` works with, built once per function (`Services.dependencies`)."""
+
+    exports: ExportRepository
+    rate_limiter: RateLimiter
+    queue: MessageQueue
+    clock: Clock
+    settings: Settings
+
+    @classmethod
+    def from_services(cls, services: Services) -> RequestExportDeps:
+        return cls(
+            exports=services.exports,
+            rate_limiter=services.rate_limiter,
+            queue=services.export_queue,
+            clock=services.clock,
+            settings=services.settings,
+        )
+
+
 def request_export(
+    deps: RequestExportDeps,
     account_id: str,
     *,
-    exports: ExportRepository,
-    rate_limiter: RateLimiter,
-    queue: MessageQueue,
-    clock: Clock,
-    settings: Settings,
     site_base_url: str = "",
 ) -> Export:
-    now = clock.now()
+    now = deps.clock.now()
     # Refused before it is counted: waiting for a running export should not use up the day's requests.
-    if exports.in_progress(account_id, now) is not None:
+    if deps.exports.in_progress(account_id, now) is not None:
         raise ExportInProgressError()
-    rate_limiter.hit(
-        "export-request", account_id, limit=settings.export_requests_per_day, window_seconds=_DAY_SECONDS, now=now
+    deps.rate_limiter.hit(
+        "export-request", account_id, limit=deps.settings.export_requests_per_day, window_seconds=_DAY_SECONDS, now=now
     )
     export = Export(id=new_id(IdPrefix.EXPORT), account_id=account_id, status=ExportStatus.QUEUED, requested_at=now)
     try:
-        exports.create(export, stale_at=now + timedelta(seconds=settings.export_stale_seconds))
+        deps.exports.create(export, stale_at=now + timedelta(seconds=deps.settings.export_stale_seconds))
         try:
-            queue.send(ExportMessage(account_id=account_id, export_id=export.id, site_base_url=site_base_url))
+            deps.queue.send(ExportMessage(account_id=account_id, export_id=export.id, site_base_url=site_base_url))
         except errors.DependencyUnavailableError:
-            exports.fail(
+            deps.exports.fail(
                 account_id,
                 export.id,
                 code="queue_unavailable",
                 message="The export could not be queued; request it again.",
-                now=clock.now(),
+                now=deps.clock.now(),
             )
             raise
     except errors.DependencyUnavailableError:
         # An outage on our side: asking again must not use up the day's allowance.
-        rate_limiter.give_back("export-request", account_id, window_seconds=_DAY_SECONDS, now=now)
+        deps.rate_limiter.give_back("export-request", account_id, window_seconds=_DAY_SECONDS, now=now)
         raise
     record_metric("ExportsRequested")
     return export

@@ -5,6 +5,7 @@ status, and every report ever made on that item."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from atelier import errors
 from atelier.data.accounts import AccountRepository
@@ -16,6 +17,9 @@ from atelier.integrations.storage import ObjectStore
 from atelier.models.accounts import AccountStatus
 from atelier.models.gallery import ItemState, Report, ReportedItem, TargetType
 from atelier.settings import Settings
+
+if TYPE_CHECKING:
+    from atelier.services import Services
 
 
 @dataclass(frozen=True)
@@ -29,27 +33,44 @@ class ReportReview:
     history: list[Report]
 
 
+@dataclass(frozen=True)
+class ReviewReportDeps:
+    """What `review_report` works with, built once per function (`Services.dependencies`)."""
+
+    reports: ReportRepository
+    accounts: AccountRepository
+    moderation: ModerationRepository
+    workflows: WorkflowRepository
+    storage: ObjectStore
+    settings: Settings
+
+    @classmethod
+    def from_services(cls, services: Services) -> ReviewReportDeps:
+        return cls(
+            reports=services.reports,
+            accounts=services.accounts,
+            moderation=services.moderation_actions,
+            workflows=services.workflows,
+            storage=services.asset_storage,
+            settings=services.settings,
+        )
+
+
 def review_report(
+    deps: ReviewReportDeps,
     report_id: str,
-    *,
-    reports: ReportRepository,
-    accounts: AccountRepository,
-    moderation: ModerationRepository,
-    workflows: WorkflowRepository,
-    storage: ObjectStore,
-    settings: Settings,
 ) -> ReportReview:
-    report = reports.get(report_id) if has_prefix(report_id, IdPrefix.REPORT) else None
+    report = deps.reports.get(report_id) if has_prefix(report_id, IdPrefix.REPORT) else None
     if report is None:
         raise errors.NotFoundError()
-    item = _reported_item(report, moderation=moderation, workflows=workflows)
-    owner = accounts.get(report.owner_id)
+    item = _reported_item(report, moderation=deps.moderation, workflows=deps.workflows)
+    owner = deps.accounts.get(report.owner_id)
 
     def url(key: str | None) -> str | None:
         # Quarantined content is never served, to moderators included (P17).
         if key is None or item.state is ItemState.QUARANTINED:
             return None
-        return storage.presigned_get(key, settings.download_url_seconds)
+        return deps.storage.presigned_get(key, deps.settings.download_url_seconds)
 
     return ReportReview(
         report=report,
@@ -57,7 +78,7 @@ def review_report(
         media_url=url(item.media_key),
         preview_url=url(item.preview_key),
         owner_status=owner.status if owner else None,
-        history=reports.on_target(report.target_type, report.target_id),
+        history=deps.reports.on_target(report.target_type, report.target_id),
     )
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
@@ -58,6 +59,7 @@ from atelier.usecases.screen_media import (
 )
 
 if TYPE_CHECKING:
+    from atelier.services import Services
     from atelier.usecases.deliver_webhooks import WebhookEvents
 
 _EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "video/mp4": "mp4"}
@@ -109,65 +111,90 @@ def callback_url(provider: str, settings: Settings) -> str | None:
     return f"{settings.api_base_url.rstrip('/')}/v1/webhooks/providers/{provider}"
 
 
-def run_generation(
-    message: GenerationMessage,
-    *,
-    receive_count: int,
-    jobs: JobRepository,
-    wallets: WalletRepository,
-    uploads: UploadRepository,
-    storage: ObjectStore,
-    queue: MessageQueue,
-    provider_for: Callable[[str], InferenceProvider],
-    clock: Clock,
-    settings: Settings,
-    safety: OutputSafety,
-    sleep: Callable[[float], None] = time.sleep,
-    events: WebhookEvents | None = None,
-) -> JobStatus | None:
+@dataclass(frozen=True)
+class RunGenerationDeps:
+    """What running a generation step works with; the worker builds it once (`Services.dependencies`)."""
+
+    jobs: JobRepository
+    wallets: WalletRepository
+    uploads: UploadRepository
+    storage: ObjectStore
+    queue: MessageQueue
+    provider_for: Callable[[str], InferenceProvider]
+    clock: Clock
+    settings: Settings
+    safety: OutputSafety
+    # How an in-process wait for a job about to finish waits.
+    sleep: Callable[[float], None] = time.sleep
+    # The account's `job.*` webhooks; None sends none.
+    events: WebhookEvents | None = None
+
+    @classmethod
+    def from_services(cls, services: Services) -> RunGenerationDeps:
+        return cls(
+            jobs=services.jobs,
+            wallets=services.wallets,
+            uploads=services.uploads,
+            storage=services.asset_storage,
+            queue=services.generation_queue,
+            provider_for=services.inference_provider,
+            clock=services.clock,
+            settings=services.settings,
+            safety=services.output_safety,
+            events=services.webhook_events,
+        )
+
+
+def run_generation(deps: RunGenerationDeps, message: GenerationMessage, *, receive_count: int) -> JobStatus | None:
     """Answers the job's status after this step (None when the job no longer exists). Raises on
     a passing failure so the queue redelivers; on the last delivery the job fails and its hold is
     released before the message goes to the dead-letter queue."""
-    job = jobs.get(message.account_id, message.job_id)
+    job = deps.jobs.get(message.account_id, message.job_id)
     if job is None or job.status.is_final:
         return None if job is None else job.status
-    if job.cancel_at is not None and clock.now() >= job.cancel_at:
+    if job.cancel_at is not None and deps.clock.now() >= job.cancel_at:
         return cancel_at_deadline(
-            job, provider_for=provider_for, jobs=jobs, wallets=wallets, storage=storage, clock=clock, events=events
+            job,
+            provider_for=deps.provider_for,
+            jobs=deps.jobs,
+            wallets=deps.wallets,
+            storage=deps.storage,
+            clock=deps.clock,
+            events=deps.events,
         )
     if message.action == "deadline":
         # A hop towards a deadline beyond SQS's longest delay.
         if job.cancel_at is not None:
-            wait = math.ceil((job.cancel_at - clock.now()).total_seconds())
-            queue.send(message, delay_seconds=min(max(wait, 1), MAX_DELAY_SECONDS))
+            wait = math.ceil((job.cancel_at - deps.clock.now()).total_seconds())
+            deps.queue.send(message, delay_seconds=min(max(wait, 1), MAX_DELAY_SECONDS))
         return job.status
     try:
         return _step(
             job,
             message,
-            jobs=jobs,
-            wallets=wallets,
-            uploads=uploads,
-            storage=storage,
-            queue=queue,
-            provider_for=provider_for,
-            clock=clock,
-            settings=settings,
-            safety=safety,
-            sleep=sleep,
-            events=events,
+            jobs=deps.jobs,
+            wallets=deps.wallets,
+            uploads=deps.uploads,
+            storage=deps.storage,
+            queue=deps.queue,
+            provider_for=deps.provider_for,
+            clock=deps.clock,
+            settings=deps.settings,
+            safety=deps.safety,
+            sleep=deps.sleep,
+            events=deps.events,
         )
     except CircuitOpenError as exc:
         return _provider_down(
             job,
             message,
             exc,
-            jobs=jobs,
-            wallets=wallets,
-            queue=queue,
-            clock=clock,
-            settings=settings,
-            events=events,
+            jobs=deps.jobs,
+            wallets=deps.wallets,
+            queue=deps.queue,
+            clock=deps.clock,
+            settings=deps.settings,
+            events=deps.events,
         )
     except (ProviderRejectedError, OutputRejectedError, ReferenceRejectedError) as exc:
         # Refused for good, perhaps after some outputs were stored (a later one too large, say).
@@ -175,16 +202,18 @@ def run_generation(
             job,
             exc.code,
             exc.message,
-            jobs=jobs,
-            wallets=wallets,
-            clock=clock,
-            discard_from=storage,
-            events=events,
+            jobs=deps.jobs,
+            wallets=deps.wallets,
+            clock=deps.clock,
+            discard_from=deps.storage,
+            events=deps.events,
         )
     except errors.InvalidFieldError as exc:
         # The job's own input is unusable (a reference upload that is not the image it claimed to
         # be): every delivery would fail the same way, so the job fails now, saying why.
-        return fail(job, exc.code, exc.message, jobs=jobs, wallets=wallets, clock=clock, events=events)
+        return fail(
+            job, exc.code, exc.message, jobs=deps.jobs, wallets=deps.wallets, clock=deps.clock, events=deps.events
+        )
     except Exception as exc:
         if isinstance(exc, ProviderError):
             # Each attempt the provider failed (down, timing out) counts toward its error rate at
@@ -192,18 +221,18 @@ def run_generation(
             record_metric("ProviderCalls", provider=job.provider)
             record_metric("ProviderErrors", provider=job.provider)
         if job.status is JobStatus.QUEUED:
-            _give_back_start(job, jobs)
-        if receive_count >= settings.generation_max_receives:
+            _give_back_start(job, deps.jobs)
+        if receive_count >= deps.settings.generation_max_receives:
             logger.exception("generation gave up", extra={"job_id": job.id})
             fail(
                 job,
                 "generation_failed",
                 "The job failed after several attempts; nothing was charged.",
-                jobs=jobs,
-                wallets=wallets,
-                clock=clock,
-                discard_from=storage,
-                events=events,
+                jobs=deps.jobs,
+                wallets=deps.wallets,
+                clock=deps.clock,
+                discard_from=deps.storage,
+                events=deps.events,
             )
         raise
 

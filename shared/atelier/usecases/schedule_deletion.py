@@ -12,6 +12,7 @@ restores everything exactly.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -33,31 +34,51 @@ from atelier.usecases.publish_media import restore_account, withdraw_account
 from atelier.usecases.send_email import send_email
 
 if TYPE_CHECKING:
+    from atelier.services import Services
     from atelier.usecases.deliver_webhooks import WebhookEvents
 
 
+@dataclass(frozen=True)
+class ScheduleDeletionDeps:
+    """What `schedule_deletion` works with, built once per function (`Services.dependencies`)."""
+
+    privacy: PrivacyRepository
+    accounts: AccountRepository
+    mailer: Mailer
+    sent_emails: SentEmailRepository
+    public_media: PublicMedia
+    clock: Clock
+    settings: Settings
+    events: WebhookEvents | None = None
+
+    @classmethod
+    def from_services(cls, services: Services) -> ScheduleDeletionDeps:
+        return cls(
+            privacy=services.privacy,
+            accounts=services.accounts,
+            mailer=services.mailer,
+            sent_emails=services.sent_emails,
+            public_media=services.public_media,
+            clock=services.clock,
+            settings=services.settings,
+            events=services.webhook_events,
+        )
+
+
 def schedule_deletion(
+    deps: ScheduleDeletionDeps,
     account_id: str,
-    *,
-    privacy: PrivacyRepository,
-    accounts: AccountRepository,
-    mailer: Mailer,
-    sent_emails: SentEmailRepository,
-    public_media: PublicMedia,
-    clock: Clock,
-    settings: Settings,
-    events: WebhookEvents | None = None,
 ) -> DeletionState:
-    now = clock.now()
-    state = privacy.schedule_deletion(
-        account_id, requested_at=now, purge_at=now + timedelta(seconds=settings.deletion_grace_seconds)
+    now = deps.clock.now()
+    state = deps.privacy.schedule_deletion(
+        account_id, requested_at=now, purge_at=now + timedelta(seconds=deps.settings.deletion_grace_seconds)
     )
     assert state.purge_at is not None
     # Public items and share links stop at once; the countdown can still be cancelled.
     hide_public_content(account_id)
-    withdraw_account(account_id, public_media=public_media)
+    withdraw_account(account_id, public_media=deps.public_media)
     send_email(
-        accounts.require(account_id),
+        deps.accounts.require(account_id),
         EmailKind.PRIVACY,
         "Your Atelier account is scheduled for deletion",
         "You asked us to delete your Atelier account.\n\n"
@@ -66,42 +87,60 @@ def schedule_deletion(
         "sign in and cancel the deletion from your account page. Your public items are hidden "
         "from now on. If you did not ask for this, sign in and cancel it now.\n\n"
         "Records of payments are kept for 7 years, as the law requires, with nothing that names you.",
-        mailer=mailer,
-        sent_emails=sent_emails,
-        clock=clock,
+        mailer=deps.mailer,
+        sent_emails=deps.sent_emails,
+        clock=deps.clock,
     )
-    if events is not None:
-        events.deletion_scheduled(account_id, requested_at=now, purge_at=state.purge_at)
+    if deps.events is not None:
+        deps.events.deletion_scheduled(account_id, requested_at=now, purge_at=state.purge_at)
     return state
 
 
+@dataclass(frozen=True)
+class CancelDeletionDeps:
+    """What `cancel_deletion` works with, built once per function (`Services.dependencies`)."""
+
+    privacy: PrivacyRepository
+    accounts: AccountRepository
+    wallets: WalletRepository
+    mailer: Mailer
+    sent_emails: SentEmailRepository
+    public_media: PublicMedia
+    clock: Clock
+
+    @classmethod
+    def from_services(cls, services: Services) -> CancelDeletionDeps:
+        return cls(
+            privacy=services.privacy,
+            accounts=services.accounts,
+            wallets=services.wallets,
+            mailer=services.mailer,
+            sent_emails=services.sent_emails,
+            public_media=services.public_media,
+            clock=services.clock,
+        )
+
+
 def cancel_deletion(
+    deps: CancelDeletionDeps,
     account_id: str,
-    *,
-    privacy: PrivacyRepository,
-    accounts: AccountRepository,
-    wallets: WalletRepository,
-    mailer: Mailer,
-    sent_emails: SentEmailRepository,
-    public_media: PublicMedia,
-    clock: Clock,
 ) -> DeletionState:
     """Ends the countdown and restores the account's status from before it (active or restricted),
     as the wallet now has it: a chargeback during the countdown restricts, a debt paid lifts."""
-    cancelled = privacy.cancel_deletion(account_id)
-    wallets.align_account_status(account_id)
-    state = privacy.deletion_state(account_id) or cancelled  # read again: aligning may change the status
+    cancelled = deps.privacy.cancel_deletion(account_id)
+    deps.wallets.align_account_status(account_id)
+    state = deps.privacy.deletion_state(account_id) or cancelled  # read again: aligning may change the status
     restore_public_content(account_id)
-    restore_account(account_id, public_media=public_media)
+    restore_account(account_id, public_media=deps.public_media)
     send_email(
-        accounts.require(account_id),
+        deps.accounts.require(account_id),
         EmailKind.PRIVACY,
         "Your Atelier account will not be deleted",
         "The deletion of your Atelier account was cancelled; everything is as it was, and your public "
         "items are visible again. If you did not cancel it, sign in and review your sessions.",
-        mailer=mailer,
-        sent_emails=sent_emails,
-        clock=clock,
+        mailer=deps.mailer,
+        sent_emails=deps.sent_emails,
+        clock=deps.clock,
     )
     return state
 

@@ -26,7 +26,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 from collections import Counter
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from atelier import errors
 from atelier.clock import Clock
@@ -46,42 +47,64 @@ from atelier.usecases.moderate import quarantine_key
 from atelier.usecases.publish_media import republish, withdraw
 from atelier.usecases.screen_media import AUTOMATIC_REVIEWER, OutputSafety
 
+if TYPE_CHECKING:
+    from atelier.services import Services
+
 UNREADABLE = "restricted:unreadable"
 _ACCOUNT_PAGE = 100
 
 
+@dataclass(frozen=True)
+class ScreenBacklogDeps:
+    """What `screen_unscreened_media` works with, built once per function (`Services.dependencies`)."""
+
+    accounts: PolicyNoticeRepository
+    shares: ShareRepository
+    moderation: ModerationRepository
+    safety: OutputSafety
+    storage: ObjectStore
+    public_media: PublicMedia
+    clock: Clock
+    settings: Settings
+
+    @classmethod
+    def from_services(cls, services: Services) -> ScreenBacklogDeps:
+        return cls(
+            accounts=services.policy_notices,
+            shares=services.shares,
+            moderation=services.moderation_actions,
+            safety=services.output_safety,
+            storage=services.asset_storage,
+            public_media=services.public_media,
+            clock=services.clock,
+            settings=services.settings,
+        )
+
+
 def screen_unscreened_media(
-    *,
-    accounts: PolicyNoticeRepository,
-    shares: ShareRepository,
-    moderation: ModerationRepository,
-    safety: OutputSafety,
-    storage: ObjectStore,
-    public_media: PublicMedia,
-    clock: Clock,
-    settings: Settings,
+    deps: ScreenBacklogDeps,
 ) -> dict[str, Any]:
     """Checks up to `settings.screening_backlog_batch` waiting assets; answers what it did, and
     whether any were left for the next run."""
     outcome: Counter[str] = Counter()
-    budget = settings.screening_backlog_batch
+    budget = deps.settings.screening_backlog_batch
     for shard in keys.account_shards():
         after: str | None = None
         while True:
-            account_ids, after = accounts.account_page(shard, after=after, limit=_ACCOUNT_PAGE)
+            account_ids, after = deps.accounts.account_page(shard, after=after, limit=_ACCOUNT_PAGE)
             for account_id in account_ids:
-                waiting = _shown_unscreened(account_id, shares=shares, clock=clock)
+                waiting = _shown_unscreened(account_id, shares=deps.shares, clock=deps.clock)
                 if len(waiting) > budget:
                     outcome["left"] += len(waiting) - budget
                 for asset in waiting[:budget]:
                     verdict = _screen(
                         asset,
-                        moderation=moderation,
-                        safety=safety,
-                        storage=storage,
-                        public_media=public_media,
-                        clock=clock,
-                        settings=settings,
+                        moderation=deps.moderation,
+                        safety=deps.safety,
+                        storage=deps.storage,
+                        public_media=deps.public_media,
+                        clock=deps.clock,
+                        settings=deps.settings,
                     )
                     outcome[verdict] += 1
                     budget -= 1

@@ -11,7 +11,7 @@ from atelier.data.workflows import WorkflowRepository
 from atelier.models.accounts import Principal
 from atelier.models.gallery import WorkflowVersion
 from atelier.usecases.manage_workflows import own_workflow
-from atelier.usecases.submit_job import JobSubmission, SubmittedJob, submit_job
+from atelier.usecases.submit_job import JobSubmission, SubmitJobDeps, SubmittedJob, submit_job
 
 
 class MissingVariableError(errors.InvalidFieldError):
@@ -58,20 +58,19 @@ def resolve_version(
 
 
 def submit_from_workflow(
+    deps: SubmitJobDeps,
     principal: Principal,
     workflow_id: str,
     version_number: int,
     variables: dict[str, str],
     params: dict[str, Any] | None,
     *,
-    workflows: WorkflowRepository,
     workspace_id: str | None,
     idempotency_key: str | None,
-    **collaborators: Any,
 ) -> SubmittedJob:
     if not principal.is_signed_in or principal.account_id is None:
         raise errors.NotSignedInError()
-    version = resolve_version(principal.account_id, workflow_id, version_number, workflows=workflows)
+    version = resolve_version(principal.account_id, workflow_id, version_number, workflows=deps.workflows)
     definition = version.definition
     submission = JobSubmission(
         kind=definition.kind,
@@ -82,11 +81,4 @@ def submit_from_workflow(
         reference_upload_ids=[],
         workflow_version_id=version.id,
     )
-    return submit_job(
-        principal,
-        submission,
-        workspace_id=workspace_id,
-        idempotency_key=idempotency_key,
-        workflows=workflows,
-        **collaborators,
-    )
+    return submit_job(deps, principal, submission, workspace_id=workspace_id, idempotency_key=idempotency_key)

@@ -42,6 +42,7 @@ from atelier.usecases.require_consent import require_consent
 from atelier.usecases.run_generation import GenerationMessage
 
 if TYPE_CHECKING:
+    from atelier.services import Services
     from atelier.usecases.deliver_webhooks import WebhookEvents
 
 
@@ -89,41 +90,65 @@ def _require_own_version(account_id: str, version_id: str, workflows: WorkflowRe
         raise errors.ForbiddenError("This item was removed by moderation.")
 
 
+@dataclass(frozen=True)
+class SubmitJobDeps:
+    """What submitting a job works with; a function builds it once (`Services.dependencies`)."""
+
+    jobs: JobRepository
+    wallets: WalletRepository
+    accounts: AccountRepository
+    policies: PolicyRepository
+    rate_limiter: RateLimiter
+    moderation: BlocklistModeration
+    uploads: UploadRepository
+    storage: ObjectStore
+    queue: MessageQueue
+    clock: Clock
+    settings: Settings
+    workflows: WorkflowRepository
+    # The account's `credits.held` webhook; None sends none.
+    events: WebhookEvents | None = None
+
+    @classmethod
+    def from_services(cls, services: Services) -> SubmitJobDeps:
+        return cls(
+            jobs=services.jobs,
+            wallets=services.wallets,
+            accounts=services.accounts,
+            policies=services.policies,
+            rate_limiter=services.rate_limiter,
+            moderation=services.moderation,
+            uploads=services.uploads,
+            storage=services.asset_storage,
+            queue=services.generation_queue,
+            clock=services.clock,
+            settings=services.settings,
+            workflows=services.workflows,
+            events=services.webhook_events,
+        )
+
+
 def submit_job(
+    deps: SubmitJobDeps,
     principal: Principal,
     submission: JobSubmission,
     *,
     workspace_id: str | None,
     idempotency_key: str | None,
-    jobs: JobRepository,
-    wallets: WalletRepository,
-    accounts: AccountRepository,
-    policies: PolicyRepository,
-    rate_limiter: RateLimiter,
-    moderation: BlocklistModeration,
-    uploads: UploadRepository,
-    storage: ObjectStore,
-    queue: MessageQueue,
-    clock: Clock,
-    settings: Settings,
-    workflows: WorkflowRepository | None = None,
-    events: WebhookEvents | None = None,
 ) -> SubmittedJob:
-    """`workflows` is needed only to check a submission that names a workflow version; without it,
-    such a submission is refused (a version is never recorded unchecked)."""
     if not principal.is_signed_in or principal.account_id is None:
         raise errors.NotSignedInError()
     account_id = principal.account_id
-    now = clock.now()
+    now = deps.clock.now()
 
     # The request schema bounds a prompt sent as is; one filled in from a workflow's template and
     # variables is bounded here, so every prompt a provider receives is held to the same limit.
-    if len(submission.prompt) > settings.max_prompt_length:
+    if len(submission.prompt) > deps.settings.max_prompt_length:
         raise errors.InvalidFieldError(
-            f"A prompt has at most {settings.max_prompt_length} characters.",
+            f"A prompt has at most {deps.settings.max_prompt_length} characters.",
             details=[{"field": "prompt", "location": "body"}],
         )
-    model = find_model(submission.model, settings)
+    model = find_model(submission.model, deps.settings)
     if model.kind != submission.kind:
         raise errors.InvalidFieldError(
             f"{model.id} makes {model.kind}s.", details=[{"field": "kind", "location": "body"}]
@@ -145,13 +170,13 @@ def submit_job(
         )
 
     if submission.workflow_version_id is not None:
-        _require_own_version(account_id, submission.workflow_version_id, workflows)
+        _require_own_version(account_id, submission.workflow_version_id, deps.workflows)
     if submission.webhook_url is not None:
-        problem = url_problem(submission.webhook_url, allow_local=settings.local_runtime)
+        problem = url_problem(submission.webhook_url, allow_local=deps.settings.local_runtime)
         if problem is not None:
             raise errors.InvalidFieldError(problem, details=[{"field": "webhook_url", "location": "body"}])
 
-    verdict = moderation.check(submission.prompt, submission.negative_prompt)
+    verdict = deps.moderation.check(submission.prompt, submission.negative_prompt)
     if not verdict.allowed:
         # Counted, never logged with the prompt; minor-safety refusals also reach moderators' queue.
         logger.warning("prompt refused", extra={"category": verdict.category.value if verdict.category else None})
@@ -159,23 +184,27 @@ def submit_job(
             raise PromptRejectedError(details={"category": verdict.category.value})
         raise PromptRejectedError()
 
-    rate_limiter.hit("job-submit", account_id, limit=settings.job_submissions_per_minute, window_seconds=60, now=now)
+    deps.rate_limiter.hit(
+        "job-submit", account_id, limit=deps.settings.job_submissions_per_minute, window_seconds=60, now=now
+    )
     references = prepare_references(
         account_id,
         submission.reference_upload_ids,
-        uploads=uploads,
-        storage=storage,
-        clock=clock,
-        settings=settings,
+        uploads=deps.uploads,
+        storage=deps.storage,
+        clock=deps.clock,
+        settings=deps.settings,
     )
 
-    ledger_id = principal.ledger_id or accounts.require(account_id).ledger_id
-    workspace = workspace_id or principal.default_workspace_id or accounts.require(account_id).default_workspace_id
+    ledger_id = principal.ledger_id or deps.accounts.require(account_id).ledger_id
+    workspace = workspace_id or principal.default_workspace_id or deps.accounts.require(account_id).default_workspace_id
     if not has_prefix(workspace, IdPrefix.WORKSPACE):
         raise errors.NotFoundError("No such workspace.")
     cost = model.price.credits(params)
     deadline = timedelta(
-        seconds=settings.video_job_deadline_seconds if model.kind == "video" else settings.image_job_deadline_seconds
+        seconds=deps.settings.video_job_deadline_seconds
+        if model.kind == "video"
+        else deps.settings.image_job_deadline_seconds
     )
     cancel_at = now + cancel_after if cancel_after is not None else None
     job = Job(
@@ -201,47 +230,49 @@ def submit_job(
     )
     key_hash = hashlib.sha256(idempotency_key.encode()).hexdigest() if idempotency_key else None
     fingerprint = body_hash(submission)
-    terms_version = terms_in_force(policies=policies, clock=clock, settings=settings)
-    job_steps = jobs.submission_steps(job, idempotency_key_hash=key_hash, body_hash=fingerprint, now=now)
+    terms_version = terms_in_force(policies=deps.policies, clock=deps.clock, settings=deps.settings)
+    job_steps = deps.jobs.submission_steps(job, idempotency_key_hash=key_hash, body_hash=fingerprint, now=now)
     # In the order their refusals win: a replayed request first, then what stops the account, then
     # a missing workspace, then references used meanwhile; the job itself last.
     steps = [
         *([job_steps.idempotency] if job_steps.idempotency else []),
-        accounts.may_generate_step(account_id, terms_version),
+        deps.accounts.may_generate_step(account_id, terms_version),
         job_steps.workspace,
         # The job's references become used with the job, and only if it is accepted.
-        uploads.first_use_step(account_id, references, now),
+        deps.uploads.first_use_step(account_id, references, now),
         job_steps.job,
     ]
     try:
-        wallets.hold(
+        deps.wallets.hold(
             account_id,
             ledger_id,
             job.id,
             cost,
             now,
             generation_kind=model.kind,
-            max_in_flight=settings.max_jobs_in_flight,
+            max_in_flight=deps.settings.max_jobs_in_flight,
             extra=steps,
         )
     except IdempotencyKeyTakenError as refused:
-        return _replay(refused, job, key_hash, fingerprint, jobs=jobs, queue=queue)
+        return _replay(refused, job, key_hash, fingerprint, jobs=deps.jobs, queue=deps.queue)
     except AccountMayNotGenerateError as refused:
-        _explain_account_refusal(refused, job, accounts=accounts, policies=policies, clock=clock, settings=settings)
+        _explain_account_refusal(
+            refused, job, accounts=deps.accounts, policies=deps.policies, clock=deps.clock, settings=deps.settings
+        )
 
     try:
-        queue.send(GenerationMessage(account_id=account_id, job_id=job.id, action="start"))
+        deps.queue.send(GenerationMessage(account_id=account_id, job_id=job.id, action="start"))
     except errors.DependencyUnavailableError:
-        wallets.release(
+        deps.wallets.release(
             account_id,
             ledger_id,
             job.id,
-            clock.now(),
+            deps.clock.now(),
             extra=[
-                jobs.unqueued_step(
+                deps.jobs.unqueued_step(
                     job,
                     idempotency_key_hash=key_hash,
-                    now=clock.now(),
+                    now=deps.clock.now(),
                     error=JobError(
                         code="queue_unavailable", message="The job could not be queued; nothing was charged."
                     ),
@@ -254,12 +285,12 @@ def submit_job(
         # deadline beyond SQS's 15-minute delay takes several hops).
         deadline_message = GenerationMessage(account_id=account_id, job_id=job.id, action="deadline")
         try:
-            queue.send(deadline_message, delay_seconds=math.ceil(cancel_after.total_seconds()))
+            deps.queue.send(deadline_message, delay_seconds=math.ceil(cancel_after.total_seconds()))
         except errors.DependencyUnavailableError:
             logger.warning("deadline message not queued; the sweep cancels the job", extra={"job_id": job.id})
-    if events is not None:
-        events.credits_held(
-            account_id, held=cost, balance=lambda: wallets.get(account_id).balance, key=job.id, occurred_at=now
+    if deps.events is not None:
+        deps.events.credits_held(
+            account_id, held=cost, balance=lambda: deps.wallets.get(account_id).balance, key=job.id, occurred_at=now
         )
     record_metric("JobsSubmitted", provider=job.provider)
     record_metric("CreditsHeld", cost)

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from atelier.clock import Clock
 from atelier.data.assets import UploadRepository
@@ -25,36 +27,55 @@ from atelier.integrations.storage import ObjectStore
 from atelier.observability import record_metric
 from atelier.settings import Settings
 
+if TYPE_CHECKING:
+    from atelier.services import Services
+
 UPLOAD_ENTITY = "upload"
 
 
+@dataclass(frozen=True)
+class SweepRetentionDeps:
+    """What `sweep_retention` works with, built once per function (`Services.dependencies`)."""
+
+    retention: RetentionRepository
+    uploads: UploadRepository
+    storage: ObjectStore
+    clock: Clock
+    settings: Settings
+
+    @classmethod
+    def from_services(cls, services: Services) -> SweepRetentionDeps:
+        return cls(
+            retention=services.retention,
+            uploads=services.uploads,
+            storage=services.asset_storage,
+            clock=services.clock,
+            settings=services.settings,
+        )
+
+
 def sweep_retention(
-    *,
-    retention: RetentionRepository,
-    uploads: UploadRepository,
-    storage: ObjectStore,
-    clock: Clock,
-    settings: Settings,
+    deps: SweepRetentionDeps,
 ) -> dict[str, int]:
     """Answers how many items of each kind were deleted."""
-    now = clock.now()
+    now = deps.clock.now()
     now_epoch = int(now.timestamp())
     deleted: Counter[str] = Counter()
     unused_uploads: list[Key] = []
 
     def expired() -> Iterator[Key]:
-        for days_ago in range(settings.retention_lookback_days, -1, -1):
+        for days_ago in range(deps.settings.retention_lookback_days, -1, -1):
             day = (now - timedelta(days=days_ago)).strftime("%Y-%m-%d")
-            for entity, key in retention.expired(day, now_epoch):
+            for entity, key in deps.retention.expired(day, now_epoch):
                 if entity == UPLOAD_ENTITY:
                     unused_uploads.append(key)
                     continue
                 deleted[entity] += 1
                 yield key
 
-    retention.delete(expired())
+    deps.retention.delete(expired())
     for key in unused_uploads:
-        if expire_unused_upload(key, uploads=uploads, storage=storage):
+        if expire_unused_upload(key, uploads=deps.uploads, storage=deps.storage):
             deleted[UPLOAD_ENTITY] += 1
     record_metric("RetentionItemsDeleted", deleted.total())
     return dict(deleted)

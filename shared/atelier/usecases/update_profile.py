@@ -4,6 +4,9 @@ preferences change at once; a new email address only once it is confirmed from t
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 from atelier.clock import Clock
 from atelier.data.accounts import AccountRepository
 from atelier.data.email_changes import EmailChangeRepository
@@ -15,28 +18,50 @@ from atelier.settings import Settings
 from atelier.usecases.change_email import request_email_change
 from atelier.usecases.get_account import AccountView, live_email_change
 
+if TYPE_CHECKING:
+    from atelier.services import Services
+
+
+@dataclass(frozen=True)
+class UpdateProfileDeps:
+    """What `update_profile` works with, built once per function (`Services.dependencies`)."""
+
+    accounts: AccountRepository
+    email_changes: EmailChangeRepository
+    rate_limiter: RateLimiter
+    mailer: Mailer
+    sent_emails: SentEmailRepository
+    clock: Clock
+    settings: Settings
+
+    @classmethod
+    def from_services(cls, services: Services) -> UpdateProfileDeps:
+        return cls(
+            accounts=services.accounts,
+            email_changes=services.email_changes,
+            rate_limiter=services.rate_limiter,
+            mailer=services.mailer,
+            sent_emails=services.sent_emails,
+            clock=services.clock,
+            settings=services.settings,
+        )
+
 
 def update_profile(
+    deps: UpdateProfileDeps,
     account_id: str,
     *,
     name: str | None,
     email: str | None,
     preferences: Preferences | None,
     site_base_url: str,
-    accounts: AccountRepository,
-    email_changes: EmailChangeRepository,
-    rate_limiter: RateLimiter,
-    mailer: Mailer,
-    sent_emails: SentEmailRepository,
-    clock: Clock,
-    settings: Settings,
 ) -> AccountView:
-    before = accounts.require(account_id)
+    before = deps.accounts.require(account_id)
     if email is None or email == before.email:
-        after = accounts.update_profile(account_id, name=name, email=None, preferences=preferences)
+        after = deps.accounts.update_profile(account_id, name=name, email=None, preferences=preferences)
         if email is not None:
-            email_changes.discard(account_id)
-        pending = live_email_change(account_id, email_changes=email_changes, now=clock.now())
+            deps.email_changes.discard(account_id)
+        pending = live_email_change(account_id, email_changes=deps.email_changes, now=deps.clock.now())
         return AccountView(account=after, pending=pending)
     # The change of address first: its refusals (an admin's address, too many requests) come before
     # anything is written, name and preferences included.
@@ -44,12 +69,12 @@ def update_profile(
         before,
         email,
         site_base_url=site_base_url,
-        email_changes=email_changes,
-        rate_limiter=rate_limiter,
-        mailer=mailer,
-        sent_emails=sent_emails,
-        clock=clock,
-        settings=settings,
+        email_changes=deps.email_changes,
+        rate_limiter=deps.rate_limiter,
+        mailer=deps.mailer,
+        sent_emails=deps.sent_emails,
+        clock=deps.clock,
+        settings=deps.settings,
     )
-    after = accounts.update_profile(account_id, name=name, email=None, preferences=preferences)
+    after = deps.accounts.update_profile(account_id, name=name, email=None, preferences=preferences)
     return AccountView(account=after, pending=pending)
