@@ -1,4 +1,4 @@
-import { useId } from "react";
+import { useId, useState } from "react";
 import { useUpdateConsent, type Consent } from "../../api/privacy";
 import { useMe } from "../../api/queries";
 import { rememberChoice } from "../../analytics";
@@ -31,16 +31,20 @@ export function ConsentSection() {
   const update = useUpdateConsent();
   const headingId = useId();
   const ids = useId();
+  // The switch shows the person's choice in the same render as the click (a controlled input would
+  // otherwise flip back until the mutation reports itself pending); the saved record replaces it.
+  const [choosing, setChoosing] = useState<Partial<Consent>>({});
   if (!me.data) return null;
-  // The switch shows the person's choice at once; the saved record replaces it when the answer comes.
-  const consent = update.isPending ? { ...me.data.consent, ...update.variables } : me.data.consent;
+  const consent = { ...me.data.consent, ...choosing };
 
   function change(field: keyof Consent, value: boolean) {
+    setChoosing({ [field]: value });
     update.mutate(
       { [field]: value },
       {
         // The cookie banner's choice in this browser follows the account's analytics consent.
         onSuccess: () => field === "analytics" && rememberChoice(value ? "analytics" : "necessary"),
+        onSettled: () => setChoosing({}),
       },
     );
   }
