@@ -69,6 +69,8 @@ class Account(BaseModel):
     default_workspace_id: str
     # Pseudonymous id the ledger is keyed by (P10): links money entries to no person once purged.
     ledger_id: str
+    # The profile picture the person uploaded: a 256 px WebP copy under the account's prefix.
+    avatar_key: str | None = None
 
 
 class Identity(BaseModel):
