@@ -45,8 +45,8 @@ class Preferences(BaseModel):
 
 
 class Account(BaseModel):
-    """The account. Its personal fields are exactly those of P1: name, email, identity-provider id
-    (issuer and subject), picture URL and created time."""
+    """The account. Its personal fields are those of P1: name, email, identity-provider id (issuer
+    and subject), picture URL and created time; and the profile picture the person chose to upload."""
 
     model_config = ConfigDict(frozen=True)
 
