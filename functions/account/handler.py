@@ -21,6 +21,7 @@ from atelier.api.schemas.accounts import (
     MeResponse,
     PolicyResponse,
     PolicyVersionBody,
+    SetPictureRequest,
     UpdateConsentRequest,
     UpdateMeRequest,
     UpdateWorkspaceRequest,
@@ -34,13 +35,14 @@ from atelier.api.schemas.privacy import (
     ExportResponse,
 )
 from atelier.clock import isoformat
-from atelier.models.accounts import PolicyKind, Scope
+from atelier.models.accounts import Account, PolicyKind, Scope
 from atelier.observability import logger, metrics, tracer
 from atelier.services import get_services
 from atelier.snapstart import prepare
 from atelier.usecases.accept_terms import accept_terms
 from atelier.usecases.change_email import ConfirmEmailChangeDeps, confirm_email_change
 from atelier.usecases.get_account import get_account
+from atelier.usecases.manage_picture import SetPictureDeps, picture_url, remove_picture, set_picture
 from atelier.usecases.manage_workspaces import (
     create_workspace,
     delete_workspace,
@@ -83,7 +85,7 @@ def get_me() -> MeResponse:
     view = get_account(
         account_id, accounts=services.accounts, email_changes=services.email_changes, clock=services.clock
     )
-    return MeResponse.of(view.account, view.pending_email)
+    return _me(view.account, view.pending_email)
 
 
 @app.patch(
@@ -108,7 +110,7 @@ def patch_me(body: UpdateMeRequest) -> MeResponse:
         preferences=body.preferences.to_domain() if body.preferences else None,
         site_base_url=public_base_url(app.current_event, services.settings),
     )
-    return MeResponse.of(view.account, view.pending_email)
+    return _me(view.account, view.pending_email)
 
 
 @app.post(
@@ -126,7 +128,7 @@ def post_email_confirmation(body: EmailConfirmationRequest) -> MeResponse:
     services = get_services()
     account_id = signed_in_account_id(app.current_event, services)
     account = confirm_email_change(services.dependencies(ConfirmEmailChangeDeps), account_id, body.token)
-    return MeResponse.of(account)
+    return _me(account)
 
 
 @app.put(
@@ -152,7 +154,7 @@ def put_consent(body: UpdateConsentRequest) -> MeResponse:
         accounts=services.accounts,
         clock=services.clock,
     )
-    return MeResponse.of(account)
+    return _me(account)
 
 
 @app.post(
@@ -178,7 +180,47 @@ def post_terms(body: AcceptTermsRequest) -> MeResponse:
         clock=services.clock,
         settings=services.settings,
     )
-    return MeResponse.of(account)
+    return _me(account)
+
+
+@app.put(
+    "/v1/me/picture",
+    operation_id="setPicture",
+    description=(
+        "Makes one of the caller's own image uploads their profile picture: the upload is checked and "
+        "cleaned if it was not yet, screened by moderation (restricted or blocked images are refused with "
+        "422 `picture_rejected`), and a 256 px square WebP copy is kept with the account."
+    ),
+    access=Access.session(),
+    summary="Set the profile picture from an upload",
+    tags=["account"],
+    responses=error_responses(401, 403, 404, 422),
+)
+def put_picture(body: SetPictureRequest) -> MeResponse:
+    services = get_services()
+    account_id = signed_in_account_id(app.current_event, services)
+    return _me(set_picture(services.dependencies(SetPictureDeps), account_id, body.upload_id))
+
+
+@app.delete(
+    "/v1/me/picture",
+    operation_id="removePicture",
+    description="Removes the profile picture and its stored copy; the studio shows the name's initials again.",
+    access=Access.session(),
+    summary="Remove the profile picture",
+    tags=["account"],
+    responses=error_responses(401, 403),
+)
+def delete_picture() -> MeResponse:
+    services = get_services()
+    account_id = signed_in_account_id(app.current_event, services)
+    return _me(remove_picture(account_id, accounts=services.accounts, storage=services.asset_storage))
+
+
+def _me(account: Account, pending_email: str | None = None) -> MeResponse:
+    services = get_services()
+    avatar = picture_url(account, storage=services.asset_storage, settings=services.settings)
+    return MeResponse.of(account, pending_email, avatar_url=avatar)
 
 
 @app.get(

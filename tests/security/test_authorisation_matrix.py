@@ -277,6 +277,12 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     # Withdrawing consent is always possible.
     ("PUT", "/v1/me/consent"): Row(signed_in_only(200), at("/v1/me/consent", {"analytics": False}), key=403),
+    # The upload is looked up among the caller's own only, so a made-up one is not found for anyone.
+    ("PUT", "/v1/me/picture"): Row(
+        signed_in_only(404), at("/v1/me/picture", {"upload_id": "upl_0000000000000000000000"}), key=403
+    ),
+    # Removing one's picture is always possible, like any correction of one's own data.
+    ("DELETE", "/v1/me/picture"): Row(signed_in_only(200), at("/v1/me/picture"), key=403),
     ("POST", "/v1/me/terms"): Row(
         signed_in_only(200),
         lambda c: Call("/v1/me/terms", {"version": c.world.terms_version, "age_confirmed": True}),

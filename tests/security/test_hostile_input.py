@@ -979,6 +979,8 @@ CSRF_BODIES: dict[tuple[str, str], dict[str, Any] | None] = {
     ("PATCH", "/v1/me"): {"name": "Mallory"},
     ("POST", "/v1/me/email-confirmations"): {"token": "csrf"},
     ("PUT", "/v1/me/consent"): {"marketing_emails": True},
+    ("PUT", "/v1/me/picture"): {"upload_id": "upl_csrf"},
+    ("DELETE", "/v1/me/picture"): None,
     ("POST", "/v1/me/terms"): {"version": "v1", "age_confirmed": True},
     ("POST", "/v1/me/exports"): None,
     ("POST", "/v1/me/deletion"): None,

@@ -74,6 +74,49 @@ test("an email change takes effect only from the link sent to the new address, a
   await expect(page.getByRole("alert")).toContainText("This link is incomplete");
 });
 
+test("a profile picture is uploaded, shown, and removed for the initials again", async ({ page }) => {
+  // Given a person on Settings, whose picture is their initials
+  await signUp(page, uniqueEmail("picture.person"));
+  const settings = new SettingsPage(page);
+  await settings.goto();
+  await settings.rename("Grace Hopper");
+  await expect(settings.profile.getByText("GH", { exact: true })).toBeVisible();
+  await expect(settings.picture()).toHaveCount(0);
+
+  // When they choose a small PNG (drawn here, on a canvas)
+  const dataUrl = await page.evaluate(() => {
+    const canvas = document.createElement("canvas");
+    canvas.width = 48;
+    canvas.height = 32;
+    const context = canvas.getContext("2d");
+    if (context) {
+      context.fillStyle = "#2a7";
+      context.fillRect(0, 0, 48, 32);
+    }
+    return canvas.toDataURL("image/png");
+  });
+  const png = Buffer.from(dataUrl.split(",")[1] ?? "", "base64");
+  await settings.choosePicture({ name: "me.png", mimeType: "image/png", buffer: png });
+
+  // Then it is their picture, loaded from the store, in place of the initials
+  await expect(settings.picture()).toBeVisible();
+  await expect
+    .poll(() =>
+      settings.picture().evaluate((image: HTMLImageElement) => image.complete && image.naturalWidth),
+    )
+    .toBe(256);
+  await expect(settings.profile.getByText("GH", { exact: true })).toHaveCount(0);
+  await expectAccessible(page, "settings with a picture");
+
+  // When they remove it, Then the initials are back, after a reload too
+  await settings.removePicture();
+  await expect(settings.picture()).toHaveCount(0);
+  await expect(settings.profile.getByText("GH", { exact: true })).toBeVisible();
+  await page.reload();
+  await expect(settings.profile.getByText("GH", { exact: true })).toBeVisible();
+  await expect(settings.picture()).toHaveCount(0);
+});
+
 test("an API key is shown once, works as a Bearer key, shows its last use, and is refused once revoked", async ({
   page,
   context,

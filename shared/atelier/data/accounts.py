@@ -45,6 +45,7 @@ def _to_account(item: AccountItem) -> Account:
         preferences=Preferences(**(item.preferences.as_dict() if item.preferences else {})),
         default_workspace_id=item.default_workspace_id,
         ledger_id=item.ledger_id,
+        avatar_key=item.avatar_key,
     )
 
 
@@ -145,6 +146,10 @@ class AccountRepository:
         if preferences is not None:
             actions.append(AccountItem.preferences.set(preferences.model_dump()))
         return self._update(account_id, actions)
+
+    def set_avatar(self, account_id: str, avatar_key: str | None) -> Account:
+        action = AccountItem.avatar_key.set(avatar_key) if avatar_key else AccountItem.avatar_key.remove()
+        return self._update(account_id, [action])
 
     def update_consent(self, account_id: str, consent: Consent, at: datetime) -> Account:
         return self._update(

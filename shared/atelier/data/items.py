@@ -56,6 +56,8 @@ class AccountItem(MainTableModel):
     identity_issuer = UnicodeAttribute()
     identity_subject = UnicodeAttribute()
     picture_url = UnicodeAttribute(null=True)
+    # The uploaded profile picture's object (a copy under the account's prefix), if any.
+    avatar_key = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     status = UnicodeAttribute(default="active")
     # A moderator's suspension (P19): its own attribute, which no money or deletion flow writes.

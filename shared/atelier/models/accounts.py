@@ -45,8 +45,8 @@ class Preferences(BaseModel):
 
 
 class Account(BaseModel):
-    """The account. Its personal fields are exactly those of P1: name, email, identity-provider id
-    (issuer and subject), picture URL and created time."""
+    """The account. Its personal fields are those of P1: name, email, identity-provider id (issuer
+    and subject), picture URL and created time; and the profile picture the person chose to upload."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -69,6 +69,8 @@ class Account(BaseModel):
     default_workspace_id: str
     # Pseudonymous id the ledger is keyed by (P10): links money entries to no person once purged.
     ledger_id: str
+    # The profile picture the person uploaded: a 256 px WebP copy under the account's prefix.
+    avatar_key: str | None = None
 
 
 class Identity(BaseModel):

@@ -84,7 +84,7 @@ emails.json      the emails we sent you (kind, subject and time).
 exports.json     your data export requests.
 reports.json     the reports of content you made (which report, and when).
 other.json       anything else kept under your account.
-assets/          every file stored for you (uploads and outputs), byte for byte.
+assets/          every file stored for you (uploads, outputs, profile picture), byte for byte.
 
 Files of JSON records are lists of objects; "type" names the kind of record. Times are UTC.
 """

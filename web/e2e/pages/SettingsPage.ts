@@ -29,6 +29,15 @@ export class SettingsPage {
     await this.profile.getByRole("textbox", { name: "New email address" }).fill(email);
     await this.profile.getByRole("button", { name: "Change email" }).click();
   }
+  async choosePicture(file: { name: string; mimeType: string; buffer: Buffer }) {
+    await this.profile.getByLabel("Choose a picture").setInputFiles(file);
+  }
+  picture() {
+    return this.profile.getByRole("img", { name: "Your picture" });
+  }
+  async removePicture() {
+    await this.profile.getByRole("button", { name: "Remove picture" }).click();
+  }
   pendingEmail() {
     return this.profile.getByRole("status").filter({ hasText: "Waiting for confirmation" });
   }

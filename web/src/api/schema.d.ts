@@ -676,6 +676,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/me/picture": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set the profile picture from an upload
+         * @description Makes one of the caller's own image uploads their profile picture: the upload is checked and cleaned if it was not yet, screened by moderation (restricted or blocked images are refused with 422 `picture_rejected`), and a 256 px square WebP copy is kept with the account.
+         */
+        put: operations["setPicture"];
+        post?: never;
+        /**
+         * Remove the profile picture
+         * @description Removes the profile picture and its stored copy; the studio shows the name's initials again.
+         */
+        delete: operations["removePicture"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/me/reports": {
         parameters: {
             query?: never;
@@ -2390,6 +2414,11 @@ export interface components {
              * @description A new address asked for with PATCH /v1/me, in effect once confirmed from the link sent to it.
              */
             pending_email?: string | null;
+            /**
+             * Avatar Url
+             * @description A short-lived link to the profile picture the person uploaded (PUT /v1/me/picture), null when none. Not the identity provider's `picture_url`.
+             */
+            avatar_url?: string | null;
         };
         /**
          * ModelBody
@@ -2714,6 +2743,14 @@ export interface components {
             params?: {
                 [key: string]: number | string | boolean;
             } | null;
+        };
+        /** SetPictureRequest */
+        SetPictureRequest: {
+            /**
+             * Upload Id
+             * @description One of the caller's own image uploads (POST /v1/uploads).
+             */
+            upload_id: string;
         };
         /** ShareList */
         ShareList: {
@@ -7833,7 +7870,8 @@ export interface operations {
                      *         "theme": "system"
                      *       },
                      *       "default_workspace_id": "ws_01jt3v5k8m2n4p6r8t0w2y4a6c",
-                     *       "pending_email": null
+                     *       "pending_email": null,
+                     *       "avatar_url": "https://example.com/avatar"
                      *     }
                      */
                     "application/json": components["schemas"]["MeResponse"];
@@ -7999,7 +8037,8 @@ export interface operations {
                      *         "theme": "system"
                      *       },
                      *       "default_workspace_id": "ws_01jt3v5k8m2n4p6r8t0w2y4a6c",
-                     *       "pending_email": null
+                     *       "pending_email": null,
+                     *       "avatar_url": "https://example.com/avatar"
                      *     }
                      */
                     "application/json": components["schemas"]["MeResponse"];
@@ -8831,7 +8870,8 @@ export interface operations {
                      *         "theme": "system"
                      *       },
                      *       "default_workspace_id": "ws_01jt3v5k8m2n4p6r8t0w2y4a6c",
-                     *       "pending_email": null
+                     *       "pending_email": null,
+                     *       "avatar_url": "https://example.com/avatar"
                      *     }
                      */
                     "application/json": components["schemas"]["MeResponse"];
@@ -9587,7 +9627,8 @@ export interface operations {
                      *         "theme": "system"
                      *       },
                      *       "default_workspace_id": "ws_01jt3v5k8m2n4p6r8t0w2y4a6c",
-                     *       "pending_email": null
+                     *       "pending_email": null,
+                     *       "avatar_url": "https://example.com/avatar"
                      *     }
                      */
                     "application/json": components["schemas"]["MeResponse"];
@@ -10284,6 +10325,461 @@ export interface operations {
             };
         };
     };
+    setPicture: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "upload_id": "upl_01jt3v5k8m2n4p6r8t0w2y4a6c"
+                 *     }
+                 */
+                "application/json": components["schemas"]["SetPictureRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "acct_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "email": "ada@example.com",
+                     *       "name": "Ada Lovelace",
+                     *       "picture_url": "https://example.com/picture",
+                     *       "created_at": "2026-05-01T12:00:00Z",
+                     *       "status": "active",
+                     *       "age_confirmed": false,
+                     *       "terms_version": "2026-05-01",
+                     *       "consent": {
+                     *         "analytics": false,
+                     *         "product_improvement": false,
+                     *         "marketing_emails": false
+                     *       },
+                     *       "preferences": {
+                     *         "theme": "system"
+                     *       },
+                     *       "default_workspace_id": "ws_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "pending_email": null,
+                     *       "avatar_url": "https://example.com/avatar"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["MeResponse"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "malformed_request",
+                     *         "message": "The request could not be read.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "malformed_request";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden, consent required or account restricted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden_origin",
+                     *         "message": "Requests from this origin are not allowed.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "forbidden_origin" | "session_required";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "report_exists",
+                     *         "message": "You have already reported this; it is being reviewed.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "report_exists";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "payload_too_large",
+                     *         "message": "The request is too large.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "payload_too_large";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unsupported_media_type",
+                     *         "message": "Send the request body as JSON, with Content-Type: application/json.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "unsupported_media_type";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field" | "picture_rejected" | "upload_rejected";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    removePicture: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "acct_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "email": "ada@example.com",
+                     *       "name": "Ada Lovelace",
+                     *       "picture_url": "https://example.com/picture",
+                     *       "created_at": "2026-05-01T12:00:00Z",
+                     *       "status": "active",
+                     *       "age_confirmed": false,
+                     *       "terms_version": "2026-05-01",
+                     *       "consent": {
+                     *         "analytics": false,
+                     *         "product_improvement": false,
+                     *         "marketing_emails": false
+                     *       },
+                     *       "preferences": {
+                     *         "theme": "system"
+                     *       },
+                     *       "default_workspace_id": "ws_01jt3v5k8m2n4p6r8t0w2y4a6c",
+                     *       "pending_email": null,
+                     *       "avatar_url": "https://example.com/avatar"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["MeResponse"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_signed_in",
+                     *         "message": "Sign in to continue.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_signed_in";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden, consent required or account restricted */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden_origin",
+                     *         "message": "Requests from this origin are not allowed.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "forbidden_origin" | "session_required";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "Not found.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "not_found";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_field",
+                     *         "message": "A field is invalid.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "invalid_field";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "service_unavailable",
+                     *         "message": "A service Atelier depends on is unavailable; try again shortly.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error?: {
+                            /** @enum {string} */
+                            code: "service_unavailable";
+                        };
+                    } & components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Any other error, such as 500 `internal_error` */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "internal_error",
+                     *         "message": "Something went wrong on our side.",
+                     *         "details": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     listMyReports: {
         parameters: {
             query?: {
@@ -10482,7 +10978,8 @@ export interface operations {
                      *         "theme": "system"
                      *       },
                      *       "default_workspace_id": "ws_01jt3v5k8m2n4p6r8t0w2y4a6c",
-                     *       "pending_email": null
+                     *       "pending_email": null,
+                     *       "avatar_url": "https://example.com/avatar"
                      *     }
                      */
                     "application/json": components["schemas"]["MeResponse"];

@@ -44,9 +44,16 @@ class MeResponse(BaseModel):
         default=None,
         description="A new address asked for with PATCH /v1/me, in effect once confirmed from the link sent to it.",
     )
+    avatar_url: str | None = Field(
+        default=None,
+        description=(
+            "A short-lived link to the profile picture the person uploaded (PUT /v1/me/picture), null when none. "
+            "Not the identity provider's `picture_url`."
+        ),
+    )
 
     @classmethod
-    def of(cls, account: Account, pending_email: str | None = None) -> MeResponse:
+    def of(cls, account: Account, pending_email: str | None = None, avatar_url: str | None = None) -> MeResponse:
         return cls(
             id=account.id,
             email=account.email,
@@ -60,6 +67,7 @@ class MeResponse(BaseModel):
             preferences=PreferencesBody(theme=account.preferences.theme),
             default_workspace_id=account.default_workspace_id,
             pending_email=pending_email,
+            avatar_url=avatar_url,
         )
 
 
@@ -67,6 +75,12 @@ class UpdateMeRequest(StrictRequest):
     name: DisplayText | None = None
     email: EmailAddress | None = None
     preferences: PreferencesBody | None = None
+
+
+class SetPictureRequest(StrictRequest):
+    upload_id: str = Field(
+        min_length=1, max_length=64, description="One of the caller's own image uploads (POST /v1/uploads)."
+    )
 
 
 class EmailConfirmationRequest(StrictRequest):

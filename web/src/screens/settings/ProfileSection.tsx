@@ -1,9 +1,12 @@
-import { useId, useState, type FormEvent } from "react";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { useId, useState, type ChangeEvent, type FormEvent } from "react";
 import { useUpdateProfile } from "../../api/account";
-import type { Me } from "../../api/client";
+import { api, unwrap, type Me } from "../../api/client";
+import { keys } from "../../api/queries";
 import { ThemePicker } from "../../app/ThemePicker";
 import { ErrorBanner } from "../../components/ErrorBanner";
-import { initialsOf } from "./wording";
+import { UPLOAD_TYPES, uploadReference } from "../studio/uploads";
+import { initialsOf, pictureAdvice } from "./wording";
 
 /**
  * Name, email, picture and theme: the right to correct one's account data. A new email address
@@ -21,18 +24,74 @@ export function ProfileSection({ me }: { me: Me }) {
   );
 }
 
+/** Uploads the file as the Studio uploads a reference image, then makes it the profile picture. */
+function useSetPicture() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: async (file: File) => {
+      const uploadId = await uploadReference(file);
+      return unwrap(api.PUT("/v1/me/picture", { body: { upload_id: uploadId } }));
+    },
+    onSuccess: (me) => client.setQueryData(keys.me, me),
+  });
+}
+
+function useRemovePicture() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: () => unwrap(api.DELETE("/v1/me/picture")),
+    onSuccess: (me) => client.setQueryData(keys.me, me),
+  });
+}
+
 function Picture({ me }: { me: Me }) {
+  const choose = useSetPicture();
+  const remove = useRemovePicture();
+  const inputId = useId();
+  const busy = choose.isPending || remove.isPending;
+  function chosen(event: ChangeEvent<HTMLInputElement>) {
+    const file = event.target.files?.[0];
+    event.target.value = ""; // choosing the same file again still uploads it
+    if (!file) return;
+    remove.reset();
+    choose.mutate(file);
+  }
+  const error = choose.error ?? remove.error;
   return (
     <div className="profile-picture">
-      <span className="avatar" aria-hidden="true">
-        {initialsOf(me.name)}
-      </span>
-      <p className="muted">
-        Your picture is the initials of your name.
-        {me.picture_url
-          ? " Your sign-in provider's picture link is kept with your account (it is in your data export) but never loaded, so the provider does not learn when you use Atelier."
-          : ""}
-      </p>
+      {me.avatar_url ? (
+        <img className="avatar" src={me.avatar_url} alt="Your picture" width={56} height={56} />
+      ) : (
+        <span className="avatar" aria-hidden="true">
+          {initialsOf(me.name)}
+        </span>
+      )}
+      <div className="profile-picture-actions">
+        <p className="muted">
+          {me.avatar_url
+            ? "Only you see your picture."
+            : "Your picture is the initials of your name until you choose one. Only you see it."}
+          {me.picture_url
+            ? " Your sign-in provider's picture link is kept with your account (it is in your data export) but never loaded, so the provider does not learn when you use Atelier."
+            : ""}
+        </p>
+        <label htmlFor={inputId}>Choose a picture</label>
+        <input id={inputId} type="file" accept={UPLOAD_TYPES.join(",")} disabled={busy} onChange={chosen} />
+        {me.avatar_url && (
+          <button
+            type="button"
+            disabled={busy}
+            onClick={() => {
+              choose.reset();
+              remove.mutate();
+            }}
+          >
+            Remove picture
+          </button>
+        )}
+        {choose.isPending && <p role="status">Uploading your picture…</p>}
+        {error && <ErrorBanner error={error} advice={pictureAdvice(error)} />}
+      </div>
     </div>
   );
 }

@@ -46,6 +46,35 @@ export function lastUseWords(lastUsedAt: string | null | undefined, now: Date = 
 }
 
 /** What to read for the errors of the account's own tools; undefined leaves it to the general advice. */
+/** Why a chosen picture was not used, in words; the way out is choosing another. */
+export function pictureAdvice(error: unknown): ErrorAdvice | undefined {
+  if (!(error instanceof ApiError)) {
+    return error instanceof Error
+      ? { title: "The picture could not be used", message: `${error.message} Choose another picture.` }
+      : undefined;
+  }
+  switch (error.code) {
+    case "upload_rejected":
+      return {
+        title: "This file cannot be a picture",
+        message: "It is not a PNG, JPEG or WebP image we can read. Choose another picture.",
+      };
+    case "picture_rejected":
+      return {
+        title: "This picture breaks the content policy",
+        message: "It cannot be your profile picture. Choose another picture.",
+      };
+    case "upload_quota_exceeded":
+      return {
+        title: "Too many unused uploads",
+        message:
+          "Use or wait out the images you uploaded but have not used yet, then choose your picture again.",
+      };
+    default:
+      return undefined;
+  }
+}
+
 export function accountAdvice(error: unknown): ErrorAdvice | undefined {
   if (!(error instanceof ApiError)) return undefined;
   switch (error.code) {
