@@ -2,9 +2,10 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useId, useMemo, useRef, useState, type FormEvent } from "react";
 import { api, unwrap, type Job, type Model } from "../../api/client";
 import { priceCredits, type ParamValues } from "../../api/pricing";
-import { isFinal, keys, useJobs, useModels } from "../../api/queries";
+import { keys, useJobs, useModels } from "../../api/queries";
 import { ErrorBanner } from "../../components/ErrorBanner";
-import { JobRow, STATUS_WORDS } from "../../components/JobRow";
+import { useJobAnnouncements } from "../../components/useJobAnnouncements";
+import { JobRow } from "../../components/JobRow";
 import { ParamsForm, paramsToSend, type ParamSpec } from "../../components/ParamsForm";
 import { PriceTag } from "../../components/PriceTag";
 import { uploadReference } from "./uploads";
@@ -251,29 +252,8 @@ function Studio({ models }: { models: Model[] }) {
 
 function JobsPanel() {
   const jobs = useJobs();
-  const client = useQueryClient();
   const items = useMemo(() => jobs.data?.items ?? [], [jobs.data]);
-  const [announcement, setAnnouncement] = useState("");
-  const seen = useRef(new Map<string, Job["status"]>());
-
-  // Announces status changes, and refreshes what a finished job changes (balance, library).
-  useEffect(() => {
-    const changes: string[] = [];
-    let finished = false;
-    for (const job of items) {
-      const before = seen.current.get(job.id);
-      if (before !== undefined && before !== job.status) {
-        changes.push(`${STATUS_WORDS[job.status]}: ${job.prompt}`);
-        if (isFinal(job)) finished = true;
-      }
-      seen.current.set(job.id, job.status);
-    }
-    if (changes.length) setAnnouncement(changes.join(". "));
-    if (finished) {
-      void client.invalidateQueries({ queryKey: keys.balance });
-      void client.invalidateQueries({ queryKey: ["assets"] });
-    }
-  }, [items, client]);
+  const announcement = useJobAnnouncements(items);
 
   return (
     <section aria-labelledby="jobs-heading" className="panel jobs">

@@ -1,9 +1,9 @@
 import "./workflows.css";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useEffect, useId, useMemo, useRef, useState } from "react";
+import { useEffect, useId, useMemo, useState } from "react";
 import { Link, useParams } from "react-router-dom";
-import { ApiError, api, unwrap, type Job } from "../../api/client";
-import { isFinal, keys, useJobs, useMe, useModels } from "../../api/queries";
+import { ApiError, api, unwrap } from "../../api/client";
+import { keys, useJobs, useMe, useModels } from "../../api/queries";
 import {
   useSetVisibility,
   useVersions,
@@ -13,7 +13,8 @@ import {
 } from "../../api/workflows";
 import { signInHref } from "../../app/Layout";
 import { ErrorBanner } from "../../components/ErrorBanner";
-import { JobRow, STATUS_WORDS } from "../../components/JobRow";
+import { useJobAnnouncements } from "../../components/useJobAnnouncements";
+import { JobRow } from "../../components/JobRow";
 import { AddVersion } from "./AddVersion";
 import { CompareVersions } from "./CompareVersions";
 import { DefinitionView, workflowPageUrl } from "./DefinitionView";
@@ -211,34 +212,13 @@ function Sharing({ workflow }: { workflow: Workflow }) {
 /** The jobs run from this workflow's versions, with their status as in the Studio. */
 function WorkflowJobs({ versions }: { versions: WorkflowVersion[] }) {
   const jobs = useJobs();
-  const client = useQueryClient();
   const ids = useMemo(() => new Set(versions.map((version) => version.id)), [versions]);
   const items = useMemo(
     () =>
       (jobs.data?.items ?? []).filter((job) => job.workflow_version_id && ids.has(job.workflow_version_id)),
     [jobs.data, ids],
   );
-  const [announcement, setAnnouncement] = useState("");
-  const seen = useRef(new Map<string, Job["status"]>());
-
-  // As in the Studio: status changes are announced, and a finished job refreshes the balance and library.
-  useEffect(() => {
-    const changes: string[] = [];
-    let finished = false;
-    for (const job of items) {
-      const before = seen.current.get(job.id);
-      if (before !== undefined && before !== job.status) {
-        changes.push(`${STATUS_WORDS[job.status]}: ${job.prompt}`);
-        if (isFinal(job)) finished = true;
-      }
-      seen.current.set(job.id, job.status);
-    }
-    if (changes.length) setAnnouncement(changes.join(". "));
-    if (finished) {
-      void client.invalidateQueries({ queryKey: keys.balance });
-      void client.invalidateQueries({ queryKey: ["assets"] });
-    }
-  }, [items, client]);
+  const announcement = useJobAnnouncements(items);
   return (
     <section aria-labelledby="workflow-jobs-heading" className="panel jobs">
       <h2 id="workflow-jobs-heading">Jobs</h2>
