@@ -50,6 +50,8 @@ export const test = base.extend<object, { privacyStack: string }>({
           PYTHONPATH: `${root}:${resolve(root, "shared")}`,
           DELETION_GRACE_SECONDS: String(GRACE_SECONDS),
           PARAMETER_OVERRIDES: `AdminEmails=${ADMIN_EMAIL}`,
+          // As in playwright.config.ts: many sign-ins from one address in one run.
+          SIGN_IN_LIMIT_PER_ADDRESS: "100000",
         },
         stdio: ["ignore", "ignore", process.env.ATELIER_E2E_LOGS ? "inherit" : "ignore"],
       });
