@@ -131,7 +131,7 @@ def _child_copy(account_id: str) -> dict[str, Any]:
     baseline_rss = _peak_rss_mb()
     started = time.perf_counter()
     writer = services.export_objects.writer(
-        "bench/plain-copy.bin", "application/octet-stream", part_bytes=services.settings.export_part_bytes
+        "bench/plain-copy.bin", "application/octet-stream", part_bytes=services.settings.privacy.export_part_bytes
     )
     copied = 0
     for stored in services.asset_objects.list(account_prefix(account_id)):

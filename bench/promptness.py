@@ -166,7 +166,7 @@ def run(jobs: int, handoff: float, delivery: float, seed: int = 7) -> dict[str, 
         give_credits(account, jobs * len(DURATIONS) * 2 * 10)
         accept_terms(
             account.id,
-            services.settings.initial_terms_version,
+            services.settings.policy.initial_terms_version,
             accounts=services.accounts,
             policies=services.policies,
             clock=services.clock,

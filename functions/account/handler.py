@@ -242,7 +242,7 @@ def get_policy(kind: Annotated[Literal["terms", "privacy"], Path()]) -> PolicyRe
         version=status.in_force.version,
         effective_at=isoformat(status.in_force.effective_at),
         summary=status.in_force.summary,
-        minimum_age=services.settings.minimum_age,
+        minimum_age=services.settings.sign_in.minimum_age,
         upcoming=PolicyVersionBody.of(status.upcoming) if status.upcoming else None,
     )
 

@@ -49,7 +49,7 @@ ProviderName = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_
 )
 def login(redirect_to: RedirectPath = None, login_hint: ShortText = None, provider: ProviderName = None):
     services = get_services()
-    name = provider or services.settings.oidc_default_provider
+    name = provider or services.settings.sign_in.oidc_default_provider
     start = begin_sign_in(
         services.dependencies(BeginSignInDeps),
         provider_name=name,
@@ -62,7 +62,7 @@ def login(redirect_to: RedirectPath = None, login_hint: ShortText = None, provid
     return Response(
         status_code=302,
         headers={"Location": start.authorization_url},
-        cookies=[cookies.sign_in_cookie(start.browser_binding, services.settings.sign_in_state_seconds)],
+        cookies=[cookies.sign_in_cookie(start.browser_binding, services.settings.sign_in.sign_in_state_seconds)],
     )
 
 
@@ -95,7 +95,7 @@ def callback(code: ShortText = None, state: ShortText = None, error: ShortText =
         status_code=302,
         headers={"Location": result.redirect_to},
         cookies=[
-            cookies.session_cookie(result.session_token, services.settings.session_absolute_seconds),
+            cookies.session_cookie(result.session_token, services.settings.sign_in.session_absolute_seconds),
             cookies.cleared(cookies.SIGN_IN_COOKIE),
         ],
     )

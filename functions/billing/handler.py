@@ -69,7 +69,7 @@ def post_checkout(body: CheckoutRequestBody) -> Response[CheckoutResponse]:
         body.provider,
         provider=services.payment_provider(body.provider),
         success_url=f"{base}/v1/billing/return/{body.provider}",
-        cancel_url=services.settings.checkout_cancel_url or base,
+        cancel_url=services.settings.billing.checkout_cancel_url or base,
     )
     payload = CheckoutResponse(checkout_id=started.checkout_id, url=started.url)
     return Response(status_code=201, content_type="application/json", body=payload)

@@ -274,7 +274,7 @@ def get_gallery(
         kind=kind,
         cursor=cursor,
         limit=limit,
-        media_base_url=services.settings.media_base_url or public_base_url(app.current_event, services.settings),
+        media_base_url=services.settings.media.media_base_url or public_base_url(app.current_event, services.settings),
     )
     return GalleryPageResponse(
         items=[GalleryItemResponse.of(view) for view in page.items], next_cursor=page.next_cursor
@@ -364,7 +364,7 @@ def get_share_page(token: Annotated[str, Path(max_length=128)]) -> Response[str]
     event = app.current_event
     base_url = public_base_url(event, services.settings)
     preview = preview_share(
-        services.dependencies(OpenShareDeps), token, media_base_url=services.settings.media_base_url or base_url
+        services.dependencies(OpenShareDeps), token, media_base_url=services.settings.media.media_base_url or base_url
     )
     tags = None
     if preview is not None:

@@ -34,7 +34,7 @@ class HealthResponse(BaseModel):
     tags=["meta"],
 )
 def get_health() -> HealthResponse:
-    return HealthResponse(status="ok", version=get_settings().version)
+    return HealthResponse(status="ok", version=get_settings().platform.version)
 
 
 # Raw responses: these two are not JSON models, so they stay out of the document they serve.

@@ -57,7 +57,7 @@ _FAILURES = {"purge-due-accounts": "failed"}
 
 def task_of(event: EventBridgeModel) -> str:
     rule = event.resources[0].rsplit("/", 1)[-1] if event.resources else ""
-    prefix = f"atelier-{get_services().settings.stage}-"
+    prefix = f"atelier-{get_services().settings.platform.stage}-"
     task = rule.removeprefix(prefix)
     if task not in _TASKS:
         raise errors.InvalidFieldError(f"No scheduled task for rule {rule!r}.")

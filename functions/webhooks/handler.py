@@ -122,7 +122,9 @@ def checkout_return(
         event = services.payment_provider(provider).complete_return(token)
         if event is not None:
             _apply(services, event)
-    destination = services.settings.checkout_success_url or f"{public_base_url(app.current_event, services.settings)}/"
+    destination = (
+        services.settings.billing.checkout_success_url or f"{public_base_url(app.current_event, services.settings)}/"
+    )
     return Response(status_code=302, headers={"Location": destination})
 
 

@@ -187,7 +187,7 @@ class Services:
     def asset_storage(self) -> ObjectStore:
         from atelier.integrations.storage import ObjectStore
 
-        return ObjectStore(self.settings.assets_bucket_name)
+        return ObjectStore(self.settings.resources.assets_bucket_name)
 
     @cached_property
     def public_media(self) -> PublicMedia:
@@ -195,9 +195,9 @@ class Services:
         from atelier.integrations.storage import ObjectStore
 
         return PublicMedia(
-            ObjectStore(self.settings.public_media_bucket_name),
+            ObjectStore(self.settings.resources.public_media_bucket_name),
             self.asset_storage,
-            cache_seconds=self.settings.public_media_cache_seconds,
+            cache_seconds=self.settings.media.public_media_cache_seconds,
         )
 
     @cached_property
@@ -205,27 +205,27 @@ class Services:
         from atelier.integrations.storage import ObjectStore
         from atelier.integrations.web_index import WebIndex
 
-        if self.settings.web_index_path:
-            return WebIndex(path=self.settings.web_index_path, ttl_seconds=1.0)
-        return WebIndex(store=ObjectStore(self.settings.web_bucket_name))
+        if self.settings.resources.web_index_path:
+            return WebIndex(path=self.settings.resources.web_index_path, ttl_seconds=1.0)
+        return WebIndex(store=ObjectStore(self.settings.resources.web_bucket_name))
 
     @cached_property
     def export_storage(self) -> ObjectStore:
         from atelier.integrations.storage import ObjectStore
 
-        return ObjectStore(self.settings.exports_bucket_name)
+        return ObjectStore(self.settings.resources.exports_bucket_name)
 
     @cached_property
     def generation_queue(self) -> MessageQueue:
         from atelier.integrations.queue import MessageQueue
 
-        return MessageQueue(self.settings.generation_queue_url)
+        return MessageQueue(self.settings.resources.generation_queue_url)
 
     @cached_property
     def moderation(self) -> BlocklistModeration:
         from atelier.integrations.moderation import BlocklistModeration
 
-        return BlocklistModeration(self.settings.blocked_prompt_terms)
+        return BlocklistModeration(self.settings.generation.blocked_prompt_terms)
 
     def forget_providers(self) -> None:
         """Drops the inference, payment and sign-in providers built so far (each holds a secret read
@@ -249,7 +249,7 @@ class Services:
         with self._providers_lock:
             if name in self._payment_providers:
                 return self._payment_providers[name]
-        if name not in self.settings.payment_providers:
+        if name not in self.settings.billing.payment_providers:
             raise errors.InvalidFieldError(
                 "That payment provider is not available.", details=[{"field": "provider", "location": "body"}]
             )
@@ -265,7 +265,9 @@ class Services:
             from atelier.integrations.email import SesMailer, SuppressingMailer
 
             self._mailer = SuppressingMailer(
-                SesMailer(self.settings.email_from, configuration_set=self.settings.email_configuration_set),
+                SesMailer(
+                    self.settings.email.email_from, configuration_set=self.settings.email.email_configuration_set
+                ),
                 self.suppressions.is_suppressed,
             )
         return self._mailer
@@ -274,7 +276,7 @@ class Services:
         with self._providers_lock:
             if name in self._providers:
                 return self._providers[name]
-        configured = self.settings.oidc_providers.get(name)
+        configured = self.settings.sign_in.oidc_providers.get(name)
         if configured is None:
             raise errors.InvalidFieldError(
                 "Unknown identity provider.", details=[{"field": "provider", "location": "query"}]
@@ -287,7 +289,7 @@ class Services:
         from atelier.integrations.oidc import OidcClient
 
         # Plain http only to an issuer on this machine, and only in the local runtime.
-        provider = OidcClient(configured, secret, allow_loopback_http=self.settings.local_runtime)
+        provider = OidcClient(configured, secret, allow_loopback_http=self.settings.platform.local_runtime)
         with self._providers_lock:
             return self._providers.setdefault(name, provider)
 
@@ -314,20 +316,20 @@ class Services:
     def export_queue(self) -> MessageQueue:
         from atelier.integrations.queue import MessageQueue
 
-        return MessageQueue(self.settings.export_queue_url)
+        return MessageQueue(self.settings.resources.export_queue_url)
 
     @cached_property
     def asset_objects(self) -> BulkObjectStore:
         """The assets bucket, by whole prefixes (exports read it, purges empty it)."""
         from atelier.integrations.bulk_storage import BulkObjectStore
 
-        return BulkObjectStore(self.settings.assets_bucket_name)
+        return BulkObjectStore(self.settings.resources.assets_bucket_name)
 
     @cached_property
     def export_objects(self) -> BulkObjectStore:
         from atelier.integrations.bulk_storage import BulkObjectStore
 
-        return BulkObjectStore(self.settings.exports_bucket_name)
+        return BulkObjectStore(self.settings.resources.exports_bucket_name)
 
     # -- gallery, shares, workflows, reports, moderation, policy notices --------------------------
     @cached_property
@@ -375,7 +377,7 @@ class Services:
             signer=ProvenanceSigner(signing_credentials),
             moderation_records=self.moderation_actions,
             reports=self.reports,
-            trust_anchors=settings.c2pa_trust_anchors,
+            trust_anchors=settings.trust.c2pa_trust_anchors,
         )
 
     @cached_property
@@ -394,7 +396,7 @@ class Services:
     def policy_notice_queue(self) -> MessageQueue:
         from atelier.integrations.queue import MessageQueue
 
-        return MessageQueue(self.settings.policy_notice_queue_url)
+        return MessageQueue(self.settings.resources.policy_notice_queue_url)
 
     # -- outbound webhooks ------------------------------------------------------------------------
     @cached_property
@@ -407,7 +409,7 @@ class Services:
     def webhook_queue(self) -> MessageQueue:
         from atelier.integrations.queue import MessageQueue
 
-        return MessageQueue(self.settings.webhook_queue_url)
+        return MessageQueue(self.settings.resources.webhook_queue_url)
 
     @cached_property
     def webhook_events(self) -> WebhookEvents:
@@ -421,7 +423,8 @@ class Services:
 
         # Plain http to 127.0.0.1 only in the local runtime, for a developer's own listener.
         return WebhookSender(
-            timeout_seconds=self.settings.webhook_timeout_seconds, allow_local=self.settings.local_runtime
+            timeout_seconds=self.settings.outbound_webhooks.webhook_timeout_seconds,
+            allow_local=self.settings.platform.local_runtime,
         )
 
 

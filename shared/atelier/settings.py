@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from atelier import __version__
 
@@ -184,10 +184,12 @@ def _default_media_rules() -> dict[str, MediaModerationRule]:
     }
 
 
-class Settings(BaseModel):
-    """Every setting, named as its environment variable in lower case."""
-
+class _Concern(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class PlatformSettings(_Concern):
+    """Where and how this deployment runs."""
 
     version: str = __version__
     stage: str = "dev"
@@ -197,13 +199,23 @@ class Settings(BaseModel):
     # studio's content security policy lets media load from it.
     aws_endpoint_url: str = ""
     aws_endpoint_url_s3: str = ""
-
     # Where the API is reachable from the outside, e.g. https://api.example.com (no trailing slash).
     api_base_url: str = ""
     # Origins allowed to make cookie-authenticated unsafe requests; the API's own origin is always allowed.
     web_origins: CommaSeparated = Field(default_factory=list)
     # Set by the local runtime only: enables the `/_local/` stand-ins' integrations.
     local_runtime: bool = False
+    # Salt for one-way hashes of client addresses and account ids used as rate-limit keys.
+    address_hash_salt: str = "atelier-address-salt"
+
+    @property
+    def allowed_origins(self) -> frozenset[str]:
+        """Web origins allowed to make cookie-authenticated unsafe requests (besides the API's own)."""
+        return frozenset(self.web_origins)
+
+
+class ResourceSettings(_Concern):
+    """The stack's tables, buckets and queues, by name or URL."""
 
     main_table_name: str = "atelier-dev-main"
     ledger_table_name: str = "atelier-dev-ledger"
@@ -211,20 +223,17 @@ class Settings(BaseModel):
     exports_bucket_name: str = "atelier-dev-exports"
     # Public copies of published media, served at <media base>/media/... (CloudFront in production).
     public_media_bucket_name: str = "atelier-dev-public-media"
-    # Where /media/ is served; empty means the API's own public base URL (the same origin).
-    media_base_url: str = ""
-    # How long caches may keep a public copy: the longest a withdrawn copy may still be served.
-    public_media_cache_seconds: int = 600
     # The web studio's bucket (its index.html is the share page's body) and a local file instead.
     web_bucket_name: str = ""
     web_index_path: str = ""
-    # How long the share page's preview image URL of a private (link-shared) item stays valid.
-    share_preview_url_seconds: int = 86_400
     generation_queue_url: str = ""
     export_queue_url: str = ""
+    policy_notice_queue_url: str = ""
+    webhook_queue_url: str = ""
 
-    # Salt for one-way hashes of client addresses and account ids used as rate-limit keys.
-    address_hash_salt: str = "atelier-address-salt"
+
+class SignInSettings(_Concern):
+    """Sign-in with OpenID Connect, sessions, the age attested at sign-up, and who is an admin."""
 
     # Sign-in (OpenID Connect). OIDC_PROVIDERS is a JSON object: name -> OidcProviderSettings.
     oidc_providers: Annotated[dict[str, OidcProviderSettings], BeforeValidator(_json_object)] = Field(
@@ -238,19 +247,21 @@ class Settings(BaseModel):
     minimum_age: Annotated[int, BeforeValidator(int)] = 16
     # Accounts whose (verified, provider-given) email is listed here hold the admin role.
     admin_emails: CommaSeparated = Field(default_factory=list)
-
-    # Terms and privacy versions in force until the first version is published through the API.
-    initial_terms_version: str = "2026-01-01"
-    initial_privacy_version: str = "2026-01-01"
-
-    # Email (SES). The sender's identity is declared in template.yaml.
-    email_from: str = "Atelier <no-reply@atelier.example.com>"
-    # The SES configuration set whose bounce and complaint events suppress addresses ("" sends without).
-    email_configuration_set: str = ""
-
     # Rate limits (fixed windows, counted in DynamoDB).
     sign_in_limit_per_address: int = 30
     sign_in_window_seconds: int = 300
+
+    @field_validator("minimum_age")
+    @classmethod
+    def _supported_minimum_age(cls, value: int) -> int:
+        if value not in (16, 18):
+            raise ValueError("MINIMUM_AGE must be 16 or 18")
+        return value
+
+
+class AccountLimitSettings(_Concern):
+    """What one account may hold or ask for: API keys, workspaces, email changes."""
+
     api_key_creation_limit: int = 10
     api_key_creation_window_seconds: int = 3600
     max_api_keys_per_account: int = 25
@@ -260,6 +271,30 @@ class Settings(BaseModel):
     # Requests for a new address (each mails an address the caller chose) per account per window.
     email_change_limit: int = 5
     email_change_window_seconds: int = 3600
+
+
+class PolicySettings(_Concern):
+    """Terms and privacy policy versions, and the notice of their changes (P15)."""
+
+    # Terms and privacy versions in force until the first version is published through the API.
+    initial_terms_version: str = "2026-01-01"
+    initial_privacy_version: str = "2026-01-01"
+    # A material policy change takes effect at least this many days after it is published (P15).
+    policy_notice_days: int = 14
+    policy_notice_page_size: int = 50
+
+
+class EmailSettings(_Concern):
+    """Outgoing email (SES)."""
+
+    # Email (SES). The sender's identity is declared in template.yaml.
+    email_from: str = "Atelier <no-reply@atelier.example.com>"
+    # The SES configuration set whose bounce and complaint events suppress addresses ("" sends without).
+    email_configuration_set: str = ""
+
+
+class BillingSettings(_Concern):
+    """The catalog and the payment providers."""
 
     # Billing. CATALOG is a JSON object {"packs": [...], "plans": [...]} of CatalogItem fields.
     catalog: Annotated[dict[str, Any], BeforeValidator(_json_object)] = Field(default_factory=_default_catalog)
@@ -286,6 +321,10 @@ class Settings(BaseModel):
     # A Stripe webhook older than this is refused as a replay.
     webhook_tolerance_seconds: int = 300
 
+
+class GenerationSettings(_Concern):
+    """The models on offer and how jobs are admitted, run and timed out."""
+
     # Generation. MODELS is a JSON list of ModelSpec fields.
     models: Annotated[list[dict[str, Any]], BeforeValidator(_json_list)] = Field(default_factory=_default_models)
     max_jobs_in_flight: int = 5
@@ -308,6 +347,13 @@ class Settings(BaseModel):
     generation_reserve_seconds: float = 60
     # A job whose provider has been failing (its circuit open) this long fails, its hold released.
     provider_outage_limit_seconds: float = 300
+    # Words that refuse a prompt outright (moderation's first line; a moderation service may add more).
+    blocked_prompt_terms: CommaSeparated = Field(default_factory=list)
+
+
+class UploadSettings(_Concern):
+    """Reference-image uploads."""
+
     upload_max_bytes: int = 10 * 1024 * 1024
     upload_max_pixels: int = 4096 * 4096
     upload_url_seconds: int = 600
@@ -319,29 +365,22 @@ class Settings(BaseModel):
     max_unused_uploads: int = 50
     max_unused_upload_bytes: int = 200 * 1024 * 1024
     unused_upload_days: int = 3
+
+
+class MediaSettings(_Concern):
+    """How stored and published media are handed out."""
+
+    # Where /media/ is served; empty means the API's own public base URL (the same origin).
+    media_base_url: str = ""
+    # How long caches may keep a public copy: the longest a withdrawn copy may still be served.
+    public_media_cache_seconds: int = 600
+    # How long the share page's preview image URL of a private (link-shared) item stays valid.
+    share_preview_url_seconds: int = 86_400
     download_url_seconds: int = 300
-    # Words that refuse a prompt outright (moderation's first line; a moderation service may add more).
-    blocked_prompt_terms: CommaSeparated = Field(default_factory=list)
-    # Gallery, shares, reports, moderation and policy notices (P6, P7, P15, P17).
-    # The oldest month the gallery's cursor walks back to (yyyy-mm).
-    gallery_first_month: str = "2026-01"
-    reports_per_hour: int = 20
-    # A minor-safety report hides the item at once, pending review, only on a stronger signal than
-    # one account's word (P17): this many distinct reporters of it within the window, or a reporter
-    # whose earlier reports moderators upheld at least `report_trusted_min_upheld` times and in at
-    # least `report_trusted_min_precision` of the resolved cases.
-    report_hold_min_reporters: int = 3
-    report_hold_window_seconds: int = 24 * 3600
-    report_trusted_min_upheld: int = 3
-    report_trusted_min_precision: float = 0.8
-    # This many reports (of anything, by anyone) within the window alert the moderators: an email
-    # to each admin address and the ReportBurst metric, once per window.
-    report_burst_threshold: int = 30
-    report_burst_window_seconds: int = 3600
-    # A material policy change takes effect at least this many days after it is published (P15).
-    policy_notice_days: int = 14
-    policy_notice_queue_url: str = ""
-    policy_notice_page_size: int = 50
+
+
+class InferenceSettings(_Concern):
+    """The inference providers: addresses, credentials (given directly or as SSM parameter names), timeouts."""
 
     # Inference providers. Keys given directly (local and test stacks) or as SSM parameter names.
     inference_http_timeout_seconds: float = 30
@@ -365,7 +404,10 @@ class Settings(BaseModel):
     replicate_webhook_secret_parameter: str = ""
     replicate_output_hosts: str = ""
 
-    # -- Privacy: "download my data" (P8), "delete my account" (P9), retention (P11) -----------------
+
+class PrivacySettings(_Concern):
+    """ "Download my data" (P8), "delete my account" (P9) and retention (P11)."""
+
     # The countdown before a scheduled deletion is purged (72 hours: the privacy policy's promise).
     deletion_grace_seconds: int = 72 * 3600
     # Export requests each account may make per day, and how long an export's archive and link last.
@@ -388,8 +430,31 @@ class Settings(BaseModel):
     # Days of the expiry index the retention sweep looks back over (older days were swept before).
     retention_lookback_days: int = 7
 
-    # -- Outbound webhooks ---------------------------------------------------------------------
-    webhook_queue_url: str = ""
+
+class CommunitySettings(_Concern):
+    """The public gallery and reports of content (P6, P7, P17)."""
+
+    # Gallery, shares, reports, moderation and policy notices (P6, P7, P15, P17).
+    # The oldest month the gallery's cursor walks back to (yyyy-mm).
+    gallery_first_month: str = "2026-01"
+    reports_per_hour: int = 20
+    # A minor-safety report hides the item at once, pending review, only on a stronger signal than
+    # one account's word (P17): this many distinct reporters of it within the window, or a reporter
+    # whose earlier reports moderators upheld at least `report_trusted_min_upheld` times and in at
+    # least `report_trusted_min_precision` of the resolved cases.
+    report_hold_min_reporters: int = 3
+    report_hold_window_seconds: int = 24 * 3600
+    report_trusted_min_upheld: int = 3
+    report_trusted_min_precision: float = 0.8
+    # This many reports (of anything, by anyone) within the window alert the moderators: an email
+    # to each admin address and the ReportBurst metric, once per window.
+    report_burst_threshold: int = 30
+    report_burst_window_seconds: int = 3600
+
+
+class OutboundWebhookSettings(_Concern):
+    """Webhooks the platform sends to its developers' endpoints."""
+
     max_webhook_endpoints_per_account: int = 20
     # Each attempt's whole budget (connect, send, answer); redirects are never followed.
     webhook_timeout_seconds: float = 10
@@ -402,7 +467,11 @@ class Settings(BaseModel):
     webhook_disable_after_seconds: int = 3 * 24 * 3600
     # A rotated secret still signs deliveries (next to the new one) for this long.
     webhook_secret_overlap_seconds: int = 24 * 3600
-    # -- Trust and safety: media moderation (P17) and provenance (P18) ------------------------------
+
+
+class TrustSettings(_Concern):
+    """Media moderation (P17) and provenance (P18)."""
+
     # Rekognition's endpoint (empty: the region's own; the local runtime points it at its stand-in).
     rekognition_endpoint_url: str = ""
     moderation_timeout_seconds: float = 10
@@ -427,17 +496,76 @@ class Settings(BaseModel):
     # Trust anchors (PEM) the platform reads its own manifests against; empty: the chain's last certificate.
     c2pa_trust_anchors: str = ""
 
-    @field_validator("minimum_age")
-    @classmethod
-    def _supported_minimum_age(cls, value: int) -> int:
-        if value not in (16, 18):
-            raise ValueError("MINIMUM_AGE must be 16 or 18")
-        return value
 
-    @property
-    def allowed_origins(self) -> frozenset[str]:
-        """Web origins allowed to make cookie-authenticated unsafe requests (besides the API's own)."""
-        return frozenset(self.web_origins)
+_CONCERNS: dict[str, type[_Concern]] = {
+    "platform": PlatformSettings,
+    "resources": ResourceSettings,
+    "sign_in": SignInSettings,
+    "account_limits": AccountLimitSettings,
+    "policy": PolicySettings,
+    "email": EmailSettings,
+    "billing": BillingSettings,
+    "generation": GenerationSettings,
+    "uploads": UploadSettings,
+    "media": MediaSettings,
+    "inference": InferenceSettings,
+    "privacy": PrivacySettings,
+    "community": CommunitySettings,
+    "outbound_webhooks": OutboundWebhookSettings,
+    "trust": TrustSettings,
+}
+# Which concern holds each field: the environment is flat, the settings are not.
+CONCERN_OF_FIELD: dict[str, str] = {
+    name: concern for concern, model in _CONCERNS.items() for name in model.model_fields
+}
+
+
+class Settings(BaseModel):
+    """Every setting, grouped by concern. A field is named as its environment variable in lower case,
+    and no two concerns share a field name: `Settings.from_environ` reads the flat environment, and
+    flat field names given to the constructor or `replace` go to their concern."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    platform: PlatformSettings = Field(default_factory=PlatformSettings)
+    resources: ResourceSettings = Field(default_factory=ResourceSettings)
+    sign_in: SignInSettings = Field(default_factory=SignInSettings)
+    account_limits: AccountLimitSettings = Field(default_factory=AccountLimitSettings)
+    policy: PolicySettings = Field(default_factory=PolicySettings)
+    email: EmailSettings = Field(default_factory=EmailSettings)
+    billing: BillingSettings = Field(default_factory=BillingSettings)
+    generation: GenerationSettings = Field(default_factory=GenerationSettings)
+    uploads: UploadSettings = Field(default_factory=UploadSettings)
+    media: MediaSettings = Field(default_factory=MediaSettings)
+    inference: InferenceSettings = Field(default_factory=InferenceSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    community: CommunitySettings = Field(default_factory=CommunitySettings)
+    outbound_webhooks: OutboundWebhookSettings = Field(default_factory=OutboundWebhookSettings)
+    trust: TrustSettings = Field(default_factory=TrustSettings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flat_names_to_concerns(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        grouped: dict[str, Any] = {}
+        flat: dict[str, dict[str, Any]] = {}
+        for name, value in data.items():
+            concern = CONCERN_OF_FIELD.get(name)
+            if name in cls.model_fields:
+                grouped[name] = value
+            elif concern is not None:
+                flat.setdefault(concern, {})[name] = value
+        for concern, values in flat.items():
+            given = grouped.get(concern)
+            if isinstance(given, BaseModel):
+                given = given.model_dump()
+            grouped[concern] = {**(given or {}), **values}
+        return grouped
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some fields changed, by their flat names, validated like the environment's."""
+        return Settings.model_validate({**self.model_dump(), **changes})
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:

@@ -148,10 +148,10 @@ def test_an_expired_link_and_an_address_that_became_an_admins_are_refused(stack:
         )
 
     # When it is confirmed after the link expired, or after the new address joined the admin list
-    later = _Clock(datetime.now(UTC) + timedelta(seconds=services.settings.email_change_seconds + 60))
+    later = _Clock(datetime.now(UTC) + timedelta(seconds=services.settings.account_limits.email_change_seconds + 60))
     with pytest.raises(EmailConfirmationInvalidError):
         confirm(services.settings, later)
-    admin_settings = services.settings.model_copy(update={"admin_emails": ["lise.meitner@example.org"]})
+    admin_settings = services.settings.replace(admin_emails=["lise.meitner@example.org"])
     with pytest.raises(errors.ForbiddenError, match="cannot be used"):
         confirm(admin_settings, _Clock(datetime.now(UTC)))
     # Then both are refused, the address stays, and the link still works for the right person in time
@@ -182,7 +182,7 @@ def test_an_api_key_is_shown_even_when_the_security_email_cannot_be_built(stack:
 def test_requests_for_new_addresses_are_limited_and_a_refused_one_changes_nothing(stack: LocalRuntime):
     # Given an account that has asked for as many new addresses as the hour allows
     client = signed_in(stack.api_url, "emmy@example.com")
-    limit = get_services().settings.email_change_limit
+    limit = get_services().settings.account_limits.email_change_limit
     for attempt in range(limit):
         assert client.request("PATCH", "/v1/me", json={"email": f"emmy{attempt}@example.org"}).status_code == 200
     # When it asks once more, renaming itself in the same request

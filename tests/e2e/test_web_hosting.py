@@ -10,7 +10,7 @@ import re
 import httpx
 import pytest
 
-from atelier.settings import Settings
+from atelier.settings import CommunitySettings
 from tests.e2e.test_generation_journey import accept_terms, buy_credits, wait_for
 from tests.support.client import ApiClient, signed_in
 from tests.support.stack import running_stack
@@ -259,7 +259,7 @@ def test_a_review_hold_withdraws_the_public_copies_and_a_dismissal_makes_them_ag
     accept_terms(admin)
     # When enough distinct accounts report it as a minor-safety concern to hold it pending review
     # (one report from an account without a record does not)
-    for number in range(Settings.model_fields["report_hold_min_reporters"].default):
+    for number in range(CommunitySettings.model_fields["report_hold_min_reporters"].default):
         reporter = signed_in(stack.api_url, f"media-minor-reporter-{number}@example.com")
         accept_terms(reporter)
         report = reporter.post(

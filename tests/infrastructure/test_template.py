@@ -8,7 +8,7 @@ import pytest
 from cfnlint import api as cfnlint_api
 
 from atelier.observability import SCHEDULED_TASK_FAILED, SCHEDULED_TASK_SUCCEEDED, SERVICE_NAME
-from atelier.settings import Settings
+from atelier.settings import BillingSettings, Settings
 from tests.security.test_security_headers import html_policy_problems
 from tests.support.template import ROOT, TEMPLATE_PATH, declared_routes, functions, resources, served_routes, template
 
@@ -154,7 +154,7 @@ def test_uploads_no_job_used_expire_by_their_tag_after_the_retention_sweep_had_i
     assert rule["TagFilters"] == [{"Key": "unused", "Value": "true"}]
     assert "Prefix" not in rule  # keys are accounts/<id>/uploads/...: no prefix singles them out
     # The sweep deletes unused uploads after UNUSED_UPLOAD_DAYS; the rule is a later backstop.
-    assert rule["ExpirationInDays"] > Settings().unused_upload_days + 1
+    assert rule["ExpirationInDays"] > Settings().uploads.unused_upload_days + 1
 
 
 def test_money_and_content_tables_have_point_in_time_recovery():
@@ -176,9 +176,8 @@ def test_every_served_route_is_declared_in_the_template():
 
 def test_a_payment_no_account_can_take_alarms_whichever_provider_reported_it():
     # The use case counts each on UnmatchedPayment with a `provider` dimension; the alarm must sum them all.
-    from atelier.settings import Settings
 
-    every_provider = Settings.model_fields["payment_providers"].default_factory()  # type: ignore[call-arg,misc]
+    every_provider = BillingSettings.model_fields["payment_providers"].default_factory()  # type: ignore[call-arg,misc]
     alarm = resources("AWS::CloudWatch::Alarm")["UnmatchedPaymentAlarm"]["Properties"]
     watched = [
         {dimension["Name"]: dimension["Value"] for dimension in query["MetricStat"]["Metric"]["Dimensions"]}

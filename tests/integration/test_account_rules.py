@@ -52,7 +52,7 @@ def test_the_consent_guard_blocks_until_terms_and_age_are_accepted(stack):
     with pytest.raises(errors.ConsentRequiredError):
         require_consent(account, **guard)
     # When it accepts the terms in force, attesting its age
-    version = services.settings.initial_terms_version
+    version = services.settings.policy.initial_terms_version
     accepted = accept_terms(account.id, version, accounts=services.accounts, **guard)
     # Then the guard lets it through
     require_consent(accepted, **guard)
@@ -64,7 +64,9 @@ def test_a_new_terms_version_in_force_requires_accepting_again(stack):
     clock = FixedClock(now)
     account = make_account(services.accounts, now)
     guard = {"policies": services.policies, "clock": clock, "settings": services.settings}
-    accepted = accept_terms(account.id, services.settings.initial_terms_version, accounts=services.accounts, **guard)
+    accepted = accept_terms(
+        account.id, services.settings.policy.initial_terms_version, accounts=services.accounts, **guard
+    )
     # When a new version is published that takes effect in 14 days
     published = PolicyVersion(
         kind=PolicyKind.TERMS,
@@ -99,7 +101,7 @@ def test_rate_counters_never_store_the_address(stack):
     import boto3
 
     RateLimiter().hit("privacy-scope", "192.0.2.55", limit=10, window_seconds=60, now=datetime.now(UTC))
-    table = boto3.resource("dynamodb").Table(get_services().settings.main_table_name)
+    table = boto3.resource("dynamodb").Table(get_services().settings.resources.main_table_name)
     items = table.scan()["Items"]
     assert not any("192.0.2.55" in str(item) for item in items)
 

@@ -179,7 +179,7 @@ def test_an_export_that_fails_on_its_last_delivery_is_counted_as_failed(stack, c
     # When it is built
     export = export_now(
         account,
-        receive_count=services.settings.export_max_receives,
+        receive_count=services.settings.privacy.export_max_receives,
         asset_objects=BrokenObjects(services.asset_objects),
     )
     # Then ExportsFailed (what the ExportFailedAlarm watches) is written
@@ -297,7 +297,7 @@ def test_an_account_left_unpurged_an_hour_past_its_purge_time_is_counted_as_over
     services = get_services()
     account = create_account()
     schedule(account)
-    no_time = services.settings.model_copy(update={"purge_time_budget_seconds": 0})
+    no_time = services.settings.replace(purge_time_budget_seconds=0)
     run = purger(clock=AFTER_THE_DEADLINE)
     run.settings = no_time
     # When the run ends

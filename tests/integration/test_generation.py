@@ -88,7 +88,7 @@ def ready_account(credits=50):
     give_credits(account, credits)
     accept_terms(
         account.id,
-        services.settings.initial_terms_version,
+        services.settings.policy.initial_terms_version,
         accounts=services.accounts,
         policies=services.policies,
         clock=services.clock,
@@ -170,7 +170,7 @@ def test_provider_outages_are_retried_then_failed_and_released_once(pipeline, st
     account, principal = ready_account(10)
     job = pipeline.submit(principal).job
     [message] = pipeline.queue.take()
-    max_receives = get_services().settings.generation_max_receives
+    max_receives = get_services().settings.generation.generation_max_receives
     for attempt in range(1, max_receives):
         with pytest.raises(errors.DependencyUnavailableError):
             pipeline.run(message, receive_count=attempt)
@@ -335,7 +335,7 @@ def test_short_credits_and_too_many_jobs_in_flight_are_refused(pipeline):
     with pytest.raises(errors.InsufficientCreditsError):
         pipeline.submit(principal)
     give_credits(account, 100)
-    for _ in range(get_services().settings.max_jobs_in_flight):
+    for _ in range(get_services().settings.generation.max_jobs_in_flight):
         pipeline.submit(principal)
     with pytest.raises(errors.RateLimitedError):
         pipeline.submit(principal)
@@ -455,7 +455,7 @@ def test_a_job_whose_provider_is_down_waits_then_fails_past_the_outage_limit_rel
     assert (wallet(account).balance, wallet(account).held) == (48, 2)
     pipeline.queue.take()
     # When the outage has lasted past the limit, the job fails with a clear error and its hold goes back
-    down.outage_seconds = get_services().settings.provider_outage_limit_seconds
+    down.outage_seconds = get_services().settings.generation.provider_outage_limit_seconds
     assert pipeline.run(start) is JobStatus.FAILED
     failed = get_job(account.id, job.id, jobs=get_services().jobs)
     assert failed.error is not None
@@ -475,7 +475,9 @@ def test_a_running_job_whose_provider_stays_down_fails_and_is_not_charged(pipeli
     pipeline.run(start)
     [poll] = pipeline.queue.take()
     # When its provider has been down past the limit at the next look
-    pipeline.provider = DownProvider(outage_seconds=get_services().settings.provider_outage_limit_seconds + 1)
+    pipeline.provider = DownProvider(
+        outage_seconds=get_services().settings.generation.provider_outage_limit_seconds + 1
+    )
     # Then the job fails, provider_unavailable, and nothing is charged
     assert pipeline.run(poll) is JobStatus.FAILED
     assert get_job(account.id, job.id, jobs=get_services().jobs).error.code == "provider_unavailable"

@@ -169,9 +169,9 @@ def test_the_models_default_deadline_applies_when_the_request_names_none(stack):
     services = get_services()
     models = [
         {**model, "cancel_after_seconds": 120} if model["id"] == "local-image" else model
-        for model in services.settings.models
+        for model in services.settings.generation.models
     ]
-    settings = services.settings.model_copy(update={"models": models})
+    settings = services.settings.replace(models=models)
     account = ready_account(100)
     job = submit(account, KeptMessages(), None, settings=settings)
     assert job.cancel_at == job.created_at + timedelta(seconds=120)

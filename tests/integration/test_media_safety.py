@@ -271,7 +271,7 @@ def test_every_local_output_carries_a_valid_signed_c2pa_manifest_and_the_iptc_so
     assert manifest["signature_info"]["alg"].lower() == "es256"
     # And it names the generator, the model and provider, the time, and the created action
     assert manifest["claim_generator_info"][0]["name"] == "Atelier"
-    assert manifest["claim_generator_info"][0]["version"] == services.settings.version
+    assert manifest["claim_generator_info"][0]["version"] == services.settings.platform.version
     [actions] = [a for a in manifest["assertions"] if a["label"].startswith("c2pa.actions")]
     [created] = actions["data"]["actions"]
     assert created["action"] == "c2pa.created"

@@ -372,10 +372,10 @@ def test_default_runtime_mounts_the_sandbox_and_points_the_adapters_at_it():
     assert hook is not None
     environment = hook("http://127.0.0.1:3000")
     settings = Settings.from_environ(environment)
-    assert settings.stripe_api_base == "http://127.0.0.1:3000/_local/stripe"
-    assert settings.stripe_webhook_secret == "whsec_atelier_local"
-    assert settings.checkout_success_url == "http://127.0.0.1:3000/billing?checkout=success"
-    plan = next(item for item in settings.catalog["plans"] if item["id"] == "plan_monthly")
+    assert settings.billing.stripe_api_base == "http://127.0.0.1:3000/_local/stripe"
+    assert settings.billing.stripe_webhook_secret == "whsec_atelier_local"
+    assert settings.billing.checkout_success_url == "http://127.0.0.1:3000/billing?checkout=success"
+    plan = next(item for item in settings.billing.catalog["plans"] if item["id"] == "plan_monthly")
     assert plan["provider_product_ids"]["creem"] == "prod_local_plan_monthly"
 
 

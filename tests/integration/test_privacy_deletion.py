@@ -341,7 +341,7 @@ def test_a_provider_that_never_answers_is_given_up_on_without_keeping_its_ids(st
     services = get_services()
     receipt = services.privacy.receipt(account_hash(person.account.id))
     run = purger(clock=MovedClock(timedelta(hours=80)), payments=payments)
-    for _ in range(services.settings.purge_provider_attempts):
+    for _ in range(services.settings.privacy.purge_provider_attempts):
         receipt = run.retry_providers(receipt)
     assert receipt.pending_provider_actions == []
     assert receipt.provider_actions_abandoned == {"stripe": 2}

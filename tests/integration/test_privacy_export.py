@@ -108,7 +108,7 @@ def test_the_archive_holds_every_row_and_object_with_a_manifest_that_checks_out(
     assert person.private_labels in [record["labels"] for record in assets.values()]
     # Consent and terms are there on their own
     [consents] = records(archive, "consents.json")
-    assert consents["terms_version"] == services.settings.initial_terms_version
+    assert consents["terms_version"] == services.settings.policy.initial_terms_version
     assert consents["age_confirmed"] is True
 
     # And its ledger: every entry and payment record of the ledger partition
@@ -179,7 +179,7 @@ def test_a_large_object_goes_through_a_multipart_upload_intact(stack):
     # When it is exported
     export = export_now(account)
     # Then the archive is larger than a part, and the object comes back byte for byte
-    assert export.size_bytes > services.settings.export_part_bytes
+    assert export.size_bytes > services.settings.privacy.export_part_bytes
     archive = archive_of(export)
     assert archive.testzip() is None
     assert archive.read("assets/outputs/job_big/0.mp4") == big
@@ -204,7 +204,7 @@ def test_exports_are_limited_per_day_with_a_retry_after(stack):
     # Given three exports requested (and finished) today
     account = create_account()
     services = get_services()
-    for _ in range(services.settings.export_requests_per_day):
+    for _ in range(services.settings.privacy.export_requests_per_day):
         export = request(account.id)
         services.exports.fail(account.id, export.id, code="x", message="y", now=services.clock.now())
     # When a fourth is requested
@@ -240,7 +240,7 @@ def test_a_failed_export_records_why_and_a_new_one_can_be_requested(stack):
     # When the export is built
     export = export_now(
         account,
-        receive_count=services.settings.export_max_receives,
+        receive_count=services.settings.privacy.export_max_receives,
         asset_objects=BrokenObjects(services.asset_objects),
     )
     # Then it is failed, with why, and no archive or open upload is left behind
@@ -337,7 +337,7 @@ def test_an_export_that_died_without_a_word_stops_blocking_after_a_while(stack):
     services = get_services()
     account = create_account()
     dead = request(account.id)
-    later = MovedClock(timedelta(seconds=services.settings.export_stale_seconds + 60))
+    later = MovedClock(timedelta(seconds=services.settings.privacy.export_stale_seconds + 60))
     # When a new one is requested after the lock has gone stale
     fresh = request(account.id, clock=later)
     # Then it is accepted, and the dead one is marked failed, with why

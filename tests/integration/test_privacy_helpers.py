@@ -160,7 +160,7 @@ def ready_account(credits: int = 100) -> Account:
     give_credits(account, credits)
     accept_terms(
         account.id,
-        services.settings.initial_terms_version,
+        services.settings.policy.initial_terms_version,
         accounts=services.accounts,
         policies=services.policies,
         clock=services.clock,

@@ -62,7 +62,7 @@ def consenting_account(credits: int = 0) -> Account:
         give_credits(account, credits)
     accept_terms(
         account.id,
-        services.settings.initial_terms_version,
+        services.settings.policy.initial_terms_version,
         accounts=services.accounts,
         policies=services.policies,
         clock=services.clock,
@@ -104,7 +104,7 @@ def test_the_presigned_post_limits_type_size_key_and_time(stack):
     assert ["eq", "$Content-Type", "image/jpeg"] in conditions
     assert ["eq", "$key", f"accounts/{account.id}/uploads/{started.upload.id}"] in conditions
     expires = datetime.fromisoformat(policy["expiration"].replace("Z", "+00:00"))
-    assert 0 < (expires - datetime.now(UTC)).total_seconds() <= get_services().settings.upload_url_seconds + 5
+    assert 0 < (expires - datetime.now(UTC)).total_seconds() <= get_services().settings.uploads.upload_url_seconds + 5
 
 
 def test_unsupported_types_and_oversize_uploads_are_refused(stack):
@@ -112,7 +112,7 @@ def test_unsupported_types_and_oversize_uploads_are_refused(stack):
     with pytest.raises(errors.InvalidFieldError):
         begin(account.id, "image/svg+xml", 100)
     with pytest.raises(errors.PayloadTooLargeError):
-        begin(account.id, "image/png", get_services().settings.upload_max_bytes + 1)
+        begin(account.id, "image/png", get_services().settings.uploads.upload_max_bytes + 1)
 
 
 def test_an_upload_is_checked_and_stripped_of_gps_on_first_use(stack):
@@ -275,7 +275,7 @@ def bomb_png(width: int = 15000, height: int = 15000) -> bytes:
 
 
 def limited(**limits: int) -> Settings:
-    return get_services().settings.model_copy(update=limits)
+    return get_services().settings.replace(**limits)
 
 
 def submit_with_references(account: Account, upload_ids: list[str]):
@@ -406,7 +406,7 @@ def test_a_job_using_an_upload_frees_its_quota_untags_it_and_keeps_it_past_expir
     assert services.uploads.unused_quota(account.id) == (0, 0)
     begin(account.id, "image/png", 100, settings=settings)
     # And the sweep long after its unused life leaves it and its object alone
-    sweep_at(timedelta(days=services.settings.unused_upload_days + 1))
+    sweep_at(timedelta(days=services.settings.uploads.unused_upload_days + 1))
     assert services.uploads.get(account.id, started.upload.id) is not None
     assert object_exists(upload.object_key)
 
@@ -423,7 +423,7 @@ def test_an_unused_upload_is_deleted_with_its_object_once_it_expires(stack):
     assert services.uploads.get(account.id, started.upload.id) is not None
 
     # When the sweep runs after it expired
-    deleted = sweep_at(timedelta(days=services.settings.unused_upload_days, minutes=1))
+    deleted = sweep_at(timedelta(days=services.settings.uploads.unused_upload_days, minutes=1))
 
     # Then its record and its object are gone, and its share of the quota is given back
     assert deleted.get("upload", 0) >= 1

@@ -234,7 +234,7 @@ def open_multipart_uploads(stack: LocalRuntime) -> list[str]:
     s3 = boto3.client("s3", endpoint_url=stack.emulator_url, region_name="us-east-1")
     settings = platform_settings()
     found = []
-    for bucket in (settings.assets_bucket_name, settings.exports_bucket_name):
+    for bucket in (settings.resources.assets_bucket_name, settings.resources.exports_bucket_name):
         found += [upload["Key"] for upload in s3.list_multipart_uploads(Bucket=bucket).get("Uploads", [])]
     return found
 
@@ -659,7 +659,7 @@ def test_a_purge_whose_object_delete_fails_finishes_on_the_next_run(stack, fault
     assert purge_outcome(stack)["purged"] == 1
     # Then nothing of the account is left in either bucket, and the farewell went out once
     settings = platform_settings()
-    for bucket in (settings.assets_bucket_name, settings.exports_bucket_name):
+    for bucket in (settings.resources.assets_bucket_name, settings.resources.exports_bucket_name):
         assert objects_under(stack, bucket, f"accounts/{account_id}/") == []
     farewells = [mail for mail in outbox(stack, email) if mail["subject"] == "Your Atelier account has been deleted"]
     assert len(farewells) == 1
@@ -878,7 +878,7 @@ def drive_purge(stack: LocalRuntime, faults: FaultInjector, arm: Callable[[], ob
     faults.disarm()
     assert client.get("/v1/me").status_code == 401
     settings = platform_settings()
-    for bucket in (settings.assets_bucket_name, settings.exports_bucket_name):
+    for bucket in (settings.resources.assets_bucket_name, settings.resources.exports_bucket_name):
         assert objects_under(stack, bucket, f"accounts/{account_id}/") == []
     farewells = [mail for mail in outbox(stack, email) if mail["subject"] == "Your Atelier account has been deleted"]
     assert len(farewells) <= 1

@@ -249,7 +249,7 @@ def documented_max_length(stack: LocalRuntime, schema: str, field: str) -> int:
 
 @pytest.mark.parametrize("field", ["prompt", "negative_prompt"])
 def test_a_prompt_over_the_documented_length_is_refused(stack, ada, unchanged, field):
-    limit = get_settings().max_prompt_length
+    limit = get_settings().generation.max_prompt_length
     body = {"kind": "image", "model": "local-image", "prompt": prompt()}
     body[field] = prompt() + "x" * limit
     answer = ada.post("/v1/jobs", json=body)
@@ -258,7 +258,7 @@ def test_a_prompt_over_the_documented_length_is_refused(stack, ada, unchanged, f
 
 
 def test_the_documented_prompt_length_is_the_enforced_one(stack):
-    assert documented_max_length(stack, "SubmitJobRequest", "prompt") == get_settings().max_prompt_length
+    assert documented_max_length(stack, "SubmitJobRequest", "prompt") == get_settings().generation.max_prompt_length
 
 
 def test_a_prompt_filled_in_from_a_workflow_is_held_to_the_same_length(stack, ada, store):
@@ -631,7 +631,7 @@ def replicate_secret(stack: LocalRuntime) -> str:
     """Replicate's signing secret, in the SSM parameter the deployed stack reads it from."""
     ssm = emulator_client("ssm", stack.emulator_url)
     ssm.put_parameter(
-        Name=get_settings().replicate_webhook_secret_parameter, Value=REPLICATE_SECRET, Type="SecureString"
+        Name=get_settings().inference.replicate_webhook_secret_parameter, Value=REPLICATE_SECRET, Type="SecureString"
     )
     return REPLICATE_SECRET
 
@@ -723,7 +723,11 @@ def test_an_upload_declaring_an_unusable_type_or_size_is_refused(ada, unchanged)
     for declared in UNUSABLE_DECLARATIONS:
         body: dict[str, Any] = {"filename": "ref.png", "content_type": "image/png", "size_bytes": 1000} | declared
         assert_refused(ada.post("/v1/uploads", json=body), 422, "invalid_field")
-    too_large = {"filename": "big.png", "content_type": "image/png", "size_bytes": get_settings().upload_max_bytes + 1}
+    too_large = {
+        "filename": "big.png",
+        "content_type": "image/png",
+        "size_bytes": get_settings().uploads.upload_max_bytes + 1,
+    }
     assert_refused(ada.post("/v1/uploads", json=too_large), 413, "payload_too_large")
 
 

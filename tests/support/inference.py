@@ -179,39 +179,17 @@ def poll_until_final(
 # ------------------------------------------------------------------------------------------
 # Over real HTTP.
 # ------------------------------------------------------------------------------------------
-class InferenceSettings(Settings):
-    """Settings with the inference fields the registry reads (as the deployed Settings will have them)."""
-
-    openai_api_base: str = ""
-    openai_api_key: str = ""
-    openai_api_key_parameter: str = ""
-    modelark_api_base: str = ""
-    modelark_api_key: str = ""
-    modelark_api_key_parameter: str = ""
-    runpod_api_base: str = ""
-    runpod_api_key: str = ""
-    runpod_api_key_parameter: str = ""
-    runpod_output_hosts: str = ""
-    replicate_api_base: str = ""
-    replicate_api_token: str = ""
-    replicate_api_token_parameter: str = ""
-    replicate_webhook_secret: str = ""
-    replicate_webhook_secret_parameter: str = ""
-    inference_http_timeout_seconds: float = 30.0
-    inference_sync_timeout_seconds: float = 100.0
-
-
 @dataclass
 class ServedProviders:
     url: str
     stand_ins: dict[str, ProviderStandIn]
     deliveries: list[Delivery]
 
-    def settings(self, **overrides: Any) -> InferenceSettings:
+    def settings(self, **overrides: Any) -> Settings:
         """Settings as the stand-ins' ``environment`` hook gives them to the local runtime."""
         hook = next(iter(self.stand_ins.values())).stand_in().environment
         assert hook is not None
-        return InferenceSettings.from_environ({**hook(self.url), "LOCAL_RUNTIME": "true", **overrides})
+        return Settings.from_environ({**hook(self.url), "LOCAL_RUNTIME": "true", **overrides})
 
 
 @contextmanager

@@ -53,15 +53,15 @@ class PlatformState:
 def read_platform_state(emulator_url: str, api_url: str | None = None) -> PlatformState:
     """Reads the whole state of the emulator (test-side Scans: the platform itself never scans)."""
     settings = get_settings()
-    dynamodb = boto3.client("dynamodb", endpoint_url=emulator_url, region_name=settings.aws_region)
-    s3 = boto3.client("s3", endpoint_url=emulator_url, region_name=settings.aws_region)
+    dynamodb = boto3.client("dynamodb", endpoint_url=emulator_url, region_name=settings.platform.aws_region)
+    s3 = boto3.client("s3", endpoint_url=emulator_url, region_name=settings.platform.aws_region)
     emails: list[dict[str, Any]] = []
     if api_url is not None:
         emails = httpx.get(f"{api_url}/_local/outbox", timeout=30).json()
     return PlatformState(
-        main_items=list(_scan(dynamodb, settings.main_table_name)),
-        ledger_items=list(_scan(dynamodb, settings.ledger_table_name)),
-        asset_object_keys=list(_object_keys(s3, settings.assets_bucket_name)),
+        main_items=list(_scan(dynamodb, settings.resources.main_table_name)),
+        ledger_items=list(_scan(dynamodb, settings.resources.ledger_table_name)),
+        asset_object_keys=list(_object_keys(s3, settings.resources.assets_bucket_name)),
         emails=emails,
     )
 

@@ -16,7 +16,7 @@ from atelier.integrations.inference.registry import PROVIDER_NAMES, forget_provi
 from atelier.integrations.inference.replicate import ReplicateProvider
 from atelier.integrations.inference.runpod import RunPodProvider
 from atelier.settings import Settings
-from tests.support.inference import InferenceSettings, request
+from tests.support.inference import request
 
 
 @pytest.fixture(autouse=True)
@@ -72,7 +72,7 @@ def test_a_key_named_as_a_parameter_is_read_from_ssm_when_first_needed(monkeypat
         raise RuntimeError("SSM is unreachable")
 
     monkeypatch.setattr(secrets, "get_secret", get_secret)
-    settings = InferenceSettings(openai_api_key_parameter="/atelier/openai/api-key")
+    settings = Settings(openai_api_key_parameter="/atelier/openai/api-key")
     # When the adapter is built, nothing is read
     adapter = provider_for("openai", settings)
     assert reads == []

@@ -29,10 +29,10 @@ def web_content_security_policy(settings: Settings) -> str:
 
 
 def _object_store_origins(settings: Settings) -> list[str]:
-    endpoint = settings.aws_endpoint_url_s3 or settings.aws_endpoint_url
+    endpoint = settings.platform.aws_endpoint_url_s3 or settings.platform.aws_endpoint_url
     if endpoint:
         return [endpoint.rstrip("/")]
-    return [f"https://s3.{settings.aws_region}.amazonaws.com", "https://s3.amazonaws.com"]
+    return [f"https://s3.{settings.platform.aws_region}.amazonaws.com", "https://s3.amazonaws.com"]
 
 
 # Answers carry personal data more often than not: never let a shared cache keep them.

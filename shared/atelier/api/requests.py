@@ -66,8 +66,8 @@ def client_address(event: APIGatewayProxyEvent) -> str:
 def public_base_url(event: APIGatewayProxyEvent, settings: Settings) -> str:
     """Where clients reach the API: the configured base URL (a custom domain), else the host and
     stage API Gateway itself reports (never a client-supplied Host header)."""
-    if settings.api_base_url:
-        return settings.api_base_url.rstrip("/")
+    if settings.platform.api_base_url:
+        return settings.platform.api_base_url.rstrip("/")
     context = event.request_context
     stage_prefix = context.path[: -len(event.path)] if context.path and context.path.endswith(event.path) else ""
     return f"https://{context.domain_name}{stage_prefix}"
@@ -81,7 +81,7 @@ def callback_url(event: APIGatewayProxyEvent, settings: Settings) -> str:
 def allowed_origins(event: APIGatewayProxyEvent, settings: Settings) -> frozenset[str]:
     base = public_base_url(event, settings)
     scheme, _, rest = base.partition("://")
-    return settings.allowed_origins | {f"{scheme}://{rest.split('/', 1)[0]}"}
+    return settings.platform.allowed_origins | {f"{scheme}://{rest.split('/', 1)[0]}"}
 
 
 # The caller of the request being handled, once its route's access check has resolved it.

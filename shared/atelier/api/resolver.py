@@ -177,7 +177,7 @@ def serve(app: APIGatewayRestResolver, event: dict[str, Any], context: LambdaCon
     from atelier.integrations.resilience import time_budget
 
     started = time.perf_counter()
-    allowed = get_settings().allowed_origins
+    allowed = get_settings().platform.allowed_origins
     request_headers = event.get("headers") or {}
     if cors.is_preflight(str(event.get("httpMethod") or "")):
         response = _preflight(request_headers, allowed)

@@ -40,21 +40,21 @@ TRANSACTION_CANCELED = "TransactionCanceledException"
 class _MainTableMeta(type):
     @property
     def table_name(cls) -> str:
-        return get_settings().main_table_name
+        return get_settings().resources.main_table_name
 
     @property
     def region(cls) -> str:
-        return get_settings().aws_region
+        return get_settings().platform.aws_region
 
 
 class _LedgerTableMeta(type):
     @property
     def table_name(cls) -> str:
-        return get_settings().ledger_table_name
+        return get_settings().resources.ledger_table_name
 
     @property
     def region(cls) -> str:
-        return get_settings().aws_region
+        return get_settings().platform.aws_region
 
 
 def _give_own_connection_slot(cls: type[Model], shared_base: type[Model]) -> None:
@@ -153,7 +153,7 @@ def _is_transient(exc: PynamoDBException) -> bool:
 
 @lru_cache(maxsize=1)
 def _connection() -> Connection:
-    return Connection(region=get_settings().aws_region, max_retry_attempts=3)
+    return Connection(region=get_settings().platform.aws_region, max_retry_attempts=3)
 
 
 class Transaction:

@@ -17,7 +17,7 @@ from atelier.settings import get_settings
 
 def hashed_subject(subject: str) -> str:
     """Counters are keyed by a salted hash, so no address or account id is stored in them."""
-    salt = get_settings().address_hash_salt.encode()
+    salt = get_settings().platform.address_hash_salt.encode()
     return hmac.new(salt, subject.encode(), hashlib.sha256).hexdigest()[:32]
 
 

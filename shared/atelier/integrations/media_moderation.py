@@ -158,12 +158,12 @@ def rekognition_client(settings: Settings) -> ModerationLabelsClient:
     from botocore.config import Config
 
     config = Config(
-        connect_timeout=settings.moderation_timeout_seconds,
-        read_timeout=settings.moderation_timeout_seconds,
+        connect_timeout=settings.trust.moderation_timeout_seconds,
+        read_timeout=settings.trust.moderation_timeout_seconds,
         retries={"max_attempts": 2, "mode": "standard"},
     )
     client: ModerationLabelsClient = boto3.client(
-        "rekognition", endpoint_url=settings.rekognition_endpoint_url or None, config=config
+        "rekognition", endpoint_url=settings.trust.rekognition_endpoint_url or None, config=config
     )
     return client
 
@@ -172,7 +172,7 @@ class RekognitionModeration:
     def __init__(self, client: Callable[[], ModerationLabelsClient], settings: Settings) -> None:
         self._client = client
         self._settings = settings
-        self._hashes = HashList(settings.known_bad_image_hashes, settings.known_bad_hash_distance)
+        self._hashes = HashList(settings.trust.known_bad_image_hashes, settings.trust.known_bad_hash_distance)
 
     def check(self, content: bytes, content_type: str) -> MediaVerdict:
         frames = self._frames(content, content_type)
@@ -181,7 +181,7 @@ class RekognitionModeration:
         labels: list[ModerationLabel] = []
         for frame in frames:
             labels.extend(self.labels(_as_jpeg(frame)))
-        verdict, category = decide(labels, self._settings.media_moderation_rules)
+        verdict, category = decide(labels, self._settings.trust.media_moderation_rules)
         return MediaVerdict(
             verdict=verdict,
             category=category,
@@ -193,7 +193,7 @@ class RekognitionModeration:
         from PIL import Image
 
         if content_type.startswith("video/"):
-            return list(video_frames(content, every_seconds=self._settings.moderation_video_frame_seconds))
+            return list(video_frames(content, every_seconds=self._settings.trust.moderation_video_frame_seconds))
         try:
             with Image.open(io.BytesIO(content)) as image:
                 image.load()
@@ -208,7 +208,7 @@ class RekognitionModeration:
             raise errors.InvalidFieldError("The image is too large to be checked.")
         try:
             answer = self._client().detect_moderation_labels(
-                Image={"Bytes": jpeg}, MinConfidence=self._settings.moderation_min_confidence
+                Image={"Bytes": jpeg}, MinConfidence=self._settings.trust.moderation_min_confidence
             )
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")

@@ -293,11 +293,13 @@ def credentials_from_settings(settings: Settings) -> SigningCredentials:
     """The key and chain given directly, else read from SSM; missing, signing cannot happen."""
     from atelier.integrations.secrets import get_secret
 
-    key = settings.c2pa_signing_key or (
-        get_secret(settings.c2pa_signing_key_parameter) if settings.c2pa_signing_key_parameter else ""
+    key = settings.trust.c2pa_signing_key or (
+        get_secret(settings.trust.c2pa_signing_key_parameter) if settings.trust.c2pa_signing_key_parameter else ""
     )
-    chain = settings.c2pa_certificate_chain or (
-        get_secret(settings.c2pa_certificate_chain_parameter) if settings.c2pa_certificate_chain_parameter else ""
+    chain = settings.trust.c2pa_certificate_chain or (
+        get_secret(settings.trust.c2pa_certificate_chain_parameter)
+        if settings.trust.c2pa_certificate_chain_parameter
+        else ""
     )
     if not key or not chain:
         raise ProvenanceError("No signing key or certificate chain is configured.")

@@ -56,7 +56,7 @@ def authenticate(
         return Principal.anonymous()
     if method.upper() in UNSAFE_METHODS and origin not in allowed_origins:
         raise errors.ForbiddenOriginError()
-    sessions.touch(token_hash, session, now, timedelta(seconds=settings.session_idle_seconds))
+    sessions.touch(token_hash, session, now, timedelta(seconds=settings.sign_in.session_idle_seconds))
     return Principal(
         kind=PrincipalKind.ACCOUNT,
         account_id=session.account_id,

@@ -84,8 +84,8 @@ def begin_sign_in(
     deps.rate_limiter.hit(
         "sign-in",
         client_address,
-        limit=deps.settings.sign_in_limit_per_address,
-        window_seconds=deps.settings.sign_in_window_seconds,
+        limit=deps.settings.sign_in.sign_in_limit_per_address,
+        window_seconds=deps.settings.sign_in.sign_in_window_seconds,
         now=now,
     )
     state, nonce, verifier, binding = (tokens.new_token() for _ in range(4))
@@ -97,7 +97,7 @@ def begin_sign_in(
             code_verifier=verifier,
             provider=provider_name,
             redirect_to=destination,
-            expires_at=now + timedelta(seconds=deps.settings.sign_in_state_seconds),
+            expires_at=now + timedelta(seconds=deps.settings.sign_in.sign_in_state_seconds),
         )
     )
     url = provider.authorization_url(

@@ -34,7 +34,9 @@ class GalleryItemView:
 def public_handle(account_id: str, settings: Settings) -> str:
     """A stable public name for an account's public items: a keyed hash, so it cannot be turned
     back into the account id (which authorises nothing, but is kept out of public view)."""
-    digest = hmac.new(settings.address_hash_salt.encode(), f"public-handle\n{account_id}".encode(), hashlib.sha256)
+    digest = hmac.new(
+        settings.platform.address_hash_salt.encode(), f"public-handle\n{account_id}".encode(), hashlib.sha256
+    )
     return f"u_{digest.hexdigest()[:20]}"
 
 
@@ -67,13 +69,13 @@ def media_view(
         )
 
     def url(key: str | None) -> str | None:
-        return storage.presigned_get(key, settings.download_url_seconds) if key else None
+        return storage.presigned_get(key, settings.media.download_url_seconds) if key else None
 
     return GalleryItemView(
         entry=entry,
         owner_name=owner_name,
         owner_handle=owner_handle,
-        download_url=storage.presigned_get(entry.object_key, settings.download_url_seconds),
+        download_url=storage.presigned_get(entry.object_key, settings.media.download_url_seconds),
         thumbnail_url=url(entry.thumbnail_key),
         poster_url=url(entry.poster_key),
     )
@@ -112,7 +114,7 @@ def browse_gallery(
     entries, after = deps.gallery.month_page(kind, position, limit)
     if after is not None:
         next_position: GalleryCursor | None = GalleryCursor(month=position.month, after=after)
-    elif position.month > deps.settings.gallery_first_month:
+    elif position.month > deps.settings.community.gallery_first_month:
         # This month is done: the next page starts at the end of the month before.
         next_position = GalleryCursor(month=previous_month(position.month), after=None)
     else:

@@ -185,7 +185,7 @@ def build_export(
             settings=deps.settings,
         )
     except Exception:
-        if receive_count < deps.settings.export_max_receives:
+        if receive_count < deps.settings.privacy.export_max_receives:
             logger.warning("export attempt failed", extra={"export_id": export.id, "attempt": receive_count})
             raise
         logger.exception("export failed", extra={"export_id": export.id})
@@ -201,7 +201,7 @@ def build_export(
         record_metric("ExportsFailed")
         return ExportStatus.FAILED
     now = deps.clock.now()
-    available_until = now + timedelta(seconds=deps.settings.export_available_seconds)
+    available_until = now + timedelta(seconds=deps.settings.privacy.export_available_seconds)
     if not deps.exports.finish(
         account.id, export.id, object_key=key, size_bytes=size, available_until=available_until, now=now
     ):
@@ -209,13 +209,13 @@ def build_export(
         deps.export_objects.delete([key])
         return None
     ready = export.model_copy(update={"object_key": key, "available_until": available_until})
-    site = message.site_base_url or deps.settings.api_base_url
+    site = message.site_base_url or deps.settings.platform.api_base_url
     # The studio's page when the studio's address is known (it asks the person to sign in first,
     # and hands out a fresh link); the archive's own link otherwise.
     link = (
         export_page_link(site, export.id)
         if site
-        else download_link(ready, deps.export_objects, seconds=deps.settings.export_available_seconds)
+        else download_link(ready, deps.export_objects, seconds=deps.settings.privacy.export_available_seconds)
     )
     send_email(
         account,
@@ -255,7 +255,7 @@ def write_archive(
     from atelier.integrations.zipstream import ZipStream
 
     generated_at = clock.now()
-    writer = export_objects.writer(key, "application/zip", part_bytes=settings.export_part_bytes)
+    writer = export_objects.writer(key, "application/zip", part_bytes=settings.privacy.export_part_bytes)
     archive = ZipStream(writer, modified_at=generated_at)
     try:
         archive.add_bytes("README.txt", README.encode())

@@ -65,8 +65,8 @@ def request_email_change(
     rate_limiter.hit(
         "email-change",
         account.id,
-        limit=settings.email_change_limit,
-        window_seconds=settings.email_change_window_seconds,
+        limit=settings.account_limits.email_change_limit,
+        window_seconds=settings.account_limits.email_change_window_seconds,
         now=now,
     )
     token = tokens.new_token()
@@ -75,7 +75,7 @@ def request_email_change(
         new_email=new_email,
         token_hash=tokens.hash_token(token),
         requested_at=now,
-        expires_at=now + timedelta(seconds=settings.email_change_seconds),
+        expires_at=now + timedelta(seconds=settings.account_limits.email_change_seconds),
     )
     email_changes.save(change)
     link = f"{site_base_url.rstrip('/')}{CONFIRMATION_PAGE}?{urlencode({'token': token})}"

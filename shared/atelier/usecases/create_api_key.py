@@ -69,11 +69,11 @@ def create_api_key(
     deps.rate_limiter.hit(
         "api-key-create",
         account_id,
-        limit=deps.settings.api_key_creation_limit,
-        window_seconds=deps.settings.api_key_creation_window_seconds,
+        limit=deps.settings.account_limits.api_key_creation_limit,
+        window_seconds=deps.settings.account_limits.api_key_creation_window_seconds,
         now=now,
     )
-    if deps.api_keys.count(account_id) >= deps.settings.max_api_keys_per_account:
+    if deps.api_keys.count(account_id) >= deps.settings.account_limits.max_api_keys_per_account:
         raise TooManyApiKeysError()
     account = deps.accounts.require(account_id)
     key = tokens.new_token(tokens.API_KEY_PREFIX)

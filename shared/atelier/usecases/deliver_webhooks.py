@@ -276,7 +276,8 @@ def retry_delay(attempt: int, settings: Settings, rng: Callable[[], float] = ran
     """Seconds to wait after failed attempt number `attempt` (1, 2...): exponential, capped, and
     spread by up to a fifth either way so endpoints that failed together do not retry together."""
     exponential = min(
-        settings.webhook_retry_base_seconds * 4 ** (attempt - 1), settings.webhook_retry_max_delay_seconds
+        settings.outbound_webhooks.webhook_retry_base_seconds * 4 ** (attempt - 1),
+        settings.outbound_webhooks.webhook_retry_max_delay_seconds,
     )
     return float(exponential * (0.8 + 0.4 * rng()))
 
@@ -398,7 +399,9 @@ def _retry_or_fail(
         return DeliveryStatus.DELIVERED
     wait = retry_delay(delivery.attempts + 1, settings, rng)
     next_at = now + timedelta(seconds=wait)
-    if next_at - delivery.window_started_at > timedelta(seconds=settings.webhook_retry_window_seconds):
+    if next_at - delivery.window_started_at > timedelta(
+        seconds=settings.outbound_webhooks.webhook_retry_window_seconds
+    ):
         webhooks.record_attempt(
             delivery, status=DeliveryStatus.FAILED, now=now, response_status=status, error=error, next_attempt_at=None
         )
@@ -454,7 +457,9 @@ def _failing_too_long(
     (and its owner emailed, once) and True is answered."""
     after = webhooks.record_failure(endpoint.account_id, endpoint.id, now)
     failing_since = after.failing_since if after is not None else None
-    if failing_since is None or now - failing_since < timedelta(seconds=settings.webhook_disable_after_seconds):
+    if failing_since is None or now - failing_since < timedelta(
+        seconds=settings.outbound_webhooks.webhook_disable_after_seconds
+    ):
         return False
     if webhooks.disable(endpoint.account_id, endpoint.id, reason="failing", now=now):
         from atelier.usecases.send_email import send_email

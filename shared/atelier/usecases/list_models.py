@@ -10,7 +10,7 @@ from atelier.settings import Settings
 
 
 def list_models(settings: Settings) -> list[ModelSpec]:
-    return [ModelSpec(**spec) for spec in settings.models]
+    return [ModelSpec(**spec) for spec in settings.generation.models]
 
 
 def find_model(model_id: str, settings: Settings) -> ModelSpec:

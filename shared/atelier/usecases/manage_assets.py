@@ -38,7 +38,7 @@ def _view(asset: Asset, storage: ObjectStore, settings: Settings) -> AssetView:
         return AssetView(asset=asset, download_url=None)
 
     def url(key: str | None) -> str | None:
-        return storage.presigned_get(key, settings.download_url_seconds) if key else None
+        return storage.presigned_get(key, settings.media.download_url_seconds) if key else None
 
     return AssetView(
         asset=asset,

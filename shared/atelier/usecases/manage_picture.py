@@ -46,7 +46,7 @@ def picture_url(account: Account, *, storage: ObjectStore, settings: Settings) -
     """A short-lived link to the stored picture, or None when the account has none."""
     if account.avatar_key is None:
         return None
-    return storage.presigned_get(account.avatar_key, settings.download_url_seconds)
+    return storage.presigned_get(account.avatar_key, settings.media.download_url_seconds)
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ def set_picture(deps: SetPictureDeps, account_id: str, upload_id: str) -> Accoun
         raise UploadRejectedError()
     if upload.status is UploadStatus.PENDING:
         verify_upload(upload, uploads=uploads, storage=storage, settings=settings)
-    content = storage.get(upload.object_key, settings.upload_max_bytes)
+    content = storage.get(upload.object_key, settings.uploads.upload_max_bytes)
     if content is None:
         raise UploadRejectedError("The image was never uploaded.")
     verdict = safety.moderation.check(content, upload.content_type)

@@ -160,7 +160,7 @@ def open_share(
     token: str,
 ) -> SharedItem:
     def url(key: str | None) -> str | None:
-        return deps.storage.presigned_get(key, deps.settings.download_url_seconds) if key else None
+        return deps.storage.presigned_get(key, deps.settings.media.download_url_seconds) if key else None
 
     share = resolve_share(token, shares=deps.shares, clock=deps.clock)
     owner = deps.gallery.public_owners([share.account_id]).get(share.account_id)
@@ -225,7 +225,7 @@ def preview_share(
     if picture_key and asset.public_prefix:
         image_url = public_url(media_base_url, asset.public_prefix, public_name)
     elif picture_key:
-        image_url = deps.storage.presigned_get(picture_key, deps.settings.share_preview_url_seconds)
+        image_url = deps.storage.presigned_get(picture_key, deps.settings.media.share_preview_url_seconds)
     return SharePreview(
         kind=asset.kind, owner_name=owner.name, image_url=image_url, image_width=None, image_height=None
     )

@@ -88,15 +88,15 @@ def start_upload(
         raise errors.InvalidFieldError(
             "PNG, JPEG or WebP only.", details=[{"field": "content_type", "location": "body"}]
         )
-    if size_bytes > deps.settings.upload_max_bytes:
-        raise errors.PayloadTooLargeError(f"At most {deps.settings.upload_max_bytes} bytes.")
+    if size_bytes > deps.settings.uploads.upload_max_bytes:
+        raise errors.PayloadTooLargeError(f"At most {deps.settings.uploads.upload_max_bytes} bytes.")
     require_consent(deps.accounts.require(account_id), policies=deps.policies, clock=deps.clock, settings=deps.settings)
     now = deps.clock.now()
     deps.rate_limiter.hit(
         "upload-start",
         account_id,
-        limit=deps.settings.upload_rate_limit,
-        window_seconds=deps.settings.upload_rate_window_seconds,
+        limit=deps.settings.uploads.upload_rate_limit,
+        window_seconds=deps.settings.uploads.upload_rate_window_seconds,
         now=now,
     )
     upload_id = new_id(IdPrefix.UPLOAD)
@@ -110,28 +110,32 @@ def start_upload(
         object_key=key,
         status=UploadStatus.PENDING,
         created_at=now,
-        unused_until=now + timedelta(days=deps.settings.unused_upload_days),
+        unused_until=now + timedelta(days=deps.settings.uploads.unused_upload_days),
         quota_bytes=size_bytes,
     )
     if not deps.uploads.create(
-        upload, max_unused=deps.settings.max_unused_uploads, max_unused_bytes=deps.settings.max_unused_upload_bytes
+        upload,
+        max_unused=deps.settings.uploads.max_unused_uploads,
+        max_unused_bytes=deps.settings.uploads.max_unused_upload_bytes,
     ):
         raise UploadQuotaExceededError(
-            f"At most {deps.settings.max_unused_uploads} unused uploads, "
-            f"of {deps.settings.max_unused_upload_bytes} bytes "
+            f"At most {deps.settings.uploads.max_unused_uploads} unused uploads, "
+            f"of {deps.settings.uploads.max_unused_upload_bytes} bytes "
             "between them: use them in a job, or wait for unused ones to expire.",
             details={
-                "max_unused_uploads": deps.settings.max_unused_uploads,
-                "max_unused_upload_bytes": deps.settings.max_unused_upload_bytes,
-                "unused_upload_days": deps.settings.unused_upload_days,
+                "max_unused_uploads": deps.settings.uploads.max_unused_uploads,
+                "max_unused_upload_bytes": deps.settings.uploads.max_unused_upload_bytes,
+                "unused_upload_days": deps.settings.uploads.unused_upload_days,
             },
         )
-    form = deps.storage.presigned_post(key, content_type, size_bytes, deps.settings.upload_url_seconds, tags=UNUSED_TAG)
+    form = deps.storage.presigned_post(
+        key, content_type, size_bytes, deps.settings.uploads.upload_url_seconds, tags=UNUSED_TAG
+    )
     return StartedUpload(
         upload=upload,
         url=form["url"],
         fields=form["fields"],
-        expires_at=now + timedelta(seconds=deps.settings.upload_url_seconds),
+        expires_at=now + timedelta(seconds=deps.settings.uploads.upload_url_seconds),
     )
 
 
@@ -144,7 +148,7 @@ def verified_reference_url(
         raise UploadRejectedError("A reference upload is missing or unusable.")
     if upload.status is UploadStatus.PENDING:
         verify_upload(upload, uploads=uploads, storage=storage, settings=settings)
-    return storage.presigned_get(upload.object_key, settings.download_url_seconds)
+    return storage.presigned_get(upload.object_key, settings.media.download_url_seconds)
 
 
 def prepare_references(
@@ -181,7 +185,7 @@ def prepare_references(
 def verify_upload(upload: Upload, *, uploads: UploadRepository, storage: ObjectStore, settings: Settings) -> None:
     from PIL import Image, ImageOps, UnidentifiedImageError
 
-    content = storage.get(upload.object_key, settings.upload_max_bytes)
+    content = storage.get(upload.object_key, settings.uploads.upload_max_bytes)
     if content is None:
         raise UploadRejectedError("The reference image was never uploaded.")
     try:
@@ -193,7 +197,7 @@ def verify_upload(upload: Upload, *, uploads: UploadRepository, storage: ObjectS
             declared_format = ALLOWED_TYPES.get(upload.content_type)
             if image.format != declared_format:
                 raise UploadRejectedError("The file is not the type it was declared as.")
-            if image.width * image.height > settings.upload_max_pixels:
+            if image.width * image.height > settings.uploads.upload_max_pixels:
                 raise UploadRejectedError("The image is too large.")
             image.load()
             # A camera stores the pixels as the sensor saw them and says how to turn them in the

@@ -46,7 +46,7 @@ class EndpointChanges:
 
 
 def _checked_url(url: str, settings: Settings) -> str:
-    problem = url_problem(url, allow_local=settings.local_runtime)
+    problem = url_problem(url, allow_local=settings.platform.local_runtime)
     if problem is not None:
         raise errors.InvalidFieldError(problem, details=[{"field": "url", "location": "body"}])
     return url
@@ -77,7 +77,7 @@ def create_endpoint(
     """The new endpoint, with its signing secret (the only time the secret is answered)."""
     url = _checked_url(url, settings)
     events = _checked_events(events)
-    if len(webhooks.endpoints(account_id)) >= settings.max_webhook_endpoints_per_account:
+    if len(webhooks.endpoints(account_id)) >= settings.outbound_webhooks.max_webhook_endpoints_per_account:
         raise TooManyWebhookEndpointsError()
     now = clock.now()
     endpoint = WebhookEndpoint(
@@ -167,7 +167,7 @@ def rotate_secret(
         endpoint_id,
         secret=new_secret(),
         previous=endpoint.signing_secret,
-        overlap_until=now + timedelta(seconds=settings.webhook_secret_overlap_seconds),
+        overlap_until=now + timedelta(seconds=settings.outbound_webhooks.webhook_secret_overlap_seconds),
         now=now,
     )
     if rotated is None:

@@ -20,7 +20,7 @@ class TooManyWorkspacesError(errors.ConflictError):
 def create_workspace(
     account_id: str, name: str, *, workspaces: WorkspaceRepository, clock: Clock, settings: Settings
 ) -> Workspace:
-    if len(workspaces.list(account_id)) >= settings.max_workspaces_per_account:
+    if len(workspaces.list(account_id)) >= settings.account_limits.max_workspaces_per_account:
         raise TooManyWorkspacesError()
     workspace = Workspace(id=new_id(IdPrefix.WORKSPACE), account_id=account_id, name=name, created_at=clock.now())
     workspaces.create(workspace)

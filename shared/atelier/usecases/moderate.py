@@ -33,11 +33,11 @@ def quarantine_key(account_id: str, asset_id: str) -> str:
 
 
 def is_admin_address(email: str, settings: Settings) -> bool:
-    return email.strip().lower() in {admin.strip().lower() for admin in settings.admin_emails}
+    return email.strip().lower() in {admin.strip().lower() for admin in settings.sign_in.admin_emails}
 
 
 def is_admin(account_id: str | None, *, accounts: AccountRepository, settings: Settings) -> bool:
-    if account_id is None or not settings.admin_emails:
+    if account_id is None or not settings.sign_in.admin_emails:
         return False
     account = accounts.get(account_id)
     return account is not None and is_admin_address(account.email, settings)
@@ -179,7 +179,7 @@ def _quarantine(
         raise errors.NotFoundError()
     destination = quarantine_key(report.owner_id, report.target_id)
     if exposure.object_key != destination:
-        body = storage.get(exposure.object_key, settings.output_max_bytes)
+        body = storage.get(exposure.object_key, settings.generation.output_max_bytes)
         if body is not None:
             storage.put(destination, body, exposure.content_type, metadata={"report-id": report.id})
     moderation.quarantine_asset(

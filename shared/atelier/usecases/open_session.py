@@ -24,8 +24,8 @@ def open_session(
         default_workspace_id=account.default_workspace_id,
         created_at=now,
         last_seen_at=now,
-        idle_expires_at=now + timedelta(seconds=settings.session_idle_seconds),
-        absolute_expires_at=now + timedelta(seconds=settings.session_absolute_seconds),
+        idle_expires_at=now + timedelta(seconds=settings.sign_in.session_idle_seconds),
+        absolute_expires_at=now + timedelta(seconds=settings.sign_in.session_absolute_seconds),
     )
     sessions.create(session, tokens.hash_token(token))
     return token, session

@@ -78,9 +78,10 @@ def publish_policy(
         raise errors.InvalidFieldError(
             "A new version takes effect in the future.", details=[{"field": "effective_at", "location": "body"}]
         )
-    if material and effective_at < now + timedelta(days=deps.settings.policy_notice_days):
+    notice_days = deps.settings.policy.policy_notice_days
+    if material and effective_at < now + timedelta(days=notice_days):
         raise NoticeTooShortError(
-            f"A material change takes effect at least {deps.settings.policy_notice_days} days after it is published.",
+            f"A material change takes effect at least {notice_days} days after it is published.",
             details=[{"field": "effective_at", "location": "body"}],
         )
     policy = PolicyVersion(
@@ -139,7 +140,7 @@ def send_policy_notices(
     summary = policy.summary if policy is not None and policy.version == message.version else ""
     effective = isoformat(policy.effective_at) if policy is not None and policy.version == message.version else ""
     account_ids, after = deps.notices.account_page(
-        message.shard, after=message.after, limit=deps.settings.policy_notice_page_size
+        message.shard, after=message.after, limit=deps.settings.policy.policy_notice_page_size
     )
     if after is not None:
         # The next page is queued before this one is worked on, so a slow page never stalls the rest.

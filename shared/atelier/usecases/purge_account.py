@@ -138,11 +138,11 @@ class Purger:
     def run_due(self) -> dict[str, int]:
         """Purges the accounts whose deadline has passed and retries what providers still owe,
         within the run's time budget; anything left is due again on the next run."""
-        deadline = time.monotonic() + self.settings.purge_time_budget_seconds
+        deadline = time.monotonic() + self.settings.privacy.purge_time_budget_seconds
         outcome = {"purged": 0, "unfinished": 0, "failed": 0, "provider_retries": 0}
         seen: set[str] = set()
         while time.monotonic() < deadline:
-            batch = self.settings.purge_batch_size
+            batch = self.settings.privacy.purge_batch_size
             due = [
                 account_id
                 for account_id in self.privacy.due_for_purge(self.clock.now(), limit=batch + len(seen))
@@ -163,7 +163,7 @@ class Purger:
                     outcome["failed"] += 1
                     continue
                 outcome["purged" if finished else "unfinished"] += 1
-        for receipt in self.privacy.receipts_due(self.clock.now(), limit=self.settings.purge_batch_size):
+        for receipt in self.privacy.receipts_due(self.clock.now(), limit=self.settings.privacy.purge_batch_size):
             if time.monotonic() >= deadline:
                 break
             self.retry_providers(receipt)
@@ -177,7 +177,7 @@ class Purger:
         record_metric("PurgesFailed", outcome["failed"])
         # What the PurgeOverdueAlarm watches: accounts still not purged an hour after their purge
         # time (4 runs have had their chance), written by every run, 0 included.
-        overdue_before = self.clock.now() - timedelta(seconds=self.settings.purge_overdue_after_seconds)
+        overdue_before = self.clock.now() - timedelta(seconds=self.settings.privacy.purge_overdue_after_seconds)
         record_metric("AccountsPastPurgeTime", len(self.privacy.due_for_purge(overdue_before, limit=1000)))
 
     # -- one account --------------------------------------------------------------------------------
@@ -348,7 +348,7 @@ class Purger:
         still_failing = self._call_providers(receipt.pending_provider_actions)
         attempts = receipt.provider_attempts + 1
         abandoned = dict(receipt.provider_actions_abandoned)
-        if still_failing and attempts >= self.settings.purge_provider_attempts:
+        if still_failing and attempts >= self.settings.privacy.purge_provider_attempts:
             for action in still_failing:
                 abandoned[action.provider] = abandoned.get(action.provider, 0) + 1
             logger.error("payment provider cleanup abandoned", extra={"providers": sorted(abandoned)})

@@ -8,8 +8,8 @@ from atelier.settings import Settings
 
 
 def catalog_items(settings: Settings) -> list[CatalogItem]:
-    packs = [CatalogItem(kind="pack", **item) for item in settings.catalog.get("packs", [])]
-    plans = [CatalogItem(kind="plan", **item) for item in settings.catalog.get("plans", [])]
+    packs = [CatalogItem(kind="pack", **item) for item in settings.billing.catalog.get("packs", [])]
+    plans = [CatalogItem(kind="plan", **item) for item in settings.billing.catalog.get("plans", [])]
     return packs + plans
 
 

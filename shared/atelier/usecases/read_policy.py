@@ -26,7 +26,9 @@ class PolicyStatus:
 
 def initial_policy(kind: PolicyKind, settings: Settings) -> PolicyVersion:
     """The version in force before any is published through the API."""
-    version = settings.initial_terms_version if kind is PolicyKind.TERMS else settings.initial_privacy_version
+    version = (
+        settings.policy.initial_terms_version if kind is PolicyKind.TERMS else settings.policy.initial_privacy_version
+    )
     effective = (
         datetime.fromisoformat(version).replace(tzinfo=UTC) if len(version) == 10 else datetime(2026, 1, 1, tzinfo=UTC)
     )

@@ -83,8 +83,8 @@ def _target_owner(
 def is_trusted_reporter(record: ReporterRecord, settings: Settings) -> bool:
     resolved = record.upheld + record.dismissed
     return (
-        record.upheld >= settings.report_trusted_min_upheld
-        and record.upheld >= settings.report_trusted_min_precision * resolved
+        record.upheld >= settings.community.report_trusted_min_upheld
+        and record.upheld >= settings.community.report_trusted_min_precision * resolved
     )
 
 
@@ -138,7 +138,9 @@ def report_content(
     require_consent(reporter, policies=deps.policies, clock=deps.clock, settings=deps.settings)
     if reporter.status is AccountStatus.SUSPENDED:
         raise errors.AccountSuspendedError()
-    deps.rate_limiter.hit("report", reporter_id, limit=deps.settings.reports_per_hour, window_seconds=3600, now=now)
+    deps.rate_limiter.hit(
+        "report", reporter_id, limit=deps.settings.community.reports_per_hour, window_seconds=3600, now=now
+    )
     owner, resolved_id = _target_owner(
         target_type,
         target_id,
@@ -188,10 +190,10 @@ def _hold_on_a_strong_signal(
         report.target_id,
         hashed_subject(report.reporter_id),
         now=report.created_at,
-        window_seconds=settings.report_hold_window_seconds,
+        window_seconds=settings.community.report_hold_window_seconds,
     )
     trusted = is_trusted_reporter(reports.reporter_record(report.reporter_id), settings)
-    if reporters < settings.report_hold_min_reporters and not trusted:
+    if reporters < settings.community.report_hold_min_reporters and not trusted:
         return
     if report.target_type is TargetType.ASSET:
         moderation.hold_asset(report.owner_id, report.target_id)
@@ -206,23 +208,24 @@ def _hold_on_a_strong_signal(
 
 def alert_on_a_burst(*, rate_limiter: RateLimiter, mailer: Mailer, clock: Clock, settings: Settings) -> None:
     """Counts the report in the burst window; the one that fills it alerts the moderators, once."""
-    window = settings.report_burst_window_seconds
+    window = settings.community.report_burst_window_seconds
     try:
         counted = rate_limiter.count(_BURST_SCOPE, "all", window_seconds=window, now=clock.now())
     except errors.DependencyUnavailableError:
         # The report is recorded; failing it now would only make its retry a conflict.
         logger.warning("report burst not counted")
         return
-    if counted != settings.report_burst_threshold:
+    threshold = settings.community.report_burst_threshold
+    if counted != threshold:
         return
     metrics.add_metric(name="ReportBurst", unit=MetricUnit.Count, value=1)
-    logger.warning("report burst", extra={"reports": settings.report_burst_threshold, "window_seconds": window})
+    logger.warning("report burst", extra={"reports": threshold, "window_seconds": window})
     text = (
-        f"Atelier received {settings.report_burst_threshold} reports of content within {window // 60} minutes.\n\n"
+        f"Atelier received {threshold} reports of content within {window // 60} minutes.\n\n"
         "Review the open reports in the moderation console (GET /v1/admin/reports); minor-safety "
         "reports are listed first."
     )
-    for address in settings.admin_emails:
+    for address in settings.sign_in.admin_emails:
         message = OutgoingEmail(
             to=address.strip(), kind=EmailKind.MODERATION, subject="Atelier: a burst of reports", text=text
         )

@@ -68,11 +68,15 @@ def request_export(
     if deps.exports.in_progress(account_id, now) is not None:
         raise ExportInProgressError()
     deps.rate_limiter.hit(
-        "export-request", account_id, limit=deps.settings.export_requests_per_day, window_seconds=_DAY_SECONDS, now=now
+        "export-request",
+        account_id,
+        limit=deps.settings.privacy.export_requests_per_day,
+        window_seconds=_DAY_SECONDS,
+        now=now,
     )
     export = Export(id=new_id(IdPrefix.EXPORT), account_id=account_id, status=ExportStatus.QUEUED, requested_at=now)
     try:
-        deps.exports.create(export, stale_at=now + timedelta(seconds=deps.settings.export_stale_seconds))
+        deps.exports.create(export, stale_at=now + timedelta(seconds=deps.settings.privacy.export_stale_seconds))
         try:
             deps.queue.send(ExportMessage(account_id=account_id, export_id=export.id, site_base_url=site_base_url))
         except errors.DependencyUnavailableError:

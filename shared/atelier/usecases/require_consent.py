@@ -15,7 +15,7 @@ def require_consent(account: Account, *, policies: PolicyRepository, clock: Cloc
     terms = read_policy(PolicyKind.TERMS, policies=policies, clock=clock, settings=settings).in_force
     if not account.age_confirmed or account.terms_version != terms.version:
         raise errors.ConsentRequiredError(
-            details={"terms_version": terms.version, "minimum_age": settings.minimum_age},
+            details={"terms_version": terms.version, "minimum_age": settings.sign_in.minimum_age},
         )
 
 

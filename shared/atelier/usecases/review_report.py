@@ -70,7 +70,7 @@ def review_report(
         # Quarantined content is never served, to moderators included (P17).
         if key is None or item.state is ItemState.QUARANTINED:
             return None
-        return deps.storage.presigned_get(key, deps.settings.download_url_seconds)
+        return deps.storage.presigned_get(key, deps.settings.media.download_url_seconds)
 
     return ReportReview(
         report=report,

@@ -101,14 +101,18 @@ def expected_seconds(job: Job, settings: Settings) -> float:
     for model in list_models(settings):
         if model.id == job.model and model.expected_seconds is not None:
             return model.expected_seconds
-    return settings.video_expected_seconds if job.kind == "video" else settings.image_expected_seconds
+    return (
+        settings.generation.video_expected_seconds
+        if job.kind == "video"
+        else settings.generation.image_expected_seconds
+    )
 
 
 def callback_url(provider: str, settings: Settings) -> str | None:
     """Where a provider that can call back is asked to (None without a public API address)."""
-    if provider not in CALLBACK_PROVIDERS or not settings.api_base_url:
+    if provider not in CALLBACK_PROVIDERS or not settings.platform.api_base_url:
         return None
-    return f"{settings.api_base_url.rstrip('/')}/v1/webhooks/providers/{provider}"
+    return f"{settings.platform.api_base_url.rstrip('/')}/v1/webhooks/providers/{provider}"
 
 
 @dataclass(frozen=True)
@@ -222,7 +226,7 @@ def run_generation(deps: RunGenerationDeps, message: GenerationMessage, *, recei
             record_metric("ProviderErrors", provider=job.provider)
         if job.status is JobStatus.QUEUED:
             _give_back_start(job, deps.jobs)
-        if receive_count >= deps.settings.generation_max_receives:
+        if receive_count >= deps.settings.generation.generation_max_receives:
             logger.exception("generation gave up", extra={"job_id": job.id})
             fail(
                 job,
@@ -284,7 +288,7 @@ def _provider_down(
     events: WebhookEvents | None = None,
 ) -> JobStatus:
     """The provider's circuit is open: the job waits for it, or fails once the outage is too long."""
-    if exc.outage_seconds >= settings.provider_outage_limit_seconds:
+    if exc.outage_seconds >= settings.generation.provider_outage_limit_seconds:
         logger.warning("provider outage outlasted the limit", extra={"job_id": job.id, "provider": job.provider})
         return fail(
             job,
@@ -333,7 +337,9 @@ def _step(
     if job.status is JobStatus.QUEUED:
         if message.action == "check":
             return JobStatus.QUEUED  # a callback only ever looks; the start message submits
-        if not jobs.claim_start(job, clock.now(), timedelta(seconds=settings.generation_start_lease_seconds)):
+        if not jobs.claim_start(
+            job, clock.now(), timedelta(seconds=settings.generation.generation_start_lease_seconds)
+        ):
             # Another delivery is starting this job; if it fails, its own redelivery starts it again.
             return JobStatus.QUEUED
         request = _request(job, uploads=uploads, storage=storage, settings=settings)
@@ -427,9 +433,9 @@ def _may_wait(delay: float, waited: float, settings: Settings) -> bool:
     """Whether the next look may be waited for here: it is soon, and the invocation's time budget
     (unknown outside a handler: then never) keeps room for the download and the store after it."""
     left = remaining_seconds()
-    if left is None or waited + delay > settings.generation_inline_wait_seconds:
+    if left is None or waited + delay > settings.generation.generation_inline_wait_seconds:
         return False
-    return left - delay > settings.generation_reserve_seconds
+    return left - delay > settings.generation.generation_reserve_seconds
 
 
 def _request(job: Job, *, uploads: UploadRepository, storage: ObjectStore, settings: Settings) -> GenerationRequest:
@@ -503,7 +509,7 @@ def finish(
     stored: list[str] = []
     created_ms = int(job.created_at.timestamp() * 1000)
     for index, output in enumerate(state.outputs):
-        content = provider.fetch_output(output, max_bytes=settings.output_max_bytes)
+        content = provider.fetch_output(output, max_bytes=settings.generation.output_max_bytes)
         asset_id = derived_id(IdPrefix.ASSET, f"{job.id}:{index}", now_ms=created_ms)
         # Moderated, then marked as AI-made, before anything is stored where its owner can reach it.
         screened = screen_output(

@@ -71,7 +71,7 @@ def schedule_deletion(
 ) -> DeletionState:
     now = deps.clock.now()
     state = deps.privacy.schedule_deletion(
-        account_id, requested_at=now, purge_at=now + timedelta(seconds=deps.settings.deletion_grace_seconds)
+        account_id, requested_at=now, purge_at=now + timedelta(seconds=deps.settings.privacy.deletion_grace_seconds)
     )
     assert state.purge_at is not None
     # Public items and share links stop at once; the countdown can still be cancelled.

@@ -84,10 +84,10 @@ class ScreenBacklogDeps:
 def screen_unscreened_media(
     deps: ScreenBacklogDeps,
 ) -> dict[str, Any]:
-    """Checks up to `settings.screening_backlog_batch` waiting assets; answers what it did, and
+    """Checks up to `settings.trust.screening_backlog_batch` waiting assets; answers what it did, and
     whether any were left for the next run."""
     outcome: Counter[str] = Counter()
-    budget = deps.settings.screening_backlog_batch
+    budget = deps.settings.trust.screening_backlog_batch
     for shard in keys.account_shards():
         after: str | None = None
         while True:
@@ -145,7 +145,7 @@ def _screen(
     owner, asset_id = asset.owner_id, asset.asset_id
     # Whatever the verdict, nothing public of it stays up while it is being checked.
     withdraw(owner, asset_id, public_media=public_media)
-    content = storage.get(asset.object_key, settings.output_max_bytes)
+    content = storage.get(asset.object_key, settings.generation.output_max_bytes)
     try:
         if content is None:
             raise errors.InvalidFieldError("The object is missing.")

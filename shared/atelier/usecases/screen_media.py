@@ -223,7 +223,7 @@ def screen_references(
         upload = uploads.get(account_id, upload_id)
         if upload is None:
             raise ReferenceRejectedError("A reference upload is missing or unusable.")
-        content = storage.get(upload.object_key, settings.upload_max_bytes)
+        content = storage.get(upload.object_key, settings.uploads.upload_max_bytes)
         if content is None:
             raise ReferenceRejectedError("A reference upload is missing or unusable.")
         try:

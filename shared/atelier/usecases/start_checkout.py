@@ -69,7 +69,7 @@ def start_checkout(
         raise errors.AccountSuspendedError()
     if account.status is AccountStatus.DELETION_SCHEDULED:
         raise errors.ForbiddenError("This account is scheduled for deletion; cancel that first.")
-    if provider_name not in deps.settings.payment_providers:
+    if provider_name not in deps.settings.billing.payment_providers:
         raise ProviderNotEnabledError(details=[{"field": "provider", "location": "body"}])
     item = catalog_item(item_id, deps.settings)
     checkout_id = new_id(IdPrefix.CHECKOUT)

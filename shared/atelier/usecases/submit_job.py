@@ -143,9 +143,9 @@ def submit_job(
 
     # The request schema bounds a prompt sent as is; one filled in from a workflow's template and
     # variables is bounded here, so every prompt a provider receives is held to the same limit.
-    if len(submission.prompt) > deps.settings.max_prompt_length:
+    if len(submission.prompt) > deps.settings.generation.max_prompt_length:
         raise errors.InvalidFieldError(
-            f"A prompt has at most {deps.settings.max_prompt_length} characters.",
+            f"A prompt has at most {deps.settings.generation.max_prompt_length} characters.",
             details=[{"field": "prompt", "location": "body"}],
         )
     model = find_model(submission.model, deps.settings)
@@ -172,7 +172,7 @@ def submit_job(
     if submission.workflow_version_id is not None:
         _require_own_version(account_id, submission.workflow_version_id, deps.workflows)
     if submission.webhook_url is not None:
-        problem = url_problem(submission.webhook_url, allow_local=deps.settings.local_runtime)
+        problem = url_problem(submission.webhook_url, allow_local=deps.settings.platform.local_runtime)
         if problem is not None:
             raise errors.InvalidFieldError(problem, details=[{"field": "webhook_url", "location": "body"}])
 
@@ -185,7 +185,7 @@ def submit_job(
         raise PromptRejectedError()
 
     deps.rate_limiter.hit(
-        "job-submit", account_id, limit=deps.settings.job_submissions_per_minute, window_seconds=60, now=now
+        "job-submit", account_id, limit=deps.settings.generation.job_submissions_per_minute, window_seconds=60, now=now
     )
     references = prepare_references(
         account_id,
@@ -202,9 +202,9 @@ def submit_job(
         raise errors.NotFoundError("No such workspace.")
     cost = model.price.credits(params)
     deadline = timedelta(
-        seconds=deps.settings.video_job_deadline_seconds
+        seconds=deps.settings.generation.video_job_deadline_seconds
         if model.kind == "video"
-        else deps.settings.image_job_deadline_seconds
+        else deps.settings.generation.image_job_deadline_seconds
     )
     cancel_at = now + cancel_after if cancel_after is not None else None
     job = Job(
@@ -250,7 +250,7 @@ def submit_job(
             cost,
             now,
             generation_kind=model.kind,
-            max_in_flight=deps.settings.max_jobs_in_flight,
+            max_in_flight=deps.settings.generation.max_jobs_in_flight,
             extra=steps,
         )
     except IdempotencyKeyTakenError as refused:

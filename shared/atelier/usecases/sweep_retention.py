@@ -64,7 +64,7 @@ def sweep_retention(
     unused_uploads: list[Key] = []
 
     def expired() -> Iterator[Key]:
-        for days_ago in range(deps.settings.retention_lookback_days, -1, -1):
+        for days_ago in range(deps.settings.privacy.retention_lookback_days, -1, -1):
             day = (now - timedelta(days=days_ago)).strftime("%Y-%m-%d")
             for entity, key in deps.retention.expired(day, now_epoch):
                 if entity == UPLOAD_ENTITY:

@@ -59,36 +59,25 @@ __all__ = [
 _FAMILY = "inference"
 
 
-def _setting(settings: Settings, name: str, default: str = "") -> str:
-    value = getattr(settings, name, default)
-    return default if value is None else str(value)
-
-
-def _seconds(settings: Settings, name: str, default: float) -> float:
-    try:
-        value = float(getattr(settings, name, default))
-    except (TypeError, ValueError):
-        return default
-    return value if value > 0 else default
-
-
-def _hosts(settings: Settings, name: str) -> list[str]:
-    value = getattr(settings, name, "")
-    items = value.split(",") if isinstance(value, str) else list(value or [])
-    return [str(item).strip() for item in items if str(item).strip()]
+def _hosts(listed: str) -> list[str]:
+    return [host.strip() for host in listed.split(",") if host.strip()]
 
 
 def _trusted_origin(settings: Settings, base_url: str) -> str | None:
     """The local runtime's stand-ins serve outputs from their own (plain HTTP, loopback) origin."""
-    return origin_of(base_url) if getattr(settings, "local_runtime", False) else None
+    return origin_of(base_url) if settings.platform.local_runtime else None
+
+
+def _positive(seconds: float, default: float) -> float:
+    return seconds if seconds > 0 else default
 
 
 def _http_timeout(settings: Settings) -> float:
-    return _seconds(settings, "inference_http_timeout_seconds", DEFAULT_HTTP_TIMEOUT_SECONDS)
+    return _positive(settings.inference.inference_http_timeout_seconds, DEFAULT_HTTP_TIMEOUT_SECONDS)
 
 
 def _sync_timeout(settings: Settings) -> float:
-    return _seconds(settings, "inference_sync_timeout_seconds", DEFAULT_SYNC_TIMEOUT_SECONDS)
+    return _positive(settings.inference.inference_sync_timeout_seconds, DEFAULT_SYNC_TIMEOUT_SECONDS)
 
 
 def _local(settings: Settings) -> InferenceProvider:
@@ -100,9 +89,9 @@ def _local(settings: Settings) -> InferenceProvider:
 def _openai(settings: Settings) -> InferenceProvider:
     from atelier.integrations.inference.openai_images import DEFAULT_API_BASE, OpenAIImagesProvider
 
-    base = _setting(settings, "openai_api_base") or DEFAULT_API_BASE
+    base = settings.inference.openai_api_base or DEFAULT_API_BASE
     return OpenAIImagesProvider(
-        api_key=secret_setting(_setting(settings, "openai_api_key"), _setting(settings, "openai_api_key_parameter")),
+        api_key=secret_setting(settings.inference.openai_api_key, settings.inference.openai_api_key_parameter),
         api_base=base,
         timeout_seconds=_sync_timeout(settings),
         trusted_origin=_trusted_origin(settings, base),
@@ -112,15 +101,13 @@ def _openai(settings: Settings) -> InferenceProvider:
 def _modelark(settings: Settings) -> InferenceProvider:
     from atelier.integrations.inference.modelark import DEFAULT_API_BASE, ModelArkProvider
 
-    base = _setting(settings, "modelark_api_base") or DEFAULT_API_BASE
+    base = settings.inference.modelark_api_base or DEFAULT_API_BASE
     return ModelArkProvider(
-        api_key=secret_setting(
-            _setting(settings, "modelark_api_key"), _setting(settings, "modelark_api_key_parameter")
-        ),
+        api_key=secret_setting(settings.inference.modelark_api_key, settings.inference.modelark_api_key_parameter),
         api_base=base,
         timeout_seconds=_http_timeout(settings),
         sync_timeout_seconds=_sync_timeout(settings),
-        output_hosts=_hosts(settings, "modelark_output_hosts") or None,
+        output_hosts=_hosts(settings.inference.modelark_output_hosts) or None,
         trusted_origin=_trusted_origin(settings, base),
     )
 
@@ -128,12 +115,12 @@ def _modelark(settings: Settings) -> InferenceProvider:
 def _runpod(settings: Settings) -> InferenceProvider:
     from atelier.integrations.inference.runpod import DEFAULT_API_BASE, RunPodProvider
 
-    base = _setting(settings, "runpod_api_base") or DEFAULT_API_BASE
+    base = settings.inference.runpod_api_base or DEFAULT_API_BASE
     return RunPodProvider(
-        api_key=secret_setting(_setting(settings, "runpod_api_key"), _setting(settings, "runpod_api_key_parameter")),
+        api_key=secret_setting(settings.inference.runpod_api_key, settings.inference.runpod_api_key_parameter),
         api_base=base,
         timeout_seconds=_http_timeout(settings),
-        output_hosts=_hosts(settings, "runpod_output_hosts"),
+        output_hosts=_hosts(settings.inference.runpod_output_hosts),
         trusted_origin=_trusted_origin(settings, base),
     )
 
@@ -141,17 +128,17 @@ def _runpod(settings: Settings) -> InferenceProvider:
 def _replicate(settings: Settings) -> InferenceProvider:
     from atelier.integrations.inference.replicate import DEFAULT_API_BASE, ReplicateProvider
 
-    base = _setting(settings, "replicate_api_base") or DEFAULT_API_BASE
+    base = settings.inference.replicate_api_base or DEFAULT_API_BASE
     return ReplicateProvider(
         api_token=secret_setting(
-            _setting(settings, "replicate_api_token"), _setting(settings, "replicate_api_token_parameter")
+            settings.inference.replicate_api_token, settings.inference.replicate_api_token_parameter
         ),
         webhook_secret=secret_setting(
-            _setting(settings, "replicate_webhook_secret"), _setting(settings, "replicate_webhook_secret_parameter")
+            settings.inference.replicate_webhook_secret, settings.inference.replicate_webhook_secret_parameter
         ),
         api_base=base,
         timeout_seconds=_http_timeout(settings),
-        output_hosts=_hosts(settings, "replicate_output_hosts") or None,
+        output_hosts=_hosts(settings.inference.replicate_output_hosts) or None,
         trusted_origin=_trusted_origin(settings, base),
     )
 

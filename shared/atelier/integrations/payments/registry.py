@@ -24,10 +24,12 @@ def _stripe(settings: Settings) -> PaymentProvider:
     from atelier.integrations.payments.stripe import StripeProvider
 
     return StripeProvider(
-        secret_key=secret_setting(settings.stripe_secret_key, settings.stripe_secret_key_parameter),
-        webhook_secret=secret_setting(settings.stripe_webhook_secret, settings.stripe_webhook_secret_parameter),
-        api_base=settings.stripe_api_base,
-        tolerance_seconds=settings.webhook_tolerance_seconds,
+        secret_key=secret_setting(settings.billing.stripe_secret_key, settings.billing.stripe_secret_key_parameter),
+        webhook_secret=secret_setting(
+            settings.billing.stripe_webhook_secret, settings.billing.stripe_webhook_secret_parameter
+        ),
+        api_base=settings.billing.stripe_api_base,
+        tolerance_seconds=settings.billing.webhook_tolerance_seconds,
     )
 
 
@@ -35,10 +37,12 @@ def _paypal(settings: Settings) -> PaymentProvider:
     from atelier.integrations.payments.paypal import PayPalProvider
 
     return PayPalProvider(
-        client_id=settings.paypal_client_id,
-        client_secret=secret_setting(settings.paypal_client_secret, settings.paypal_client_secret_parameter),
-        webhook_id=settings.paypal_webhook_id,
-        api_base=settings.paypal_api_base,
+        client_id=settings.billing.paypal_client_id,
+        client_secret=secret_setting(
+            settings.billing.paypal_client_secret, settings.billing.paypal_client_secret_parameter
+        ),
+        webhook_id=settings.billing.paypal_webhook_id,
+        api_base=settings.billing.paypal_api_base,
     )
 
 
@@ -46,9 +50,11 @@ def _creem(settings: Settings) -> PaymentProvider:
     from atelier.integrations.payments.creem import CreemProvider
 
     return CreemProvider(
-        api_key=secret_setting(settings.creem_api_key, settings.creem_api_key_parameter),
-        webhook_secret=secret_setting(settings.creem_webhook_secret, settings.creem_webhook_secret_parameter),
-        api_base=settings.creem_api_base,
+        api_key=secret_setting(settings.billing.creem_api_key, settings.billing.creem_api_key_parameter),
+        webhook_secret=secret_setting(
+            settings.billing.creem_webhook_secret, settings.billing.creem_webhook_secret_parameter
+        ),
+        api_base=settings.billing.creem_api_base,
     )
 
 
@@ -58,7 +64,7 @@ BUILDERS: dict[str, Callable[[Settings], PaymentProvider]] = {"stripe": _stripe,
 def provider_for(name: str, settings: Settings) -> PaymentProvider:
     """The adapter for an enabled provider (ProviderUnsupportedError for any other name)."""
     build = BUILDERS.get(name)
-    if name not in settings.payment_providers or build is None:
+    if name not in settings.billing.payment_providers or build is None:
         raise ProviderUnsupportedError("This payment provider is not available.", details=[{"field": "provider"}])
     return provider_cache.built_provider(_FAMILY, name, settings, lambda: build(settings))
 
