@@ -127,9 +127,13 @@ def test_download_my_data_and_delete_my_account_end_to_end_logging_nothing_perso
         assert any(name.startswith("assets/outputs/") for name in archive.namelist())
         assert session_token.encode() not in download.content
         assert tokens.hash_token(session_token).encode() not in download.content
-        # And the link was emailed
-        outbox = httpx.get(f"{stack.api_url}/_local/outbox", params={"to": email}).json()
-        assert any(mail["kind"] == "privacy" and "export is ready" in mail["subject"] for mail in outbox)
+
+        # And the link was emailed (after the export was marked ready: the mail follows the commit)
+        def export_mailed() -> bool:
+            outbox = httpx.get(f"{stack.api_url}/_local/outbox", params={"to": email}).json()
+            return any(mail["kind"] == "privacy" and "export is ready" in mail["subject"] for mail in outbox)
+
+        wait_until(export_mailed)
 
         # When the account's deletion is scheduled
         scheduled = client.post("/v1/me/deletion")

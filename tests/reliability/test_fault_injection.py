@@ -307,7 +307,7 @@ def test_a_submission_applied_but_unanswered_is_replayed_and_runs(stack, faults)
 def test_a_queue_outage_at_submission_returns_the_credits_and_the_retry_runs_the_job(stack, faults):
     # Given the generation queue refusing one message
     client, _ = maker(stack)
-    queue_url = platform_settings().generation_queue_url
+    queue_url = platform_settings().resources.generation_queue_url
     faults.arm("sqs", "SendMessage", error="ServiceUnavailable", when=lambda params: params["QueueUrl"] == queue_url)
     # When a job is submitted, and the client retries with the same Idempotency-Key
     first = submit(client, "a paper boat", key="boat-1")
@@ -353,7 +353,7 @@ def test_a_provider_that_times_out_on_every_delivery_fails_the_job_and_returns_t
     assert job["error"]["code"] == "generation_failed"
     assert job["charged_credits"] == 0
     assert balance(client) == (20, 0)
-    assert faults.total == platform_settings().generation_max_receives
+    assert faults.total == platform_settings().generation.generation_max_receives
     assert_sound(stack)
 
 
@@ -368,7 +368,7 @@ def test_an_output_that_cannot_be_stored_is_stored_by_the_retry_once(stack, faul
     job = wait_for_job(client, submit(client, "a lighthouse").json()["id"])
     assert job["status"] == "succeeded", job
     assert len(job["outputs"]) == 1
-    outputs = objects_under(stack, platform_settings().assets_bucket_name, f"accounts/{account_id}/outputs/")
+    outputs = objects_under(stack, platform_settings().resources.assets_bucket_name, f"accounts/{account_id}/outputs/")
     # One output, stored once, and its thumbnail beside it.
     originals = [key for key in outputs if not key.endswith(".thumb.webp")]
     assert len(originals) == 1
@@ -386,7 +386,9 @@ def test_a_completion_that_never_commits_fails_the_job_and_leaves_no_output_behi
     # Then the job failed, its credits came back, and the outputs it stored were removed
     assert job["status"] == "failed", job
     assert balance(client) == (20, 0)
-    assert objects_under(stack, platform_settings().assets_bucket_name, f"accounts/{account_id}/outputs/") == []
+    assert (
+        objects_under(stack, platform_settings().resources.assets_bucket_name, f"accounts/{account_id}/outputs/") == []
+    )
     assert_sound(stack)
 
 
@@ -408,7 +410,7 @@ def test_a_job_whose_every_money_write_fails_is_finished_by_the_sweep(stack, fau
     outage = faults.arm("dynamodb", "TransactWriteItems", times=None, when=closes_hold_of(account_id))
     job_id = submit(client, "a moth at a window").json()["id"]
     # (every delivery's settle fails, and the last one's release too)
-    eventually(lambda: outage.fired > platform_settings().generation_max_receives, 90, "the last delivery")
+    eventually(lambda: outage.fired > platform_settings().generation.generation_max_receives, 90, "the last delivery")
     stack.wait_until_queues_settle(timeout=90)
     assert client.get(f"/v1/jobs/{job_id}").json()["status"] in ("queued", "running")
     # When DynamoDB is back and the stuck-job sweep runs past the job's deadline
@@ -418,7 +420,9 @@ def test_a_job_whose_every_money_write_fails_is_finished_by_the_sweep(stack, fau
     job = client.get(f"/v1/jobs/{job_id}").json()
     assert job["status"] == "failed", job
     assert balance(client) == (20, 0)
-    assert objects_under(stack, platform_settings().assets_bucket_name, f"accounts/{account_id}/outputs/") == []
+    assert (
+        objects_under(stack, platform_settings().resources.assets_bucket_name, f"accounts/{account_id}/outputs/") == []
+    )
     assert_sound(stack)
 
 
@@ -706,7 +710,7 @@ def test_policy_notices_reach_everyone_once_through_a_queue_outage_and_a_refused
     # refusing one notice
     admin = signed_in(stack.api_url, ADMIN)
     holders = [email_of(maker(stack, credits=0)[0]) for _ in range(2)]
-    queue_url = platform_settings().policy_notice_queue_url
+    queue_url = platform_settings().resources.policy_notice_queue_url
     sent: list[str] = []
 
     def second_shard(params: Params) -> bool:
@@ -871,7 +875,7 @@ def drive_purge(stack: LocalRuntime, faults: FaultInjector, arm: Callable[[], ob
     time.sleep(GRACE_SECONDS + 0.2)
     for _ in range(6):  # the schedule runs again until the account is gone
         run_schedule(stack, PURGE)
-        if not objects_under(stack, platform_settings().assets_bucket_name, f"accounts/{account_id}/"):
+        if not objects_under(stack, platform_settings().resources.assets_bucket_name, f"accounts/{account_id}/"):
             faults.disarm()
             run_schedule(stack, PURGE)
             break
