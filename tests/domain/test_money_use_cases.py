@@ -14,7 +14,7 @@ import pytest
 
 from atelier import errors
 from atelier.data.jobs import IdempotencyConflictError
-from atelier.integrations.inference.base import ProviderJob, ProviderStatus
+from atelier.integrations.inference.base import ProviderJob, ProviderOutput, ProviderStatus
 from atelier.integrations.payments.base import PaymentEvent, PaymentEventKind
 from atelier.models.accounts import Account, AccountStatus, Principal, PrincipalKind
 from atelier.models.billing import LedgerKind, Money
@@ -25,7 +25,7 @@ from atelier.usecases.manage_jobs import CancelJobDeps, JobFinishedError, cancel
 from atelier.usecases.run_generation import GenerationMessage, fail, finish
 from atelier.usecases.submit_job import JobSubmission, SubmitJobDeps, SubmittedJob, submit_job
 from tests.support.fakes import FixedClock
-from tests.support.money_fakes import MoneyFakes
+from tests.support.money_fakes import FakeAssetStore, FakeOutputProvider, MoneyFakes, output_safety, tiny_png
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 TERMS = "2026-01-01"
@@ -303,27 +303,63 @@ def test_a_job_the_provider_failed_is_released_once_whatever_repeats(fakes: Mone
     assert fakes.wallets.wallets[account.id].jobs_in_flight == 0
 
 
-def test_a_finished_job_is_settled_once_and_cannot_then_be_cancelled(fakes: MoneyFakes) -> None:
+def _finish_with_an_output(fakes: MoneyFakes, job: Job, storage: FakeAssetStore) -> JobStatus:
+    """What the worker does when the provider answers a job succeeded, with one image."""
+    succeeded = ProviderJob(
+        provider_job_id="prov-1",
+        status=ProviderStatus.SUCCEEDED,
+        outputs=[ProviderOutput(content=tiny_png(), content_type="image/png")],
+    )
+    return finish(
+        job,
+        succeeded,
+        FakeOutputProvider(),
+        jobs=fakes.jobs,
+        wallets=fakes.wallets,
+        storage=storage,
+        clock=fakes.clock,
+        settings=SETTINGS,
+        safety=output_safety(),
+    )
+
+
+def test_a_succeeded_job_is_charged_once_and_cannot_then_be_cancelled(fakes: MoneyFakes) -> None:
     account = _account(fakes, balance=20)
     job = _submit(fakes, account).job
+    storage = FakeAssetStore()
 
-    def settle() -> bool:
-        # What `finish` does with a succeeded job's stored outputs (its screening and storing of
-        # outputs aside): the hold becomes the charge, with the job's completion, in one unit.
-        now = fakes.clock.now()
-        completed = fakes.jobs.completion_step(job, status=JobStatus.SUCCEEDED, now=now, charged=COST)
-        return fakes.wallets.settle(account.id, account.ledger_id, job.id, COST, now, extra=[completed])
+    assert _finish_with_an_output(fakes, job, storage) is JobStatus.SUCCEEDED
+    # The queue delivers the provider's answer again: the job is already finished, nothing moves.
+    assert _finish_with_an_output(fakes, job, storage) is JobStatus.SUCCEEDED
 
-    assert settle() is True
-    assert settle() is False
+    finished = fakes.jobs.get(account.id, job.id)
+    assert finished is not None
+    assert (finished.status, finished.charged_credits) == (JobStatus.SUCCEEDED, COST)
+    assert [fakes.jobs.assets[asset_id].job_id for asset_id in finished.outputs] == [job.id]
     assert _books(fakes, account) == (20 - COST, 0)
-    assert fakes.jobs.get(account.id, job.id).status is JobStatus.SUCCEEDED
+    assert [entry.kind for entry in fakes.wallets.ledger if entry.reference == job.id] == [
+        LedgerKind.HOLD,
+        LedgerKind.SETTLE,
+    ]
     with pytest.raises(JobFinishedError):
         _cancel(fakes, job)
     assert fail(job, "canceled", "late", jobs=fakes.jobs, wallets=fakes.wallets, clock=fakes.clock) is (
         JobStatus.SUCCEEDED
     )
     assert _books(fakes, account) == (20 - COST, 0)
+
+
+def test_a_result_that_comes_after_its_job_was_cancelled_is_discarded_and_not_charged(fakes: MoneyFakes) -> None:
+    account = _account(fakes, balance=20)
+    job = _submit(fakes, account).job
+    storage = FakeAssetStore()
+    _cancel(fakes, job)
+
+    assert _finish_with_an_output(fakes, job, storage) is JobStatus.CANCELED
+
+    assert not storage.objects
+    assert not fakes.jobs.assets
+    assert _books(fakes, account) == (20, 0)
 
 
 # -- payments --------------------------------------------------------------------------------------

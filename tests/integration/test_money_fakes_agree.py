@@ -18,11 +18,10 @@ import pytest
 from atelier import errors
 from atelier.data import keys
 from atelier.data.items import AccountItem
-from atelier.integrations.inference.base import ProviderJob, ProviderStatus
+from atelier.integrations.inference.base import ProviderJob, ProviderOutput, ProviderStatus
 from atelier.integrations.payments.base import PaymentEvent, PaymentEventKind
 from atelier.models.accounts import Account, Principal, PrincipalKind
 from atelier.models.billing import Money
-from atelier.models.generation import JobStatus
 from atelier.services import get_services
 from atelier.settings import Settings
 from atelier.usecases.handle_payment_event import PaymentEventDeps, handle_payment_event
@@ -32,7 +31,15 @@ from atelier.usecases.run_generation import finish
 from atelier.usecases.submit_job import JobSubmission, SubmitJobDeps, submit_job
 from tests.support.fakes import FixedClock
 from tests.support.money import give_credits, new_account
-from tests.support.money_fakes import FakeMailer, FakeQueue, MoneyFakes
+from tests.support.money_fakes import (
+    FakeAssetStore,
+    FakeMailer,
+    FakeOutputProvider,
+    FakeQueue,
+    MoneyFakes,
+    output_safety,
+    tiny_png,
+)
 
 OVERRIDES = {"MAX_JOBS_IN_FLIGHT": "2"}
 MODEL = "gpt-image-1"
@@ -220,12 +227,25 @@ class Run:
         )
         self.seen.append((f"provider failed {name}", status.value))
 
-    def settle(self, name: str) -> None:
-        job, deps = self.jobs[name], self.submit_deps
-        now = deps.clock.now()
-        completed = deps.jobs.completion_step(job, status=JobStatus.SUCCEEDED, now=now, charged=job.cost_credits)
-        settled = deps.wallets.settle(job.account_id, job.ledger_id, job.id, job.cost_credits, now, extra=[completed])
-        self.seen.append((f"settle {name}", settled))
+    def succeeded(self, name: str) -> None:
+        succeeded = ProviderJob(
+            provider_job_id="prov-1",
+            status=ProviderStatus.SUCCEEDED,
+            outputs=[ProviderOutput(content=tiny_png(), content_type="image/png")],
+        )
+        deps, storage = self.submit_deps, FakeAssetStore()
+        status = finish(
+            self.jobs[name],
+            succeeded,
+            FakeOutputProvider(),
+            jobs=deps.jobs,
+            wallets=deps.wallets,
+            storage=storage,
+            clock=deps.clock,
+            settings=deps.settings,
+            safety=output_safety(),
+        )
+        self.seen.append((f"succeeded {name}", status.value, len(storage.objects)))
 
     def pay(self, account: Account, event: str, payment: str) -> None:
         outcome = handle_payment_event(
@@ -279,10 +299,14 @@ def submitting_and_cancelling(world: World, run: Run) -> None:
     run.books(account)
     run.provider_failed("b")
     run.provider_failed("b")
-    run.settle("c")
-    run.settle("c")
+    run.succeeded("c")
+    run.succeeded("c")
     run.cancel("c")
     run.provider_failed("c")
+    run.books(account)
+    run.submit(account, "d")
+    run.cancel("d")
+    run.succeeded("d")  # too late: discarded, not charged
     run.books(account)
 
 

@@ -33,11 +33,14 @@ from atelier.data.jobs import JobRepository, SubmissionSteps
 from atelier.data.payments import PaymentRecordsRepository
 from atelier.data.unit_of_work import Refused, Step, refusal
 from atelier.data.wallets import NO_CAP_HEADROOM, Grant, PaymentRecord, Reversal, month_of
+from atelier.integrations.inference.base import ProviderOutput
+from atelier.integrations.media_moderation import MediaVerdict, Verdict
 from atelier.models import money
 from atelier.models.accounts import Account, AccountStatus, PolicyKind, PolicyVersion, effective_status
 from atelier.models.billing import LedgerKind, Subscription, UnmatchedPayment, Wallet
 from atelier.models.email import OutgoingEmail, SentEmail
 from atelier.models.generation import Asset, Job, JobError, JobStatus, Upload
+from atelier.usecases.screen_media import OutputSafety
 
 _UNFINISHED = (JobStatus.QUEUED, JobStatus.RUNNING)
 
@@ -809,3 +812,63 @@ class MoneyFakes:
         self.accounts.add(account)
         self.wallets.open(account.id, account.ledger_id, now, balance=balance)
         return account
+
+
+# -- a job's outputs ------------------------------------------------------------------------------
+
+
+def tiny_png() -> bytes:
+    """An 8 x 8 PNG: an output the media probe, the previews and the provenance reader all take."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 120, 40)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+@dataclass
+class FakeOutputProvider:
+    """An inference provider whose outputs carry their bytes (as base64-answering ones do)."""
+
+    def fetch_output(self, output: ProviderOutput, *, max_bytes: int) -> bytes:
+        assert output.content is not None
+        return output.content
+
+
+class AllowEveryImage:
+    def check(self, content: bytes, content_type: str) -> MediaVerdict:
+        return MediaVerdict(verdict=Verdict.ALLOWED)
+
+
+class SignNothing:
+    """A provenance signer that leaves the content as it is (the manifest is not the point here)."""
+
+    def mark(self, content: bytes, content_type: str, **_: Any) -> bytes:
+        return content
+
+    def mark_preview(self, preview: bytes, content_type: str, **_: Any) -> bytes:
+        return preview
+
+
+def output_safety() -> OutputSafety:
+    """Screening that lets every output through unsigned: no moderation service, no certificate."""
+    return OutputSafety(moderation=AllowEveryImage(), signer=SignNothing(), moderation_records=None, reports=None)  # type: ignore[arg-type]
+
+
+@dataclass
+class FakeAssetStore:
+    """The assets bucket: keys to bytes."""
+
+    objects: dict[str, bytes] = field(default_factory=dict)
+
+    def put(self, key: str, body: bytes, content_type: str, metadata: dict[str, str] | None = None) -> None:
+        self.objects[key] = body
+
+    def delete(self, keys: list[str]) -> None:
+        for key in keys:
+            self.objects.pop(key, None)
+
+    def delete_under(self, prefix: str) -> None:
+        self.delete([key for key in self.objects if key.startswith(prefix)])
