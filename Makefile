@@ -70,7 +70,7 @@ test: $(VENV)/.installed $(SAM_VENV)/.installed web/node_modules/.installed ## R
 	$(MAKE) --no-print-directory web-test
 
 .PHONY: unit
-unit: $(VENV)/.installed ## The domain tests alone (tests/domain): money rules, pricing, keys, purge steps, export format; no emulator
+unit: $(VENV)/.installed ## The domain tests alone (tests/domain): money rules and use cases, pricing, keys, purge steps, export format; no emulator
 	@# No conftest: the suite-wide one starts the log guard and imports the local runtime, which these never need.
 	$(PY) -m pytest --noconftest -p no:cacheprovider -n 0 -q tests/domain
 

@@ -53,10 +53,20 @@ class UnitOfWork:
                 for step in self.steps:
                     step.write(tx)
         except TransactWriteError as exc:
-            failures = tx.failures(exc)
-            first = next((step for step in self.steps if step.label in failures), None)
-            if first is None:
+            refused = refusal(self.steps, tx.failures(exc))
+            if refused is None:
                 raise
-            if first.refused is not None:
-                raise first.refused() from exc
-            raise Refused(failures) from exc
+            raise refused from exc
+
+
+def refusal(steps: Iterable[Step], failures: dict[str, Any]) -> Exception | None:
+    """What a unit of `steps` raises when the conditions labelled in `failures` failed: the domain
+    error of the first refused step, in the order added, or `Refused` with every failure when that
+    step has no error of its own; None when no step's label was refused. Apart from the
+    transaction, so a unit of work kept in memory (the domain tests') refuses the same way."""
+    first = next((step for step in steps if step.label in failures), None)
+    if first is None:
+        return None
+    if first.refused is not None:
+        return first.refused()
+    return Refused(failures)
