@@ -45,6 +45,16 @@ REPOSITORY = Path(__file__).resolve().parents[2]
 PACKAGES = ((REPOSITORY / "shared", "atelier"), (REPOSITORY, "functions"))
 SETTINGS_MODULE = "atelier.settings"
 
+
+def _under(module_name: str, package: str) -> bool:
+    return module_name == package or module_name.startswith(f"{package}.")
+
+
+def _declares_settings(module_name: str) -> bool:
+    """The settings module, or a module of it should it become a package."""
+    return _under(module_name, SETTINGS_MODULE)
+
+
 # Classes whose methods are reached by name only (module, class).
 MEMBERS_BY_NAME = frozenset({("atelier.services", "Services"), ("atelier.settings", "Settings")})
 
@@ -68,11 +78,12 @@ _WRAPPING_DECORATORS = frozenset(
 
 
 def leaf_fields(model: type[BaseModel], home: str = SETTINGS_MODULE) -> Iterator[str]:
-    """The names of a model's settings: a field holding a model defined in `home` is a group of
-    settings, walked into (a model held in a mapping, an OIDC provider say, is one setting's value)."""
+    """The names of a model's settings: a field holding a model defined in `home` (or a module under
+    it) is a group of settings, walked into (a model held in a mapping, an OIDC provider say, is one
+    setting's value)."""
     for name, info in model.model_fields.items():
         nested = info.annotation
-        if isinstance(nested, type) and issubclass(nested, BaseModel) and nested.__module__ == home:
+        if isinstance(nested, type) and issubclass(nested, BaseModel) and _under(nested.__module__, home):
             yield from leaf_fields(nested, home)
         else:
             yield name
@@ -361,7 +372,7 @@ class Analysis:
         if kind == "module":
             # The settings module's own import-time code declares the settings (and names them in
             # validators' decorators): declaring is not reading.
-            collect = module_name != SETTINGS_MODULE
+            collect = not _declares_settings(module_name)
             for statement in module.tree.body:
                 self._import_time(module, statement, collect)
         elif kind == "def":
@@ -394,7 +405,7 @@ class Analysis:
                 else:
                     self._by_name.setdefault(statement.name, []).append(member)
             else:
-                self._walk(module, statement, module.name != SETTINGS_MODULE)
+                self._walk(module, statement, not _declares_settings(module.name))
         for expression in [*definition.bases, *definition.keywords, *definition.decorator_list]:
             self._walk(module, expression, True)
 
@@ -493,7 +504,7 @@ class Analysis:
                 self._module_attribute(module, node, scope)
         elif isinstance(node, ast.Constant) and isinstance(node.value, str) and collect:
             # The settings module names settings in strings to declare, validate and route them.
-            if module.name != SETTINGS_MODULE:
+            if not _declares_settings(module.name):
                 self._note_text(node.value)
         elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and follow_names:
             self._name(module, node.id, scope)
