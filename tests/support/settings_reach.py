@@ -27,7 +27,9 @@ every string constant (``getattr(settings, "openai_api_key")``) in reached code 
 name of a setting. Keying on names, not on the path to them, makes the result the same whether
 the settings are one model or several nested ones.
 
-Two places are left out on purpose, each with its reason in ``OPAQUE``.
+Not counted: the settings module's own strings (it names settings to declare and validate them),
+code under ``if TYPE_CHECKING:`` (it never runs), and the functions in ``OPAQUE``, each with why
+leaving it out loses nothing a request uses.
 """
 
 from __future__ import annotations
@@ -62,9 +64,10 @@ MEMBERS_BY_NAME = frozenset({("atelier.services", "Services"), ("atelier.setting
 OPAQUE: dict[tuple[str, str], str] = {
     ("atelier.snapstart", "_build_services"): (
         "before the snapshot it builds every collaborator Services offers (walking the class, not "
-        "by name) and every table model's connection, reading their settings then; what it builds "
-        "for a collaborator no request code names is never used, and one that is named is found "
-        "through the code that names it"
+        "by name), the mailer and every table model's connection, reading their settings then, and "
+        "imports the provider registries without building a provider; what it builds for a "
+        "collaborator no request code names is never used, and one that is named is found through "
+        "the code that names it"
     ),
 }
 
