@@ -40,10 +40,9 @@ def test_globals_pin_the_runtime_architecture_and_tracing():
     assert function_globals["Runtime"] == "python3.13"
     assert function_globals["Architectures"] == ["arm64"]
     assert function_globals["Tracing"] == "Active"
+    # The rest of each function's environment is its own (tests/infrastructure/test_function_environment.py).
     variables = function_globals["Environment"]["Variables"]
-    assert {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL", "STAGE"} <= set(
-        variables
-    )
+    assert {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"} <= set(variables)
 
 
 @pytest.mark.parametrize("name", sorted(functions()))
