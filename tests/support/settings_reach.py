@@ -17,7 +17,8 @@ What is reached:
 - a decorated function is reached with its module (a decorator may register it: routes, hooks),
   unless the decorator only wraps (``lru_cache``, ``contextmanager``, ``property``, ...);
 - a reached class reaches its whole body: every method (frameworks call them by name);
-- except the classes in ``MEMBERS_BY_NAME`` (``Services``, ``Settings``): one of their methods or
+- except the classes in ``MEMBERS_BY_NAME`` (``Services``) and those of the settings module
+  (``Settings`` and its concerns): one of their methods or
   properties is reached only when reached code reads an attribute of that name anywhere
   (``.asset_storage``), or when it is a dunder or registered by a decorator (a validator), so
   that reaching ``Services`` does not reach every collaborator it can build.
@@ -57,7 +58,8 @@ def _declares_settings(module_name: str) -> bool:
     return _under(module_name, SETTINGS_MODULE)
 
 
-# Classes whose methods are reached by name only (module, class).
+# Classes whose methods are reached by name only (module, class); every class of the settings
+# module is too (`Settings` and its concerns: their defaults name every concern's class).
 MEMBERS_BY_NAME = frozenset({("atelier.services", "Services"), ("atelier.settings", "Settings")})
 
 # Functions whose body is not walked, each with why that loses nothing a request uses.
@@ -397,7 +399,7 @@ class Analysis:
                     self._walk(module, statement, collect)
 
     def _walk_class(self, module: Module, definition: ast.ClassDef) -> None:
-        if (module.name, definition.name) not in MEMBERS_BY_NAME:
+        if (module.name, definition.name) not in MEMBERS_BY_NAME and not _declares_settings(module.name):
             self._walk(module, definition, True)
             return
         for statement in definition.body:
