@@ -8,10 +8,27 @@ from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Fiel
 
 from atelier.models.email import EMAIL_ADDRESS_MAX_LENGTH, EMAIL_ADDRESS_PATTERN
 
-# Display names and labels: trimmed, non-empty, bounded, no control characters.
-DisplayText = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")
-]
+# Text is trimmed before it is measured, so white space alone is empty: a required text needs one
+# character no trimming removes, and its pattern says so in the document (JSON Schema's white space
+# is wider than the trimming's; `\x1c-\x1f` and `\x85` are what trimming removes besides).
+KEPT_BY_TRIMMING = r"[^\s\ufeff\x1c-\x1f\x85]"
+
+
+def single_line_text(max_length: int, also_refused: str = "") -> StringConstraints:
+    """Trimmed, non-empty, bounded, no control characters (nor `also_refused`, a class's contents)."""
+    allowed = rf"[^{also_refused}\x00-\x1f\x7f]"
+    visible = rf"[^{also_refused}\s\ufeff\x00-\x1f\x7f-\x9f]"
+    pattern = rf"^{allowed}*{visible}{allowed}*$"
+    return StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length, pattern=pattern)
+
+
+def multi_line_text(max_length: int) -> StringConstraints:
+    """Trimmed, non-empty and bounded; line breaks allowed (prompts, notes)."""
+    return StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length, pattern=KEPT_BY_TRIMMING)
+
+
+# Display names and labels.
+DisplayText = Annotated[str, single_line_text(100)]
 # An address mail can be sent to (the same rule sign-in applies to the provider's address).
 # Anything looser was stored, then broke every email sent to it.
 EmailAddress = Annotated[

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from atelier.api.schemas.common import DisplayText, RequestTime, StrictRequest
+from atelier.api.schemas.common import DisplayText, RequestTime, StrictRequest, multi_line_text
 from atelier.clock import isoformat
 from atelier.models.accounts import Account
 from atelier.models.gallery import ModerationAction, Report, ReportStatus, Share, WorkflowDefinition, WorkflowVersion
@@ -15,7 +15,7 @@ from atelier.usecases.browse_gallery import GalleryItemView
 from atelier.usecases.manage_shares import SharedItem
 from atelier.usecases.manage_workflows import WorkflowView
 
-PromptTemplate = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+PromptTemplate = Annotated[str, multi_line_text(2000)]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 Variable = Annotated[str, StringConstraints(max_length=500)]
 
@@ -306,11 +306,11 @@ class AdminReportPage(BaseModel):
 
 class ResolveReportRequest(StrictRequest):
     action: Literal["dismiss", "remove", "quarantine", "suspend_account"]
-    note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    note: Annotated[str, multi_line_text(2000)]
 
 
 class LiftSuspensionRequest(StrictRequest):
-    note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    note: Annotated[str, multi_line_text(2000)]
 
 
 class AdminAccountStatusResponse(BaseModel):
@@ -327,7 +327,7 @@ class PublishPolicyRequest(StrictRequest):
     version: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40, pattern=r"^[0-9A-Za-z._-]+$")
     ]
-    summary: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    summary: Annotated[str, multi_line_text(2000)]
     material: bool
     effective_at: RequestTime
 

@@ -6,18 +6,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from atelier.api.schemas.common import StrictRequest, WholeNumber
+from atelier.api.schemas.common import StrictRequest, WholeNumber, multi_line_text, single_line_text
 from atelier.clock import isoformat
 from atelier.models.generation import Job, ModelSpec
 from atelier.usecases.manage_assets import AssetView
 
-Prompt = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-Label = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40, pattern=r"^[^\x00-\x1f\x7f]+$")
-]
-SafeFilename = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^/\\\x00-\x1f\x7f]+$")
-]
+Prompt = Annotated[str, multi_line_text(2000)]
+Label = Annotated[str, single_line_text(40)]
+SafeFilename = Annotated[str, single_line_text(200, also_refused=r"/\\")]
 
 
 class ModelBody(BaseModel):
