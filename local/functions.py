@@ -14,6 +14,7 @@ common base class, so every environment of every function would read the latest 
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import itertools
 import logging
@@ -274,6 +275,42 @@ def isolate_router_state() -> None:
         )
 
 
+# One lock for every change to, and flush of, Powertools' metric set (see `serialise_metrics`).
+_metrics_lock = threading.RLock()
+_METRIC_SET_METHODS = ("add_metric", "add_dimension", "add_metadata", "clear_metrics", "flush_metrics")
+
+
+def serialise_metrics() -> None:
+    """Makes Powertools' metric set safe for invocations side by side.
+
+    `Metrics` keeps one metric set for the whole process (shared on purpose, across its instances),
+    and its flush checks that the set is not empty, then serialises it, then clears it. In Lambda
+    one invocation runs at a time; here one invocation's flush could clear the set between another's
+    check and serialisation, and that one then raised "Must contain at least one metric" and failed
+    its request. Each of these methods now runs whole under one lock; a flush that finds the set
+    empty (another invocation printed its metrics with its own) only warns, as in Lambda.
+    """
+    try:
+        from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
+    except ImportError:
+        return
+    with _router_patch_lock:
+        if getattr(AmazonCloudWatchEMFProvider, "_serialised_for_local_runtime", False):
+            return
+        for name in _METRIC_SET_METHODS:
+            setattr(AmazonCloudWatchEMFProvider, name, _under_metrics_lock(getattr(AmazonCloudWatchEMFProvider, name)))
+        AmazonCloudWatchEMFProvider._serialised_for_local_runtime = True  # type: ignore[attr-defined]
+
+
+def _under_metrics_lock(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def locked(*args: Any, **kwargs: Any) -> Any:
+        with _metrics_lock:
+            return method(*args, **kwargs)
+
+    return locked
+
+
 class ExecutionEnvironment:
     """One loaded copy of a function's handler module."""
 
@@ -287,6 +324,7 @@ class ExecutionEnvironment:
 
     def _load(self) -> ModuleType:
         isolate_router_state()
+        serialise_metrics()
         module_spec = importlib.util.spec_from_file_location(self.module_name, self.spec.module_file)
         if module_spec is None or module_spec.loader is None:
             raise ImportError(f"cannot load {self.spec.module_file}")
