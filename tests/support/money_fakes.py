@@ -32,7 +32,7 @@ from atelier.data.assets import UploadRepository
 from atelier.data.jobs import JobRepository, SubmissionSteps
 from atelier.data.payments import PaymentRecordsRepository
 from atelier.data.unit_of_work import Refused, Step, refusal
-from atelier.data.wallets import NO_CAP_HEADROOM, Grant, PaymentRecord, Reversal, month_of
+from atelier.data.wallets import NO_CAP_HEADROOM, Grant, PaymentRecord, Reversal, month_of, reversal_clawback
 from atelier.integrations.inference.base import ProviderOutput
 from atelier.integrations.media_moderation import MediaVerdict, Verdict
 from atelier.models import money
@@ -486,18 +486,7 @@ class FakeWallets:
         if payment.account_id is None:
             return None
         account_id = payment.account_id
-        paid_minor = (
-            reversal.payment_total.value_minor
-            if reversal.payment_total and reversal.payment_total.value_minor
-            else payment.amount_minor
-        )
-        taken = money.clawback(
-            granted_credits=payment.credits,
-            clawed_credits=payment.clawed_credits,
-            reversed_minor=payment.reversed_minor,
-            reversal_minor=reversal.amount.value_minor if reversal.amount else None,
-            paid_minor=paid_minor,
-        )
+        taken = reversal_clawback(payment, reversal)
         credits = taken.credits
         reversal_key = (payment.ledger_id, reversal.provider, reversal.reversal_key)
         record_key = (payment.ledger_id, payment.provider, payment.payment_key)

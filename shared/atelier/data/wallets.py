@@ -75,6 +75,24 @@ class PaymentRecord:
     clawed_credits: int
 
 
+def reversal_clawback(payment: PaymentRecord, reversal: Reversal) -> money.Clawback:
+    """What a reversal of this payment takes back (`money.clawback`), from the records as stored."""
+    # The whole of what was paid, tax included: as the reversal states it when it does (on the
+    # same footing as the money it returns), else as the payment was recorded.
+    paid_minor = (
+        reversal.payment_total.value_minor
+        if reversal.payment_total and reversal.payment_total.value_minor
+        else payment.amount_minor
+    )
+    return money.clawback(
+        granted_credits=payment.credits,
+        clawed_credits=payment.clawed_credits,
+        reversed_minor=payment.reversed_minor,
+        reversal_minor=reversal.amount.value_minor if reversal.amount else None,
+        paid_minor=paid_minor,
+    )
+
+
 def _to_wallet(account_id: str, item: WalletItem) -> Wallet:
     return Wallet(
         account_id=account_id,
@@ -513,20 +531,7 @@ class WalletRepository:
         if payment.account_id is None:
             return None
         account_id = payment.account_id
-        # The whole of what was paid, tax included: as the reversal states it when it does (on the
-        # same footing as the money it returns), else as the payment was recorded.
-        paid_minor = (
-            reversal.payment_total.value_minor
-            if reversal.payment_total and reversal.payment_total.value_minor
-            else payment.amount_minor
-        )
-        taken = money.clawback(
-            granted_credits=payment.credits,
-            clawed_credits=payment.clawed_credits,
-            reversed_minor=payment.reversed_minor,
-            reversal_minor=reversal.amount.value_minor if reversal.amount else None,
-            paid_minor=paid_minor,
-        )
+        taken = reversal_clawback(payment, reversal)
         credits = taken.credits
         record_key = keys.payment_sk(payment.provider, payment.payment_key)
 
